@@ -1,0 +1,80 @@
+/* Shared by the closewait subcommands: error reporting and option parsing,
+ * so every option is parsed once and every bad value fails the same way:
+ *   closewait serve: --port: invalid port "70000" (1-65535)
+ *   Try 'closewait serve --help'.
+ * and exit 2, with nothing started. */
+#ifndef CW_CLI_H
+#define CW_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "closewait/conn.h"
+
+#define EXIT_USAGE 2
+
+_Noreturn void cli_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Runtime failure: "closewait CMD: message", exit 1. */
+_Noreturn void cli_fatal(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cli_warn(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+uint64_t opt_duration(const char *cmd, const char *opt, const char *arg, bool allow_zero);
+uint16_t opt_port(const char *cmd, const char *opt, const char *arg, bool allow_zero);
+unsigned long opt_ulong(const char *cmd, const char *opt, const char *arg, unsigned long min,
+			unsigned long max);
+/* A numeric IPv4 or IPv6 address (no port). */
+void opt_addr(const char *cmd, const char *opt, const char *arg);
+
+/* Policy options shared by `serve` and `client --stream` (see policy_opts.c). */
+enum {
+	OPT_IDLE = 0x200,
+	OPT_READ_IDLE,
+	OPT_WRITE_STALL,
+	OPT_HEARTBEAT,
+	OPT_HEARTBEAT_PAYLOAD,
+	OPT_KEEPALIVE,
+	OPT_USER_TIMEOUT,
+	OPT_CLOSE,
+	OPT_RESET_TIMEDOUT,
+	OPT_LINGER,
+	OPT_HALF_CLOSE,
+	OPT_POLICY_LAST,
+};
+
+/* getopt_long entries; read_idle_name is "read-idle" or "recv-timeout". */
+#define POLICY_LONG_OPTIONS(read_idle_name)                                                        \
+	{ "idle", required_argument, NULL, OPT_IDLE },                                             \
+	{ read_idle_name, required_argument, NULL, OPT_READ_IDLE },                                \
+	{ "write-stall", required_argument, NULL, OPT_WRITE_STALL },                               \
+	{ "heartbeat", required_argument, NULL, OPT_HEARTBEAT },                                   \
+	{ "heartbeat-payload", required_argument, NULL, OPT_HEARTBEAT_PAYLOAD },                   \
+	{ "keepalive", required_argument, NULL, OPT_KEEPALIVE },                                   \
+	{ "user-timeout", required_argument, NULL, OPT_USER_TIMEOUT },                             \
+	{ "close", required_argument, NULL, OPT_CLOSE },                                           \
+	{ "reset-timedout", no_argument, NULL, OPT_RESET_TIMEDOUT },                               \
+	{ "linger", required_argument, NULL, OPT_LINGER },                                         \
+	{ "half-close", required_argument, NULL, OPT_HALF_CLOSE }
+
+/* Applies one policy option; false if opt is not one. Exits 2 on bad values. */
+bool policy_opt(const char *cmd, struct cw_policy *p, int opt, const char *arg);
+/* Parses nginx's so_keepalive syntax: "off", "on", "IDLE:INTVL:CNT" (fields may be empty). */
+int keepalive_parse(const char *arg, bool *on, int *idle, int *intvl, int *cnt);
+/* Help for the policy options, with the detection times the values give. */
+void policy_help(FILE *f, const struct cw_policy *p, const char *read_idle_name);
+
+int cmd_serve(int argc, char **argv);
+int cmd_client(int argc, char **argv);
+
+/* The seed's server, bug included (serve_leak.c). */
+struct leak_opts {
+	const char *bind;   /* NULL: 0.0.0.0 */
+	uint16_t port;
+	bool quiet;
+	bool keepalive;     /* set on the listener; accepted sockets inherit it */
+	int keepidle_s, keepintvl_s, keepcnt;
+};
+int serve_leak(const struct leak_opts *o);
+
+#endif

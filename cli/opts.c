@@ -1,0 +1,96 @@
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include "cli.h"
+#include "closewait/addr.h"
+#include "closewait/duration.h"
+
+static void vmsg(const char *cmd, const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fprintf(stderr, "closewait%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(cmd, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try 'closewait%s%s --help'.\n", cmd ? " " : "", cmd ? cmd : "");
+	exit(EXIT_USAGE);
+}
+
+void cli_fatal(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(cmd, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void cli_warn(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(cmd, fmt, ap);
+	va_end(ap);
+}
+
+uint64_t opt_duration(const char *cmd, const char *opt, const char *arg, bool allow_zero)
+{
+	uint64_t ms;
+	int err = cw_duration_parse(arg, &ms);
+
+	if (err == -ERANGE)
+		cli_usage_error(cmd, "%s: duration \"%s\" is too large", opt, arg);
+	if (err)
+		cli_usage_error(cmd, "%s: invalid duration \"%s\" (an integer with a unit: 250ms, 5s, 2m, 1h%s)",
+				opt, arg, allow_zero ? "; 0 for off" : "");
+	if (ms == 0 && !allow_zero)
+		cli_usage_error(cmd, "%s: must be more than 0", opt);
+	return ms;
+}
+
+uint16_t opt_port(const char *cmd, const char *opt, const char *arg, bool allow_zero)
+{
+	uint16_t port;
+
+	if (cw_port_parse(arg, allow_zero, &port))
+		cli_usage_error(cmd, "%s: invalid port \"%s\" (%d-65535)", opt, arg, allow_zero ? 0 : 1);
+	return port;
+}
+
+unsigned long opt_ulong(const char *cmd, const char *opt, const char *arg, unsigned long min,
+			unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	if (!arg || *arg < '0' || *arg > '9')
+		v = 0, errno = EINVAL;
+	else
+		v = strtoul(arg, &end, 10);
+	if (errno || *end || v < min || v > max)
+		cli_usage_error(cmd, "%s: invalid number \"%s\" (%lu-%lu)", opt, arg, min, max);
+	return v;
+}
+
+void opt_addr(const char *cmd, const char *opt, const char *arg)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (cw_addr_parse(arg, &ss, &len, NULL))
+		cli_usage_error(cmd, "%s: invalid address \"%s\" (an IPv4 or IPv6 address)", opt, arg);
+}

@@ -1,0 +1,240 @@
+/* The cw_policy options of `serve` and `client --stream`, parsed once here. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "closewait/duration.h"
+#include "closewait/sockopt.h"
+
+#define KEEPIDLE_MAX 32767  /* MAX_TCP_KEEPIDLE in the kernel */
+#define KEEPINTVL_MAX 32767 /* MAX_TCP_KEEPINTVL */
+#define KEEPCNT_MAX 127     /* MAX_TCP_KEEPCNT */
+#define PAYLOAD_MAX 1024
+
+static int field(const char *s, size_t len, int max, int *out)
+{
+	int v = 0;
+
+	if (len == 0) {
+		*out = CW_KEEPALIVE_SYSTEM;
+		return 0;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (s[i] - '0');
+		if (v > max)
+			return -ERANGE;
+	}
+	if (v == 0)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int keepalive_parse(const char *arg, bool *on, int *idle, int *intvl, int *cnt)
+{
+	const char *c1, *c2;
+
+	if (strcmp(arg, "off") == 0) {
+		*on = false;
+		return 0;
+	}
+	*on = true;
+	*idle = *intvl = *cnt = CW_KEEPALIVE_SYSTEM;
+	if (strcmp(arg, "on") == 0)
+		return 0;
+	c1 = strchr(arg, ':');
+	c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	if (!c1 || !c2 || strchr(c2 + 1, ':'))
+		return -EINVAL;
+	if (field(arg, (size_t)(c1 - arg), KEEPIDLE_MAX, idle) ||
+	    field(c1 + 1, (size_t)(c2 - c1 - 1), KEEPINTVL_MAX, intvl) ||
+	    field(c2 + 1, strlen(c2 + 1), KEEPCNT_MAX, cnt))
+		return -EINVAL;
+	return 0;
+}
+
+/* C escapes (\n \r \t \\ \0 \xHH) so a payload can hold any byte. */
+static int unescape(const char *s, char *out, size_t *len)
+{
+	size_t n = 0;
+
+	for (; *s; s++) {
+		char ch = *s;
+
+		if (n >= PAYLOAD_MAX)
+			return -E2BIG;
+		if (ch == '\\') {
+			char e = *++s;
+
+			if (e == 'n')
+				ch = '\n';
+			else if (e == 'r')
+				ch = '\r';
+			else if (e == 't')
+				ch = '\t';
+			else if (e == '\\')
+				ch = '\\';
+			else if (e == '0')
+				ch = '\0';
+			else if (e == 'x' && s[1] && s[2]) {
+				char hex[3] = { s[1], s[2], 0 }, *end;
+
+				ch = (char)strtoul(hex, &end, 16);
+				if (*end)
+					return -EINVAL;
+				s += 2;
+			} else
+				return -EINVAL;
+		}
+		out[n++] = ch;
+	}
+	*len = n;
+	return n ? 0 : -EINVAL;
+}
+
+bool policy_opt(const char *cmd, struct cw_policy *p, int opt, const char *arg)
+{
+	static char payload[PAYLOAD_MAX];
+
+	switch (opt) {
+	case OPT_IDLE:
+		p->idle_ms = opt_duration(cmd, "--idle", arg, true);
+		return true;
+	case OPT_READ_IDLE:
+		p->read_idle_ms = opt_duration(cmd, strcmp(cmd, "serve") ? "--recv-timeout" : "--read-idle",
+					       arg, true);
+		return true;
+	case OPT_WRITE_STALL:
+		p->write_stall_ms = opt_duration(cmd, "--write-stall", arg, true);
+		return true;
+	case OPT_HEARTBEAT:
+		p->heartbeat_ms = opt_duration(cmd, "--heartbeat", arg, true);
+		return true;
+	case OPT_HEARTBEAT_PAYLOAD:
+		if (unescape(arg, payload, &p->heartbeat_len))
+			cli_usage_error(cmd, "--heartbeat-payload: invalid payload \"%s\" (1-%d bytes; escapes \\n \\r \\t \\\\ \\0 \\xHH)",
+					arg, PAYLOAD_MAX);
+		p->heartbeat = payload;
+		return true;
+	case OPT_KEEPALIVE:
+		if (keepalive_parse(arg, &p->keepalive, &p->keepidle_s, &p->keepintvl_s, &p->keepcnt))
+			cli_usage_error(cmd, "--keepalive: invalid value \"%s\" (off, on, or IDLE:INTVL:CNT in whole seconds and a count; a field may be empty)",
+					arg);
+		return true;
+	case OPT_USER_TIMEOUT:
+		p->user_timeout_ms = (int64_t)opt_duration(cmd, "--user-timeout", arg, true);
+		if (p->user_timeout_ms > INT32_MAX)
+			cli_usage_error(cmd, "--user-timeout: \"%s\" is too large", arg);
+		return true;
+	case OPT_CLOSE:
+		if (strcmp(arg, "graceful") == 0)
+			p->close_mode = CW_CLOSE_GRACEFUL;
+		else if (strcmp(arg, "abort") == 0)
+			p->close_mode = CW_CLOSE_ABORT;
+		else
+			cli_usage_error(cmd, "--close: invalid mode \"%s\" (graceful or abort)", arg);
+		return true;
+	case OPT_RESET_TIMEDOUT:
+		p->reset_timedout = true;
+		return true;
+	case OPT_LINGER:
+		p->linger_ms = opt_duration(cmd, "--linger", arg, true);
+		return true;
+	case OPT_HALF_CLOSE:
+		p->half_close_ms = opt_duration(cmd, "--half-close", arg, true);
+		return true;
+	default:
+		return false;
+	}
+}
+
+static const char *dur(uint64_t ms, char *buf, size_t len)
+{
+	return ms ? cw_duration_format(ms, buf, len) : "off";
+}
+
+/* When a vanished peer is noticed. With keepalive on, an explicit user
+ * timeout overrides KEEPCNT: the connection dies at the first probe at or
+ * after the user timeout. */
+static void detection_times(FILE *f, const struct cw_policy *p)
+{
+	int sidle = 7200, sintvl = 75, scnt = 9;
+	int64_t ut = cw_policy_user_timeout(p);
+	uint64_t idle_case = UINT64_MAX, busy_case = 15 * 60 * 1000;
+	const char *idle_by = "nothing (keepalive off, no heartbeat, no idle timeout)";
+	const char *busy_by = "the kernel's retransmission limit (tcp_retries2, about 15 min)";
+	char b1[32], b2[32];
+
+	cw_sys_keepalive(&sidle, &sintvl, &scnt);
+	if (p->keepalive) {
+		uint64_t idle = (uint64_t)(p->keepidle_s >= 0 ? p->keepidle_s : sidle) * 1000;
+		uint64_t intvl = (uint64_t)(p->keepintvl_s >= 0 ? p->keepintvl_s : sintvl) * 1000;
+		uint64_t cnt = (uint64_t)(p->keepcnt >= 0 ? p->keepcnt : scnt);
+
+		idle_case = idle + intvl * cnt;
+		if (ut > 0) {
+			idle_case = idle;
+			while (idle_case < (uint64_t)ut)
+				idle_case += intvl;
+		}
+		idle_by = "keepalive";
+	}
+	if (p->heartbeat_ms) {
+		uint64_t hb = p->heartbeat_ms + (ut > 0 ? (uint64_t)ut : busy_case);
+
+		if (hb < idle_case) {
+			idle_case = hb;
+			idle_by = ut > 0 ? "heartbeat + user timeout" : "heartbeat + retransmission limit";
+		}
+	}
+	if (p->read_idle_ms && p->read_idle_ms < idle_case)
+		idle_case = p->read_idle_ms, idle_by = "read-idle timeout";
+	if (p->idle_ms && p->idle_ms < idle_case)
+		idle_case = p->idle_ms, idle_by = "idle timeout";
+	if (ut > 0)
+		busy_case = (uint64_t)ut, busy_by = "user timeout";
+	if (p->write_stall_ms && p->write_stall_ms < busy_case)
+		busy_case = p->write_stall_ms, busy_by = "write-stall timeout (once output queues)";
+	fprintf(f, "\nWith these values, a peer that vanishes without a FIN is closed after at most:\n");
+	if (idle_case == UINT64_MAX)
+		fprintf(f, "  while idle:            never: %s\n", idle_by);
+	else
+		fprintf(f, "  while idle:            %s (%s)\n", dur(idle_case, b1, sizeof(b1)), idle_by);
+	fprintf(f, "  with data in flight:   %s (%s)\n", dur(busy_case, b2, sizeof(b2)), busy_by);
+	if (ut > 0)
+		fprintf(f, "  Note: a user timeout also closes a live peer that keeps its receive\n"
+			   "  window closed (reads nothing) for %s.\n", dur((uint64_t)ut, b1, sizeof(b1)));
+}
+
+void policy_help(FILE *f, const struct cw_policy *p, const char *read_idle_name)
+{
+	struct cw_policy d;
+	char b[6][32];
+
+	cw_policy_init(&d);
+	fprintf(f,
+		"Policy (durations: 250ms, 5s, 2m, 1h; 0 = off):\n"
+		"  --idle D              close after no traffic either way for D (default %s)\n"
+		"  --%-19s close after nothing received for D (default %s)\n"
+		"  --write-stall D       close when queued output makes no progress for D (default %s)\n"
+		"  --heartbeat D         send the heartbeat after D without sending (default %s)\n"
+		"  --heartbeat-payload S heartbeat bytes, C escapes allowed (default \"\\n\")\n"
+		"  --keepalive IDLE:INTVL:CNT  TCP keepalive, nginx's so_keepalive syntax: whole\n"
+		"                        seconds and a count, empty field = system value; on, off\n"
+		"                        (default off)\n"
+		"  --user-timeout D      TCP_USER_TIMEOUT; default with keepalive on: IDLE+INTVL*CNT,\n"
+		"                        else off\n"
+		"  --close MODE          graceful (shutdown, read until the peer's FIN, close) or\n"
+		"                        abort (RST, no TIME_WAIT, queued data lost) (default graceful)\n"
+		"  --reset-timedout      abort connections closed by a timeout, whatever --close says\n"
+		"  --linger D            graceful close: wait at most D for the peer's FIN (default %s)\n"
+		"  --half-close D        after the peer's FIN: flush output for at most D (default %s)\n",
+		dur(d.idle_ms, b[0], 32), read_idle_name, dur(d.read_idle_ms, b[1], 32),
+		dur(d.write_stall_ms, b[2], 32), dur(d.heartbeat_ms, b[3], 32),
+		dur(d.linger_ms, b[4], 32), dur(d.half_close_ms, b[5], 32));
+	detection_times(f, p);
+}

@@ -1,0 +1,15 @@
+/* Durations: "an integer with a unit" (250ms, 5s, 2m, 1h), or "0" for off.
+ * A bare number other than 0, a fraction, a sign or an unknown unit is an
+ * error. The one parser every option uses. */
+#ifndef CLOSEWAIT_DURATION_H
+#define CLOSEWAIT_DURATION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* 0 and *ms set, -EINVAL for bad syntax, -ERANGE past UINT64_MAX ms. */
+int cw_duration_parse(const char *s, uint64_t *ms);
+/* Human form: "250ms", "1.5s", "2m30s", "1h". Returns buf. */
+char *cw_duration_format(uint64_t ms, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,71 @@
+/* cw_loop: the epoll reactor every closewait object runs on.
+ *
+ * One loop per thread (or per worker process). It owns the epoll set, a
+ * millisecond monotonic clock read once per iteration, the timing wheel that
+ * drives every timeout, one read buffer that connections share (a connection
+ * holds no input buffer of its own) and a signalfd for the signals asked for.
+ * All functions return 0 or -errno; none prints, none exits.
+ */
+#ifndef CLOSEWAIT_LOOP_H
+#define CLOSEWAIT_LOOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/epoll.h> /* EPOLLIN, EPOLLOUT for cw_io */
+
+struct cw_loop;
+struct cw_timer;
+struct cw_io;
+
+typedef void (*cw_timer_cb)(struct cw_timer *timer, void *arg);
+typedef void (*cw_signal_cb)(struct cw_loop *loop, int signo, void *arg);
+typedef void (*cw_io_cb)(struct cw_io *io, uint32_t events, void *arg);
+
+struct cw_loop_stats {
+	uint64_t iterations;      /* epoll_wait calls */
+	uint64_t events;          /* events epoll_wait returned */
+	uint64_t epoll_ctl;       /* epoll_ctl calls (add, modify, delete) */
+	uint64_t timer_arms;      /* timers armed or re-armed */
+	uint64_t timer_cancels;   /* armed timers cancelled */
+	uint64_t timer_fires;     /* timer callbacks run */
+	uint64_t timer_examined;  /* entries the wheel took out of due slots */
+	uint64_t timer_reinserted;/* of those, parked beyond the horizon (days) */
+	uint64_t timer_ticks;     /* wheel ticks that had due slots */
+	uint64_t timer_slots;     /* due slots visited */
+	uint64_t timer_max_tick_slots; /* most slots visited in one tick: <= 8 levels */
+	uint64_t timer_max_tick_extra; /* most entries examined but not fired in one tick */
+	uint64_t timers_armed;    /* armed right now */
+};
+
+/* Creates a loop. The clock starts at an arbitrary origin. */
+int cw_loop_new(struct cw_loop **out);
+/* Frees the loop; every object created on it must be freed first. */
+void cw_loop_free(struct cw_loop *loop);
+/* Runs until cw_loop_stop(); returns 0, or -errno if epoll_wait fails. */
+int cw_loop_run(struct cw_loop *loop);
+/* One iteration: waits at most timeout_ms (-1: until the next timer or event). */
+int cw_loop_run_once(struct cw_loop *loop, int timeout_ms);
+/* Makes cw_loop_run() return after the current iteration. */
+void cw_loop_stop(struct cw_loop *loop);
+/* Monotonic milliseconds, read once per iteration (no syscall: vDSO). */
+uint64_t cw_loop_now(const struct cw_loop *loop);
+/* Blocks signo for this thread and delivers it through the loop's signalfd. */
+int cw_loop_signal(struct cw_loop *loop, int signo, cw_signal_cb cb, void *arg);
+void cw_loop_stats(const struct cw_loop *loop, struct cw_loop_stats *out);
+
+/* A one-shot timer on the loop's wheel; re-start it from its callback to repeat. */
+int cw_timer_new(struct cw_loop *loop, cw_timer_cb cb, void *arg, struct cw_timer **out);
+void cw_timer_free(struct cw_timer *timer);
+/* (Re)arms to fire after_ms from the loop's current time; never early. */
+void cw_timer_start(struct cw_timer *timer, uint64_t after_ms);
+void cw_timer_stop(struct cw_timer *timer);
+
+/* Watches an fd the caller owns (EPOLLIN, EPOLLOUT... level-triggered). */
+int cw_io_new(struct cw_loop *loop, int fd, uint32_t events, cw_io_cb cb, void *arg,
+	      struct cw_io **out);
+/* Changes the interest set; no syscall when it is unchanged. */
+int cw_io_set(struct cw_io *io, uint32_t events);
+/* Stops watching and frees the watcher; the fd stays open. */
+void cw_io_free(struct cw_io *io);
+
+#endif

@@ -1,0 +1,45 @@
+/* cw_server: listening sockets and the connections they accept.
+ *
+ * Listeners always set SO_REUSEADDR (a restart must not wait out TIME_WAIT);
+ * SO_REUSEPORT only when asked (workers sharing a port). Accepted sockets are
+ * non-blocking, inherit the policy's socket options from the listener, and
+ * are ended only by the library (see conn.h).
+ */
+#ifndef CLOSEWAIT_SERVER_H
+#define CLOSEWAIT_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "closewait/conn.h"
+#include "closewait/loop.h"
+
+struct cw_server;
+
+struct cw_server_config {
+	int backlog;                /* listen() backlog; the kernel clamps it to somaxconn */
+	unsigned max_conns;         /* connections over this are closed at once (reason limit); 0 = no limit */
+	bool reuseport;             /* SO_REUSEPORT on the listeners */
+	struct cw_policy policy;    /* how connections are kept and ended */
+	struct cw_conn_ops ops;     /* callbacks */
+	void *arg;                  /* passed to the callbacks */
+};
+
+void cw_server_config_init(struct cw_server_config *cfg);
+int cw_server_new(struct cw_loop *loop, const struct cw_server_config *cfg, struct cw_server **out);
+/* Binds and listens on addr (IPv4 or IPv6 literal) and port, and starts
+ * accepting. IPv6 listeners are IPV6_V6ONLY, so "0.0.0.0" and "::" can both
+ * be had. -EADDRINUSE when the port is taken, -EINVAL for a bad address. */
+int cw_server_listen(struct cw_server *s, const char *addr, uint16_t port);
+/* The port of the first listener (useful with port 0). */
+int cw_server_port(const struct cw_server *s);
+/* Stops accepting and ends every connection: idle ones at once, busy ones when
+ * their output is flushed, the rest aborted after drain_ms. done runs once no
+ * connection is left (possibly before this returns). Calling it again aborts
+ * what is left at once. */
+void cw_server_shutdown(struct cw_server *s, uint64_t drain_ms,
+			void (*done)(struct cw_server *s, void *arg), void *arg);
+void cw_server_free(struct cw_server *s);
+void cw_server_stats(const struct cw_server *s, struct cw_conn_stats *out);
+
+#endif

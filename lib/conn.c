@@ -1,0 +1,599 @@
+#include "conn_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "closewait/addr.h"
+#include "closewait/sockopt.h"
+#include "tcpinfo.h"
+
+#define SEND_FLAGS (MSG_NOSIGNAL | MSG_DONTWAIT) /* SIGPIPE never kills the process */
+
+static const char *const reason_names[CW_CLOSE_REASON_MAX] = {
+	[CW_CLOSE_EOF] = "eof",
+	[CW_CLOSE_RESET] = "reset",
+	[CW_CLOSE_ERROR] = "error",
+	[CW_CLOSE_IDLE] = "idle",
+	[CW_CLOSE_READ_IDLE] = "read-idle",
+	[CW_CLOSE_WRITE_STALL] = "write-stall",
+	[CW_CLOSE_KEEPALIVE] = "keepalive",
+	[CW_CLOSE_USER_TIMEOUT] = "user-timeout",
+	[CW_CLOSE_HALF_CLOSE_TIMEOUT] = "half-close-timeout",
+	[CW_CLOSE_DRAIN] = "drain",
+	[CW_CLOSE_LIMIT] = "limit",
+	[CW_CLOSE_LOCAL] = "local",
+};
+
+const char *cw_close_reason_name(enum cw_close_reason r)
+{
+	return (unsigned)r < CW_CLOSE_REASON_MAX ? reason_names[r] : "unknown";
+}
+
+enum end_how { END_POLICY, END_PLAIN, END_GRACEFUL, END_ABORT };
+enum deadline_kind { DL_CLOSE, DL_HEARTBEAT, DL_FINAL };
+
+static void conn_release(struct cw_conn *c);
+static void conn_end_how(struct cw_conn *c, enum cw_close_reason r, int err, enum end_how how);
+
+static inline struct cw_loop *conn_loop(const struct cw_conn *c) { return c->owner->loop; }
+static inline uint64_t conn_now(const struct cw_conn *c) { return cw_loop_now(conn_loop(c)); }
+
+static uint32_t conn_interest(const struct cw_conn *c)
+{
+	switch (c->state) {
+	case CONN_OPEN:
+		/* While output is queued we stop reading (backpressure), but still
+		 * want to hear of the peer's FIN, once. */
+		if (c->out)
+			return EPOLLOUT | ((c->flags & CONN_F_PEER_FIN) ? 0 : EPOLLRDHUP);
+		return EPOLLIN | EPOLLRDHUP;
+	case CONN_FLUSH:
+		return EPOLLOUT;
+	case CONN_LINGER:
+		return EPOLLIN | EPOLLRDHUP;
+	default:
+		return 0;
+	}
+}
+
+static void conn_watch(struct cw_conn *c)
+{
+	if (c->state == CONN_DEAD)
+		return;
+	if (loop_io_mod(conn_loop(c), &c->io, conn_interest(c)) < 0)
+		conn_end_how(c, CW_CLOSE_ERROR, ENOMEM, END_ABORT);
+}
+
+static bool is_timeout(enum cw_close_reason r)
+{
+	return r == CW_CLOSE_IDLE || r == CW_CLOSE_READ_IDLE || r == CW_CLOSE_WRITE_STALL ||
+	       r == CW_CLOSE_HALF_CLOSE_TIMEOUT;
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
+
+/* The earliest deadline of the policy for c, what it means, UINT64_MAX if none.
+ * Activity only moves stamps; this is re-evaluated when the timer fires. */
+static uint64_t conn_deadline(const struct cw_conn *c, enum cw_close_reason *reason, int *kind)
+{
+	const struct cw_policy *p = c->owner->policy;
+	uint64_t best = UINT64_MAX;
+
+#define CONSIDER(t, r, k)                                                                          \
+	do {                                                                                       \
+		if ((t) < best) {                                                                  \
+			best = (t);                                                                \
+			*reason = (r);                                                             \
+			*kind = (k);                                                               \
+		}                                                                                  \
+	} while (0)
+
+	if (c->state == CONN_FLUSH || c->state == CONN_LINGER) {
+		CONSIDER(c->since + p->linger_ms, CW_CLOSE_LOCAL, DL_FINAL);
+		return best;
+	}
+	if (c->state != CONN_OPEN)
+		return best;
+	if (p->idle_ms)
+		CONSIDER(max_u64(c->last_read, c->last_write) + p->idle_ms, CW_CLOSE_IDLE, DL_CLOSE);
+	if (p->read_idle_ms && !(c->flags & CONN_F_PEER_FIN))
+		CONSIDER(c->last_read + p->read_idle_ms, CW_CLOSE_READ_IDLE, DL_CLOSE);
+	if (p->write_stall_ms && c->out)
+		CONSIDER(c->last_write + p->write_stall_ms, CW_CLOSE_WRITE_STALL, DL_CLOSE);
+	if (p->heartbeat_ms && !c->out && !(c->flags & CONN_F_PEER_FIN))
+		CONSIDER(c->last_write + p->heartbeat_ms, CW_CLOSE_LOCAL, DL_HEARTBEAT);
+	if (c->flags & CONN_F_PEER_FIN)
+		CONSIDER(c->since + p->half_close_ms, CW_CLOSE_HALF_CLOSE_TIMEOUT, DL_CLOSE);
+#undef CONSIDER
+	return best;
+}
+
+/* Arms the timer only when a deadline came earlier than the armed one; a
+ * later deadline is found lazily when the timer fires. */
+static void conn_schedule(struct cw_conn *c)
+{
+	enum cw_close_reason r;
+	int k;
+	uint64_t dl = conn_deadline(c, &r, &k);
+
+	if (dl == UINT64_MAX)
+		return;
+	if (!wheel_armed(&c->timer) || dl < c->timer.expires)
+		wheel_arm(loop_wheel(conn_loop(c)), &c->timer, dl);
+}
+
+static void conn_heartbeat(struct cw_conn *c)
+{
+	const struct cw_policy *p = c->owner->policy;
+
+	/* Stamp first: a beat that cannot even be queued must not spin. */
+	c->last_write = conn_now(c);
+	if (cw_conn_write(c, p->heartbeat, p->heartbeat_len) == 0)
+		c->owner->stats.heartbeats++;
+}
+
+static void conn_on_timer(struct wheel_entry *e)
+{
+	struct cw_conn *c = (struct cw_conn *)((char *)e - offsetof(struct cw_conn, timer));
+	uint64_t now = conn_now(c);
+
+	while (c->state != CONN_DEAD) {
+		enum cw_close_reason r = CW_CLOSE_LOCAL;
+		int kind = DL_CLOSE;
+		uint64_t dl = conn_deadline(c, &r, &kind);
+
+		if (dl == UINT64_MAX)
+			return;
+		if (dl > now) {
+			wheel_arm(loop_wheel(conn_loop(c)), &c->timer, dl);
+			return;
+		}
+		if (kind == DL_FINAL)
+			conn_release(c); /* linger or flush time is up */
+		else if (kind == DL_HEARTBEAT)
+			conn_heartbeat(c);
+		else
+			conn_end(c, r, 0);
+	}
+}
+
+static void conn_free(struct loop_defer *d)
+{
+	free((char *)d - offsetof(struct cw_conn, defer));
+}
+
+static void drop_output(struct cw_conn *c)
+{
+	struct conn_owner *o = c->owner;
+
+	if (!c->out)
+		return;
+	o->stats.bytes_queued -= outbuf_len(c->out);
+	outbuf_release(&o->pool, &c->out);
+	o->stats.out_buffers = o->pool.held;
+}
+
+/* Closes the fd and schedules the free; the end was already reported. */
+static void conn_release(struct cw_conn *c)
+{
+	struct conn_owner *o = c->owner;
+	struct cw_loop *l = conn_loop(c);
+
+	if (c->state == CONN_DEAD)
+		return;
+	loop_io_del(l, &c->io);
+	close(c->io.fd);
+	wheel_cancel(loop_wheel(l), &c->timer);
+	drop_output(c);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		o->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->state = CONN_DEAD;
+	o->stats.active--;
+	c->defer.fn = conn_free;
+	loop_defer(l, &c->defer);
+	if (o->released)
+		o->released(o, c);
+}
+
+static void conn_reset(struct cw_conn *c)
+{
+	cw_sock_linger_abort(c->io.fd);
+	c->owner->stats.aborts++;
+	conn_release(c);
+}
+
+static void conn_linger(struct cw_conn *c)
+{
+	/* Our FIN goes out after everything queued in the kernel; then we keep
+	 * reading (and discarding) so unread input cannot turn close() into an
+	 * RST that destroys our last message (nginx's lingering close). */
+	if (c->owner->policy->linger_ms == 0 || shutdown(c->io.fd, SHUT_WR) < 0) {
+		conn_release(c);
+		return;
+	}
+	c->state = CONN_LINGER;
+	conn_watch(c);
+	conn_schedule(c);
+}
+
+/* Ends where the peer has finished sending, the socket is dead, or we never
+ * read anything: a plain close(), nothing to linger for and no reason to
+ * reset. The policy's close mode is for ends we choose. */
+static bool ends_plainly(const struct cw_conn *c, enum cw_close_reason r)
+{
+	switch (r) {
+	case CW_CLOSE_EOF:
+	case CW_CLOSE_RESET:
+	case CW_CLOSE_ERROR:
+	case CW_CLOSE_KEEPALIVE:
+	case CW_CLOSE_USER_TIMEOUT:
+	case CW_CLOSE_LIMIT:
+		return true;
+	default:
+		return (c->flags & CONN_F_EOF) != 0;
+	}
+}
+
+static void conn_end_how(struct cw_conn *c, enum cw_close_reason r, int err, enum end_how how)
+{
+	struct conn_owner *o = c->owner;
+	const struct cw_policy *p = o->policy;
+
+	if (c->state != CONN_OPEN)
+		return;
+	o->stats.closed[r]++;
+	c->state = CONN_FLUSH; /* from here on writes fail and further ends are ignored */
+	if (o->ops->on_close)
+		o->ops->on_close(c, r, err, o->arg);
+	if (how == END_POLICY) {
+		if (p->reset_timedout && is_timeout(r))
+			how = END_ABORT; /* nginx's reset_timedout_connection */
+		else if (ends_plainly(c, r))
+			how = END_PLAIN;
+		else
+			how = p->close_mode == CW_CLOSE_ABORT ? END_ABORT : END_GRACEFUL;
+	}
+	if (how == END_ABORT) {
+		conn_reset(c);
+		return;
+	}
+	if (how == END_PLAIN) {
+		conn_release(c);
+		return;
+	}
+	c->since = conn_now(c);
+	if (r == CW_CLOSE_WRITE_STALL)
+		drop_output(c); /* it is not going anywhere */
+	if (!c->out) {
+		conn_linger(c);
+		return;
+	}
+	conn_watch(c);
+	conn_schedule(c);
+}
+
+void conn_end(struct cw_conn *c, enum cw_close_reason r, int err)
+{
+	conn_end_how(c, r, err, END_POLICY);
+}
+
+void conn_abort(struct cw_conn *c)
+{
+	if (c->state == CONN_OPEN)
+		conn_end_how(c, CW_CLOSE_DRAIN, 0, END_ABORT);
+	else
+		conn_reset(c);
+}
+
+void conn_drain(struct cw_conn *c)
+{
+	if (c->state == CONN_OPEN && !c->out)
+		conn_end(c, CW_CLOSE_DRAIN, 0);
+}
+
+static void conn_fail(struct cw_conn *c, int err)
+{
+	enum cw_close_reason r = CW_CLOSE_ERROR;
+
+	if (err == ECONNRESET || err == EPIPE) {
+		r = CW_CLOSE_RESET;
+	} else if (err == ETIMEDOUT) {
+		struct tcp_info ti;
+
+		r = tcpinfo_read(c->io.fd, &ti) == 0 ? tcpinfo_timeout_reason(&ti)
+						     : CW_CLOSE_USER_TIMEOUT;
+	}
+	if (c->state == CONN_OPEN)
+		conn_end(c, r, err);
+	else
+		conn_release(c);
+}
+
+/* One send of what is queued. Returns -1 if the connection failed. */
+static int conn_flush(struct cw_conn *c)
+{
+	struct conn_owner *o = c->owner;
+	ssize_t n = send(c->io.fd, outbuf_data(c->out), outbuf_len(c->out), SEND_FLAGS);
+
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return 0;
+		conn_fail(c, errno);
+		return -1;
+	}
+	o->stats.bytes_out += (uint64_t)n;
+	o->stats.bytes_queued -= (uint64_t)n;
+	c->last_write = conn_now(c);
+	outbuf_consume(&o->pool, &c->out, (size_t)n);
+	o->stats.out_buffers = o->pool.held;
+	return 0;
+}
+
+static void conn_read(struct cw_conn *c)
+{
+	struct conn_owner *o = c->owner;
+	size_t cap;
+	uint8_t *buf = loop_rbuf(conn_loop(c), &cap);
+	ssize_t n = read(c->io.fd, buf, cap);
+
+	if (n > 0) {
+		o->stats.bytes_in += (uint64_t)n;
+		c->last_read = conn_now(c);
+		o->ops->on_data(c, buf, (size_t)n, o->arg);
+		return;
+	}
+	if (n == 0) {
+		if (!(c->flags & CONN_F_PEER_FIN))
+			c->since = conn_now(c);
+		c->flags |= CONN_F_PEER_FIN | CONN_F_EOF;
+		if (!c->out)
+			conn_end(c, CW_CLOSE_EOF, 0);
+		else if (o->policy->half_close_ms == 0)
+			conn_end(c, CW_CLOSE_HALF_CLOSE_TIMEOUT, 0);
+		else
+			conn_schedule(c); /* flush what is queued, within the half-close bound */
+		return;
+	}
+	if (errno != EAGAIN && errno != EINTR)
+		conn_fail(c, errno);
+}
+
+static void conn_io_open(struct cw_conn *c, uint32_t ev)
+{
+	if (ev & EPOLLERR) {
+		int err = cw_sock_error(c->io.fd);
+
+		conn_fail(c, err ? err : EIO);
+		return;
+	}
+	if (c->out && (ev & (EPOLLOUT | EPOLLHUP))) {
+		if (conn_flush(c) < 0)
+			return;
+		if (!c->out && (c->flags & CONN_F_EOF)) {
+			conn_end(c, CW_CLOSE_EOF, 0);
+			return;
+		}
+		if (!c->out && c->owner->draining) {
+			conn_end(c, CW_CLOSE_DRAIN, 0);
+			return;
+		}
+	}
+	if ((ev & EPOLLRDHUP) && !(c->flags & CONN_F_PEER_FIN)) {
+		c->flags |= CONN_F_PEER_FIN;
+		c->since = conn_now(c);
+		conn_schedule(c);
+	}
+	if (!c->out && !(c->flags & CONN_F_EOF) && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)))
+		conn_read(c);
+	conn_watch(c);
+}
+
+static void conn_io_discard(struct cw_conn *c, uint32_t ev)
+{
+	size_t cap;
+	uint8_t *buf = loop_rbuf(conn_loop(c), &cap);
+	ssize_t n;
+
+	if (ev & EPOLLERR) {
+		conn_release(c);
+		return;
+	}
+	n = read(c->io.fd, buf, cap);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+		conn_release(c); /* the peer's FIN (or its reset): the end is clean */
+}
+
+static void conn_on_io(struct loop_io *io, uint32_t ev)
+{
+	struct cw_conn *c = (struct cw_conn *)io;
+
+	switch (c->state) {
+	case CONN_OPEN:
+		conn_io_open(c, ev);
+		break;
+	case CONN_FLUSH:
+		if (ev & EPOLLERR) {
+			conn_release(c);
+			break;
+		}
+		if (conn_flush(c) == 0 && !c->out)
+			conn_linger(c);
+		break;
+	case CONN_LINGER:
+		conn_io_discard(c, ev);
+		break;
+	default:
+		break; /* closed earlier in this batch */
+	}
+}
+
+void conn_owner_init(struct conn_owner *o, struct cw_loop *loop, const struct cw_policy *policy,
+		     const struct cw_conn_ops *ops, void *arg)
+{
+	memset(o, 0, sizeof(*o));
+	o->loop = loop;
+	o->policy = policy;
+	o->ops = ops;
+	o->arg = arg;
+}
+
+void conn_owner_destroy(struct conn_owner *o)
+{
+	while (o->conns)
+		conn_abort(o->conns);
+	bufpool_destroy(&o->pool);
+}
+
+int conn_open(struct conn_owner *o, int fd, const struct sockaddr *peer, socklen_t peerlen,
+	      struct cw_conn **out)
+{
+	struct cw_conn *c = calloc(1, sizeof(*c));
+	uint64_t now = cw_loop_now(o->loop);
+	int err;
+
+	if (!c) {
+		close(fd);
+		return -ENOMEM;
+	}
+	c->io.cb = conn_on_io;
+	c->owner = o;
+	wheel_entry_init(&c->timer, conn_on_timer);
+	c->last_read = c->last_write = now;
+	if (peer && peer->sa_family == AF_INET && peerlen >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)peer;
+
+		c->peer_family = AF_INET;
+		c->peer_port = ntohs(sin->sin_port);
+		memcpy(c->peer_addr, &sin->sin_addr, 4);
+	} else if (peer && peer->sa_family == AF_INET6 && peerlen >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)peer;
+
+		c->peer_family = AF_INET6;
+		c->peer_port = ntohs(sin6->sin6_port);
+		memcpy(c->peer_addr, &sin6->sin6_addr, 16);
+	}
+	err = loop_io_add(o->loop, &c->io, fd, EPOLLIN | EPOLLRDHUP);
+	if (err) {
+		close(fd);
+		free(c);
+		return err;
+	}
+	c->next = o->conns;
+	if (c->next)
+		c->next->prev = c;
+	o->conns = c;
+	o->stats.opened++;
+	o->stats.active++;
+	conn_schedule(c);
+	if (out)
+		*out = c;
+	if (o->ops->on_open)
+		o->ops->on_open(c, o->arg);
+	return 0;
+}
+
+int cw_conn_write(struct cw_conn *c, const void *data, size_t len)
+{
+	struct conn_owner *o = c->owner;
+	size_t cap = o->policy->out_cap, queued;
+	ssize_t n = 0;
+	int err;
+
+	if (c->state != CONN_OPEN)
+		return -EPIPE;
+	if (len > cap)
+		return -ENOBUFS;
+	if (!c->out) {
+		n = send(c->io.fd, data, len, SEND_FLAGS);
+		if (n == (ssize_t)len) {
+			o->stats.bytes_out += len;
+			c->last_write = conn_now(c);
+			return 0;
+		}
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR) {
+				err = errno;
+				conn_fail(c, err);
+				return -err;
+			}
+			n = 0;
+		}
+		o->stats.bytes_out += (uint64_t)n;
+		c->last_write = conn_now(c); /* the write-stall clock starts now */
+	}
+	err = outbuf_append(&o->pool, &c->out, (const uint8_t *)data + n, len - (size_t)n, cap);
+	if (err) {
+		if (n > 0) {
+			/* Part of this message left and the rest cannot follow: the
+			 * stream is broken, so end it rather than send a torn message. */
+			conn_end_how(c, CW_CLOSE_ERROR, -err, END_ABORT);
+		}
+		return err;
+	}
+	o->stats.bytes_queued += len - (size_t)n;
+	o->stats.out_buffers = o->pool.held;
+	queued = outbuf_len(c->out);
+	if (queued > o->stats.bytes_queued_peak)
+		o->stats.bytes_queued_peak = queued;
+	conn_watch(c);
+	conn_schedule(c);
+	return 0;
+}
+
+void cw_conn_close(struct cw_conn *c)
+{
+	conn_end_how(c, CW_CLOSE_LOCAL, 0, END_POLICY);
+}
+
+void cw_conn_close_mode(struct cw_conn *c, enum cw_close_mode mode)
+{
+	conn_end_how(c, CW_CLOSE_LOCAL, 0, mode == CW_CLOSE_ABORT ? END_ABORT : END_GRACEFUL);
+}
+
+int cw_conn_fd(const struct cw_conn *c) { return c->io.fd; }
+size_t cw_conn_queued(const struct cw_conn *c) { return outbuf_len(c->out); }
+void cw_conn_set_data(struct cw_conn *c, void *data) { c->data = data; }
+void *cw_conn_data(const struct cw_conn *c) { return c->data; }
+
+void cw_conn_peer(const struct cw_conn *c, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (c->peer_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(c->peer_port);
+		memcpy(&sin->sin_addr, c->peer_addr, 4);
+		*len = sizeof(*sin);
+	} else if (c->peer_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(c->peer_port);
+		memcpy(&sin6->sin6_addr, c->peer_addr, 16);
+		*len = sizeof(*sin6);
+	} else {
+		*len = 0;
+	}
+}
+
+int cw_conn_peer_str(const struct cw_conn *c, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char a[CW_ADDRSTRLEN];
+	int n;
+
+	cw_conn_peer(c, &ss, &sl);
+	if (!sl || cw_addr_str(&ss, a, sizeof(a)))
+		snprintf(a, sizeof(a), "unknown");
+	n = snprintf(buf, len, "%s at PORT %u", a, c->peer_port);
+	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
+}

@@ -1,0 +1,341 @@
+#include "loop_internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOOP_MAX_EVENTS 1024
+/* One read per readable event: large enough that a 64 KiB burst is one read. */
+#define LOOP_RBUF_SIZE (64 * 1024)
+
+struct signal_slot {
+	cw_signal_cb cb;
+	void *arg;
+};
+
+struct cw_loop {
+	int epfd;
+	bool stop;
+	uint64_t now;               /* ms, refreshed once per iteration */
+	struct wheel wheel;
+	struct loop_defer *deferred;
+	struct loop_io sigio;       /* signalfd, created on the first cw_loop_signal */
+	sigset_t sigmask;
+	struct signal_slot sig[NSIG];
+	struct cw_loop_stats stats; /* the loop's own counters; wheel's are merged on read */
+	struct epoll_event events[LOOP_MAX_EVENTS];
+	uint8_t rbuf[LOOP_RBUF_SIZE];
+};
+
+struct cw_timer {
+	struct wheel_entry entry; /* first: the wheel hands us back this pointer */
+	struct cw_loop *loop;
+	cw_timer_cb cb;
+	void *arg;
+};
+
+struct cw_io {
+	struct loop_io io; /* first: epoll hands us back this pointer */
+	struct cw_loop *loop;
+	cw_io_cb cb;
+	void *arg;
+};
+
+static uint64_t clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int cw_loop_new(struct cw_loop **out)
+{
+	struct cw_loop *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return -ENOMEM;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (l->epfd < 0) {
+		int err = -errno;
+
+		free(l);
+		return err;
+	}
+	l->sigio.fd = -1;
+	sigemptyset(&l->sigmask);
+	l->now = clock_ms();
+	wheel_init(&l->wheel, l->now);
+	*out = l;
+	return 0;
+}
+
+static void run_deferred(struct cw_loop *l);
+
+void cw_loop_free(struct cw_loop *l)
+{
+	if (!l)
+		return;
+	run_deferred(l);
+	if (l->sigio.fd >= 0) {
+		close(l->sigio.fd);
+		/* Give the signals back to their default delivery. */
+		sigprocmask(SIG_UNBLOCK, &l->sigmask, NULL);
+	}
+	close(l->epfd);
+	free(l);
+}
+
+uint64_t cw_loop_now(const struct cw_loop *l) { return l->now; }
+void cw_loop_stop(struct cw_loop *l) { l->stop = true; }
+struct wheel *loop_wheel(struct cw_loop *l) { return &l->wheel; }
+
+uint8_t *loop_rbuf(struct cw_loop *l, size_t *len)
+{
+	*len = sizeof(l->rbuf);
+	return l->rbuf;
+}
+
+void loop_defer(struct cw_loop *l, struct loop_defer *d)
+{
+	d->next = l->deferred;
+	l->deferred = d;
+}
+
+static void run_deferred(struct cw_loop *l)
+{
+	while (l->deferred) {
+		struct loop_defer *d = l->deferred;
+
+		l->deferred = d->next;
+		d->fn(d);
+	}
+}
+
+int loop_io_add(struct cw_loop *l, struct loop_io *io, int fd, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = io };
+
+	io->fd = fd;
+	io->events = events;
+	l->stats.epoll_ctl++;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+int loop_io_mod(struct cw_loop *l, struct loop_io *io, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = io };
+
+	if (io->events == events)
+		return 0;
+	io->events = events;
+	l->stats.epoll_ctl++;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, io->fd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+void loop_io_del(struct cw_loop *l, struct loop_io *io)
+{
+	/* Explicit even though close() would do it: another process may hold a
+	 * duplicate of the fd (closewait reap does), and then the registration
+	 * would outlive our object. */
+	l->stats.epoll_ctl++;
+	epoll_ctl(l->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+	io->events = 0;
+}
+
+static void on_signalfd(struct loop_io *io, uint32_t events)
+{
+	struct cw_loop *l = (struct cw_loop *)((char *)io - offsetof(struct cw_loop, sigio));
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(io->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		int signo = (int)si.ssi_signo;
+
+		if (signo > 0 && signo < NSIG && l->sig[signo].cb)
+			l->sig[signo].cb(l, signo, l->sig[signo].arg);
+	}
+}
+
+int cw_loop_signal(struct cw_loop *l, int signo, cw_signal_cb cb, void *arg)
+{
+	sigset_t one;
+	int fd, err;
+
+	if (signo <= 0 || signo >= NSIG || !cb)
+		return -EINVAL;
+	sigemptyset(&one);
+	sigaddset(&one, signo);
+	sigaddset(&l->sigmask, signo);
+	if (sigprocmask(SIG_BLOCK, &one, NULL) < 0)
+		return -errno;
+	fd = signalfd(l->sigio.fd, &l->sigmask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (l->sigio.fd < 0) {
+		l->sigio.cb = on_signalfd;
+		err = loop_io_add(l, &l->sigio, fd, EPOLLIN);
+		if (err) {
+			close(fd);
+			return err;
+		}
+	}
+	l->sig[signo].cb = cb;
+	l->sig[signo].arg = arg;
+	return 0;
+}
+
+static int wait_timeout(struct cw_loop *l, int timeout_ms)
+{
+	uint64_t next = wheel_next(&l->wheel), now, wait;
+
+	if (next == UINT64_MAX)
+		return timeout_ms;
+	now = clock_ms(); /* callbacks may have taken a while since l->now */
+	wait = next > now ? next - now : 0;
+	if (wait > INT_MAX)
+		wait = INT_MAX;
+	if (timeout_ms >= 0 && (uint64_t)timeout_ms < wait)
+		return timeout_ms;
+	return (int)wait;
+}
+
+int cw_loop_run_once(struct cw_loop *l, int timeout_ms)
+{
+	int n = epoll_wait(l->epfd, l->events, LOOP_MAX_EVENTS, wait_timeout(l, timeout_ms));
+
+	l->stats.iterations++;
+	if (n < 0 && errno != EINTR)
+		return -errno;
+	l->now = clock_ms();
+	for (int i = 0; i < n; i++) {
+		struct loop_io *io = l->events[i].data.ptr;
+
+		io->cb(io, l->events[i].events);
+	}
+	if (n > 0)
+		l->stats.events += (uint64_t)n;
+	run_deferred(l);
+	wheel_advance(&l->wheel, l->now);
+	run_deferred(l);
+	return 0;
+}
+
+int cw_loop_run(struct cw_loop *l)
+{
+	l->stop = false;
+	while (!l->stop) {
+		int err = cw_loop_run_once(l, -1);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+void cw_loop_stats(const struct cw_loop *l, struct cw_loop_stats *out)
+{
+	const struct wheel_stats *w = &l->wheel.stats;
+
+	*out = l->stats;
+	out->timer_arms = w->arms;
+	out->timer_cancels = w->cancels;
+	out->timer_fires = w->fires;
+	out->timer_examined = w->examined;
+	out->timer_reinserted = w->reinserted;
+	out->timer_ticks = w->ticks;
+	out->timer_slots = w->slots;
+	out->timer_max_tick_slots = w->max_tick_slots;
+	out->timer_max_tick_extra = w->max_tick_extra;
+	out->timers_armed = w->armed;
+}
+
+static void timer_fire(struct wheel_entry *e)
+{
+	struct cw_timer *t = (struct cw_timer *)e;
+
+	t->cb(t, t->arg);
+}
+
+int cw_timer_new(struct cw_loop *l, cw_timer_cb cb, void *arg, struct cw_timer **out)
+{
+	struct cw_timer *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	wheel_entry_init(&t->entry, timer_fire);
+	t->loop = l;
+	t->cb = cb;
+	t->arg = arg;
+	*out = t;
+	return 0;
+}
+
+void cw_timer_free(struct cw_timer *t)
+{
+	if (!t)
+		return;
+	cw_timer_stop(t);
+	free(t);
+}
+
+void cw_timer_start(struct cw_timer *t, uint64_t after_ms)
+{
+	wheel_arm(&t->loop->wheel, &t->entry, t->loop->now + after_ms);
+}
+
+void cw_timer_stop(struct cw_timer *t)
+{
+	wheel_cancel(&t->loop->wheel, &t->entry);
+}
+
+static void io_fire(struct loop_io *io, uint32_t events)
+{
+	struct cw_io *w = (struct cw_io *)io;
+
+	w->cb(w, events, w->arg);
+}
+
+int cw_io_new(struct cw_loop *l, int fd, uint32_t events, cw_io_cb cb, void *arg,
+	      struct cw_io **out)
+{
+	struct cw_io *w = calloc(1, sizeof(*w));
+	int err;
+
+	if (!w)
+		return -ENOMEM;
+	w->io.cb = io_fire;
+	w->loop = l;
+	w->cb = cb;
+	w->arg = arg;
+	err = loop_io_add(l, &w->io, fd, events);
+	if (err) {
+		free(w);
+		return err;
+	}
+	*out = w;
+	return 0;
+}
+
+int cw_io_set(struct cw_io *w, uint32_t events)
+{
+	return loop_io_mod(w->loop, &w->io, events);
+}
+
+void cw_io_free(struct cw_io *w)
+{
+	if (!w)
+		return;
+	loop_io_del(w->loop, &w->io);
+	free(w);
+}

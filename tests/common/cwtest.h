@@ -1,0 +1,57 @@
+/* Helpers shared by closewait's C tests and test tools. */
+#ifndef CWTEST_H
+#define CWTEST_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cmocka.h>
+
+#include "closewait/conn.h"
+#include "closewait/server.h"
+
+/* Moves this process into a new network namespace with loopback up; aborts
+ * the test run with a clear message if that is not possible (needs root). */
+void cwt_netns(void);
+/* Open fds of pid (0: this process). */
+int cwt_fd_count(pid_t pid);
+uint64_t cwt_now_ms(void);
+void cwt_sleep_ms(unsigned ms);
+/* Blocking TCP connect to addr:port; returns the fd or -errno. */
+int cwt_connect(const char *addr, uint16_t port);
+/* Writes and reads everything (blocking); 0 or -errno. */
+int cwt_write_all(int fd, const void *buf, size_t len);
+/* Reads until len bytes or EOF; returns bytes read or -errno. */
+ssize_t cwt_read_full(int fd, void *buf, size_t len);
+
+/* TCP states as the kernel numbers them (include/net/tcp_states.h). */
+enum cwt_tcp_state {
+	CWT_ESTABLISHED = 1, CWT_SYN_SENT, CWT_SYN_RECV, CWT_FIN_WAIT1, CWT_FIN_WAIT2,
+	CWT_TIME_WAIT, CWT_CLOSE, CWT_CLOSE_WAIT, CWT_LAST_ACK, CWT_LISTEN, CWT_CLOSING,
+};
+/* Sockets in state whose local (or, if local_port is 0, remote) port matches,
+ * read from /proc/net/tcp and tcp6 (the kernel's table, not our counters).
+ * Port 0 on both sides counts every socket in that state. */
+int cwt_count_state(enum cwt_tcp_state state, uint16_t local_port, uint16_t remote_port);
+
+/* Polls cond(arg) every 2 ms until it holds or deadline_ms passes; returns
+ * the elapsed ms when it held, or -1 on timeout. The clock starts at the call. */
+long cwt_poll_until(bool (*cond)(void *arg), void *arg, unsigned deadline_ms);
+
+/* An uppercase echo server on libclosewait, run by a thread of the test. */
+struct cwt_server;
+/* Starts it on 127.0.0.1 (port 0: any); cfg NULL = defaults. */
+struct cwt_server *cwt_server_start(const struct cw_server_config *cfg);
+uint16_t cwt_server_port(const struct cwt_server *s);
+/* Stops the loop thread (shutting the server down with drain_ms), returns
+ * the final counters. Frees everything. */
+void cwt_server_stop(struct cwt_server *s, uint64_t drain_ms, struct cw_conn_stats *st,
+		     struct cw_loop_stats *ls);
+/* The echo callback itself, for tests that build their own server. */
+void cwt_echo_on_data(struct cw_conn *c, uint8_t *data, size_t len, void *arg);
+
+#endif
