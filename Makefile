@@ -2,7 +2,6 @@
 BUILD   ?= build
 REL     := $(BUILD)/release
 ASAN    := $(BUILD)/asan
-BENCHB  := $(BUILD)/bench
 PREFIX  ?= /usr/local
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 
@@ -34,9 +33,8 @@ test: bootstrap
 
 bench: bootstrap
 	@scripts/bootstrap bench
-	@cmake -S . -B $(BENCHB) -DCMAKE_BUILD_TYPE=Release -DCW_BUILD_BENCH=ON >/dev/null
-	@cmake --build $(BENCHB) -j$(JOBS)
-	@bench/run $(BENCHB)
+	@$(MAKE) --no-print-directory release
+	@bench/run $(REL)
 
 install: release
 	@cmake --install $(REL) --prefix $(PREFIX)
