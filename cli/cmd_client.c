@@ -150,7 +150,8 @@ int cmd_client(int argc, char **argv)
 	int opt, fd = -ECONNREFUSED, gai, err;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "", client_options, NULL)) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", client_options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_HOST:
 			if (!*optarg)
@@ -167,6 +168,8 @@ int cmd_client(int argc, char **argv)
 		case OPT_HELP:
 			usage(stdout);
 			return 0;
+		case ':':
+			cli_usage_error("client", "%s needs a value", argv[optind - 1]);
 		default:
 			cli_usage_error("client", "unknown option \"%s\"", argv[optind - 1]);
 		}

@@ -220,17 +220,18 @@ int cmd_serve(int argc, char **argv)
 	struct leak_opts leak = { 0 };
 	bool help = false, is_leak = false;
 	const char *not_leak = NULL;
-	int opt;
+	int opt, idx;
 
 	cw_server_config_init(&s.cfg);
 	s.cfg.ops.on_data = on_data;
 	s.cfg.ops.on_close = on_close;
 	s.cfg.arg = &s;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "", serve_options, NULL)) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", serve_options, &idx)) != -1) {
 		if (policy_opt("serve", &s.cfg.policy, opt, optarg)) {
 			if (opt != OPT_KEEPALIVE)
-				not_leak = argv[optind - 1];
+				not_leak = serve_options[idx].name;
 			continue;
 		}
 		switch (opt) {
@@ -245,22 +246,22 @@ int cmd_serve(int argc, char **argv)
 			break;
 		case OPT_BACKLOG:
 			s.cfg.backlog = (int)opt_ulong("serve", "--backlog", optarg, 1, 65535);
-			not_leak = "--backlog";
+			not_leak = "backlog";
 			break;
 		case OPT_MAX_CONNS:
 			s.cfg.max_conns = (unsigned)opt_ulong("serve", "--max-conns", optarg, 0, 100000000);
-			not_leak = "--max-conns";
+			not_leak = "max-conns";
 			break;
 		case OPT_DRAIN:
 			s.drain_ms = opt_duration("serve", "--drain", optarg, true);
-			not_leak = "--drain";
+			not_leak = "drain";
 			break;
 		case OPT_QUIET:
 			s.quiet = true;
 			break;
 		case OPT_STATS:
 			s.stats = true;
-			not_leak = "--stats";
+			not_leak = "stats";
 			break;
 		case OPT_LEAK:
 			is_leak = true;
@@ -268,6 +269,8 @@ int cmd_serve(int argc, char **argv)
 		case OPT_HELP:
 			help = true;
 			break;
+		case ':':
+			cli_usage_error("serve", "%s needs a value", argv[optind - 1]);
 		default:
 			cli_usage_error("serve", "unknown option \"%s\"", argv[optind - 1]);
 		}
@@ -280,7 +283,7 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (is_leak) {
 		if (not_leak)
-			cli_usage_error("serve", "%s does not apply to --leak (the seed's server has no such cure)",
+			cli_usage_error("serve", "--%s does not apply to --leak (the seed's server has no such cure)",
 					not_leak);
 		if (s.nbinds > 1)
 			cli_usage_error("serve", "--leak listens on one address only");

@@ -105,8 +105,16 @@ static uint64_t conn_deadline(const struct cw_conn *c, enum cw_close_reason *rea
 		CONSIDER(c->last_write + p->write_stall_ms, CW_CLOSE_WRITE_STALL, DL_CLOSE);
 	if (p->heartbeat_ms && !c->out && !(c->flags & CONN_F_PEER_FIN))
 		CONSIDER(c->last_write + p->heartbeat_ms, CW_CLOSE_LOCAL, DL_HEARTBEAT);
-	if (c->flags & CONN_F_PEER_FIN)
+	/* After the peer's FIN, CLOSE_WAIT is bounded: once every byte before
+	 * the FIN is read, the flush gets half_close_ms in all; before that,
+	 * while our output is stuck (so we cannot read on), half_close_ms
+	 * without progress. A peer that half-closes and reads its reply slowly
+	 * is served; one that never reads is cut off (HAProxy's client-fin). */
+	if (c->flags & CONN_F_EOF)
 		CONSIDER(c->since + p->half_close_ms, CW_CLOSE_HALF_CLOSE_TIMEOUT, DL_CLOSE);
+	else if ((c->flags & CONN_F_PEER_FIN) && c->out)
+		CONSIDER(max_u64(c->since, c->last_write) + p->half_close_ms,
+			 CW_CLOSE_HALF_CLOSE_TIMEOUT, DL_CLOSE);
 #undef CONSIDER
 	return best;
 }
@@ -341,8 +349,13 @@ static void conn_read(struct cw_conn *c)
 	struct conn_owner *o = c->owner;
 	size_t cap;
 	uint8_t *buf = loop_rbuf(conn_loop(c), &cap);
-	ssize_t n = read(c->io.fd, buf, cap);
+	ssize_t n;
 
+	/* Reading pauses while output is queued, so one read is the most that
+	 * can ever be queued: bounding it by the cap keeps an echo within it. */
+	if (cap > o->policy->out_cap)
+		cap = o->policy->out_cap;
+	n = read(c->io.fd, buf, cap);
 	if (n > 0) {
 		o->stats.bytes_in += (uint64_t)n;
 		c->last_read = conn_now(c);
@@ -350,8 +363,7 @@ static void conn_read(struct cw_conn *c)
 		return;
 	}
 	if (n == 0) {
-		if (!(c->flags & CONN_F_PEER_FIN))
-			c->since = conn_now(c);
+		c->since = conn_now(c); /* the flush bound runs from here */
 		c->flags |= CONN_F_PEER_FIN | CONN_F_EOF;
 		if (!c->out)
 			conn_end(c, CW_CLOSE_EOF, 0);
