@@ -2,12 +2,14 @@
 # (scripts/netns-run), so fixed ports never collide with anything.
 # Env: CLOSEWAIT (the CLI), CW_TOOLS (test tools), CW_SRC (source tree).
 
-# wait_until DEADLINE_MS CMD...: polls CMD every 20 ms until it succeeds.
+# wait_until DEADLINE_MS 'CONDITION': evaluates CONDITION (a shell string, so
+# put $(...) in single quotes: it must be re-run each time) every 20 ms until
+# it succeeds or DEADLINE_MS passes. The clock starts at the call.
 wait_until() {
 	local deadline_ms=$1 start now
 	shift
 	start=$(date +%s%3N)
-	while ! "$@" >/dev/null 2>&1; do
+	while ! eval "$*" >/dev/null 2>&1; do
 		now=$(date +%s%3N)
 		if ((now - start > deadline_ms)); then
 			echo "wait_until: '$*' did not hold within ${deadline_ms} ms" >&2

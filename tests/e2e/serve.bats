@@ -16,7 +16,7 @@ teardown() {
 	run "$CW_TOOLS/cwt-clients" --port 8000 -n 100 --sequential
 	[ "$status" -eq 0 ]
 	# The FIN of each client reaches the server; the seed never closes.
-	wait_until 2000 test "$(owned_in_state close-wait 8000 "$SERVER_PID")" -eq 100
+	wait_until 2000 '[ "$(owned_in_state close-wait 8000 "$SERVER_PID")" -eq 100 ]'
 	[ "$(in_state close-wait '( sport = :8000 )')" -eq 100 ]
 	# Each holds one unread byte: the FIN (Recv-Q 1).
 	[ "$(ss -Htan state close-wait '( sport = :8000 )' | awk '$1 == 1' | wc -l)" -eq 100 ]
@@ -33,7 +33,7 @@ teardown() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"no CLOSE_WAIT left on port 8000"* ]]
-	wait_until 2000 test "$(fd_count "$SERVER_PID")" -eq "$fds_before"
+	wait_until 2000 '[ "$(fd_count "$SERVER_PID")" -eq "$fds_before" ]'
 	stop_pid "$SERVER_PID" TERM
 	[ "$STOP_STATUS" -eq 0 ]
 }
@@ -48,7 +48,7 @@ teardown() {
 	run "$CLOSEWAIT" client --host ::1 "ipv6 works"
 	[ "$status" -eq 0 ]
 	[ "${lines[1]}" = "IPV6 WORKS" ]
-	wait_until 2000 test "$(fd_count "$SERVER_PID")" -eq "$fds_before"
+	wait_until 2000 '[ "$(fd_count "$SERVER_PID")" -eq "$fds_before" ]'
 	stop_pid "$SERVER_PID" INT
 	[ "$STOP_STATUS" -eq 0 ]
 	grep -q "^received from 127.0.0.1 at PORT [0-9]*$" "$BATS_TEST_TMPDIR/serve.log"
@@ -70,7 +70,7 @@ teardown() {
 	start_server 8000 --quiet --stats --drain 2s
 	exec 5<>/dev/tcp/127.0.0.1/8000
 	exec 6<>/dev/tcp/127.0.0.1/8000
-	wait_until 2000 test "$(in_state established '( sport = :8000 )')" -eq 2
+	wait_until 2000 '[ "$(in_state established "( sport = :8000 )")" -eq 2 ]'
 	stop_pid "$SERVER_PID" TERM
 	[ "$STOP_STATUS" -eq 0 ]
 	exec 5>&- 6>&-
