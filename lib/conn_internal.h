@@ -41,6 +41,8 @@ struct cw_conn {
 	uint64_t last_read;         /* ms: last byte read */
 	uint64_t last_write;        /* ms: last byte the socket took (or queue formed) */
 	uint64_t since;             /* ms: peer's FIN (open) or start of a graceful end */
+	uint64_t stall_check;       /* ms: last write-stall check (while output is queued) */
+	uint32_t outq;              /* kernel send queue (SIOCOUTQ) at that check */
 	uint8_t state;              /* enum conn_state */
 	uint8_t flags;              /* CONN_F_* */
 	uint8_t peer_family;        /* AF_INET or AF_INET6 */
