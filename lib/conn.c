@@ -347,9 +347,18 @@ void conn_abort(struct cw_conn *c)
 		conn_reset(c);
 }
 
+/* Idle for a drain: nothing queued to send and nothing received unread, so
+ * no reply is in flight. (FIONREAD: only while shutting down.) */
+static bool drain_idle(const struct cw_conn *c)
+{
+	int unread = 0;
+
+	return !c->out && ioctl(c->io.fd, FIONREAD, &unread) == 0 && unread == 0;
+}
+
 void conn_drain(struct cw_conn *c)
 {
-	if (c->state == CONN_OPEN && !c->out)
+	if (c->state == CONN_OPEN && drain_idle(c))
 		conn_end(c, CW_CLOSE_DRAIN, 0);
 }
 
@@ -439,10 +448,6 @@ static void conn_io_open(struct cw_conn *c, uint32_t ev)
 			conn_end(c, CW_CLOSE_EOF, 0);
 			return;
 		}
-		if (!c->out && c->owner->draining) {
-			conn_end(c, CW_CLOSE_DRAIN, 0);
-			return;
-		}
 	}
 	if ((ev & EPOLLRDHUP) && !(c->flags & CONN_F_PEER_FIN)) {
 		c->flags |= CONN_F_PEER_FIN;
@@ -451,6 +456,11 @@ static void conn_io_open(struct cw_conn *c, uint32_t ev)
 	}
 	if (!c->out && !(c->flags & CONN_F_EOF) && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)))
 		conn_read(c);
+	/* Shutting down: end once the replies in flight are done. */
+	if (c->owner->draining && c->state == CONN_OPEN && drain_idle(c)) {
+		conn_end(c, CW_CLOSE_DRAIN, 0);
+		return;
+	}
 	conn_watch(c);
 }
 
