@@ -28,6 +28,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: closewait client [--host H] [--port N] [--timeout D] MESSAGE\n"
+		"       closewait client --stream [OPTIONS]   (see closewait client --stream --help)\n"
 		"\n"
 		"The seed's client: connect, send MESSAGE, read the reply, print\n"
 		"\"Response from server:\" and the reply, close.\n"
@@ -149,6 +150,9 @@ int cmd_client(int argc, char **argv)
 	ssize_t n;
 	int opt, fd = -ECONNREFUSED, gai, err;
 
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--stream"))
+			return cmd_stream(argc, argv);
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":", client_options, NULL)) != -1) {

@@ -264,8 +264,28 @@ static void conn_reset(struct cw_conn *c)
 	conn_release(c);
 }
 
+/* Reads and discards what is there now, without waiting for more. */
+static void discard_input(struct cw_conn *c)
+{
+	size_t cap;
+	uint8_t *buf = loop_rbuf(conn_loop(c), &cap);
+
+	while (read(c->io.fd, buf, cap) > 0)
+		;
+}
+
 static void conn_linger(struct cw_conn *c)
 {
+	/* A dialer keeps no socket while the FIN exchange finishes (it must own
+	 * one at most): with nothing unread, close() sends a FIN, not an RST,
+	 * and the kernel completes the exchange. Input arriving later draws an
+	 * RST from the kernel. */
+	if (c->owner->no_linger) {
+		discard_input(c);
+		shutdown(c->io.fd, SHUT_WR);
+		conn_release(c);
+		return;
+	}
 	/* Our FIN goes out after everything queued in the kernel; then we keep
 	 * reading (and discarding) so unread input cannot turn close() into an
 	 * RST that destroys our last message (nginx's lingering close). */
@@ -324,8 +344,8 @@ static void conn_end_how(struct cw_conn *c, enum cw_close_reason r, int err, enu
 		return;
 	}
 	c->since = conn_now(c);
-	if (r == CW_CLOSE_WRITE_STALL)
-		drop_output(c); /* it is not going anywhere */
+	if (r == CW_CLOSE_WRITE_STALL || o->no_linger)
+		drop_output(c); /* it is not going anywhere, or we do not wait for it */
 	if (!c->out) {
 		conn_linger(c);
 		return;
@@ -421,10 +441,8 @@ static void conn_read(struct cw_conn *c)
 	if (n == 0) {
 		c->since = conn_now(c); /* the flush bound runs from here */
 		c->flags |= CONN_F_PEER_FIN | CONN_F_EOF;
-		if (!c->out)
-			conn_end(c, CW_CLOSE_EOF, 0);
-		else if (o->policy->half_close_ms == 0)
-			conn_end(c, CW_CLOSE_HALF_CLOSE_TIMEOUT, 0);
+		if (!c->out || o->policy->half_close_ms == 0)
+			conn_end(c, CW_CLOSE_EOF, 0); /* with half_close_ms 0, queued output is dropped */
 		else
 			conn_schedule(c); /* flush what is queued, within the half-close bound */
 		return;
@@ -452,6 +470,11 @@ static void conn_io_open(struct cw_conn *c, uint32_t ev)
 	if ((ev & EPOLLRDHUP) && !(c->flags & CONN_F_PEER_FIN)) {
 		c->flags |= CONN_F_PEER_FIN;
 		c->since = conn_now(c);
+		if (c->out && c->owner->policy->half_close_ms == 0) {
+			/* No flushing after the FIN: stuck output cannot hold us in CLOSE_WAIT. */
+			conn_end(c, CW_CLOSE_EOF, 0);
+			return;
+		}
 		conn_schedule(c);
 	}
 	if (!c->out && !(c->flags & CONN_F_EOF) && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)))

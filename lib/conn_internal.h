@@ -19,6 +19,7 @@ struct conn_owner {
 	struct bufpool pool;
 	struct cw_conn *conns;  /* every connection whose fd is still open */
 	bool draining;          /* end connections as soon as their output is flushed */
+	bool no_linger;         /* graceful close without waiting for the peer's FIN (dialer) */
 	/* Called when a connection's fd has been closed (before it is freed). */
 	void (*released)(struct conn_owner *o, struct cw_conn *c);
 };

@@ -64,7 +64,8 @@ struct cw_policy {
 	uint64_t linger_ms;        /* graceful close: wait this long for the peer's FIN (5 s) */
 	uint64_t half_close_ms;    /* after the peer's FIN: once all input is read, flush output
 				    * for this long at most; before that, end if output makes
-				    * no progress this long (5 s). 0: end at the FIN. */
+				    * no progress this long (5 s). 0: end at the FIN (reason
+				    * eof), dropping queued output. */
 	size_t out_cap;            /* most bytes a connection may queue (256 KiB) */
 	bool nodelay;              /* TCP_NODELAY (on) */
 };

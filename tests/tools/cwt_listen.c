@@ -17,6 +17,7 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return 2;
 	a.sin_port = htons((uint16_t)atoi(argv[1]));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (argc > 2 && !strcmp(argv[2], "--reuseport"))
 		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 16) < 0) {
