@@ -169,7 +169,7 @@ static void on_open(struct cw_conn *c, void *arg)
 		st->resent++;
 	}
 	if (again)
-		STATUS(st, "resent %u unacknowledged lines", again);
+		STATUS(st, "resent the %u unacknowledged", again);
 }
 
 static const char *why(enum cw_close_reason r)
@@ -194,7 +194,7 @@ static void on_close(struct cw_conn *c, enum cw_close_reason r, int err, void *a
 	(void)c;
 	if (st->stopping)
 		return;
-	STATUS(st, "closed: %s%s%s%s; %u lines unacknowledged", cw_close_reason_name(r), w ? " (" : "",
+	STATUS(st, "closed: %s%s%s%s; unacknowledged: %u", cw_close_reason_name(r), w ? " (" : "",
 	       w ? w : "", w ? ")" : "", st->count);
 	(void)err;
 }
@@ -234,6 +234,7 @@ static void on_signal(struct cw_loop *loop, int signo, void *arg)
 
 	(void)signo;
 	if (st->stopping || !st->count || !cw_dialer_conn(st->dialer)) {
+		st->stopping = true; /* no line may leave after this */
 		cw_loop_stop(loop);
 		return;
 	}
