@@ -8,21 +8,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int g_fds;
-
-static int setup(void **state)
-{
-	(void)state;
-	g_fds = cwt_fd_count(0);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	assert_int_equal(cwt_fd_count(0), g_fds);
-	return 0;
-}
 
 /* Writes a reply far larger than any socket buffer, whatever it is sent. */
 static void on_data_flood(struct cw_conn *c, uint8_t *data, size_t len, void *arg)
@@ -129,8 +114,8 @@ static void test_write_stall(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_half_closed_peer_that_never_reads, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_write_stall, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_half_closed_peer_that_never_reads, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_write_stall, cwt_fd_setup, cwt_fd_teardown),
 	};
 	cwt_netns();
 	return cmocka_run_group_tests(tests, NULL, NULL);
