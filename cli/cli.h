@@ -18,6 +18,9 @@ _Noreturn void cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Runtime failure: "closewait CMD: message", exit 1. */
 _Noreturn void cli_fatal(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* getopt_long (optstring ":...") returned '?' or ':': names the option the
+ * way the user typed it (-x for a short one) and exits 2. */
+_Noreturn void cli_bad_option(const char *cmd, int opt, char **argv);
 void cli_warn(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 uint64_t opt_duration(const char *cmd, const char *opt, const char *arg, bool allow_zero);

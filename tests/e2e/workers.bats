@@ -47,6 +47,18 @@ listeners() { ss -Htlnp "sport = :$1" | wc -l; }
 	[ "$(pgrep -f 'closewait serve --workers' | wc -l)" -eq 0 ]
 }
 
+@test "workers: Ctrl-C (SIGINT to the whole process group) drains once, not twice" {
+	start_bg serve setsid "$CLOSEWAIT" serve --workers 2 --drain 5s --port 8000
+	SERVER_PID=$BG_PID
+	wait_until 5000 '[ "$(listeners 8000)" -eq 4 ]'
+	pgid=$(ps -o pgid= "$(pgrep -f 'serve --workers 2 --drain 5s' | head -1)" | tr -d ' ')
+	kill -INT -- "-$pgid"
+	wait_until 5000 '! pgrep -f "serve --workers 2 --drain 5s" >/dev/null'
+	cat "$BATS_TEST_TMPDIR/serve.log"
+	[ "$(grep -c "shutting down, draining" "$BATS_TEST_TMPDIR/serve.log")" -eq 2 ]
+	! grep -q "again" "$BATS_TEST_TMPDIR/serve.log"
+}
+
 @test "workers: bad --workers values are usage errors" {
 	for v in 0 65 abc -1; do
 		run "$CLOSEWAIT" serve --workers "$v"
