@@ -28,8 +28,15 @@ size_t netlink_request(void *buf, int family, uint32_t states, uint32_t seq)
 	req->sdiag_family = (uint8_t)family;
 	req->sdiag_protocol = IPPROTO_TCP;
 	/* Asking for SYN_RECV makes the kernel add request sockets
-	 * (TCP_NEW_SYN_RECV), reported as SYN_RECV: what ss shows. */
-	req->idiag_states = states ? states : CW_STATES_ALL;
+	 * (TCP_NEW_SYN_RECV), reported as SYN_RECV: what ss shows. An orphaned
+	 * FIN_WAIT_2 end is a timewait socket (tcp_time_wait(sk, TCP_FIN_WAIT2,
+	 * tmo)): the kernel filters it as TIME_WAIT and reports it as FIN_WAIT_2,
+	 * so asking for FIN_WAIT_2 must ask for TIME_WAIT too (netlink_dump_tcp
+	 * drops the TIME_WAIT ones nobody asked for). */
+	states = states ? states : CW_STATES_ALL;
+	if (states & CW_STATE_BIT(CW_TCP_FIN_WAIT2))
+		states |= CW_STATE_BIT(CW_TCP_TIME_WAIT);
+	req->idiag_states = states;
 	req->idiag_ext = 1 << (INET_DIAG_INFO - 1);
 	return nlh->nlmsg_len;
 }
@@ -123,8 +130,22 @@ int netlink_parse(const void *buf, size_t len, netlink_sock_cb cb, void *arg)
 	return 0;
 }
 
+struct state_filter {
+	uint32_t states;
+	netlink_sock_cb cb;
+	void *arg;
+};
+
+static int filter_cb(const struct cw_sock *s, void *arg)
+{
+	const struct state_filter *f = arg;
+
+	return f->states & CW_STATE_BIT(s->state) ? f->cb(s, f->arg) : 0;
+}
+
 int netlink_dump_tcp(int family, uint32_t states, netlink_sock_cb cb, void *arg)
 {
+	struct state_filter sf = { states ? states : CW_STATES_ALL, cb, arg };
 	const size_t bufsz = NL_BUF;
 	char req[128];
 	char *buf;
@@ -162,7 +183,7 @@ int netlink_dump_tcp(int family, uint32_t states, netlink_sock_cb cb, void *arg)
 			err = -EBADMSG;
 			break;
 		}
-		err = netlink_parse(buf, (size_t)n, cb, arg);
+		err = netlink_parse(buf, (size_t)n, filter_cb, &sf);
 	}
 	if (err == 1)
 		err = 0;
