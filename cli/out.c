@@ -319,9 +319,14 @@ void out_json_rows(struct out *o, const char *key, const struct out_col *cols, s
 {
 	out_json_open(o, key, '[');
 	for (size_t r = 0; r < nrows; r++) {
-		json_row(o, cols, ncols, ctx, r);
+		/* one row per line: the comma ends the line, not starts the next */
 		if (!o->one_line)
 			putc_(o, '\n');
+		json_row(o, cols, ncols, ctx, r);
+		if (r + 1 < nrows) {
+			putc_(o, ',');
+			o->need_comma[o->depth - 1] = false;
+		}
 	}
 	out_json_close(o);
 }

@@ -203,6 +203,14 @@ static void *worker_run(void *arg)
 	return NULL;
 }
 
+static int pid_order(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Every pid under root, ascending (the order /proc lists them in anyway). */
 static int list_pids(struct walk *w)
 {
 	DIR *d = opendir(w->root);
@@ -226,6 +234,7 @@ static int list_pids(struct walk *w)
 		w->pids[w->npids++] = (pid_t)atoi(e->d_name);
 	}
 	closedir(d);
+	qsort(w->pids, w->npids, sizeof(*w->pids), pid_order);
 	return 0;
 }
 
