@@ -71,6 +71,23 @@ int cmd_serve(int argc, char **argv);
 int cmd_client(int argc, char **argv);
 /* closewait client --stream (cmd_stream.c). */
 int cmd_stream(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+int cmd_ports(int argc, char **argv);
+
+/* Options of the census commands (census_opts.c). */
+struct cw_endpoint;
+struct sockaddr_storage;
+/* ss state names, comma-separated or repeated, "all": a CW_STATE_BIT mask. */
+uint32_t opt_states(const char *cmd, const char *opt, const char *arg);
+/* "N/s": the one rate syntax (cw_rate_parse). */
+double opt_rate(const char *cmd, const char *opt, const char *arg);
+/* "ADDR:PORT" or "[V6]:PORT", port required. */
+void opt_endpoint(const char *cmd, const char *opt, const char *arg, struct cw_endpoint *e);
+void cli_endpoint(const struct sockaddr_storage *ss, struct cw_endpoint *e);
+/* A runtime failure of scan, watch or ports: message, exit 2 (their exit 1
+ * means "CLOSE_WAIT found"). */
+_Noreturn void cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The seed's server, bug included (serve_leak.c). */
 struct leak_opts {

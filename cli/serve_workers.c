@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -34,6 +35,7 @@ struct supervisor {
 	struct worker w[SERVE_MAX_WORKERS];
 	struct cw_conn_stats sum;
 	sigset_t sigs;
+	pid_t parent;     /* the supervisor's pid, for the workers' death signal */
 	bool stopping;
 };
 
@@ -112,6 +114,11 @@ static int spawn(struct supervisor *sv, unsigned i, int *ready_fd)
 				close(sv->w[j].stats_fd);
 		signal(SIGINT, SIG_IGN);
 		sigprocmask(SIG_UNBLOCK, &sv->sigs, NULL);
+		/* A supervisor killed outright must not leave its workers holding
+		 * the port: they get SIGTERM and drain. (If it died before this
+		 * line, we are already orphaned: go.) */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != sv->parent)
+			_exit(1);
 		sv->s->cfg.reuseport = true;
 		sv->s->is_worker = true;
 		_exit(serve_run(sv->s, ready[1], stats[1]));
@@ -241,6 +248,7 @@ int serve_workers(struct serve *s)
 	int ready[SERVE_MAX_WORKERS], signals = 0;
 
 	sv.s = s;
+	sv.parent = getpid();
 	if (precheck(s) < 0)
 		return 1;
 	sigemptyset(&sv.sigs);
