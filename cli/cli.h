@@ -69,6 +69,7 @@ int cmd_client(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_ports(int argc, char **argv);
+int cmd_reap(int argc, char **argv);
 
 /* Options of the census commands (census_opts.c). */
 struct cw_endpoint;
