@@ -277,6 +277,7 @@ int cmd_watch(int argc, char **argv)
 		keys = !tcsetattr(STDIN_FILENO, TCSANOW, &raw);
 	}
 	o = out_open(stdout);
+	out_json_one_line(o, true);
 	if (wo.tty)
 		out_printf(o, "\033[?1049h\033[?25l"); /* alternate screen, no cursor */
 	for (unsigned long round = 0; !watch_stop && (!wo.count || round < wo.count); round++) {

@@ -16,6 +16,7 @@ struct out {
 	int depth;
 	bool need_comma[OUT_DEPTH];
 	char closer[OUT_DEPTH];
+	bool one_line;
 	char buf[OUT_BUF];
 };
 
@@ -27,6 +28,11 @@ struct out *out_open(FILE *f)
 		abort();
 	o->f = f;
 	return o;
+}
+
+void out_json_one_line(struct out *o, bool on)
+{
+	o->one_line = on;
 }
 
 void out_flush(struct out *o)
@@ -313,8 +319,14 @@ void out_json_rows(struct out *o, const char *key, const struct out_col *cols, s
 {
 	out_json_open(o, key, '[');
 	for (size_t r = 0; r < nrows; r++) {
+		/* one row per line: the comma ends the line, not starts the next */
+		if (!o->one_line)
+			putc_(o, '\n');
 		json_row(o, cols, ncols, ctx, r);
-		putc_(o, '\n');
+		if (r + 1 < nrows) {
+			putc_(o, ',');
+			o->need_comma[o->depth - 1] = false;
+		}
 	}
 	out_json_close(o);
 }

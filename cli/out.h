@@ -59,6 +59,8 @@ void out_json_bool(struct out *o, const char *key, bool v);
 /* An array of objects, one per row, one member per column with a key. */
 void out_json_rows(struct out *o, const char *key, const struct out_col *cols, size_t ncols,
 		   void *ctx, size_t nrows);
+/* JSON rows each on a line of their own (default), or all on one (JSON lines). */
+void out_json_one_line(struct out *o, bool on);
 /* Ends the document with a newline. */
 void out_json_end(struct out *o);
 

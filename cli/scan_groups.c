@@ -164,8 +164,13 @@ void scan_culprit_line(const struct cw_group *g, char *buf, size_t len)
 		snprintf(buf + n, len - (size_t)n, " (%s orphaned: the peer%s closed and left)",
 			 g->peers_orphaned == 1 ? "the peer's end is" : "their ends are",
 			 g->peers_orphaned == 1 ? "" : "s");
-	else
+	else if (g->peers_orphaned)
 		snprintf(buf + n, len - (size_t)n, " (%zu orphaned; %zu half-closed, still held, e.g. by pid %d (%s))",
 			 g->peers_orphaned, g->peers_half_closed, (int)g->peer_pid,
+			 g->peer_comm ? g->peer_comm : "?");
+	else
+		snprintf(buf + n, len - (size_t)n, " (half-closed: the peer%s still hold%s %s end, e.g. pid %d (%s))",
+			 g->peers_half_closed == 1 ? "" : "s", g->peers_half_closed == 1 ? "s" : "",
+			 g->peers_half_closed == 1 ? "its" : "their", (int)g->peer_pid,
 			 g->peer_comm ? g->peer_comm : "?");
 }

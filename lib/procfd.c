@@ -203,6 +203,14 @@ static void *worker_run(void *arg)
 	return NULL;
 }
 
+static int pid_order(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Every pid under root, ascending (the order /proc lists them in anyway). */
 static int list_pids(struct walk *w)
 {
 	DIR *d = opendir(w->root);
@@ -226,6 +234,8 @@ static int list_pids(struct walk *w)
 		w->pids[w->npids++] = (pid_t)atoi(e->d_name);
 	}
 	closedir(d);
+	if (w->npids)
+		qsort(w->pids, w->npids, sizeof(*w->pids), pid_order);
 	return 0;
 }
 
@@ -265,7 +275,7 @@ static int run_workers(struct walk *w, unsigned threads, struct procfd_result *r
 	if (!err && total && !(r->hits = malloc(total * sizeof(*r->hits))))
 		err = -ENOMEM;
 	for (unsigned i = 0; i < started; i++) {
-		if (!err)
+		if (!err && k[i].hv.n)
 			memcpy(r->hits + r->nhits, k[i].hv.v, k[i].hv.n * sizeof(*r->hits));
 		r->nhits += err ? 0 : k[i].hv.n;
 		free(k[i].hv.v);
@@ -345,7 +355,8 @@ int procfd_scan(const char *root, const uint32_t *inodes, size_t n, unsigned thr
 	r->unreadable = atomic_load(&w.unreadable);
 	r->readlinks = atomic_load(&w.readlinks);
 	r->partial = distinct && atomic_load(&w.stop) && atomic_load(&w.next) < w.npids;
-	qsort(r->hits, r->nhits, sizeof(*r->hits), hit_cmp);
+	if (r->nhits)
+		qsort(r->hits, r->nhits, sizeof(*r->hits), hit_cmp);
 	err = read_comms(root, r);
 fail:
 	free(w.pids);

@@ -28,7 +28,7 @@ const char *cw_tcp_state_name(int state);
 int cw_tcp_states_parse(const char *names, uint32_t *mask);
 
 /* Kernel timer of a socket (inet_diag idiag_timer). */
-enum cw_timer { CW_TIMER_NONE, CW_TIMER_RETRANS, CW_TIMER_KEEPALIVE, CW_TIMER_TIMEWAIT,
+enum cw_sock_timer { CW_TIMER_NONE, CW_TIMER_RETRANS, CW_TIMER_KEEPALIVE, CW_TIMER_TIMEWAIT,
 		CW_TIMER_PROBE0 };
 const char *cw_timer_name(int timer); /* "none", "retrans", "keepalive", "timewait", "probe0" */
 
@@ -56,7 +56,7 @@ struct cw_sock {
 	uint16_t nowners;             /* processes found holding it */
 	uint8_t family;               /* AF_INET or AF_INET6 */
 	uint8_t state;                /* enum cw_tcp_state */
-	uint8_t timer;                /* enum cw_timer */
+	uint8_t timer;                /* enum cw_sock_timer */
 	uint8_t retrans;              /* retransmits or unanswered probes of that timer */
 	bool has_info;                /* the tcp_info times are valid */
 };

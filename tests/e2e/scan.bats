@@ -117,7 +117,7 @@ age_check() {
 	age_check "$j" "$c0" "$c1" range
 	[ "$(jq --argjson p "$CLIENTS_PID" '[.sockets[] | select(.peer_pid==$p)] | length' "$j")" -eq 10 ]
 	[ "$(jq '.culprits[0].peers_half_closed' "$j")" -eq 10 ]
-	jq -r '.culprits[0].message' "$j" | grep -q "half-closed, still held, e.g. by pid $CLIENTS_PID"
+	jq -r '.culprits[0].message' "$j" | grep -q "has not closed 10 connections that their peers on this host closed (half-closed: the peers still hold their end, e.g. pid $CLIENTS_PID (cw_clients))"
 	# --older 2s: the truth (3 s) is above, but lastack (~1.5 s) is below: uncertain
 	run "$CW" scan --state close-wait --port 8104 --older 2s --json
 	[ "$(echo "$output" | jq '.uncertain_total')" -eq 10 ]
