@@ -76,14 +76,15 @@ static int proc_ids(pid_t pid, unsigned uid[3], unsigned gid[3])
 	return got == 2 ? 0 : -EIO;
 }
 
-/* A process that is not dumpable has its /proc/PID owned by root
- * (task_dump_owner), whatever its uid. */
+/* The entries of a process that is not dumpable, /proc/PID/fd among them,
+ * are owned by root whatever its uid (task_dump_owner; /proc/PID itself
+ * keeps the euid, so it cannot tell). */
 static bool not_dumpable(pid_t pid, unsigned euid)
 {
 	char path[64];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
 	return !stat(path, &st) && st.st_uid != euid;
 }
 
