@@ -73,7 +73,15 @@ static void item_owner(struct cw_reap_item *it, const struct cw_census *c, size_
 	strncpy(it->comm, o[pick].comm ? o[pick].comm : "?", sizeof(it->comm) - 1);
 }
 
-static void item_classify(struct cw_reap_item *it, enum cw_match m, enum cw_reap_mode mode)
+/* The explanation of the last ownerless socket: they usually share a uid. */
+struct no_owner {
+	bool known;
+	uid_t uid;
+	struct cw_ptrace_denial d;
+};
+
+static void item_classify(struct cw_reap_item *it, enum cw_match m, enum cw_reap_mode mode,
+			  struct no_owner *last)
 {
 	if (it->sock.state == CW_TCP_LISTEN)
 		it->status = CW_REAP_SKIP_LISTEN;
@@ -83,7 +91,11 @@ static void item_classify(struct cw_reap_item *it, enum cw_match m, enum cw_reap
 		it->status = CW_REAP_SKIP_MODE;
 	else if (mode == CW_REAP_FIN && !it->pid) {
 		it->status = CW_REAP_FAIL_NO_OWNER;
-		cw_ptrace_explain(0, it->sock.uid, &it->denial);
+		if (!last->known || last->uid != it->sock.uid)
+			cw_ptrace_explain(0, it->sock.uid, &last->d);
+		last->known = true;
+		last->uid = it->sock.uid;
+		it->denial = last->d;
 	} else
 		it->status = CW_REAP_TODO;
 }
@@ -105,6 +117,7 @@ int cw_reap_select(const struct cw_census *c, const struct cw_filter *f, enum cw
 		   struct cw_reap **out)
 {
 	struct cw_reap *r = calloc(1, sizeof(*r));
+	struct no_owner last = { 0 };
 	size_t cap = 0;
 
 	if (!r)
@@ -137,7 +150,7 @@ int cw_reap_select(const struct cw_census *c, const struct cw_filter *f, enum cw
 		it->age = age;
 		it->fd = -1;
 		item_owner(it, c, i, f);
-		item_classify(it, m, mode);
+		item_classify(it, m, mode, &last);
 	}
 	if (r->n)
 		qsort(r->items, r->n, sizeof(*r->items), item_cmp);

@@ -69,9 +69,13 @@ hold() {
 	"$T/cw_clients" 127.0.0.1 8302 20 >/dev/null
 	wait_count 100 close-wait "sport = :8301"
 	wait_count 20 close-wait "sport = :8302"
-	# the orphaned FIN_WAIT_2 ends expire after tcp_fin_timeout: nobody is left to answer
-	wait_count 0 fin-wait-2 "dport = :8301"
-	wait_count 0 fin-wait-2 "dport = :8302"
+	# the clients' ends reach FIN_WAIT_2 (orphaned: a timewait socket) once the
+	# server's delayed ACK of their FIN came, then expire after tcp_fin_timeout:
+	# nobody is left to answer, in any state
+	wait_fw2 8301 100
+	wait_fw2 8302 20
+	wait_count 0 all "dport = :8301"
+	wait_count 0 all "dport = :8302"
 	[ "$(count_state close-wait "sport = :8301")" -eq 100 ]
 	run "$CW" reap --port 8301 --yes --json
 	[ "$status" -eq 0 ]
@@ -295,7 +299,8 @@ hold() {
 	[ "$(count_state close-wait "sport = :8308")" -eq 1 ]
 	ino=$(ss -Htane state close-wait "sport = :8308" | grep -o 'ino:[0-9]*' | cut -d: -f2)
 	[ "socket:[$ino]" = "$new_x" ]
-	[ "$(count_state fin-wait-2 "dport = :8308")" -ge 1 ]
+	peer=$(ss -Htan state close-wait "sport = :8308" | awk '{ print $4 }')
+	[ "$(ss -Htan state fin-wait-1 state fin-wait-2 "src = $peer" | wc -l)" -eq 1 ]
 	[ "$(fd_count "$owner")" -eq $((obase + 2)) ]
 	exec 8>&-
 }
