@@ -271,7 +271,7 @@ int cmd_reap(int argc, char **argv)
 		v.acted = true;
 	}
 	err = report(&o, &v, stdout);
-	if (v.not_acted && !o.json)
+	if (v.not_acted && o.json) /* the table's summary says it already */
 		cli_warn("reap", "%s: nothing was done.", v.not_acted);
 	cw_reap_free(r);
 	return err;

@@ -402,7 +402,8 @@ static void summary_text(const struct reap_view *v, char *buf, size_t len)
 			 " The fds stay open in %s until it is fixed to close them (or restarted): %s",
 			 owners, fin ? "it reads EOF on them, and its writes fail with EPIPE (ECONNRESET "
 				       "once, where the peer reset)."
-				     : "its reads and writes on them fail (the sockets were reset).");
+				     : "its writes on them fail (ECONNABORTED once, then EPIPE); a read returns "
+				       "EOF where the peer's FIN had come, ECONNABORTED otherwise.");
 }
 
 void reap_print_summary(struct out *o, const struct reap_view *v)

@@ -250,6 +250,8 @@ static void test_rst_destroys(void **state)
 		assert_int_equal(read(l.fd[i], &b, 1), 0);
 		assert_int_equal(send(l.fd[i], "x", 1, MSG_NOSIGNAL), -1);
 		assert_int_equal(errno, ECONNABORTED);
+		assert_int_equal(send(l.fd[i], "x", 1, MSG_NOSIGNAL), -1);
+		assert_int_equal(errno, EPIPE);
 	}
 	cw_reap_free(r);
 	leak_free(&l);
