@@ -136,18 +136,27 @@ hold() {
 @test "--older 2s touches only sockets older than 2 s; one whose age range contains 2 s is skipped with the reason" {
 	bg "$CW" serve --leak --quiet --port 8304
 	leak=$LAST_PID
-	bg "$T/cw_halfpeer" 8305 3 1500
+	# a server that writes to its half-closed peers 2.5 s after their FIN: the
+	# ACK of that write resets lastack, so their age becomes a range
+	# [now - 2.5 s, now], which holds 2 s until 4.5 s after the FIN
+	bg "$T/cw_halfpeer" 8305 3 2500
 	wait_listen 8304
 	wait_listen 8305
 	base=$(fd_count "$leak")
 	"$T/cw_clients" 127.0.0.1 8304 5 --send hello >/dev/null
-	# half-closed peers the owner writes to after their FIN: age is a range [1.5 s, 3 s]
 	hold half
 	exec 8<>"$BATS_TEST_TMPDIR/half"
 	"$T/cw_clients" 127.0.0.1 8305 3 --half-close <"$BATS_TEST_TMPDIR/half" >"$BATS_TEST_TMPDIR/half.out" &
 	BG_PIDS="$BG_PIDS $!"
 	wait_line "$BATS_TEST_TMPDIR/half.out" '^closed'
-	sleep 3 # let the first sockets age past 2 s
+	# until the late write happened (the ages turn into ranges): the first
+	# five sockets on 8304 are then more than 2.5 s old
+	for i in $(seq 1 500); do
+		n=$("$CW" scan --port 8305 --state close-wait --json | jq '[.sockets[] | select(.age_exact == false)] | length')
+		[ "$n" -eq 3 ] && break
+		sleep 0.02
+	done
+	[ "$n" -eq 3 ]
 	"$T/cw_clients" 127.0.0.1 8304 7 --send hello >/dev/null
 	wait_count 12 close-wait "sport = :8304"
 	run "$CW" reap --port 8304 --older 2s --yes --json
