@@ -55,7 +55,7 @@ static void reap_help(void)
 	       "  --wait D         fin: how long to wait for the peers' answers (default 1s)\n"
 	       "Confirmation and output:\n"
 	       "  --dry-run        list what would be done, do nothing\n"
-	       "  --yes            act without asking; without it reap lists the sockets and\n"
+	       "  --yes, -y        act without asking; without it reap lists the sockets and\n"
 	       "                   asks on the terminal, or, with no terminal, exits 1\n"
 	       "  --json           one JSON document (fields: see docs/reap.md)\n\n"
 	       "Each socket's inode and state are checked again right before acting: one\n"
@@ -112,15 +112,18 @@ static void parse_args(int argc, char **argv, struct reap_opts *o)
 }
 
 /* With --pid, make sure we may reach it before anything else: otherwise its
- * fds cannot even be read and the selection would be silently empty. */
-static void check_pid(pid_t pid)
+ * fds cannot even be read and the selection would be silently empty. rst
+ * mode only reads them; fin mode duplicates them too. */
+static void check_pid(pid_t pid, enum cw_reap_mode mode)
 {
 	struct cw_ptrace_denial d;
 	char why[512];
-	int err = cw_reap_check_pid(pid, &d);
+	int err = cw_reap_check_pid(pid, mode == CW_REAP_FIN, &d);
 
 	if (err == -ESRCH)
 		cli_fatal("reap", "--pid %d: no such process", (int)pid);
+	if (err == -EINVAL)
+		cli_fatal("reap", "--pid %d: not a process (a thread id? give its process id)", (int)pid);
 	if (err == -EPERM) {
 		reap_ptrace_text(&d, pid, why, sizeof(why));
 		cli_fatal("reap", "cannot reap sockets of pid %d: %s. Nothing was changed.", (int)pid, why);
@@ -239,7 +242,7 @@ int cmd_reap(int argc, char **argv)
 
 	parse_args(argc, argv, &o);
 	if (o.f.pid)
-		check_pid(o.f.pid);
+		check_pid(o.f.pid, o.mode);
 	raise_fd_limit();
 	co.states = o.f.states;
 	co.owners = true;

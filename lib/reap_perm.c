@@ -121,7 +121,7 @@ void cw_ptrace_explain(pid_t pid, uid_t uid, struct cw_ptrace_denial *d)
  * looks the number up, so this probes the rights alone (-EPERM or -EBADF). */
 #define PROBE_FD INT_MAX
 
-int cw_reap_check_pid(pid_t pid, struct cw_ptrace_denial *d)
+int cw_reap_check_pid(pid_t pid, bool attach, struct cw_ptrace_denial *d)
 {
 	char path[64];
 	DIR *dir;
@@ -129,15 +129,19 @@ int cw_reap_check_pid(pid_t pid, struct cw_ptrace_denial *d)
 
 	memset(d, 0, sizeof(*d));
 	pidfd = reap_pidfd_open(pid);
+	/* A thread that is not its group's leader: pidfd_open(2) documents
+	 * EINVAL; Linux 6.18 answers ENOENT (checked). Both mean "not a process". */
+	if (pidfd == -ENOENT)
+		return -EINVAL;
 	if (pidfd < 0)
-		return pidfd == -EINVAL ? -ESRCH : pidfd;
+		return pidfd;
 	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
 	dir = opendir(path);
 	if (!dir)
 		err = errno == ENOENT ? -ESRCH : errno == EACCES ? -EPERM : -errno;
 	else
 		closedir(dir);
-	if (!err) {
+	if (!err && attach) {
 		fd = reap_pidfd_getfd(pidfd, PROBE_FD);
 		if (fd >= 0)
 			close(fd);

@@ -70,10 +70,11 @@ struct cw_ptrace_denial {
 /* Explains a refusal to reach pid (uid: the owner's uid, or -1 to read it
  * from /proc/PID/status). Reads /proc and our credentials; never fails. */
 void cw_ptrace_explain(pid_t pid, uid_t uid, struct cw_ptrace_denial *d);
-/* May we read pid's fds and duplicate them? 0 yes; -ESRCH no such process;
- * -EPERM (d filled) no. Probes both rights the kernel checks: reading
- * /proc/PID/fd (PTRACE_MODE_READ) and pidfd_getfd (PTRACE_MODE_ATTACH). */
-int cw_reap_check_pid(pid_t pid, struct cw_ptrace_denial *d);
+/* May we read pid's fds (to find its sockets; PTRACE_MODE_READ) and, if
+ * attach, duplicate them (pidfd_getfd; PTRACE_MODE_ATTACH, which Yama may
+ * refuse where reading is allowed)? 0 yes; -ESRCH no such process; -EINVAL
+ * not a process (a thread id); -EPERM (d filled) no. */
+int cw_reap_check_pid(pid_t pid, bool attach, struct cw_ptrace_denial *d);
 
 /* One selected socket. */
 struct cw_reap_item {

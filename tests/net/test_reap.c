@@ -5,6 +5,7 @@
 #include "cwtest.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,7 +288,7 @@ static void drop_to_nobody(void)
 static int check_refused(pid_t pid, enum cw_ptrace_block why, uid_t owner)
 {
 	struct cw_ptrace_denial d;
-	int err = cw_reap_check_pid(pid, &d);
+	int err = cw_reap_check_pid(pid, true, &d);
 
 	if (err != -EPERM)
 		return 1;
@@ -347,13 +348,45 @@ static void test_ptrace_not_dumpable(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+struct tid_wait {
+	pid_t tid;
+	int ready[2], go[2];
+};
+
+static void *thread_tid(void *arg)
+{
+	struct tid_wait *t = arg;
+	char b;
+
+	t->tid = gettid();
+	if (write(t->ready[1], "t", 1) != 1 || read(t->go[0], &b, 1) != 1)
+		return NULL;
+	return NULL;
+}
+
 static void test_check_pid(void **state)
 {
 	struct cw_ptrace_denial d;
+	struct tid_wait t;
+	pthread_t th;
+	char b;
 
 	(void)state;
-	assert_int_equal(cw_reap_check_pid(getpid(), &d), 0);
-	assert_int_equal(cw_reap_check_pid(0x7ffffff0, &d), -ESRCH);
+	assert_int_equal(cw_reap_check_pid(getpid(), true, &d), 0);
+	assert_int_equal(cw_reap_check_pid(getpid(), false, &d), 0);
+	assert_int_equal(cw_reap_check_pid(0x7ffffff0, true, &d), -ESRCH);
+	/* a thread of ours is not a process: pidfd_open says EINVAL */
+	assert_int_equal(pipe(t.ready), 0);
+	assert_int_equal(pipe(t.go), 0);
+	assert_int_equal(pthread_create(&th, NULL, thread_tid, &t), 0);
+	assert_int_equal(read(t.ready[0], &b, 1), 1);
+	assert_int_equal(cw_reap_check_pid(t.tid, true, &d), -EINVAL);
+	assert_int_equal(write(t.go[1], "g", 1), 1);
+	pthread_join(th, NULL);
+	for (int i = 0; i < 2; i++) {
+		close(t.ready[i]);
+		close(t.go[i]);
+	}
 }
 
 int main(void)
