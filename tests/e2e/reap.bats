@@ -318,6 +318,7 @@ hold() {
 	bg "$CW" serve --leak --quiet --port 8309
 	leak=$LAST_PID
 	wait_listen 8309
+	base=$(fd_count "$leak")
 	"$T/cw_clients" 127.0.0.1 8309 4 --send hello >/dev/null
 	wait_count 4 close-wait "sport = :8309"
 	run "$CW" reap --pid "$leak" --dry-run
@@ -347,4 +348,5 @@ hold() {
 	[ "$status" -eq 0 ]
 	grep -q -- "--mode fin" <<<"$output"
 	[ "$(count_state close-wait "sport = :8309")" -eq 4 ]
+	[ "$(fd_count "$leak")" -eq $((base + 4)) ]
 }
