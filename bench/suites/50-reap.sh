@@ -66,9 +66,12 @@ run_reap() {
 	echo "$t" >>"$tmp/t_reap"
 }
 
+# ss -K destroys while its dump walks the hash table; once here (one run in
+# about thirty) CLOSE_WAIT sockets were left after it: counted and reported,
+# not retried.
 run_ssk() {
 	t=$(us ss -K -tn state close-wait "sport = :$1")
-	[ "$(count close-wait "sport = :$1")" -eq 0 ] || fail "run $r: CLOSE_WAIT left after ss -K"
+	echo "$(count close-wait "sport = :$1")" >>"$tmp/ssk_left"
 	echo "$t" >>"$tmp/t_ssk"
 }
 
@@ -102,6 +105,7 @@ m_reap=$(median "$tmp/t_reap") m_ssk=$(median "$tmp/t_ssk")
 x=$(awk -v a="$m_reap" -v b="$m_ssk" 'BEGIN { printf "%.2f", a / b }')
 under=$(awk -v a="$m_reap" 'BEGIN { print (a < 1) ? "met" : "NOT met" }')
 noslower=$(awk -v x="$x" 'BEGIN { print (x <= 1) ? "met" : "NOT met" }')
+ssk_left=$(awk '{ t += $1; if ($1) r++ } END { printf "%d socket%s in %d run%s", t, t == 1 ? "" : "s", r, r == 1 ? "" : "s" }' "$tmp/ssk_left")
 
 cat <<MD
 
@@ -122,9 +126,11 @@ ss -K -tn state close-wait 'sport = :PORT_B'    # SOCK_DESTROY: an RST for each
 |---|---|---|---|---|---|
 | end $n CLOSE_WAIT sockets | $m_reap ($(range "$tmp/t_reap")) | $m_ssk ($(range "$tmp/t_ssk")) | ${x}x | $under | $noslower |
 
+CLOSE_WAIT sockets \`ss -K\` left behind (missed by its dump while it destroyed): $ssk_left.
+
 reap does more than ss -K for each socket: it finds the owner's fd (one readlinkat per fd of the
 owners in /proc, the census's walk), duplicates it (pidfd_getfd), checks its inode and state
 again, sends a FIN rather than an RST, and waits for the peer's answer, so that it can report
 clean or reset; ss -K needs no owner and does not wait.
 MD
-echo "50-reap: reap (fin) ${m_reap}s, ss -K ${m_ssk}s for $n sockets (reap/ss -K ${x}x; under 1 s: $under; no slower: $noslower)" >&2
+echo "50-reap: reap (fin) ${m_reap}s, ss -K ${m_ssk}s for $n sockets (reap/ss -K ${x}x; under 1 s: $under; no slower: $noslower; ss -K left $ssk_left)" >&2
