@@ -118,11 +118,15 @@ age_check() {
 	[ "$(jq --argjson p "$CLIENTS_PID" '[.sockets[] | select(.peer_pid==$p)] | length' "$j")" -eq 10 ]
 	[ "$(jq '.culprits[0].peers_half_closed' "$j")" -eq 10 ]
 	jq -r '.culprits[0].message' "$j" | grep -q "has not closed 10 connections that their peers on this host closed (half-closed: the peers still hold their end, e.g. pid $CLIENTS_PID (cw_clients))"
-	# --older 2s: the truth (3 s) is above, but lastack (~1.5 s) is below: uncertain
-	run "$CW" scan --state close-wait --port 8104 --older 2s --json
+	# --older D with D inside the range (its middle, ms, taken just before):
+	# the socket may or may not be that old: uncertain, listed, not claimed
+	mid() { "$CW" scan --state close-wait --port 8104 --json | jq '.sockets[0] | ((.age_min + .age_max) * 500 | floor)'; }
+	run "$CW" scan --state close-wait --port 8104 --older "$(mid)ms" --json
 	[ "$(echo "$output" | jq '.uncertain_total')" -eq 10 ]
-	run "$CW" scan --state close-wait --port 8104 --older 2s
-	echo "$output" | grep -q uncertain
+	[ "$(echo "$output" | jq '.sockets_total')" -eq 10 ]
+	run "$CW" scan --state close-wait --port 8104 --older "$(mid)ms"
+	echo "$output"
+	[ "$(echo "$output" | grep -c 'uncertain$')" -eq 10 ]
 	[ "$(fd_count "$peer_srv")" -eq $((base + 10)) ]
 	exec 8>&-
 }
