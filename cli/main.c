@@ -16,6 +16,7 @@ static const struct command commands[] = {
 	{ "scan", cmd_scan, "find leaked sockets: who holds them, how old, which side forgot to close" },
 	{ "watch", cmd_watch, "follow CLOSE_WAIT counts per process: leaking, stuck or ok" },
 	{ "ports", cmd_ports, "ephemeral port pressure per destination: TIME_WAIT, rates, exhaustion" },
+	{ "reap", cmd_reap, "end leaked connections of a running process now, without a restart" },
 };
 
 static void usage(FILE *f)
