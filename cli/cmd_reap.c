@@ -80,7 +80,8 @@ static void parse_args(int argc, char **argv, struct reap_opts *o)
 	o->mode = CW_REAP_FIN;
 	o->wait_ms = CW_REAP_WAIT_MS;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "hy", reap_options, NULL)) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":hy", reap_options, NULL)) != -1) {
 		if (filter_opt("reap", &o->f, opt, optarg))
 			continue;
 		switch (opt) {
@@ -99,7 +100,7 @@ static void parse_args(int argc, char **argv, struct reap_opts *o)
 		case OPT_JSON: o->json = true; break;
 		case 'h':
 		case OPT_HELP: reap_help(); exit(0);
-		default: cli_usage_error("reap", "unknown option");
+		default: cli_bad_option("reap", opt, argv);
 		}
 	}
 	if (optind < argc)
