@@ -5,20 +5,13 @@
 #include <string.h>
 
 #include "cli.h"
-#include "closewait/addr.h"
+#include "filter_opts.h"
 #include "scan_view.h"
 
-enum { OPT_STATE = 0x300, OPT_PID, OPT_PORT, OPT_SPORT, OPT_DPORT, OPT_PEER, OPT_OLDER, OPT_BY,
-       OPT_JSON, OPT_ALL_OWNERS, OPT_HELP };
+enum { OPT_BY = OPT_F_LAST + 1, OPT_JSON, OPT_ALL_OWNERS, OPT_HELP };
 
 static const struct option scan_options[] = {
-	{ "state", required_argument, NULL, OPT_STATE },
-	{ "pid", required_argument, NULL, OPT_PID },
-	{ "port", required_argument, NULL, OPT_PORT },
-	{ "sport", required_argument, NULL, OPT_SPORT },
-	{ "dport", required_argument, NULL, OPT_DPORT },
-	{ "peer", required_argument, NULL, OPT_PEER },
-	{ "older", required_argument, NULL, OPT_OLDER },
+	FILTER_LONG_OPTIONS,
 	{ "by", required_argument, NULL, OPT_BY },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "all-owners", no_argument, NULL, OPT_ALL_OWNERS },
@@ -58,20 +51,6 @@ struct scan_opts {
 	bool json, all_owners, state_given;
 };
 
-static void parse_peer(const char *arg, struct cw_filter *f)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	bool has_port;
-
-	if (cw_addr_parse(arg, &ss, &len, &has_port))
-		cli_usage_error("scan", "--peer: invalid address \"%s\" (ADDR, ADDR:PORT or [V6]:PORT)", arg);
-	cli_endpoint(&ss, &f->peer);
-	if (!has_port)
-		f->peer.port = 0;
-	f->has_peer = true;
-}
-
 static void parse_args(int argc, char **argv, struct scan_opts *o)
 {
 	int opt;
@@ -81,17 +60,11 @@ static void parse_args(int argc, char **argv, struct scan_opts *o)
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":h", scan_options, NULL)) != -1) {
+		if (filter_opt("scan", &o->f, opt, optarg)) {
+			o->state_given |= opt == OPT_F_STATE;
+			continue;
+		}
 		switch (opt) {
-		case OPT_STATE:
-			o->f.states |= opt_states("scan", "--state", optarg);
-			o->state_given = true;
-			break;
-		case OPT_PID: o->f.pid = (pid_t)opt_ulong("scan", "--pid", optarg, 1, 0x7fffffff); break;
-		case OPT_PORT: o->f.port = opt_port("scan", "--port", optarg, false); break;
-		case OPT_SPORT: o->f.sport = opt_port("scan", "--sport", optarg, false); break;
-		case OPT_DPORT: o->f.dport = opt_port("scan", "--dport", optarg, false); break;
-		case OPT_PEER: parse_peer(optarg, &o->f); break;
-		case OPT_OLDER: o->f.older_ms = opt_duration("scan", "--older", optarg, false); break;
 		case OPT_BY:
 			if (!strcmp(optarg, "process"))
 				o->by = CW_BY_PROCESS;
