@@ -13,6 +13,8 @@ void wheel_init(struct wheel *w, uint64_t now)
 {
 	memset(w, 0, sizeof(*w));
 	w->clk = now;
+	w->next = UINT64_MAX;
+	w->next_valid = true;
 }
 
 void wheel_entry_init(struct wheel_entry *e, wheel_cb cb)
@@ -56,7 +58,8 @@ static void unlink_entry(struct wheel *w, struct wheel_entry *e)
 		clear_pending(w, (unsigned)(pp - &w->slot[0]));
 }
 
-static unsigned slot_index(uint64_t clk, uint64_t expires)
+/* The slot of an entry due at expires, and (in *due) the tick it fires on. */
+static unsigned slot_index(uint64_t clk, uint64_t expires, uint64_t *due)
 {
 	uint64_t delta, bucket;
 	unsigned lvl = 0;
@@ -70,15 +73,20 @@ static unsigned slot_index(uint64_t clk, uint64_t expires)
 		lvl++;
 	/* Round up to the level's granule, so an entry never fires early. */
 	bucket = (expires + (1ull << LVL_SHIFT(lvl)) - 1) >> LVL_SHIFT(lvl);
+	*due = bucket << LVL_SHIFT(lvl);
 	return lvl * WHEEL_SLOTS + (unsigned)(bucket % WHEEL_SLOTS);
 }
 
 static void place(struct wheel *w, struct wheel_entry *e)
 {
-	unsigned idx = slot_index(w->clk, e->expires);
+	uint64_t due;
+	unsigned idx = slot_index(w->clk, e->expires, &due);
 
 	link_head(&w->slot[idx], e);
 	set_pending(w, idx);
+	/* The cache may only be early (a wake-up that finds nothing), never late. */
+	if (w->next_valid && due < w->next)
+		w->next = due;
 }
 
 void wheel_arm(struct wheel *w, struct wheel_entry *e, uint64_t expires)
@@ -122,7 +130,7 @@ static int next_bit(const uint64_t *words, unsigned start)
 	return -1;
 }
 
-uint64_t wheel_next(const struct wheel *w)
+static uint64_t scan_next(const struct wheel *w)
 {
 	uint64_t best = UINT64_MAX;
 
@@ -135,6 +143,19 @@ uint64_t wheel_next(const struct wheel *w)
 			best = (bucket + (uint64_t)d) << shift;
 	}
 	return best;
+}
+
+/* The loop asks twice per iteration; most of the time nothing changed, so
+ * the answer is cached (and nothing armed needs no scan at all). */
+uint64_t wheel_next(struct wheel *w)
+{
+	if (!w->stats.armed)
+		return UINT64_MAX;
+	if (!w->next_valid) {
+		w->next = scan_next(w);
+		w->next_valid = true;
+	}
+	return w->next;
 }
 
 /* Fires the entries of one due slot; returns {examined, fired} through args. */
@@ -177,6 +198,7 @@ uint64_t wheel_advance(struct wheel *w, uint64_t now)
 		}
 		/* Later arms are placed from tick + 1 on, never into a slot due now. */
 		w->clk = tick + 1;
+		w->next_valid = false; /* this tick's slots empty out */
 		for (unsigned lvl = 0; lvl < WHEEL_LEVELS; lvl++) {
 			unsigned shift = LVL_SHIFT(lvl);
 			unsigned idx;

@@ -47,6 +47,8 @@ struct wheel_stats {
 
 struct wheel {
 	uint64_t clk; /* next tick to process; everything before it has fired */
+	uint64_t next; /* cached wheel_next(): never later than the truth (UINT64_MAX: none) */
+	bool next_valid;
 	struct wheel_entry *slot[WHEEL_LEVELS * WHEEL_SLOTS];
 	uint64_t pending[WHEEL_LEVELS][WHEEL_SLOTS / 64]; /* non-empty slots */
 	struct wheel_stats stats;
@@ -58,8 +60,9 @@ static inline bool wheel_armed(const struct wheel_entry *e) { return e->pprev !=
 /* Arms e to fire at the first processed tick >= expires; re-arms if armed. */
 void wheel_arm(struct wheel *w, struct wheel_entry *e, uint64_t expires);
 void wheel_cancel(struct wheel *w, struct wheel_entry *e);
-/* Earliest tick at which some slot is due, UINT64_MAX when nothing is armed. */
-uint64_t wheel_next(const struct wheel *w);
+/* Earliest tick at which some slot is due, UINT64_MAX when nothing is armed.
+ * Cached: it may be early after cancels (a wake-up finds nothing), never late. */
+uint64_t wheel_next(struct wheel *w);
 /* Runs every entry due at or before now; returns how many fired. */
 uint64_t wheel_advance(struct wheel *w, uint64_t now);
 

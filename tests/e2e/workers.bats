@@ -4,9 +4,11 @@
 load lib
 
 teardown() {
-	[ -n "${SERVER_PID:-}" ] && kill -KILL "$SERVER_PID" 2>/dev/null || true
-	# Workers follow their supervisor (PR_SET_PDEATHSIG); this only mops up.
-	pkill -KILL -f "closewait serve .*--workers" 2>/dev/null || true
+	# By pid only: a pattern would reach other people's servers on this machine.
+	if [ -n "${SERVER_PID:-}" ]; then
+		pkill -KILL -P "$SERVER_PID" 2>/dev/null || true
+		kill -KILL "$SERVER_PID" 2>/dev/null || true
+	fi
 }
 
 workers_of() { pgrep -P "$1" | wc -l; }
@@ -43,19 +45,23 @@ listeners() { ss -Htlnp "sport = :$1" | wc -l; }
 	[ "$status" -eq 0 ]
 	# An open connection is drained (aborted at the 1 s deadline), then all exit.
 	exec 5<>/dev/tcp/127.0.0.1/8000
+	workers=$(pgrep -P "$SERVER_PID" | tr '\n' ' ')
 	stop_pid "$SERVER_PID" TERM
 	[ "$STOP_STATUS" -eq 0 ]
 	exec 5>&-
-	[ "$(pgrep -f 'closewait serve --workers' | wc -l)" -eq 0 ]
+	none_alive $workers
 }
 
 @test "workers: Ctrl-C (SIGINT to the whole process group) drains once, not twice" {
 	start_bg serve setsid "$CLOSEWAIT" serve --workers 2 --drain 5s --port 8000
 	SERVER_PID=$BG_PID
 	wait_until 5000 '[ "$(listeners 8000)" -eq 4 ]'
-	pgid=$(ps -o pgid= "$(pgrep -f 'serve --workers 2 --drain 5s' | head -1)" | tr -d ' ')
+	workers=$(pgrep -P "$SERVER_PID" | tr '\n' ' ')
+	pgid=$(ps -o pgid= "$SERVER_PID" | tr -d ' ')
 	kill -INT -- "-$pgid"
-	wait_until 5000 '! pgrep -f "serve --workers 2 --drain 5s" >/dev/null'
+	wait "$SERVER_PID" 2>/dev/null || true
+	SERVER_PID=
+	wait_until 5000 'none_alive $workers'
 	cat "$BATS_TEST_TMPDIR/serve.log"
 	[ "$(grep -c "shutting down, draining" "$BATS_TEST_TMPDIR/serve.log")" -eq 2 ]
 	! grep -q "again" "$BATS_TEST_TMPDIR/serve.log"
