@@ -351,8 +351,11 @@ int main(int argc, char **argv)
 		pids[i] = fork();
 		if (pids[i] < 0)
 			bu_die(true, "fork");
-		if (pids[i] == 0)
+		if (pids[i] == 0) {
+			for (unsigned j = 0; j < i; j++) /* the parent's ends are the parent's */
+				close(pipes[j][0][1]), close(pipes[j][1][0]);
 			child_main(&o, i, first, n, pipes[i][0][0], pipes[i][1][1]);
+		}
 		close(pipes[i][0][0]);
 		close(pipes[i][1][1]);
 		first += n;
