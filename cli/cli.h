@@ -66,6 +66,8 @@ void policy_help(FILE *f, const struct cw_policy *p, const char *read_idle_name)
 
 int cmd_serve(int argc, char **argv);
 int cmd_client(int argc, char **argv);
+/* closewait client --stream (cmd_stream.c). */
+int cmd_stream(int argc, char **argv);
 
 /* The seed's server, bug included (serve_leak.c). */
 struct leak_opts {

@@ -28,6 +28,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: closewait client [--host H] [--port N] [--timeout D] MESSAGE\n"
+		"       closewait client --stream [OPTIONS]   (see closewait client --stream --help)\n"
 		"\n"
 		"The seed's client: connect, send MESSAGE, read the reply, print\n"
 		"\"Response from server:\" and the reply, close.\n"
@@ -149,8 +150,12 @@ int cmd_client(int argc, char **argv)
 	ssize_t n;
 	int opt, fd = -ECONNREFUSED, gai, err;
 
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--stream"))
+			return cmd_stream(argc, argv);
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "", client_options, NULL)) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", client_options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_HOST:
 			if (!*optarg)
@@ -167,6 +172,8 @@ int cmd_client(int argc, char **argv)
 		case OPT_HELP:
 			usage(stdout);
 			return 0;
+		case ':':
+			cli_usage_error("client", "%s needs a value", argv[optind - 1]);
 		default:
 			cli_usage_error("client", "unknown option \"%s\"", argv[optind - 1]);
 		}

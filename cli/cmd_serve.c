@@ -8,21 +8,7 @@
 #include "cli.h"
 #include "closewait/duration.h"
 #include "closewait/server.h"
-
-#define MAX_BINDS 16
-
-struct serve {
-	const char *binds[MAX_BINDS];
-	size_t nbinds;
-	uint16_t port;
-	bool quiet;
-	bool stats;
-	uint64_t drain_ms;
-	struct cw_server_config cfg;
-	struct cw_loop *loop;
-	struct cw_server *srv;
-	int signals;
-};
+#include "serve.h"
 
 enum {
 	OPT_PORT = OPT_POLICY_LAST + 1,
@@ -33,6 +19,7 @@ enum {
 	OPT_STATS,
 	OPT_LEAK,
 	OPT_DRAIN,
+	OPT_WORKERS,
 	OPT_HELP,
 };
 
@@ -45,6 +32,7 @@ static const struct option serve_options[] = {
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "leak", no_argument, NULL, OPT_LEAK },
 	{ "drain", required_argument, NULL, OPT_DRAIN },
+	{ "workers", required_argument, NULL, OPT_WORKERS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	POLICY_LONG_OPTIONS("read-idle"),
 	{ NULL, 0, NULL, 0 },
@@ -68,6 +56,10 @@ static void usage(FILE *f, const struct cw_policy *p)
 		"                        no limit)\n"
 		"  --drain D             on SIGTERM/SIGINT: let connections finish for D, then\n"
 		"                        abort the rest; a second signal aborts at once (default 10s)\n"
+		"  --workers N           N worker processes (1-%d), each with its own loop and an\n"
+		"                        SO_REUSEPORT listener, supervised: a worker that dies is\n"
+		"                        restarted; SIGTERM drains them all; --stats sums the\n"
+		"                        counters of workers that exit (default 0: one process)\n"
 		"  --quiet               no per-connection log lines\n"
 		"  --stats               on exit, print how many connections closed for each reason\n"
 		"  --leak                run the seed's buggy server instead: blocking accept, one\n"
@@ -75,143 +67,8 @@ static void usage(FILE *f, const struct cw_policy *p)
 		"                        For demonstrations and tests: every client that disconnects\n"
 		"                        leaves a socket in CLOSE_WAIT.\n"
 		"  --help                this text\n"
-		"\n");
+		"\n", SERVE_MAX_WORKERS);
 	policy_help(f, p, "read-idle D");
-}
-
-static void on_data(struct cw_conn *c, uint8_t *data, size_t len, void *arg)
-{
-	struct serve *s = arg;
-
-	for (size_t i = 0; i < len; i++)
-		if (data[i] >= 'a' && data[i] <= 'z')
-			data[i] = (uint8_t)(data[i] - 'a' + 'A');
-	if (!s->quiet) {
-		char peer[96];
-
-		cw_conn_peer_str(c, peer, sizeof(peer));
-		printf("received from %s\n", peer);
-	}
-	cw_conn_write(c, data, len);
-}
-
-static void on_close(struct cw_conn *c, enum cw_close_reason reason, int err, void *arg)
-{
-	struct serve *s = arg;
-	char peer[96];
-
-	if (s->quiet)
-		return;
-	cw_conn_peer_str(c, peer, sizeof(peer));
-	if (reason == CW_CLOSE_EOF)
-		printf("the other side has been closed. (%s)\n", peer);
-	else if (err)
-		printf("closed %s: %s (%s)\n", peer, cw_close_reason_name(reason), strerror(err));
-	else
-		printf("closed %s: %s\n", peer, cw_close_reason_name(reason));
-}
-
-static void on_drained(struct cw_server *srv, void *arg)
-{
-	struct serve *s = arg;
-
-	(void)srv;
-	cw_loop_stop(s->loop);
-}
-
-static void on_signal(struct cw_loop *loop, int signo, void *arg)
-{
-	struct serve *s = arg;
-	struct cw_conn_stats st;
-	char d[32];
-
-	(void)loop;
-	cw_server_stats(s->srv, &st);
-	if (s->signals++ == 0) {
-		if (!s->quiet)
-			printf("%s: shutting down, draining %llu connections for at most %s\n",
-			       strsignal(signo), (unsigned long long)st.active,
-			       cw_duration_format(s->drain_ms, d, sizeof(d)));
-	} else if (!s->quiet) {
-		printf("%s again: aborting %llu connections\n", strsignal(signo),
-		       (unsigned long long)st.active);
-	}
-	cw_server_shutdown(s->srv, s->drain_ms, on_drained, s);
-}
-
-static void print_stats(const struct serve *s)
-{
-	struct cw_conn_stats st;
-	uint64_t total = 0;
-
-	cw_server_stats(s->srv, &st);
-	printf("connections accepted: %llu\n", (unsigned long long)st.opened);
-	printf("closed by reason:\n");
-	for (int r = 0; r < CW_CLOSE_REASON_MAX; r++) {
-		printf("  %-20s %llu\n", cw_close_reason_name((enum cw_close_reason)r),
-		       (unsigned long long)st.closed[r]);
-		total += st.closed[r];
-	}
-	printf("  %-20s %llu\n", "total", (unsigned long long)total);
-	printf("bytes in: %llu, out: %llu, most queued on one connection: %llu\n",
-	       (unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out,
-	       (unsigned long long)st.bytes_queued_peak);
-}
-
-static int listen_all(struct serve *s)
-{
-	static const char *const all[] = { "0.0.0.0", "::" };
-	const char *const *addrs = s->nbinds ? s->binds : all;
-	size_t n = s->nbinds ? s->nbinds : 2;
-
-	for (size_t i = 0; i < n; i++) {
-		int err = cw_server_listen(s->srv, addrs[i], s->port);
-
-		/* A host without IPv6 still serves IPv4 on the default bind. */
-		if (!s->nbinds && i == 1 && (err == -EAFNOSUPPORT || err == -EADDRNOTAVAIL))
-			continue;
-		if (err) {
-			cli_warn("serve", "cannot listen on %s%s%s:%u: %s", strchr(addrs[i], ':') ? "[" : "",
-				 addrs[i], strchr(addrs[i], ':') ? "]" : "", s->port, strerror(-err));
-			return 1;
-		}
-	}
-	return 0;
-}
-
-static int run(struct serve *s)
-{
-	int rc = 1, err;
-
-	err = cw_loop_new(&s->loop);
-	if (err)
-		cli_fatal("serve", "cannot create the event loop: %s", strerror(-err));
-	err = cw_server_new(s->loop, &s->cfg, &s->srv);
-	if (err) {
-		cli_warn("serve", "cannot create the server: %s", strerror(-err));
-		goto out_loop;
-	}
-	if (listen_all(s))
-		goto out_srv;
-	if (cw_loop_signal(s->loop, SIGINT, on_signal, s) || cw_loop_signal(s->loop, SIGTERM, on_signal, s)) {
-		cli_warn("serve", "cannot take SIGINT/SIGTERM: %s", strerror(errno));
-		goto out_srv;
-	}
-	printf("Accepting connections ...\n");
-	fflush(stdout);
-	err = cw_loop_run(s->loop);
-	if (err) {
-		cli_warn("serve", "event loop failed: %s", strerror(-err));
-		goto out_srv;
-	}
-	if (s->stats)
-		print_stats(s);
-	rc = 0;
-out_srv:
-	cw_server_free(s->srv);
-out_loop:
-	cw_loop_free(s->loop);
-	return rc;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -220,17 +77,15 @@ int cmd_serve(int argc, char **argv)
 	struct leak_opts leak = { 0 };
 	bool help = false, is_leak = false;
 	const char *not_leak = NULL;
-	int opt;
+	int opt, idx;
 
 	cw_server_config_init(&s.cfg);
-	s.cfg.ops.on_data = on_data;
-	s.cfg.ops.on_close = on_close;
-	s.cfg.arg = &s;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "", serve_options, NULL)) != -1) {
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", serve_options, &idx)) != -1) {
 		if (policy_opt("serve", &s.cfg.policy, opt, optarg)) {
 			if (opt != OPT_KEEPALIVE)
-				not_leak = argv[optind - 1];
+				not_leak = serve_options[idx].name;
 			continue;
 		}
 		switch (opt) {
@@ -239,28 +94,32 @@ int cmd_serve(int argc, char **argv)
 			break;
 		case OPT_BIND:
 			opt_addr("serve", "--bind", optarg);
-			if (s.nbinds == MAX_BINDS)
-				cli_usage_error("serve", "--bind: at most %d addresses", MAX_BINDS);
+			if (s.nbinds == SERVE_MAX_BINDS)
+				cli_usage_error("serve", "--bind: at most %d addresses", SERVE_MAX_BINDS);
 			s.binds[s.nbinds++] = optarg;
 			break;
 		case OPT_BACKLOG:
 			s.cfg.backlog = (int)opt_ulong("serve", "--backlog", optarg, 1, 65535);
-			not_leak = "--backlog";
+			not_leak = "backlog";
 			break;
 		case OPT_MAX_CONNS:
 			s.cfg.max_conns = (unsigned)opt_ulong("serve", "--max-conns", optarg, 0, 100000000);
-			not_leak = "--max-conns";
+			not_leak = "max-conns";
 			break;
 		case OPT_DRAIN:
 			s.drain_ms = opt_duration("serve", "--drain", optarg, true);
-			not_leak = "--drain";
+			not_leak = "drain";
+			break;
+		case OPT_WORKERS:
+			s.workers = (unsigned)opt_ulong("serve", "--workers", optarg, 1, SERVE_MAX_WORKERS);
+			not_leak = "workers";
 			break;
 		case OPT_QUIET:
 			s.quiet = true;
 			break;
 		case OPT_STATS:
 			s.stats = true;
-			not_leak = "--stats";
+			not_leak = "stats";
 			break;
 		case OPT_LEAK:
 			is_leak = true;
@@ -268,6 +127,8 @@ int cmd_serve(int argc, char **argv)
 		case OPT_HELP:
 			help = true;
 			break;
+		case ':':
+			cli_usage_error("serve", "%s needs a value", argv[optind - 1]);
 		default:
 			cli_usage_error("serve", "unknown option \"%s\"", argv[optind - 1]);
 		}
@@ -280,7 +141,7 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (is_leak) {
 		if (not_leak)
-			cli_usage_error("serve", "%s does not apply to --leak (the seed's server has no such cure)",
+			cli_usage_error("serve", "--%s does not apply to --leak (the seed's server has no such cure)",
 					not_leak);
 		if (s.nbinds > 1)
 			cli_usage_error("serve", "--leak listens on one address only");
@@ -296,5 +157,5 @@ int cmd_serve(int argc, char **argv)
 	/* stdout may be a pipe that goes away; SIGPIPE must not end the server. */
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	return run(&s);
+	return s.workers ? serve_workers(&s) : serve_run(&s, -1, -1);
 }

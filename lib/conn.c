@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+#include <linux/sockios.h>
 
 #include "closewait/addr.h"
 #include "closewait/sockopt.h"
@@ -33,7 +35,7 @@ const char *cw_close_reason_name(enum cw_close_reason r)
 }
 
 enum end_how { END_POLICY, END_PLAIN, END_GRACEFUL, END_ABORT };
-enum deadline_kind { DL_CLOSE, DL_HEARTBEAT, DL_FINAL };
+enum deadline_kind { DL_CLOSE, DL_HEARTBEAT, DL_STALL_CHECK, DL_FINAL };
 
 static void conn_release(struct cw_conn *c);
 static void conn_end_how(struct cw_conn *c, enum cw_close_reason r, int err, enum end_how how);
@@ -75,6 +77,13 @@ static bool is_timeout(enum cw_close_reason r)
 
 static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
 
+/* While output is queued, write stalls are checked four times per period,
+ * so a drain of the kernel's queue is seen within a quarter of it. */
+static uint64_t stall_step(const struct cw_policy *p)
+{
+	return p->write_stall_ms >= 4 ? p->write_stall_ms / 4 : 1;
+}
+
 /* The earliest deadline of the policy for c, what it means, UINT64_MAX if none.
  * Activity only moves stamps; this is re-evaluated when the timer fires. */
 static uint64_t conn_deadline(const struct cw_conn *c, enum cw_close_reason *reason, int *kind)
@@ -102,11 +111,19 @@ static uint64_t conn_deadline(const struct cw_conn *c, enum cw_close_reason *rea
 	if (p->read_idle_ms && !(c->flags & CONN_F_PEER_FIN))
 		CONSIDER(c->last_read + p->read_idle_ms, CW_CLOSE_READ_IDLE, DL_CLOSE);
 	if (p->write_stall_ms && c->out)
-		CONSIDER(c->last_write + p->write_stall_ms, CW_CLOSE_WRITE_STALL, DL_CLOSE);
+		CONSIDER(c->stall_check + stall_step(p), CW_CLOSE_WRITE_STALL, DL_STALL_CHECK);
 	if (p->heartbeat_ms && !c->out && !(c->flags & CONN_F_PEER_FIN))
 		CONSIDER(c->last_write + p->heartbeat_ms, CW_CLOSE_LOCAL, DL_HEARTBEAT);
-	if (c->flags & CONN_F_PEER_FIN)
+	/* After the peer's FIN, CLOSE_WAIT is bounded: once every byte before
+	 * the FIN is read, the flush gets half_close_ms in all; before that,
+	 * while our output is stuck (so we cannot read on), half_close_ms
+	 * without progress. A peer that half-closes and reads its reply slowly
+	 * is served; one that never reads is cut off (HAProxy's client-fin). */
+	if (c->flags & CONN_F_EOF)
 		CONSIDER(c->since + p->half_close_ms, CW_CLOSE_HALF_CLOSE_TIMEOUT, DL_CLOSE);
+	else if ((c->flags & CONN_F_PEER_FIN) && c->out)
+		CONSIDER(max_u64(c->since, c->last_write) + p->half_close_ms,
+			 CW_CLOSE_HALF_CLOSE_TIMEOUT, DL_CLOSE);
 #undef CONSIDER
 	return best;
 }
@@ -123,6 +140,42 @@ static void conn_schedule(struct cw_conn *c)
 		return;
 	if (!wheel_armed(&c->timer) || dl < c->timer.expires)
 		wheel_arm(loop_wheel(conn_loop(c)), &c->timer, dl);
+}
+
+static uint32_t kernel_outq(const struct cw_conn *c)
+{
+	int n = 0;
+
+	return ioctl(c->io.fd, SIOCOUTQ, &n) == 0 && n > 0 ? (uint32_t)n : 0;
+}
+
+/* Output made progress (or began to queue): the write-stall clock restarts.
+ * With a write-stall policy the kernel's send queue is noted too, so a
+ * check can tell whether the kernel kept delivering to the peer while our
+ * own queue waited: that is progress as well. Only under backpressure. */
+static void stamp_write(struct cw_conn *c)
+{
+	c->last_write = conn_now(c);
+	if (c->owner->policy->write_stall_ms && c->out) {
+		c->outq = kernel_outq(c);
+		c->stall_check = c->last_write;
+	}
+}
+
+/* A write-stall check: progress if the kernel's queue shrank since the last
+ * one; the end once a whole period passed without any. So a connection ends
+ * between 1 and 1.25 periods after its output stopped draining, never sooner. */
+static void stall_check(struct cw_conn *c)
+{
+	uint64_t now = conn_now(c);
+	uint32_t q = kernel_outq(c);
+
+	if (q < c->outq)
+		c->last_write = now;
+	c->outq = q;
+	c->stall_check = now;
+	if (now - c->last_write >= c->owner->policy->write_stall_ms)
+		conn_end(c, CW_CLOSE_WRITE_STALL, 0);
 }
 
 static void conn_heartbeat(struct cw_conn *c)
@@ -155,6 +208,8 @@ static void conn_on_timer(struct wheel_entry *e)
 			conn_release(c); /* linger or flush time is up */
 		else if (kind == DL_HEARTBEAT)
 			conn_heartbeat(c);
+		else if (kind == DL_STALL_CHECK)
+			stall_check(c);
 		else
 			conn_end(c, r, 0);
 	}
@@ -209,8 +264,28 @@ static void conn_reset(struct cw_conn *c)
 	conn_release(c);
 }
 
+/* Reads and discards what is there now, without waiting for more. */
+static void discard_input(struct cw_conn *c)
+{
+	size_t cap;
+	uint8_t *buf = loop_rbuf(conn_loop(c), &cap);
+
+	while (read(c->io.fd, buf, cap) > 0)
+		;
+}
+
 static void conn_linger(struct cw_conn *c)
 {
+	/* A dialer keeps no socket while the FIN exchange finishes (it must own
+	 * one at most): with nothing unread, close() sends a FIN, not an RST,
+	 * and the kernel completes the exchange. Input arriving later draws an
+	 * RST from the kernel. */
+	if (c->owner->no_linger) {
+		discard_input(c);
+		shutdown(c->io.fd, SHUT_WR);
+		conn_release(c);
+		return;
+	}
 	/* Our FIN goes out after everything queued in the kernel; then we keep
 	 * reading (and discarding) so unread input cannot turn close() into an
 	 * RST that destroys our last message (nginx's lingering close). */
@@ -269,8 +344,8 @@ static void conn_end_how(struct cw_conn *c, enum cw_close_reason r, int err, enu
 		return;
 	}
 	c->since = conn_now(c);
-	if (r == CW_CLOSE_WRITE_STALL)
-		drop_output(c); /* it is not going anywhere */
+	if (r == CW_CLOSE_WRITE_STALL || o->no_linger)
+		drop_output(c); /* it is not going anywhere, or we do not wait for it */
 	if (!c->out) {
 		conn_linger(c);
 		return;
@@ -292,9 +367,18 @@ void conn_abort(struct cw_conn *c)
 		conn_reset(c);
 }
 
+/* Idle for a drain: nothing queued to send and nothing received unread, so
+ * no reply is in flight. (FIONREAD: only while shutting down.) */
+static bool drain_idle(const struct cw_conn *c)
+{
+	int unread = 0;
+
+	return !c->out && ioctl(c->io.fd, FIONREAD, &unread) == 0 && unread == 0;
+}
+
 void conn_drain(struct cw_conn *c)
 {
-	if (c->state == CONN_OPEN && !c->out)
+	if (c->state == CONN_OPEN && drain_idle(c))
 		conn_end(c, CW_CLOSE_DRAIN, 0);
 }
 
@@ -330,9 +414,9 @@ static int conn_flush(struct cw_conn *c)
 	}
 	o->stats.bytes_out += (uint64_t)n;
 	o->stats.bytes_queued -= (uint64_t)n;
-	c->last_write = conn_now(c);
 	outbuf_consume(&o->pool, &c->out, (size_t)n);
 	o->stats.out_buffers = o->pool.held;
+	stamp_write(c);
 	return 0;
 }
 
@@ -341,8 +425,13 @@ static void conn_read(struct cw_conn *c)
 	struct conn_owner *o = c->owner;
 	size_t cap;
 	uint8_t *buf = loop_rbuf(conn_loop(c), &cap);
-	ssize_t n = read(c->io.fd, buf, cap);
+	ssize_t n;
 
+	/* Reading pauses while output is queued, so one read is the most that
+	 * can ever be queued: bounding it by the cap keeps an echo within it. */
+	if (cap > o->policy->out_cap)
+		cap = o->policy->out_cap;
+	n = read(c->io.fd, buf, cap);
 	if (n > 0) {
 		o->stats.bytes_in += (uint64_t)n;
 		c->last_read = conn_now(c);
@@ -350,13 +439,10 @@ static void conn_read(struct cw_conn *c)
 		return;
 	}
 	if (n == 0) {
-		if (!(c->flags & CONN_F_PEER_FIN))
-			c->since = conn_now(c);
+		c->since = conn_now(c); /* the flush bound runs from here */
 		c->flags |= CONN_F_PEER_FIN | CONN_F_EOF;
-		if (!c->out)
-			conn_end(c, CW_CLOSE_EOF, 0);
-		else if (o->policy->half_close_ms == 0)
-			conn_end(c, CW_CLOSE_HALF_CLOSE_TIMEOUT, 0);
+		if (!c->out || o->policy->half_close_ms == 0)
+			conn_end(c, CW_CLOSE_EOF, 0); /* with half_close_ms 0, queued output is dropped */
 		else
 			conn_schedule(c); /* flush what is queued, within the half-close bound */
 		return;
@@ -380,18 +466,24 @@ static void conn_io_open(struct cw_conn *c, uint32_t ev)
 			conn_end(c, CW_CLOSE_EOF, 0);
 			return;
 		}
-		if (!c->out && c->owner->draining) {
-			conn_end(c, CW_CLOSE_DRAIN, 0);
-			return;
-		}
 	}
 	if ((ev & EPOLLRDHUP) && !(c->flags & CONN_F_PEER_FIN)) {
 		c->flags |= CONN_F_PEER_FIN;
 		c->since = conn_now(c);
+		if (c->out && c->owner->policy->half_close_ms == 0) {
+			/* No flushing after the FIN: stuck output cannot hold us in CLOSE_WAIT. */
+			conn_end(c, CW_CLOSE_EOF, 0);
+			return;
+		}
 		conn_schedule(c);
 	}
 	if (!c->out && !(c->flags & CONN_F_EOF) && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)))
 		conn_read(c);
+	/* Shutting down: end once the replies in flight are done. */
+	if (c->owner->draining && c->state == CONN_OPEN && drain_idle(c)) {
+		conn_end(c, CW_CLOSE_DRAIN, 0);
+		return;
+	}
 	conn_watch(c);
 }
 
@@ -504,13 +596,15 @@ int cw_conn_write(struct cw_conn *c, const void *data, size_t len)
 	struct conn_owner *o = c->owner;
 	size_t cap = o->policy->out_cap, queued;
 	ssize_t n = 0;
+	bool formed;
 	int err;
 
 	if (c->state != CONN_OPEN)
 		return -EPIPE;
 	if (len > cap)
 		return -ENOBUFS;
-	if (!c->out) {
+	formed = !c->out;
+	if (formed) {
 		n = send(c->io.fd, data, len, SEND_FLAGS);
 		if (n == (ssize_t)len) {
 			o->stats.bytes_out += len;
@@ -526,7 +620,6 @@ int cw_conn_write(struct cw_conn *c, const void *data, size_t len)
 			n = 0;
 		}
 		o->stats.bytes_out += (uint64_t)n;
-		c->last_write = conn_now(c); /* the write-stall clock starts now */
 	}
 	err = outbuf_append(&o->pool, &c->out, (const uint8_t *)data + n, len - (size_t)n, cap);
 	if (err) {
@@ -537,6 +630,8 @@ int cw_conn_write(struct cw_conn *c, const void *data, size_t len)
 		}
 		return err;
 	}
+	if (formed)
+		stamp_write(c); /* the queue just formed: the write-stall clock starts now */
 	o->stats.bytes_queued += len - (size_t)n;
 	o->stats.out_buffers = o->pool.held;
 	queued = outbuf_len(c->out);

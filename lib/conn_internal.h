@@ -19,6 +19,7 @@ struct conn_owner {
 	struct bufpool pool;
 	struct cw_conn *conns;  /* every connection whose fd is still open */
 	bool draining;          /* end connections as soon as their output is flushed */
+	bool no_linger;         /* graceful close without waiting for the peer's FIN (dialer) */
 	/* Called when a connection's fd has been closed (before it is freed). */
 	void (*released)(struct conn_owner *o, struct cw_conn *c);
 };
@@ -41,6 +42,8 @@ struct cw_conn {
 	uint64_t last_read;         /* ms: last byte read */
 	uint64_t last_write;        /* ms: last byte the socket took (or queue formed) */
 	uint64_t since;             /* ms: peer's FIN (open) or start of a graceful end */
+	uint64_t stall_check;       /* ms: last write-stall check (while output is queued) */
+	uint32_t outq;              /* kernel send queue (SIOCOUTQ) at that check */
 	uint8_t state;              /* enum conn_state */
 	uint8_t flags;              /* CONN_F_* */
 	uint8_t peer_family;        /* AF_INET or AF_INET6 */

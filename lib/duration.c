@@ -40,6 +40,27 @@ int cw_duration_parse(const char *s, uint64_t *ms)
 	return -EINVAL;
 }
 
+int cw_rate_parse(const char *s, double *per_s)
+{
+	double v = 0, scale = 0.1;
+	const char *p = s;
+
+	if (!s || *p < '0' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (*p - '0');
+	if (*p == '.') {
+		if (p[1] < '0' || p[1] > '9')
+			return -EINVAL;
+		for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
+			v += (*p - '0') * scale;
+	}
+	if (strcmp(p, "/s") || v <= 0 || v > 1e9)
+		return -EINVAL;
+	*per_s = v;
+	return 0;
+}
+
 char *cw_duration_format(uint64_t ms, char *buf, size_t len)
 {
 	if (ms < 1000)

@@ -26,7 +26,7 @@ enum cw_close_reason {
 	CW_CLOSE_WRITE_STALL,  /* queued output made no progress for write_stall_ms */
 	CW_CLOSE_KEEPALIVE,    /* ETIMEDOUT: keepalive probes unanswered, nothing in flight */
 	CW_CLOSE_USER_TIMEOUT, /* ETIMEDOUT: data in flight or a closed window outlived the user timeout */
-	CW_CLOSE_HALF_CLOSE_TIMEOUT, /* the peer's FIN came, our output did not drain in half_close_ms */
+	CW_CLOSE_HALF_CLOSE_TIMEOUT, /* after the peer's FIN our output did not drain in time (half_close_ms) */
 	CW_CLOSE_DRAIN,        /* server shutdown */
 	CW_CLOSE_LIMIT,        /* over the server's connection limit */
 	CW_CLOSE_LOCAL,        /* the application called cw_conn_close() */
@@ -62,7 +62,10 @@ struct cw_policy {
 	enum cw_close_mode close_mode; /* how timeouts and cw_conn_close() end a connection */
 	bool reset_timedout;       /* abort connections closed by a timeout, whatever close_mode */
 	uint64_t linger_ms;        /* graceful close: wait this long for the peer's FIN (5 s) */
-	uint64_t half_close_ms;    /* after the peer's FIN: flush output this long at most (5 s) */
+	uint64_t half_close_ms;    /* after the peer's FIN: once all input is read, flush output
+				    * for this long at most; before that, end if output makes
+				    * no progress this long (5 s). 0: end at the FIN (reason
+				    * eof), dropping queued output. */
 	size_t out_cap;            /* most bytes a connection may queue (256 KiB) */
 	bool nodelay;              /* TCP_NODELAY (on) */
 };

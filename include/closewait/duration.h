@@ -9,6 +9,9 @@
 
 /* 0 and *ms set, -EINVAL for bad syntax, -ERANGE past UINT64_MAX ms. */
 int cw_duration_parse(const char *s, uint64_t *ms);
+/* Parses a rate "N/s" (N a positive number: "100/s", "2.5/s"): the one rate
+ * parser. -EINVAL for anything else, 0 and negative rates included. */
+int cw_rate_parse(const char *s, double *per_s);
 /* Human form: "250ms", "1.5s", "2m30s", "1h". Returns buf. */
 char *cw_duration_format(uint64_t ms, char *buf, size_t len);
 

@@ -33,8 +33,9 @@ int cw_server_new(struct cw_loop *loop, const struct cw_server_config *cfg, stru
 int cw_server_listen(struct cw_server *s, const char *addr, uint16_t port);
 /* The port of the first listener (useful with port 0). */
 int cw_server_port(const struct cw_server *s);
-/* Stops accepting and ends every connection: idle ones at once, busy ones when
- * their output is flushed, the rest aborted after drain_ms. done runs once no
+/* Stops accepting and ends every connection: idle ones (nothing queued to
+ * send, nothing received unread) at once, busy ones as soon as their replies
+ * in flight are done, the rest aborted after drain_ms. done runs once no
  * connection is left (possibly before this returns). Calling it again aborts
  * what is left at once. */
 void cw_server_shutdown(struct cw_server *s, uint64_t drain_ms,

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -104,6 +105,13 @@ int cwt_connect(const char *addr, uint16_t port)
 		return err;
 	}
 	return fd;
+}
+
+void cwt_set_nonblock(int fd, bool on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
 }
 
 int cwt_write_all(int fd, const void *buf, size_t len)
@@ -266,6 +274,7 @@ struct cwt_server *cwt_server_start(const struct cw_server_config *cfg)
 }
 
 uint16_t cwt_server_port(const struct cwt_server *s) { return s->port; }
+struct cw_loop *cwt_server_loop(const struct cwt_server *s) { return s->loop; }
 
 void cwt_server_stop(struct cwt_server *s, uint64_t drain_ms, struct cw_conn_stats *st,
 		     struct cw_loop_stats *ls)

@@ -23,6 +23,7 @@ uint64_t cwt_now_ms(void);
 void cwt_sleep_ms(unsigned ms);
 /* Blocking TCP connect to addr:port; returns the fd or -errno. */
 int cwt_connect(const char *addr, uint16_t port);
+void cwt_set_nonblock(int fd, bool on);
 /* Writes and reads everything (blocking); 0 or -errno. */
 int cwt_write_all(int fd, const void *buf, size_t len);
 /* Reads until len bytes or EOF; returns bytes read or -errno. */
@@ -47,6 +48,8 @@ struct cwt_server;
 /* Starts it on 127.0.0.1 (port 0: any); cfg NULL = defaults. */
 struct cwt_server *cwt_server_start(const struct cw_server_config *cfg);
 uint16_t cwt_server_port(const struct cwt_server *s);
+/* The server's loop, for callbacks (they run on the loop thread) that need timers. */
+struct cw_loop *cwt_server_loop(const struct cwt_server *s);
 /* Stops the loop thread (shutting the server down with drain_ms), returns
  * the final counters. Frees everything. */
 void cwt_server_stop(struct cwt_server *s, uint64_t drain_ms, struct cw_conn_stats *st,

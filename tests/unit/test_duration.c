@@ -65,6 +65,20 @@ static void test_format(void **state)
 	assert_string_equal(cw_duration_format(7860000, b, sizeof(b)), "2h11m");
 }
 
+static void test_rate(void **state)
+{
+	static const char *const bad[] = { "0/s", "0.0/s", "-1/s", "5", "5/m", "/s", "1./s", "1e3/s", "abc", "5/s ", "" };
+	double r = 0;
+
+	(void)state;
+	assert_int_equal(cw_rate_parse("100/s", &r), 0);
+	assert_true(r == 100.0);
+	assert_int_equal(cw_rate_parse("2.5/s", &r), 0);
+	assert_true(r == 2.5);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(cw_rate_parse(bad[i], &r), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -72,6 +86,7 @@ int main(void)
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_range),
 		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_rate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,60 @@
+# Shared by the bats tests. Each test file runs in its own network namespace
+# (scripts/netns-run), so fixed ports never collide with anything.
+# Env: CLOSEWAIT (the CLI), CW_TOOLS (test tools), CW_SRC (source tree).
+
+# wait_until DEADLINE_MS 'CONDITION': evaluates CONDITION (a shell string, so
+# put $(...) in single quotes: it must be re-run each time) every 20 ms until
+# it succeeds or DEADLINE_MS passes. The clock starts at the call.
+wait_until() {
+	local deadline_ms=$1 start now
+	shift
+	start=$(date +%s%3N)
+	while ! eval "$*" >/dev/null 2>&1; do
+		now=$(date +%s%3N)
+		if ((now - start > deadline_ms)); then
+			echo "wait_until: '$*' did not hold within ${deadline_ms} ms" >&2
+			return 1
+		fi
+		sleep 0.02
+	done
+}
+
+listening() { [ -n "$(ss -Htln "sport = :$1")" ]; }
+
+# start_bg NAME CMD...: runs CMD in the background, output in $BATS_TEST_TMPDIR/NAME.log;
+# sets BG_PID. fd 3 (bats' own) is closed so bats does not wait for it.
+start_bg() {
+	local name=$1
+	shift
+	"$@" >"$BATS_TEST_TMPDIR/$name.log" 2>&1 3>&- &
+	BG_PID=$!
+}
+
+# start_server PORT ARGS...: `closewait serve` on PORT, waits until it listens; sets SERVER_PID.
+start_server() {
+	local port=$1
+	shift
+	start_bg serve "$CLOSEWAIT" serve --port "$port" "$@"
+	SERVER_PID=$BG_PID
+	wait_until 5000 listening "$port" || { cat "$BATS_TEST_TMPDIR/serve.log" >&2; return 1; }
+}
+
+fd_count() { ls "/proc/$1/fd" | wc -l; }
+
+# stop_pid PID [SIGNAL]: signals PID and waits for it; sets STOP_STATUS.
+stop_pid() {
+	kill -"${2:-TERM}" "$1" 2>/dev/null || true
+	STOP_STATUS=0
+	wait "$1" || STOP_STATUS=$?
+}
+
+# count of sockets in STATE (ss name) with local port PORT owned by PID.
+owned_in_state() {
+	local state=$1 port=$2 pid=$3
+	ss -Htanp state "$state" "( sport = :$port )" | grep -c "pid=$pid," || true
+}
+
+in_state() {
+	local state=$1 filter=$2
+	ss -Htan state "$state" "$filter" | wc -l
+}

@@ -1,0 +1,157 @@
+#!/usr/bin/env bats
+# closewait client --stream: the long-lived client that never leaks (S9-S12).
+
+load lib
+
+teardown() {
+	nft delete table inet cwt_e2e 2>/dev/null || true
+	for p in ${SERVER_PID:-} ${CLIENT_PID:-} ${SAMPLE_PID:-} ${OTHER_PID:-}; do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+}
+
+log() { echo "$BATS_TEST_TMPDIR/client.log"; }
+connects() { grep -c 'connected to' "$(log)" || true; }
+# ms of a status line's "[  s.mmm]" stamp
+stamp_ms() { sed -E 's/^\[ *([0-9]+)\.([0-9]{3})\].*/\1\2/' | sed 's/^0*//;s/^$/0/'; }
+start_client() {
+	start_bg client "$CLOSEWAIT" client --stream "$@"
+	CLIENT_PID=$BG_PID
+}
+stop_client() {
+	kill -INT "$CLIENT_PID"
+	wait "$CLIENT_PID" && CLIENT_STATUS=0 || CLIENT_STATUS=$?
+	CLIENT_PID=
+}
+
+@test "50 server restarts (SIGKILL): reconnects every time, one socket at most, never CLOSE_WAIT twice in a row, every line acknowledged" {
+	t0=$(date +%s)
+	start_server 8000
+	start_client --backoff 10ms:200ms --interval 20ms
+	wait_until 5000 '[ "$(connects)" -ge 1 ]'
+	start_bg sample "$CW_TOOLS/cwt-sample" --pid "$CLIENT_PID" --interval-ms 20
+	SAMPLE_PID=$BG_PID
+	received() { grep -c "^received from" "$BATS_TEST_TMPDIR/serve.log" || true; }
+	for i in $(seq 1 50); do
+		# Each connection carries traffic before its server dies.
+		wait_until 5000 '[ "$(received)" -ge 2 ]'
+		kill -KILL "$SERVER_PID"
+		wait "$SERVER_PID" 2>/dev/null || true
+		start_server 8000
+		wait_until 5000 '[ "$(connects)" -ge $((i + 1)) ]'
+	done
+	stop_client
+	kill -TERM "$SAMPLE_PID"
+	wait "$SAMPLE_PID"
+	SAMPLE_PID=
+	sample=$(cat "$BATS_TEST_TMPDIR/sample.log")
+	summary=$(tail -1 "$(log)")
+	echo "$sample"
+	echo "$summary"
+	echo "took $(( $(date +%s) - t0 )) s"
+	[ "$CLIENT_STATUS" -eq 0 ]
+	[[ "$sample" == *" max_tcp=1 "* ]]
+	[[ "$sample" == *" close_wait_twice=0" ]]
+	sent=$(echo "$summary" | sed -E 's/^sent ([0-9]+) lines.*/\1/')
+	[[ "$summary" == "sent $sent lines, acknowledged $sent (0 unacknowledged)"* ]]
+	((sent >= 100))   # at least two lines on each connection
+	[[ "$summary" == *"reconnects 50,"* ]]
+	(( $(date +%s) - t0 < 120 ))
+}
+
+@test "--leak: the client's CLOSE_WAIT count grows with each server restart (the bug is real)" {
+	start_server 8000 --quiet
+	start_client --leak --backoff 10ms:200ms --interval 20ms
+	wait_until 5000 '[ "$(grep -c "connected (fd" "$(log)")" -ge 1 ]'
+	cw() { ss -Htanp state close-wait | grep -c "pid=$CLIENT_PID," || true; }
+	for i in 1 2 3 4 5; do
+		kill -KILL "$SERVER_PID"
+		wait "$SERVER_PID" 2>/dev/null || true
+		start_server 8000 --quiet
+		wait_until 5000 '[ "$(grep -c "connected (fd" "$(log)")" -ge $((i + 1)) ]'
+		wait_until 2000 '[ "$(cw)" -eq "$i" ]'
+	done
+	stop_client
+}
+
+@test "--recv-timeout 1s: a server that never answers is left 1.0-1.5 s after connecting, reason read-idle, and reconnected" {
+	start_bg other "$CW_TOOLS/cwt-listen" 8000
+	OTHER_PID=$BG_PID
+	wait_until 5000 listening 8000
+	start_client --recv-timeout 1s --backoff 10ms:20ms --interval 100ms
+	wait_until 5000 '[ "$(connects)" -ge 2 ]'
+	stop_client
+	cat "$(log)"
+	t1=$(grep -m1 'connected to' "$(log)" | stamp_ms)
+	t2=$(grep -m1 'closed: read-idle' "$(log)" | stamp_ms)
+	((t2 - t1 >= 1000 && t2 - t1 <= 1500))
+	grep -q "(reconnected)" "$(log)"
+}
+
+@test "refused: backoff delays stay within MIN:MAX, their ceiling grows, they vary; under 5% CPU while retrying" {
+	start_client --backoff 50ms:1s
+	stat0=$(awk '{print $14 + $15}' "/proc/$CLIENT_PID/stat")
+	w0=$(date +%s%3N)
+	wait_until 15000 '[ "$(grep -c "retrying in" "$(log)")" -ge 14 ]'
+	stat1=$(awk '{print $14 + $15}' "/proc/$CLIENT_PID/stat")
+	w1=$(date +%s%3N)
+	stop_client
+	mapfile -t d < <(grep -o 'retrying in [0-9]* ms' "$(log)" | awk '{print $3}')
+	echo "delays: ${d[*]}"
+	hz=$(getconf CLK_TCK)
+	cpu_pct=$(( (stat1 - stat0) * 1000 * 100 / hz / (w1 - w0) ))
+	echo "CPU while retrying: ${cpu_pct}% over $((w1 - w0)) ms"
+	ceil=50 all_equal=1 early_max=0 late_max=0
+	for i in "${!d[@]}"; do
+		((d[i] >= 50 && d[i] <= 1000))
+		((d[i] <= ceil))                      # the n-th is at most min(MAX, MIN * 2^n)
+		((ceil = ceil * 2 > 1000 ? 1000 : ceil * 2))
+		[ "${d[i]}" = "${d[0]}" ] || all_equal=0
+		if ((i < 3)); then ((d[i] > early_max)) && early_max=${d[i]}; else ((d[i] > late_max)) && late_max=${d[i]}; fi
+	done
+	[ "$all_equal" -eq 0 ]
+	((late_max > early_max))                   # the ceiling grew
+	((cpu_pct < 5))
+}
+
+@test "vanished server (input-hook drop), keepalive 1:1:2, --interval 100ms: user-timeout within 5 s; reconnects when the path is back" {
+	start_server 8000 --quiet
+	start_client --keepalive 1:1:2 --interval 100ms --connect-timeout 1s --backoff 100ms:500ms
+	wait_until 5000 '[ "$(connects)" -ge 1 ]'
+	nft add table inet cwt_e2e
+	nft add chain inet cwt_e2e input '{ type filter hook input priority -100; }'
+	nft add rule inet cwt_e2e input tcp sport 8000 drop
+	nft add rule inet cwt_e2e input tcp dport 8000 drop
+	t0=$(date +%s%3N)
+	wait_until 6000 'grep -q "closed: user-timeout" "$(log)"'
+	t1=$(date +%s%3N)
+	echo "detected after $((t1 - t0)) ms"
+	((t1 - t0 <= 5000))
+	nft delete table inet cwt_e2e
+	wait_until 5000 '[ "$(connects)" -ge 2 ]'
+	stop_client
+	[ "$CLIENT_STATUS" -eq 0 ]
+}
+
+@test "bad input: usage errors exit 2, an unknown host exits 1, each with a clear message" {
+	run "$CLOSEWAIT" client --stream --rate 0/s
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--rate"* ]]
+	run "$CLOSEWAIT" client --stream --backoff 5s:1s
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--backoff"* ]]
+	run "$CLOSEWAIT" client --stream --backoff 5s
+	[ "$status" -eq 2 ]
+	run "$CLOSEWAIT" client --stream --interval 0
+	[ "$status" -eq 2 ]
+	run "$CLOSEWAIT" client --stream --interval 1s --rate 5/s
+	[ "$status" -eq 2 ]
+	run "$CLOSEWAIT" client --stream --bind 1.2.3
+	[ "$status" -eq 2 ]
+	run "$CLOSEWAIT" client --stream --host no-such-host.invalid
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cannot resolve"* ]]
+	run "$CLOSEWAIT" client --stream --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"--recv-timeout"* && "$output" == *"--backoff"* && "$output" == *"EADDRNOTAVAIL"* ]]
+}

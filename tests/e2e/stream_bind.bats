@@ -1,0 +1,86 @@
+#!/usr/bin/env bats
+# client --stream --bind ADDR:PORT (S10): one fixed local port across
+# reconnects, with TCP timestamps on and off (set in this test's namespace).
+
+load lib
+
+teardown() {
+	for p in ${SERVER_PID:-} ${CLIENT_PID:-} ${OTHER_PID:-}; do kill -KILL "$p" 2>/dev/null || true; done
+	sysctl -qw net.ipv4.tcp_timestamps=1
+}
+
+log() { echo "$BATS_TEST_TMPDIR/client.log"; }
+# Each test binds its own local port, so no TIME_WAIT of an earlier test is in the way.
+connects_from() { grep -c "connected to .* from 127.0.0.1:$BPORT" "$(log)" || true; }
+start_client() {
+	start_bg client "$CLOSEWAIT" client --stream --bind "127.0.0.1:$BPORT" "$@"
+	CLIENT_PID=$BG_PID
+}
+stop_client() { kill -INT "$CLIENT_PID"; wait "$CLIENT_PID" || true; CLIENT_PID=; }
+
+restarts() {
+	start_server 8000 --quiet
+	start_client --backoff 10ms:100ms --interval 20ms
+	wait_until 5000 '[ "$(connects_from)" -ge 1 ]'
+	for i in 1 2 3; do
+		kill -KILL "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+		# The server closed first: its end of the old pair is in TIME_WAIT.
+		[ "$(ss -Htan state time-wait "( sport = :8000 and dport = :$BPORT )" | wc -l)" -eq 1 ]
+		start_server 8000 --quiet
+		wait_until 5000 '[ "$(connects_from)" -ge $((i + 1)) ]'
+	done
+	stop_client
+	! grep -q EADDRNOTAVAIL "$(log)"
+}
+
+client_closes() {
+	start_bg other "$CW_TOOLS/cwt-silent" 8000
+	OTHER_PID=$BG_PID
+	wait_until 5000 listening 8000
+	start_client --recv-timeout 300ms --backoff 10ms:50ms --interval 50ms
+}
+
+@test "timestamps on: server restarts (TIME_WAIT on the server's side): reconnects from the same port at once" {
+	BPORT=40001
+	sysctl -qw net.ipv4.tcp_timestamps=1
+	restarts
+}
+
+@test "timestamps on: the client closes first (TIME_WAIT on its side): reconnects from the same port at once" {
+	BPORT=40002
+	sysctl -qw net.ipv4.tcp_timestamps=1
+	client_closes
+	wait_until 5000 '[ "$(connects_from)" -ge 4 ]'
+	stop_client
+	! grep -q EADDRNOTAVAIL "$(log)"
+}
+
+@test "timestamps off: server restarts: still reconnects (the server takes a SYN with a higher sequence number onto its TIME_WAIT, S19)" {
+	BPORT=40003
+	sysctl -qw net.ipv4.tcp_timestamps=0
+	restarts
+}
+
+@test "timestamps off: the client closes first: connect fails with EADDRNOTAVAIL, reported, and the backoff goes on" {
+	BPORT=40004
+	sysctl -qw net.ipv4.tcp_timestamps=0
+	client_closes
+	wait_until 5000 '[ "$(grep -c EADDRNOTAVAIL "$(log)")" -ge 3 ]'
+	stop_client
+	[ "$(connects_from)" -eq 1 ]
+	[ "$(ss -Htan state time-wait "( sport = :$BPORT )" | wc -l)" -eq 1 ]
+	grep -q "connect to 127.0.0.1:8000 from 127.0.0.1:$BPORT failed: Cannot assign requested address (EADDRNOTAVAIL" "$(log)"
+}
+
+@test "a listener holding the address: EADDRINUSE named, and the backoff goes on" {
+	BPORT=40005
+	start_server 8000 --quiet
+	start_bg other "$CW_TOOLS/cwt-listen" "$BPORT"
+	OTHER_PID=$BG_PID
+	wait_until 5000 listening "$BPORT"
+	start_client --backoff 10ms:50ms
+	wait_until 5000 '[ "$(grep -c "retrying in" "$(log)")" -ge 3 ]'
+	stop_client
+	grep -q "cannot bind 127.0.0.1:$BPORT: Address already in use (EADDRINUSE" "$(log)"
+	[ "$(connects_from)" -eq 0 ]
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bats
+# closewait serve --workers N: processes with SO_REUSEPORT listeners, supervised.
+
+load lib
+
+teardown() {
+	[ -n "${SERVER_PID:-}" ] && kill -KILL "$SERVER_PID" 2>/dev/null || true
+	pkill -KILL -f "closewait serve --workers" 2>/dev/null || true
+}
+
+workers_of() { pgrep -P "$1" | wc -l; }
+listeners() { ss -Htlnp "sport = :$1" | wc -l; }
+
+@test "workers: N processes share the port; another serve --workers on it fails with exit 1" {
+	start_server 8000 --workers 3 --quiet --stats
+	wait_until 5000 '[ "$(listeners 8000)" -eq 6 ]'
+	[ "$(workers_of "$SERVER_PID")" -eq 3 ]
+	# Each worker owns its own listener.
+	[ "$(ss -Htlnp 'sport = :8000' | grep -o 'pid=[0-9]*' | sort -u | wc -l)" -eq 3 ]
+	run "$CLOSEWAIT" serve --workers 2 --port 8000
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cannot listen on 0.0.0.0:8000: Address already in use"* ]]
+	run "$CW_TOOLS/cwt-clients" --port 8000 -n 300 --no-close-wait-within 1000
+	[ "$status" -eq 0 ]
+	stop_pid "$SERVER_PID" TERM
+	[ "$STOP_STATUS" -eq 0 ]
+	grep -Eq "^  eof +300$" "$BATS_TEST_TMPDIR/serve.log"
+	[ -z "$(ss -Htln 'sport = :8000')" ]
+}
+
+@test "workers: a worker that dies is restarted and logged; SIGTERM drains all, exit 0" {
+	start_server 8000 --workers 2 --drain 1s
+	wait_until 5000 '[ "$(listeners 8000)" -eq 4 ]'
+	victim=$(pgrep -P "$SERVER_PID" | head -1)
+	kill -KILL "$victim"
+	wait_until 5000 'grep -q "worker [0-9] (pid $victim) was killed by signal 9" "$BATS_TEST_TMPDIR/serve.log"'
+	wait_until 5000 '[ "$(listeners 8000)" -eq 4 ]'
+	! pgrep -P "$SERVER_PID" | grep -qx "$victim"
+	[ "$(workers_of "$SERVER_PID")" -eq 2 ]
+	run "$CW_TOOLS/cwt-clients" --port 8000 -n 50
+	[ "$status" -eq 0 ]
+	# An open connection is drained (aborted at the 1 s deadline), then all exit.
+	exec 5<>/dev/tcp/127.0.0.1/8000
+	stop_pid "$SERVER_PID" TERM
+	[ "$STOP_STATUS" -eq 0 ]
+	exec 5>&-
+	[ "$(pgrep -f 'closewait serve --workers' | wc -l)" -eq 0 ]
+}
+
+@test "workers: bad --workers values are usage errors" {
+	for v in 0 65 abc -1; do
+		run "$CLOSEWAIT" serve --workers "$v"
+		[ "$status" -eq 2 ]
+		[[ "$output" == *"--workers"* ]]
+	done
+	run "$CLOSEWAIT" serve --leak --workers 2
+	[ "$status" -eq 2 ]
+}

@@ -1,0 +1,237 @@
+/* Peers that vanish without a FIN (nftables drop on the input hook of this
+ * test's own namespace): keepalive, the user timeout, heartbeats. Every
+ * timing is measured from a stated point and waited for with a deadline. */
+#include "cwtest.h"
+#include "cwt_fault.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int g_fds;
+static struct cw_loop *g_loop; /* the running server's loop (for delayed writes) */
+
+static int setup(void **state)
+{
+	(void)state;
+	g_fds = cwt_fd_count(0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	cwt_nft_clear();
+	assert_int_equal(cwt_fd_count(0), g_fds);
+	return 0;
+}
+
+struct started {
+	struct cwt_server *srv;
+	struct cwt_recorder *rec;
+	int fd;          /* the client */
+	uint16_t cport;  /* its port */
+};
+
+static void start(struct started *st, const struct cw_policy *p,
+		  void (*on_data)(struct cw_conn *, uint8_t *, size_t, void *))
+{
+	struct cw_server_config cfg;
+
+	cw_server_config_init(&cfg);
+	cfg.policy = *p;
+	cfg.ops.on_data = on_data ? on_data : cwt_echo_on_data;
+	cfg.ops.on_close = cwt_record_close;
+	st->rec = cwt_recorder_new();
+	cfg.arg = st->rec;
+	st->srv = cwt_server_start(&cfg);
+	g_loop = cwt_server_loop(st->srv);
+	st->fd = cwt_connect("127.0.0.1", cwt_server_port(st->srv));
+	assert_true(st->fd >= 0);
+	st->cport = cwt_local_port(st->fd);
+}
+
+static void finish(struct started *st)
+{
+	cwt_nft_clear();
+	close(st->fd);
+	cwt_server_stop(st->srv, 0, NULL, NULL);
+	cwt_recorder_free(st->rec);
+}
+
+static void exchange(int fd)
+{
+	char b[5];
+
+	assert_int_equal(cwt_write_all(fd, "hello", 5), 0);
+	assert_int_equal(cwt_read_full(fd, b, 5), 5);
+	assert_memory_equal(b, "HELLO", 5);
+}
+
+static void policy_keepalive(struct cw_policy *p, int idle, int intvl, int cnt)
+{
+	cw_policy_init(p);
+	p->keepalive = true;
+	p->keepidle_s = idle;
+	p->keepintvl_s = intvl;
+	p->keepcnt = cnt;
+}
+
+/* Idle peer vanishes, keepalive 1:1:2 (user timeout defaults to 3 s):
+ * closed with reason keepalive 2-4.5 s after the last traffic. */
+static void test_idle_peer_found_by_keepalive(void **state)
+{
+	struct started st;
+	struct cw_policy p;
+	struct cwt_close c;
+	uint64_t last;
+
+	(void)state;
+	policy_keepalive(&p, 1, 1, 2);
+	start(&st, &p, NULL);
+	exchange(st.fd);
+	last = cwt_now_ms(); /* clock starts: the last traffic */
+	cwt_nft_drop_port(st.cport);
+	assert_true(cwt_wait_close(st.rec, st.cport, 8000, &c));
+	print_message("keepalive 1:1:2: closed after %llu ms, reason %s\n",
+		      (unsigned long long)(c.at_ms - last), cw_close_reason_name(c.reason));
+	assert_int_equal(c.reason, CW_CLOSE_KEEPALIVE);
+	assert_int_equal(c.err, ETIMEDOUT);
+	assert_in_range(c.at_ms - last, 2000, 4500);
+	finish(&st);
+}
+
+static void delayed_reply(struct cw_timer *t, void *arg)
+{
+	static char data[16384];
+
+	memset(data, 'D', sizeof(data));
+	cw_conn_write(arg, data, sizeof(data));
+	cw_timer_free(t);
+}
+
+/* Replies 200 ms late, so the test can make the peer vanish first and the
+ * reply is data in flight to nobody. */
+static void on_data_late(struct cw_conn *c, uint8_t *data, size_t len, void *arg)
+{
+	struct cw_timer *t;
+
+	(void)data, (void)len, (void)arg;
+	assert_int_equal(cw_timer_new(g_loop, delayed_reply, c, &t), 0);
+	cw_timer_start(t, 200);
+}
+
+/* Peer vanishes while the server has unacknowledged data: keepalive never
+ * probes then; the user timeout that keepalive implies (1 + 1x2 = 3 s)
+ * finds it: reason user-timeout, 2-5 s after the drop. */
+static void test_data_in_flight_found_by_user_timeout(void **state)
+{
+	struct started st;
+	struct cw_policy p;
+	struct cwt_close c;
+	uint64_t drop;
+
+	(void)state;
+	policy_keepalive(&p, 1, 1, 2);
+	start(&st, &p, on_data_late);
+	assert_int_equal(cwt_write_all(st.fd, "x", 1), 0);
+	cwt_nft_drop_port(st.cport);
+	drop = cwt_now_ms(); /* clock starts: the drop rule is in place */
+	assert_true(cwt_wait_close(st.rec, st.cport, 8000, &c));
+	print_message("data in flight, keepalive 1:1:2: closed after %llu ms, reason %s\n",
+		      (unsigned long long)(c.at_ms - drop), cw_close_reason_name(c.reason));
+	assert_int_equal(c.reason, CW_CLOSE_USER_TIMEOUT);
+	assert_in_range(c.at_ms - drop, 2000, 5000);
+	finish(&st);
+}
+
+/* The same with --user-timeout 0: keepalive alone never finds it (the fact
+ * above, shown): still open 10 s after the drop. */
+static void test_data_in_flight_without_user_timeout_stays(void **state)
+{
+	struct started st;
+	struct cw_policy p;
+	struct cwt_close c;
+
+	(void)state;
+	policy_keepalive(&p, 1, 1, 2);
+	p.user_timeout_ms = 0;
+	start(&st, &p, on_data_late);
+	assert_int_equal(cwt_write_all(st.fd, "x", 1), 0);
+	cwt_nft_drop_port(st.cport);
+	/* Clock starts at the drop; nothing may close it for 10 s. */
+	assert_false(cwt_wait_close(st.rec, st.cport, 10000, &c));
+	finish(&st);
+}
+
+/* Heartbeat to a peer whose socket is gone: drop, destroy the peer socket
+ * (ss -K; its RST is dropped), remove the rule. The next beat is written
+ * fine, the peer's kernel answers with an RST: reason reset, within one
+ * heartbeat interval (1 s) of the rule's removal. */
+static void test_heartbeat_finds_gone_peer(void **state)
+{
+	struct started st;
+	struct cw_policy p;
+	struct cwt_close c;
+	uint64_t removed;
+
+	(void)state;
+	cw_policy_init(&p);
+	p.heartbeat_ms = 1000;
+	start(&st, &p, NULL);
+	exchange(st.fd);
+	cwt_nft_drop_port(st.cport);
+	cwt_sh("ss -K -tn 'sport = :%u' >/dev/null", st.cport);
+	cwt_nft_clear();
+	removed = cwt_now_ms(); /* clock starts: the rule is gone */
+	assert_true(cwt_wait_close(st.rec, st.cport, 3000, &c));
+	print_message("heartbeat to a gone peer: closed %llu ms after the rule was removed, reason %s\n",
+		      (unsigned long long)(c.at_ms - removed), cw_close_reason_name(c.reason));
+	assert_int_equal(c.reason, CW_CLOSE_RESET);
+	assert_true(c.at_ms - removed <= 1000 + 50); /* one interval; 50 ms for scheduling */
+	finish(&st);
+}
+
+/* Heartbeat to an unreachable peer (packets dropped, its socket kept), no
+ * keepalive, user timeout 2 s: the beat stays unacknowledged: reason
+ * user-timeout 2-3.5 s after the first unanswered beat. */
+static void test_heartbeat_unreachable_user_timeout(void **state)
+{
+	struct started st;
+	struct cw_policy p;
+	struct cwt_close c;
+	uint64_t beat;
+	char nl;
+
+	(void)state;
+	cw_policy_init(&p);
+	p.heartbeat_ms = 500;
+	p.user_timeout_ms = 2000;
+	start(&st, &p, NULL);
+	assert_int_equal(read(st.fd, &nl, 1), 1); /* a beat arrives... */
+	assert_int_equal(nl, '\n');
+	cwt_nft_drop_port(st.cport);
+	/* ...and the next one, 500 ms after it, is the first unanswered: clock starts there. */
+	beat = cwt_now_ms() + 500;
+	assert_true(cwt_wait_close(st.rec, st.cport, 6000, &c));
+	print_message("heartbeat to an unreachable peer, user timeout 2s: closed %lld ms after the first unanswered beat, reason %s\n",
+		      (long long)(c.at_ms - beat), cw_close_reason_name(c.reason));
+	assert_int_equal(c.reason, CW_CLOSE_USER_TIMEOUT);
+	assert_in_range(c.at_ms - beat, 2000, 3500);
+	finish(&st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_idle_peer_found_by_keepalive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_data_in_flight_found_by_user_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_data_in_flight_without_user_timeout_stays, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_heartbeat_finds_gone_peer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_heartbeat_unreachable_user_timeout, setup, teardown),
+	};
+	cwt_netns();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,5 @@
+cw_test_tool(cwt-clients SOURCES tools/cwt_clients.c)
+cw_test_tool(cwt-listen SOURCES tools/cwt_listen.c)
+cw_test_tool(cwt-peer SOURCES tools/cwt_peer.c)
+cw_test_tool(cwt-sample SOURCES tools/cwt_sample.c)
+cw_test_tool(cwt-silent SOURCES tools/cwt_silent.c)
