@@ -3,7 +3,11 @@
 # A suite is called as `sh SUITE BUILD_DIR OUT_DIR [--smoke]`. bench_init
 # re-executes it in a private network namespace when run as root (so the
 # benchmarks can use any port and reach nothing else), and sets:
-#   BUILD OUT SMOKE(0/1) BIN(=BUILD/bench) CW(=BUILD/closewait) HZ
+#   BUILD OUT SMOKE(0/1) BIN(=BUILD/bench) CW(=BUILD/closewait) HZ, and
+#   CWRUN: a symlink to CW that the suites run servers through, so that no
+#   server's command line reads "closewait serve ...": tests elsewhere on a
+#   shared machine that clean up with `pkill -f "closewait serve --workers"`
+#   (tests/e2e/workers.bats did) would otherwise kill a benchmark's server.
 
 bench_init() {
 	suite=$1
@@ -22,6 +26,8 @@ bench_init() {
 	HZ=$(getconf CLK_TCK)
 	TMPD=$(mktemp -d "${TMPDIR:-/tmp}/cwbench.XXXXXX")
 	SERVERS=""
+	CWRUN=$TMPD/cw-bench
+	ln -s "$CW" "$CWRUN"
 	trap 'bench_cleanup' EXIT
 	trap 'exit 1' INT TERM
 	for p in "$CW" "$BIN/loadgen" "$BIN/peer_uv" "$BIN/peer_bare" "$BIN/peer_block"; do
@@ -108,7 +114,7 @@ start_server() {
 	port=$2
 	shift 2
 	case $kind in
-	closewait) "$CW" serve --bind 0.0.0.0 --port "$port" --quiet "$@" >/dev/null & ;;
+	closewait) "$CWRUN" serve --bind 0.0.0.0 --port "$port" --quiet "$@" >/dev/null & ;;
 	libuv) "$BIN/peer_uv" "$port" & ;;
 	bare) "$BIN/peer_bare" "$port" & ;;
 	blocking) "$BIN/peer_block" "$port" & ;;

@@ -52,6 +52,15 @@ static void accept_all(int ep, int lfd)
 	}
 }
 
+/* Its own function (the same loop in every server here), so a profile can
+ * tell the application's work from the loop's. */
+static __attribute__((noinline)) void upcase(unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] >= 'a' && p[i] <= 'z')
+			p[i] = (unsigned char)(p[i] - 'a' + 'A');
+}
+
 static void echo(int fd)
 {
 	ssize_t n = read(fd, buf, sizeof(buf)), w;
@@ -62,9 +71,7 @@ static void echo(int fd)
 		close(fd); /* EOF or error; close() also leaves the epoll set */
 		return;
 	}
-	for (ssize_t i = 0; i < n; i++)
-		if (buf[i] >= 'a' && buf[i] <= 'z')
-			buf[i] = (unsigned char)(buf[i] - 'a' + 'A');
+	upcase(buf, (size_t)n);
 	w = write(fd, buf, (size_t)n);
 	if (w != n) {
 		fprintf(stderr, "peer_bare: fd %d took %zd of %zd bytes; closing it (no output buffer)\n",

@@ -85,6 +85,7 @@ echo "The close path on the client's FIN (seen with strace): closewait and libuv
 echo "epoll_ctl(DEL), close(); the bare loop read() = 0, close() (close leaves the epoll set)."
 echo
 
+echo "mem_libuv $per_libuv" >>"$OUT/values.tsv" # the C100K suite's peer figure
 r=$(ratio "$m99_closewait" "$m99_bare")
 goal "close latency p99 with $IDLE idle <= 1.1x bare" "$(fmt "$m99_closewait" 1) µs" \
 	"bare $(fmt "$m99_bare" 1) µs; libuv $(fmt "$m99_libuv" 1) µs" "$r" "$(metif le "$r" 1.1)"
