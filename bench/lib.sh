@@ -58,7 +58,12 @@ median() {
 
 # Arithmetic with awk: calc "EXPR" prints the value; fmt N DIGITS rounds.
 calc() { awk "BEGIN { print $1 }"; }
-fmt() { awk -v v="$1" -v d="$2" 'BEGIN { if (v == "nan" || v == "") print "n/a"; else printf "%.*f\n", d, v }'; }
+fmt() {
+	awk -v v="$1" -v d="$2" 'BEGIN {
+		if (v == "nan" || v == "" || v == "n/a") { print "n/a"; exit }
+		if (v < 0 && v > -0.5 / 10 ^ d) v = 0   # no "-0.000"
+		printf "%.*f\n", d, v }'
+}
 # ratio A B: A/B with two decimals, n/a when B is 0 or missing.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0 || a == "nan" || a == "") print "n/a"; else printf "%.2f\n", a / b }'; }
 # ge A B: exit 0 when A >= B (numbers).

@@ -13,7 +13,7 @@ command -v strace >/dev/null || die "strace is missing (scripts/bootstrap instal
 if [ $SMOKE = 1 ]; then
 	SERVERS_ON="closewait bare" CONNS="50" SIZES="64" SHORT=0.2 LONG=0.6
 else
-	SERVERS_ON="closewait libuv bare" CONNS="50 1000" SIZES="64 4096" SHORT=1 LONG=3
+	SERVERS_ON="closewait libuv bare" CONNS="50 1000" SIZES="64 4096" SHORT=1 LONG=4
 fi
 
 # traced_run PID PORT CONNS SIZE SECS FILE: strace -c around one loadgen run;
@@ -67,10 +67,16 @@ for s in $SERVERS_ON; do
 	for c in $CONNS; do
 		for m in $SIZES; do
 			a=$TMPD/short.txt b=$TMPD/long.txt
-			n1=$(traced_run "$pid" $port "$c" "$m" $SHORT "$a")
-			n2=$(traced_run "$pid" $port "$c" "$m" $LONG "$b")
-			dm=$((n2 - n1))
-			[ $dm -gt 0 ] || die "the long run handled no more messages than the short one"
+			# The machine is shared: if a slow moment made the long run
+			# handle no more messages than the short one, measure again.
+			try=0 dm=0
+			while [ $dm -le 0 ]; do
+				try=$((try + 1))
+				[ $try -le 3 ] || die "$s $c x $m B: the long run handled no more messages than the short one ($n1, $n2), 3 times"
+				n1=$(traced_run "$pid" $port "$c" "$m" $SHORT "$a")
+				n2=$(traced_run "$pid" $port "$c" "$m" $LONG "$b")
+				dm=$((n2 - n1))
+			done
 			per() {
 				t=0
 				for sc in "$@"; do

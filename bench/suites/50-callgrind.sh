@@ -11,7 +11,7 @@ command -v valgrind >/dev/null || die "valgrind is missing (scripts/bootstrap be
 if [ $SMOKE = 1 ]; then
 	LIST="closewait bare" CONNS="50" SECS=0.5
 else
-	LIST="closewait bare libuv" CONNS="1 50" SECS=3
+	LIST="closewait cwtimers bare libuv" CONNS="1 50" SECS=3
 fi
 SIZE=64
 
@@ -24,6 +24,8 @@ profile() {
 	out=$TMPD/cg.$s.$c
 	case $s in
 	closewait) set -- --toggle-collect=cw_loop_run "$CWRUN" serve --bind 0.0.0.0 --port "$port" --quiet ;;
+	cwtimers) set -- --toggle-collect=cw_loop_run "$CWRUN" serve --bind 0.0.0.0 --port "$port" --quiet \
+		--idle 300s --heartbeat 30s ;;
 	bare) set -- --toggle-collect=main "$BIN/peer_bare" "$port" ;;
 	libuv) set -- --toggle-collect=uv_run "$BIN/peer_uv" "$port" ;;
 	esac
@@ -51,6 +53,8 @@ echo "--time $SECS --warmup 0\`; Ir = instructions executed in user space inside
 echo "(cw_loop_run, uv_run, or the bare loop's main), divided by every message handled. The"
 echo "application's work (the same uppercase loop: closewait's on_data, the peers' upcase) is"
 echo "shown apart; \"loop\" is everything else: the event loop, the library, libc wrappers."
+echo "closewait runs twice: with its defaults (no timeouts), and with an idle timeout and"
+echo "heartbeats on, so every connection has a timer armed (re-armed lazily, not per message)."
 echo
 port=9500
 for c in $CONNS; do
@@ -60,7 +64,7 @@ for c in $CONNS; do
 		f=$TMPD/cg.$s.$c.txt
 		tot=$(awk '/PROGRAM TOTALS/ { print $1 }' "$f")
 		app=$(self_ir "$f" on_data)
-		[ "$s" = closewait ] || app=$(self_ir "$f" upcase)
+		case $s in bare | libuv) app=$(self_ir "$f" upcase) ;; esac
 		eval "msgs_${s}_$c=$msgs tot_${s}_$c=$(calc "$tot / $msgs") app_${s}_$c=$(calc "$app / $msgs")"
 		eval "lp_${s}_$c=$(calc "($tot - $app) / $msgs")"
 	done
@@ -70,7 +74,9 @@ echo "|---|---:|---:|---:|---:|---:|---:|"
 for c in $CONNS; do
 	for s in $LIST; do
 		eval "m=\$msgs_${s}_$c per=\$tot_${s}_$c app=\$app_${s}_$c lp=\$lp_${s}_$c lb=\$lp_bare_$c"
-		echo "| $s | $c | $m | $(fmt "$per" 0) | $(fmt "$app" 0) | $(fmt "$lp" 0) | $(ratio "$lp" "$lb") |"
+		name=$s
+		[ $s = cwtimers ] && name="closewait --idle 300s --heartbeat 30s"
+		echo "| $name | $c | $m | $(fmt "$per" 0) | $(fmt "$app" 0) | $(fmt "$lp" 0) | $(ratio "$lp" "$lb") |"
 		summary "callgrind $s $c conns: $(fmt "$per" 0) Ir/msg, loop $(fmt "$lp" 0) Ir/msg"
 	done
 done
@@ -114,6 +120,17 @@ else
 fi
 echo "- \`conn_watch\` (interest recomputed and compared after every event) and the out-of-line"
 echo "  accessors \`cw_loop_now\`/\`loop_rbuf\`: $(fmt "$cwx" 0) Ir per message at $first connection(s)."
+if [ -f "$TMPD/cg.cwtimers.50.txt" ]; then
+	f=$TMPD/cg.cwtimers.50.txt
+	eval "m=\$msgs_cwtimers_50"
+	w=0
+	for fn in wheel_arm wheel_cancel place unlink_entry slot_index conn_schedule conn_deadline conn_on_timer; do
+		w=$(calc "$w + $(self_ir "$f" $fn)")
+	done
+	echo "- With --idle 300s --heartbeat 30s every connection has its timer armed, and activity"
+	echo "  only moves timestamps: arming, re-arming and deadline computation together cost"
+	echo "  $(fmt "$(calc "$w / $m")" 2) Ir per message at 50 connections (the arms at connection setup)."
+fi
 if le "$al" 1; then
 	echo "- No allocation and no epoll_ctl on the echo path: malloc, free and epoll_ctl together"
 	echo "  cost $(fmt "$al" 2) Ir per message (connection setup only)."
