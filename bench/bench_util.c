@@ -177,6 +177,13 @@ void bu_pattern_init(struct bu_pattern *p, size_t max_msg, uint64_t seed)
 	}
 }
 
+void bu_pattern_free(struct bu_pattern *p)
+{
+	free(p->lower);
+	free(p->upper);
+	p->lower = p->upper = NULL;
+}
+
 void bu_check_reply(const uint8_t *expect, const uint8_t *got, size_t n, uint64_t conn,
 		    uint64_t seq, size_t at)
 {

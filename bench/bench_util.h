@@ -49,6 +49,7 @@ struct bu_pattern {
 	size_t max_msg;
 };
 void bu_pattern_init(struct bu_pattern *p, size_t max_msg, uint64_t seed);
+void bu_pattern_free(struct bu_pattern *p);
 /* Offset of message seq of connection conn: consecutive messages differ. */
 static inline size_t bu_pattern_off(uint64_t conn, uint64_t seq)
 {

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -149,7 +150,7 @@ static _Noreturn void child_main(const struct opts *o, unsigned i, uint64_t firs
 		if (fds[k] >= 0)
 			close(fds[k]);
 	free(fds);
-	free(pat.lower), free(pat.upper);
+	bu_pattern_free(&pat);
 	r.fd_after = bu_fd_count();
 	full_io(res_fd, &r, sizeof(r), true);
 	exit(r.server_closed ? 1 : 0);
@@ -222,7 +223,7 @@ int main(int argc, char **argv)
 	if (!cmd || !res || !pids)
 		bu_die(false, "out of memory");
 	if (o.counter)
-		bu_counter_map(o.counter, o.procs, BU_MAP_CREATE);
+		munmap(bu_counter_map(o.counter, o.procs, BU_MAP_CREATE), o.procs * sizeof(uint64_t));
 	for (unsigned i = 0; i < o.procs; i++) {
 		size_t n = o.conns / o.procs + (i < o.conns % o.procs);
 
@@ -266,5 +267,6 @@ int main(int argc, char **argv)
 	printf("closed conns=%llu heartbeat_bytes=%llu server_closed=%llu fd_ok=%d\n",
 	       (unsigned long long)tot.conns, (unsigned long long)tot.hb_bytes,
 	       (unsigned long long)tot.server_closed, !failed);
+	free(cmd), free(res), free(pids);
 	return failed;
 }

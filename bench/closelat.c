@@ -110,5 +110,7 @@ int main(int argc, char **argv)
 	}
 	qsort(p99, rounds, sizeof(*p99), cmp_u64);
 	printf("median_p99_us=%.1f\n", (double)p99[rounds / 2] / 1e3);
+	bu_pattern_free(&pat);
+	free(p99), free(h);
 	return 0;
 }

@@ -25,7 +25,7 @@ bench_init() {
 	CW=$BUILD/closewait
 	HZ=$(getconf CLK_TCK)
 	TMPD=$(mktemp -d "${TMPDIR:-/tmp}/cwbench.XXXXXX")
-	SERVERS=""
+	SERVERS="" # pids the EXIT trap ends: servers and connection holders
 	CWRUN=$TMPD/cw-bench
 	ln -s "$CW" "$CWRUN"
 	trap 'bench_cleanup' EXIT

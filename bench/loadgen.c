@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -269,6 +270,8 @@ static _Noreturn void child_main(const struct opts *o, unsigned idx, uint64_t fi
 	for (size_t i = 0; i < n; i++)
 		close(ch->c[i].fd);
 	write_full(res_fd, &ch->res, sizeof(ch->res));
+	bu_pattern_free(&ch->pat);
+	free(ch->c), free(ch->rbuf), free(ch), free(fds);
 	exit(0);
 }
 
@@ -342,7 +345,7 @@ int main(int argc, char **argv)
 	if (!sum || !one || !pipes || !pids)
 		bu_die(false, "out of memory");
 	if (o.counter)
-		bu_counter_map(o.counter, o.procs, BU_MAP_CREATE);
+		munmap(bu_counter_map(o.counter, o.procs, BU_MAP_CREATE), o.procs * sizeof(uint64_t));
 	for (unsigned i = 0; i < o.procs; i++) {
 		size_t n = o.conns / o.procs + (i < o.conns % o.procs);
 
@@ -383,5 +386,6 @@ int main(int argc, char **argv)
 	if (failed)
 		bu_die(false, "a client process failed");
 	report(&o, sum);
+	free(sum), free(one), free(pipes), free(pids);
 	return 0;
 }

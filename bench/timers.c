@@ -211,6 +211,9 @@ static void bench_ops(const struct impl *im, const struct opts *o)
 {
 	uint64_t *ac = calloc(o->reps, sizeof(uint64_t)), *ra = calloc(o->reps, sizeof(uint64_t));
 
+	if (!ac || !ra)
+		bu_die(false, "out of memory");
+
 	im->open(o->armed + BATCH);
 	for (unsigned i = 0; i < o->armed; i++)
 		im->arm(i, rnd_after[i % RND]);
@@ -263,6 +266,9 @@ static void bench_expire(const struct impl *im, const struct opts *o, unsigned t
 {
 	uint64_t *v = calloc(o->reps, sizeof(uint64_t));
 
+	if (!v)
+		bu_die(false, "out of memory");
+
 	for (unsigned r = 0; r < o->reps; r++)
 		v[r] = expire_once(im, total, k);
 	printf("impl=%s armed=%u expiring=%u expire_us=%.1f per_expired_ns=%.1f", im->name, total, k,
@@ -278,6 +284,9 @@ static void bench_empty(const struct impl *im, const struct opts *o)
 {
 	enum { PASSES = 10000 };
 	uint64_t *v = calloc(o->reps, sizeof(uint64_t));
+
+	if (!v)
+		bu_die(false, "out of memory");
 
 	im->open(o->armed);
 	for (unsigned i = 0; i < o->armed; i++)

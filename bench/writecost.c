@@ -108,5 +108,6 @@ int main(int argc, char **argv)
 	qsort(cpu, rounds, sizeof(*cpu), cmp_u64);
 	printf("pairs=%u rounds=%u write_ns=%llu cpu_ns=%llu\n", pairs, rounds,
 	       (unsigned long long)wall[rounds / 2], (unsigned long long)cpu[rounds / 2]);
+	free(cl), free(sv), free(wall), free(cpu);
 	return 0;
 }

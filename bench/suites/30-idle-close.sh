@@ -31,6 +31,7 @@ for s in $LIST; do
 	eval "rss0_$s=$(rss_kb "$pid") fd0_$s=$(fd_count "$pid")"
 	"$BIN/c100k" --port "$p" --conns $IDLE --procs 1 >"$TMPD/hold_$s" &
 	eval "hold_$s=\$!"
+	SERVERS="$SERVERS $!" # a suite that fails part-way still ends its clients
 	wait_ready "$TMPD/hold_$s" 60
 done
 for s in $LIST; do
@@ -52,6 +53,7 @@ for s in $LIST; do
 	eval "h=\$hold_$s pid=\$pid_$s fd0=\$fd0_$s"
 	kill -USR1 "$h"
 	wait "$h" || die "the c100k holder of $s failed: $(cat "$TMPD/hold_$s")"
+	SERVERS=$(printf '%s\n' $SERVERS | grep -vx "$h" | tr '\n' ' ')
 	grep -q 'fd_ok=1' "$TMPD/hold_$s" || die "holder of $s: $(cat "$TMPD/hold_$s")"
 	wait_fds "$pid" "$fd0" 30
 	stop_server "$pid"

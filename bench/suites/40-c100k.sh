@@ -63,6 +63,7 @@ open_all() {
 	"$BIN/c100k" --port "$1" --conns $N --procs $PROCS --sources $PROCS --first-source "$2" \
 		--counter "$TMPD/hb.$1" >"$hold_out" &
 	HOLD=$!
+	SERVERS="$SERVERS $HOLD" # a suite that fails part-way still ends its clients
 	wait_ready "$hold_out" 300
 	OPEN_S=$(calc "$(date +%s.%N) - $t0")
 	total=0
@@ -77,6 +78,7 @@ open_all() {
 close_all() {
 	kill -USR1 "$HOLD"
 	wait "$HOLD" || die "c100k failed: $(cat "$hold_out")"
+	SERVERS=$(printf '%s\n' $SERVERS | grep -vx "$HOLD" | tr '\n' ' ')
 	grep -q 'fd_ok=1' "$hold_out" || die "c100k: $(cat "$hold_out")"
 	for w in $WORKERS; do
 		eval "wait_fds $w \$fd0_$w 120"
