@@ -202,12 +202,40 @@ static void parse(int argc, char **argv, struct opts *o)
 		bu_die(false, "ports or source addresses out of range");
 }
 
+/* Tells every child to close, collects their results; returns 1 on any failure. */
+static int close_all(const struct opts *o, int (*cmd)[2], int (*res)[2], const pid_t *pids)
+{
+	struct result tot = { 0 }, r;
+	int failed = 0;
+
+	for (unsigned i = 0; i < o->procs; i++)
+		full_io(cmd[i][1], "C", 1, true);
+	for (unsigned i = 0; i < o->procs; i++) {
+		int st;
+
+		full_io(res[i][0], &r, sizeof(r), false);
+		tot.conns += r.conns;
+		tot.hb_bytes += r.hb_bytes;
+		tot.server_closed += r.server_closed;
+		if (r.fd_after != r.fd_before) {
+			fprintf(stderr, "c100k: process %u: %d fds open after closing, %d before\n", i,
+				r.fd_after, r.fd_before);
+			failed = 1;
+		}
+		if (waitpid(pids[i], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+			failed = 1;
+	}
+	printf("closed conns=%llu heartbeat_bytes=%llu server_closed=%llu fd_ok=%d\n",
+	       (unsigned long long)tot.conns, (unsigned long long)tot.hb_bytes,
+	       (unsigned long long)tot.server_closed, !failed);
+	return failed;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
-	struct result tot = { 0 }, r;
 	sigset_t set;
-	int (*cmd)[2], (*res)[2], sig, failed = 0;
+	int (*cmd)[2], (*res)[2], sig, failed;
 	pid_t *pids;
 	uint64_t first = 0;
 
@@ -242,31 +270,15 @@ int main(int argc, char **argv)
 		close(cmd[i][0]), close(res[i][1]);
 		first += n;
 	}
-	for (unsigned i = 0; i < o.procs; i++)
-		full_io(res[i][0], &sig, 1, false);
+	for (unsigned i = 0; i < o.procs; i++) {
+		char ready;
+
+		full_io(res[i][0], &ready, 1, false);
+	}
 	printf("ready conns=%u\n", o.conns);
 	fflush(stdout);
 	sigwait(&set, &sig);
-	for (unsigned i = 0; i < o.procs; i++)
-		full_io(cmd[i][1], "C", 1, true);
-	for (unsigned i = 0; i < o.procs; i++) {
-		int st;
-
-		full_io(res[i][0], &r, sizeof(r), false);
-		tot.conns += r.conns;
-		tot.hb_bytes += r.hb_bytes;
-		tot.server_closed += r.server_closed;
-		if (r.fd_after != r.fd_before) {
-			fprintf(stderr, "c100k: process %u: %d fds open after closing, %d before\n", i,
-				r.fd_after, r.fd_before);
-			failed = 1;
-		}
-		if (waitpid(pids[i], &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
-			failed = 1;
-	}
-	printf("closed conns=%llu heartbeat_bytes=%llu server_closed=%llu fd_ok=%d\n",
-	       (unsigned long long)tot.conns, (unsigned long long)tot.hb_bytes,
-	       (unsigned long long)tot.server_closed, !failed);
+	failed = close_all(&o, cmd, res, pids);
 	free(cmd), free(res), free(pids);
 	return failed;
 }

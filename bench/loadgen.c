@@ -328,13 +328,38 @@ static void report(const struct opts *o, const struct result *r)
 	       (unsigned long long)r->total);
 }
 
+/* Forks the client processes; pipes[i][0] carries the start time to child i,
+ * pipes[i][1] its "ready" byte and then its result back. */
+static void spawn(const struct opts *o, int (*pipes)[2][2], pid_t *pids)
+{
+	uint64_t first = 0;
+
+	for (unsigned i = 0; i < o->procs; i++) {
+		size_t n = o->conns / o->procs + (i < o->conns % o->procs);
+
+		if (pipe2(pipes[i][0], O_CLOEXEC) < 0 || pipe2(pipes[i][1], O_CLOEXEC) < 0)
+			bu_die(true, "pipe");
+		pids[i] = fork();
+		if (pids[i] < 0)
+			bu_die(true, "fork");
+		if (pids[i] == 0) {
+			for (unsigned j = 0; j < i; j++) /* the parent's ends are the parent's */
+				close(pipes[j][0][1]), close(pipes[j][1][0]);
+			child_main(o, i, first, n, pipes[i][0][0], pipes[i][1][1]);
+		}
+		close(pipes[i][0][0]);
+		close(pipes[i][1][1]);
+		first += n;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
 	struct result *sum = calloc(1, sizeof(*sum)), *one = calloc(1, sizeof(*one));
 	int (*pipes)[2][2];
 	pid_t *pids;
-	uint64_t first = 0, start;
+	uint64_t start;
 	int failed = 0;
 
 	bu_set_prog(argv[0]);
@@ -346,23 +371,7 @@ int main(int argc, char **argv)
 		bu_die(false, "out of memory");
 	if (o.counter)
 		munmap(bu_counter_map(o.counter, o.procs, BU_MAP_CREATE), o.procs * sizeof(uint64_t));
-	for (unsigned i = 0; i < o.procs; i++) {
-		size_t n = o.conns / o.procs + (i < o.conns % o.procs);
-
-		if (pipe2(pipes[i][0], O_CLOEXEC) < 0 || pipe2(pipes[i][1], O_CLOEXEC) < 0)
-			bu_die(true, "pipe");
-		pids[i] = fork();
-		if (pids[i] < 0)
-			bu_die(true, "fork");
-		if (pids[i] == 0) {
-			for (unsigned j = 0; j < i; j++) /* the parent's ends are the parent's */
-				close(pipes[j][0][1]), close(pipes[j][1][0]);
-			child_main(&o, i, first, n, pipes[i][0][0], pipes[i][1][1]);
-		}
-		close(pipes[i][0][0]);
-		close(pipes[i][1][1]);
-		first += n;
-	}
+	spawn(&o, pipes, pids);
 	for (unsigned i = 0; i < o.procs; i++) {
 		char r;
 
