@@ -175,7 +175,7 @@ set terminal pngcairo size 1000,450 noenhanced font ",10"
 set output "$png"
 set multiplot layout 1,2 title "Ping-pong throughput against connection count (median of $REPS runs)"
 set logscale x
-set xlabel "connections"
+set xlabel "connections (at 1: client and server on one CPU)"
 set ylabel "messages/s"
 set yrange [0:*]
 set key left top
