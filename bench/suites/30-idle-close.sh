@@ -13,7 +13,7 @@ bench_init "$0" "$@"
 if [ $SMOKE = 1 ]; then
 	IDLE=500 SAMPLES=200 ROUNDS=1
 else
-	IDLE=10000 SAMPLES=2000 ROUNDS=5
+	IDLE=10000 SAMPLES=2000 ROUNDS=9
 fi
 LIST="closewait libuv bare"
 port=9300
