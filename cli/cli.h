@@ -18,6 +18,9 @@ _Noreturn void cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Runtime failure: "closewait CMD: message", exit 1. */
 _Noreturn void cli_fatal(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* getopt_long (optstring ":...") returned '?' or ':': names the option the
+ * way the user typed it (-x for a short one) and exits 2. */
+_Noreturn void cli_bad_option(const char *cmd, int opt, char **argv);
 void cli_warn(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 uint64_t opt_duration(const char *cmd, const char *opt, const char *arg, bool allow_zero);
@@ -68,6 +71,24 @@ int cmd_serve(int argc, char **argv);
 int cmd_client(int argc, char **argv);
 /* closewait client --stream (cmd_stream.c). */
 int cmd_stream(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+int cmd_ports(int argc, char **argv);
+int cmd_reap(int argc, char **argv);
+
+/* Options of the census commands (census_opts.c). */
+struct cw_endpoint;
+struct sockaddr_storage;
+/* ss state names, comma-separated or repeated, "all": a CW_STATE_BIT mask. */
+uint32_t opt_states(const char *cmd, const char *opt, const char *arg);
+/* "N/s": the one rate syntax (cw_rate_parse). */
+double opt_rate(const char *cmd, const char *opt, const char *arg);
+/* "ADDR:PORT" or "[V6]:PORT", port required. */
+void opt_endpoint(const char *cmd, const char *opt, const char *arg, struct cw_endpoint *e);
+void cli_endpoint(const struct sockaddr_storage *ss, struct cw_endpoint *e);
+/* A runtime failure of scan, watch or ports: message, exit 2 (their exit 1
+ * means "CLOSE_WAIT found"). */
+_Noreturn void cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The seed's server, bug included (serve_leak.c). */
 struct leak_opts {

@@ -139,72 +139,39 @@ static ssize_t recv_reply(int fd, char *buf, size_t want, uint64_t deadline)
 	return (ssize_t)got;
 }
 
-int cmd_client(int argc, char **argv)
+/* Connects to the first address of host that answers; the fd, or exits 1. */
+static int dial(const char *host, const char *port, uint64_t deadline, char *where, size_t wlen)
 {
-	const char *host = "127.0.0.1", *msg, *port_arg = "8000";
-	uint64_t timeout = 5000, deadline;
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *res, *ai;
-	char where[CW_ADDRSTRLEN + 8], *reply;
-	size_t len;
-	ssize_t n;
-	int opt, fd = -ECONNREFUSED, gai, err;
+	int fd = -ECONNREFUSED, gai = getaddrinfo(host, port, &hints, &res);
 
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--stream"))
-			return cmd_stream(argc, argv);
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":", client_options, NULL)) != -1) {
-		switch (opt) {
-		case OPT_HOST:
-			if (!*optarg)
-				cli_usage_error("client", "--host: empty host");
-			host = optarg;
-			break;
-		case OPT_PORT:
-			opt_port("client", "--port", optarg, false);
-			port_arg = optarg;
-			break;
-		case OPT_TIMEOUT:
-			timeout = opt_duration("client", "--timeout", optarg, false);
-			break;
-		case OPT_HELP:
-			usage(stdout);
-			return 0;
-		case ':':
-			cli_usage_error("client", "%s needs a value", argv[optind - 1]);
-		default:
-			cli_usage_error("client", "unknown option \"%s\"", argv[optind - 1]);
-		}
-	}
-	if (optind >= argc)
-		cli_usage_error("client", "missing MESSAGE");
-	if (optind + 1 < argc)
-		cli_usage_error("client", "one MESSAGE only (quote it): unexpected \"%s\"", argv[optind + 1]);
-	msg = argv[optind];
-	len = strlen(msg);
-	if (len == 0)
-		cli_usage_error("client", "MESSAGE is empty");
-	signal(SIGPIPE, SIG_IGN);
-
-	gai = getaddrinfo(host, port_arg, &hints, &res);
 	if (gai)
 		cli_fatal("client", "cannot resolve \"%s\": %s", host, gai_strerror(gai));
-	deadline = now_ms() + timeout;
 	for (ai = res; ai; ai = ai->ai_next) {
 		struct sockaddr_storage ss;
 
 		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
-		cw_addr_port_str(&ss, where, sizeof(where));
+		cw_addr_port_str(&ss, where, wlen);
 		fd = connect_one(ai, deadline);
 		if (fd >= 0)
 			break;
 	}
 	freeaddrinfo(res);
 	if (fd < 0)
-		cli_fatal("client", "connect to %s: %s", where,
-			  fd == -ETIMEDOUT ? "timed out" : strerror(-fd));
+		cli_fatal("client", "connect to %s: %s", where, fd == -ETIMEDOUT ? "timed out" : strerror(-fd));
+	return fd;
+}
+
+/* The seed's client: send, read the reply, print it, close. */
+static int exchange(const char *host, const char *port, const char *msg, uint64_t timeout)
+{
+	char where[CW_ADDRSTRLEN + 8], *reply;
+	size_t len = strlen(msg);
+	uint64_t deadline = now_ms() + timeout;
+	int fd = dial(host, port, deadline, where, sizeof(where)), err;
+	ssize_t n;
+
 	err = send_all(fd, msg, len, deadline);
 	if (err)
 		cli_fatal("client", "send to %s: %s", where, strerror(-err));
@@ -224,4 +191,46 @@ int cmd_client(int argc, char **argv)
 	printf("\n");
 	free(reply);
 	return 0;
+}
+
+int cmd_client(int argc, char **argv)
+{
+	const char *host = "127.0.0.1", *port = "8000";
+	uint64_t timeout = 5000;
+	int opt;
+
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--stream"))
+			return cmd_stream(argc, argv);
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":", client_options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_HOST:
+			if (!*optarg)
+				cli_usage_error("client", "--host: empty host");
+			host = optarg;
+			break;
+		case OPT_PORT:
+			opt_port("client", "--port", optarg, false);
+			port = optarg;
+			break;
+		case OPT_TIMEOUT:
+			timeout = opt_duration("client", "--timeout", optarg, false);
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			return 0;
+		default:
+			cli_bad_option("client", opt, argv);
+		}
+	}
+	if (optind >= argc)
+		cli_usage_error("client", "missing MESSAGE");
+	if (optind + 1 < argc)
+		cli_usage_error("client", "one MESSAGE only (quote it): unexpected \"%s\"", argv[optind + 1]);
+	if (!*argv[optind])
+		cli_usage_error("client", "MESSAGE is empty");
+	signal(SIGPIPE, SIG_IGN);
+	return exchange(host, port, argv[optind], timeout);
 }

@@ -71,89 +71,99 @@ static void usage(FILE *f, const struct cw_policy *p)
 	policy_help(f, p, "read-idle D");
 }
 
+struct serve_args {
+	bool help, leak;
+	const char *not_leak; /* an option the seed's server has no use for */
+};
+
+static void serve_option(struct serve *s, struct serve_args *a, int opt, char **argv)
+{
+	switch (opt) {
+	case OPT_PORT:
+		s->port = opt_port("serve", "--port", optarg, false);
+		break;
+	case OPT_BIND:
+		opt_addr("serve", "--bind", optarg);
+		if (s->nbinds == SERVE_MAX_BINDS)
+			cli_usage_error("serve", "--bind: at most %d addresses", SERVE_MAX_BINDS);
+		s->binds[s->nbinds++] = optarg;
+		break;
+	case OPT_BACKLOG:
+		s->cfg.backlog = (int)opt_ulong("serve", "--backlog", optarg, 1, 65535);
+		a->not_leak = "backlog";
+		break;
+	case OPT_MAX_CONNS:
+		s->cfg.max_conns = (unsigned)opt_ulong("serve", "--max-conns", optarg, 0, 100000000);
+		a->not_leak = "max-conns";
+		break;
+	case OPT_DRAIN:
+		s->drain_ms = opt_duration("serve", "--drain", optarg, true);
+		a->not_leak = "drain";
+		break;
+	case OPT_WORKERS:
+		s->workers = (unsigned)opt_ulong("serve", "--workers", optarg, 1, SERVE_MAX_WORKERS);
+		a->not_leak = "workers";
+		break;
+	case OPT_QUIET:
+		s->quiet = true;
+		break;
+	case OPT_STATS:
+		s->stats = true;
+		a->not_leak = "stats";
+		break;
+	case OPT_LEAK:
+		a->leak = true;
+		break;
+	case OPT_HELP:
+		a->help = true;
+		break;
+	default:
+		cli_bad_option("serve", opt, argv);
+	}
+}
+
+static int run_leak(const struct serve *s, const char *not_leak)
+{
+	struct leak_opts leak = { 0 };
+
+	if (not_leak)
+		cli_usage_error("serve", "--%s does not apply to --leak (the seed's server has no such cure)",
+				not_leak);
+	if (s->nbinds > 1)
+		cli_usage_error("serve", "--leak listens on one address only");
+	leak.bind = s->nbinds ? s->binds[0] : NULL;
+	leak.port = s->port;
+	leak.quiet = s->quiet;
+	leak.keepalive = s->cfg.policy.keepalive;
+	leak.keepidle_s = s->cfg.policy.keepidle_s;
+	leak.keepintvl_s = s->cfg.policy.keepintvl_s;
+	leak.keepcnt = s->cfg.policy.keepcnt;
+	return serve_leak(&leak);
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	struct serve s = { .port = 8000, .drain_ms = 10000 };
-	struct leak_opts leak = { 0 };
-	bool help = false, is_leak = false;
-	const char *not_leak = NULL;
+	struct serve_args a = { 0 };
 	int opt, idx;
 
 	cw_server_config_init(&s.cfg);
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":", serve_options, &idx)) != -1) {
-		if (policy_opt("serve", &s.cfg.policy, opt, optarg)) {
-			if (opt != OPT_KEEPALIVE)
-				not_leak = serve_options[idx].name;
-			continue;
-		}
-		switch (opt) {
-		case OPT_PORT:
-			s.port = opt_port("serve", "--port", optarg, false);
-			break;
-		case OPT_BIND:
-			opt_addr("serve", "--bind", optarg);
-			if (s.nbinds == SERVE_MAX_BINDS)
-				cli_usage_error("serve", "--bind: at most %d addresses", SERVE_MAX_BINDS);
-			s.binds[s.nbinds++] = optarg;
-			break;
-		case OPT_BACKLOG:
-			s.cfg.backlog = (int)opt_ulong("serve", "--backlog", optarg, 1, 65535);
-			not_leak = "backlog";
-			break;
-		case OPT_MAX_CONNS:
-			s.cfg.max_conns = (unsigned)opt_ulong("serve", "--max-conns", optarg, 0, 100000000);
-			not_leak = "max-conns";
-			break;
-		case OPT_DRAIN:
-			s.drain_ms = opt_duration("serve", "--drain", optarg, true);
-			not_leak = "drain";
-			break;
-		case OPT_WORKERS:
-			s.workers = (unsigned)opt_ulong("serve", "--workers", optarg, 1, SERVE_MAX_WORKERS);
-			not_leak = "workers";
-			break;
-		case OPT_QUIET:
-			s.quiet = true;
-			break;
-		case OPT_STATS:
-			s.stats = true;
-			not_leak = "stats";
-			break;
-		case OPT_LEAK:
-			is_leak = true;
-			break;
-		case OPT_HELP:
-			help = true;
-			break;
-		case ':':
-			cli_usage_error("serve", "%s needs a value", argv[optind - 1]);
-		default:
-			cli_usage_error("serve", "unknown option \"%s\"", argv[optind - 1]);
-		}
+		if (!policy_opt("serve", &s.cfg.policy, opt, optarg))
+			serve_option(&s, &a, opt, argv);
+		else if (opt != OPT_KEEPALIVE)
+			a.not_leak = serve_options[idx].name;
 	}
 	if (optind < argc)
 		cli_usage_error("serve", "unexpected argument \"%s\"", argv[optind]);
-	if (help) {
+	if (a.help) {
 		usage(stdout, &s.cfg.policy);
 		return 0;
 	}
-	if (is_leak) {
-		if (not_leak)
-			cli_usage_error("serve", "--%s does not apply to --leak (the seed's server has no such cure)",
-					not_leak);
-		if (s.nbinds > 1)
-			cli_usage_error("serve", "--leak listens on one address only");
-		leak.bind = s.nbinds ? s.binds[0] : NULL;
-		leak.port = s.port;
-		leak.quiet = s.quiet;
-		leak.keepalive = s.cfg.policy.keepalive;
-		leak.keepidle_s = s.cfg.policy.keepidle_s;
-		leak.keepintvl_s = s.cfg.policy.keepintvl_s;
-		leak.keepcnt = s.cfg.policy.keepcnt;
-		return serve_leak(&leak);
-	}
+	if (a.leak)
+		return run_leak(&s, a.not_leak);
 	/* stdout may be a pipe that goes away; SIGPIPE must not end the server. */
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);

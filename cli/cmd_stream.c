@@ -73,6 +73,19 @@ static int send_line(struct cw_conn *c, uint64_t seq)
 	return cw_conn_write(c, line, (size_t)n);
 }
 
+/* At-least-once: what a dead connection took but never answered goes out
+ * again on the next one, first, as far as the connection takes it now; the
+ * rest follows on later ticks (never more than out_cap is queued). */
+static void resend(struct stream *st, struct cw_conn *c)
+{
+	while (st->sent_here < st->count) {
+		if (send_line(c, st->fifo[(st->head + st->sent_here) % WINDOW]) < 0)
+			break;
+		st->sent_here++;
+		st->resent++;
+	}
+}
+
 static void on_tick(struct cw_timer *t, void *arg)
 {
 	struct stream *st = arg;
@@ -81,12 +94,14 @@ static void on_tick(struct cw_timer *t, void *arg)
 
 	if (st->stopping)
 		return;
+	if (c)
+		resend(st, c);
 	st->due += st->o.rate > 0 ? st->o.rate * (double)(now - st->last_tick) / 1000.0 : 1.0;
 	st->last_tick = now;
 	/* Lines are sent only while connected: each one sent is one the
 	 * summary can account for. Nothing is banked while away, and at most
 	 * a second's worth while the window is full. */
-	while (c && st->due >= 1.0 && st->count < WINDOW) {
+	while (c && st->sent_here == st->count && st->due >= 1.0 && st->count < WINDOW) {
 		if (send_line(c, st->next_seq) < 0)
 			break;
 		st->fifo[(st->head + st->count++) % WINDOW] = st->next_seq++;
@@ -152,7 +167,6 @@ static void on_open(struct cw_conn *c, void *arg)
 	char local[CW_ADDRSTRLEN], peer[CW_ADDRSTRLEN];
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	unsigned again = st->count;
 
 	getsockname(cw_conn_fd(c), (struct sockaddr *)&ss, &sl);
 	cw_addr_port_str(&ss, local, sizeof(local));
@@ -160,16 +174,10 @@ static void on_open(struct cw_conn *c, void *arg)
 	st->connects++;
 	st->plen = 0;
 	STATUS(st, "connected to %s from %s%s", peer, local, st->connects > 1 ? " (reconnected)" : "");
-	/* At-least-once: what the last connection took but never answered goes first. */
 	st->sent_here = 0;
-	for (unsigned i = 0; i < again; i++) {
-		if (send_line(c, st->fifo[(st->head + i) % WINDOW]) < 0)
-			break;
-		st->sent_here++;
-		st->resent++;
-	}
-	if (again)
-		STATUS(st, "resent the %u unacknowledged", again);
+	if (st->count)
+		STATUS(st, "sending the %u unacknowledged again", st->count);
+	resend(st, c);
 }
 
 static const char *why(enum cw_close_reason r)
@@ -390,76 +398,82 @@ static void parse_backoff(const char *arg, struct stream_opts *o)
 		cli_usage_error("client", "--backoff: MIN is larger than MAX in \"%s\"", arg);
 }
 
+struct stream_args {
+	bool help, leak, interval;
+};
+
+static void stream_option(struct stream_opts *o, struct stream_args *a, int opt, char **argv)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+
+	switch (opt) {
+	case OPT_HOST:
+		if (!*optarg)
+			cli_usage_error("client", "--host: empty host");
+		o->host = optarg;
+		break;
+	case OPT_PORT:
+		o->port = opt_port("client", "--port", optarg, false);
+		break;
+	case OPT_INTERVAL:
+		o->interval_ms = opt_duration("client", "--interval", optarg, false);
+		a->interval = true;
+		break;
+	case OPT_RATE:
+		if (cw_rate_parse(optarg, &o->rate))
+			cli_usage_error("client", "--rate: invalid rate \"%s\" (N/s with N > 0, e.g. 100/s)", optarg);
+		break;
+	case OPT_BIND:
+		if (cw_addr_parse(optarg, &ss, &sl, &(bool){ false }))
+			cli_usage_error("client", "--bind: invalid address \"%s\" (ADDR, ADDR:PORT or [v6]:PORT)", optarg);
+		o->bind = optarg;
+		break;
+	case OPT_BACKOFF:
+		parse_backoff(optarg, o);
+		break;
+	case OPT_CONNECT_TIMEOUT:
+		o->connect_timeout_ms = opt_duration("client", "--connect-timeout", optarg, false);
+		break;
+	case OPT_LEAK:
+		a->leak = true;
+		break;
+	case OPT_QUIET:
+		o->quiet = true;
+		break;
+	case OPT_STREAM:
+		break;
+	case OPT_HELP:
+		a->help = true;
+		break;
+	default:
+		cli_bad_option("client", opt, argv);
+	}
+}
+
 int cmd_stream(int argc, char **argv)
 {
 	struct stream_opts o = {
 		.host = "127.0.0.1", .port = 8000, .interval_ms = 1000,
 		.backoff_min_ms = 100, .backoff_max_ms = 30000, .connect_timeout_ms = 5000,
 	};
+	struct stream_args a = { 0 };
 	struct cw_policy p;
-	bool help = false, leak = false, interval = false;
-	struct sockaddr_storage ss;
-	socklen_t sl;
 	int opt;
 
 	cw_policy_init(&p);
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":", stream_options, NULL)) != -1) {
-		if (policy_opt("client", &p, opt, optarg))
-			continue;
-		switch (opt) {
-		case OPT_HOST:
-			if (!*optarg)
-				cli_usage_error("client", "--host: empty host");
-			o.host = optarg;
-			break;
-		case OPT_PORT:
-			o.port = opt_port("client", "--port", optarg, false);
-			break;
-		case OPT_INTERVAL:
-			o.interval_ms = opt_duration("client", "--interval", optarg, false);
-			interval = true;
-			break;
-		case OPT_RATE:
-			if (cw_rate_parse(optarg, &o.rate))
-				cli_usage_error("client", "--rate: invalid rate \"%s\" (N/s with N > 0, e.g. 100/s)", optarg);
-			break;
-		case OPT_BIND:
-			if (cw_addr_parse(optarg, &ss, &sl, &(bool){ false }))
-				cli_usage_error("client", "--bind: invalid address \"%s\" (ADDR, ADDR:PORT or [v6]:PORT)", optarg);
-			o.bind = optarg;
-			break;
-		case OPT_BACKOFF:
-			parse_backoff(optarg, &o);
-			break;
-		case OPT_CONNECT_TIMEOUT:
-			o.connect_timeout_ms = opt_duration("client", "--connect-timeout", optarg, false);
-			break;
-		case OPT_LEAK:
-			leak = true;
-			break;
-		case OPT_QUIET:
-			o.quiet = true;
-			break;
-		case OPT_STREAM:
-			break;
-		case OPT_HELP:
-			help = true;
-			break;
-		case ':':
-			cli_usage_error("client", "%s needs a value", argv[optind - 1]);
-		default:
-			cli_usage_error("client", "unknown option \"%s\" with --stream", argv[optind - 1]);
-		}
-	}
-	if (help) {
+	while ((opt = getopt_long(argc, argv, ":", stream_options, NULL)) != -1)
+		if (!policy_opt("client", &p, opt, optarg))
+			stream_option(&o, &a, opt, argv);
+	if (a.help) {
 		usage(stdout, &p);
 		return 0;
 	}
 	if (optind < argc)
 		cli_usage_error("client", "--stream takes no MESSAGE (it sends numbered lines): \"%s\"", argv[optind]);
-	if (interval && o.rate > 0)
+	if (a.interval && o.rate > 0)
 		cli_usage_error("client", "--interval and --rate: choose one");
 	if (o.rate > 0) {
 		double ms = 1000.0 / o.rate;
@@ -468,5 +482,5 @@ int cmd_stream(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	return leak ? stream_leak(&o) : stream_run(&o, &p);
+	return a.leak ? stream_leak(&o) : stream_run(&o, &p);
 }

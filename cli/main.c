@@ -13,6 +13,10 @@ struct command {
 static const struct command commands[] = {
 	{ "serve", cmd_serve, "the uppercase echo server (add --leak for the seed's CLOSE_WAIT bug)" },
 	{ "client", cmd_client, "send a message to the server and print the reply" },
+	{ "scan", cmd_scan, "find leaked sockets: who holds them, how old, which side forgot to close" },
+	{ "watch", cmd_watch, "follow CLOSE_WAIT counts per process: leaking, stuck or ok" },
+	{ "ports", cmd_ports, "ephemeral port pressure per destination: TIME_WAIT, rates, exhaustion" },
+	{ "reap", cmd_reap, "end leaked connections of a running process now, without a restart" },
 };
 
 static void usage(FILE *f)

@@ -1,7 +1,9 @@
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "cli.h"
@@ -35,6 +37,20 @@ void cli_fatal(const char *cmd, const char *fmt, ...)
 	vmsg(cmd, fmt, ap);
 	va_end(ap);
 	exit(1);
+}
+
+void cli_bad_option(const char *cmd, int opt, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	/* A short option inside a group ("-xy") is not argv[optind - 1]: it is optopt. */
+	if (optopt > 0 && optopt < 0x100)
+		cli_usage_error(cmd, opt == ':' ? "-%c needs a value" : "unknown option \"-%c\"", optopt);
+	if (opt == ':')
+		cli_usage_error(cmd, "%s needs a value", arg);
+	if (strchr(arg, '='))
+		cli_usage_error(cmd, "\"%s\": no such option, or it takes no value", arg);
+	cli_usage_error(cmd, "unknown option \"%s\"", arg);
 }
 
 void cli_warn(const char *cmd, const char *fmt, ...)

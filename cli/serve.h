@@ -19,6 +19,7 @@ struct serve {
 	bool stats;
 	uint64_t drain_ms;
 	unsigned workers;            /* 0: serve in this process */
+	bool is_worker;              /* run time: this process is a worker of --workers */
 	struct cw_server_config cfg;
 	/* run time, per process */
 	struct cw_loop *loop;

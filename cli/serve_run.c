@@ -23,7 +23,8 @@ static void on_data(struct cw_conn *c, uint8_t *data, size_t len, void *arg)
 		cw_conn_peer_str(c, peer, sizeof(peer));
 		printf("received from %s\n", peer);
 	}
-	cw_conn_write(c, data, len);
+	if (cw_conn_write(c, data, len) == -ENOBUFS)
+		cw_conn_close(c); /* cannot happen (reads are bounded by out_cap); never drop bytes silently */
 }
 
 static void on_close(struct cw_conn *c, enum cw_close_reason reason, int err, void *arg)
@@ -137,7 +138,10 @@ int serve_run(struct serve *s, int ready_fd, int stats_fd)
 	}
 	if (listen_all(s))
 		goto out_srv;
-	err = cw_loop_signal(s->loop, SIGINT, on_signal, s);
+	/* A worker takes only the supervisor's SIGTERM: a terminal's Ctrl-C
+	 * reaches the whole process group, and the forwarded SIGTERM would then
+	 * count as a second signal ("abort now"). */
+	err = s->is_worker ? 0 : cw_loop_signal(s->loop, SIGINT, on_signal, s);
 	if (!err)
 		err = cw_loop_signal(s->loop, SIGTERM, on_signal, s);
 	if (err) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -34,6 +35,7 @@ struct supervisor {
 	struct worker w[SERVE_MAX_WORKERS];
 	struct cw_conn_stats sum;
 	sigset_t sigs;
+	pid_t parent;     /* the supervisor's pid, for the workers' death signal */
 	bool stopping;
 };
 
@@ -89,8 +91,12 @@ static int spawn(struct supervisor *sv, unsigned i, int *ready_fd)
 	int ready[2] = { -1, -1 }, stats[2];
 	pid_t pid;
 
-	if (pipe2(stats, O_CLOEXEC) < 0 || (ready_fd && pipe2(ready, O_CLOEXEC) < 0))
+	if (pipe2(stats, O_CLOEXEC) < 0)
 		return -1;
+	if (ready_fd && pipe2(ready, O_CLOEXEC) < 0) {
+		close(stats[0]), close(stats[1]);
+		return -1;
+	}
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0) {
@@ -106,8 +112,15 @@ static int spawn(struct supervisor *sv, unsigned i, int *ready_fd)
 		for (unsigned j = 0; j < SERVE_MAX_WORKERS; j++)
 			if (sv->w[j].pid && sv->w[j].stats_fd >= 0)
 				close(sv->w[j].stats_fd);
+		signal(SIGINT, SIG_IGN);
 		sigprocmask(SIG_UNBLOCK, &sv->sigs, NULL);
+		/* A supervisor killed outright must not leave its workers holding
+		 * the port: they get SIGTERM and drain. (If it died before this
+		 * line, we are already orphaned: go.) */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != sv->parent)
+			_exit(1);
 		sv->s->cfg.reuseport = true;
+		sv->s->is_worker = true;
 		_exit(serve_run(sv->s, ready[1], stats[1]));
 	}
 	close(stats[1]);
@@ -215,12 +228,27 @@ static bool wait_ready(struct supervisor *sv, const int *ready)
 	return ok;
 }
 
+/* Start-up failed: no worker may stay behind holding the port. */
+static int abort_start(struct supervisor *sv)
+{
+	sv->stopping = true;
+	signal_all(sv, SIGKILL);
+	for (unsigned i = 0; i < sv->s->workers; i++) {
+		if (sv->w[i].pid) {
+			waitpid(sv->w[i].pid, NULL, 0);
+			collect(sv, &sv->w[i]);
+		}
+	}
+	return 1;
+}
+
 int serve_workers(struct serve *s)
 {
 	static struct supervisor sv; /* the CLI's one supervisor; large, so not on the stack */
 	int ready[SERVE_MAX_WORKERS], signals = 0;
 
 	sv.s = s;
+	sv.parent = getpid();
 	if (precheck(s) < 0)
 		return 1;
 	sigemptyset(&sv.sigs);
@@ -228,22 +256,19 @@ int serve_workers(struct serve *s)
 	sigaddset(&sv.sigs, SIGINT);
 	sigaddset(&sv.sigs, SIGTERM);
 	sigprocmask(SIG_BLOCK, &sv.sigs, NULL);
-	for (unsigned i = 0; i < s->workers; i++) {
+	for (unsigned i = 0; i < s->workers; i++)
 		sv.w[i].stats_fd = -1;
-		if (spawn(&sv, i, &ready[i]) < 0)
-			cli_fatal("serve", "cannot start worker %u: %s", i, strerror(errno));
+	for (unsigned i = 0; i < s->workers; i++) {
+		if (spawn(&sv, i, &ready[i]) < 0) {
+			cli_warn("serve", "cannot start worker %u: %s", i, strerror(errno));
+			for (unsigned j = 0; j < i; j++)
+				close(ready[j]);
+			return abort_start(&sv);
+		}
 	}
 	if (!wait_ready(&sv, ready)) {
 		cli_warn("serve", "a worker failed to start; stopping");
-		sv.stopping = true;
-		signal_all(&sv, SIGKILL);
-		for (unsigned i = 0; i < s->workers; i++) {
-			if (sv.w[i].pid) {
-				waitpid(sv.w[i].pid, NULL, 0);
-				collect(&sv, &sv.w[i]);
-			}
-		}
-		return 1;
+		return abort_start(&sv);
 	}
 	printf("Accepting connections ... (%u workers)\n", s->workers);
 	fflush(stdout);

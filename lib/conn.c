@@ -76,6 +76,8 @@ static bool is_timeout(enum cw_close_reason r)
 }
 
 static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
+/* Deadlines saturate: a duration of "forever" must not wrap into the past. */
+static uint64_t after(uint64_t t, uint64_t d) { return t > UINT64_MAX - d ? UINT64_MAX : t + d; }
 
 /* While output is queued, write stalls are checked four times per period,
  * so a drain of the kernel's queue is seen within a quarter of it. */
@@ -101,28 +103,26 @@ static uint64_t conn_deadline(const struct cw_conn *c, enum cw_close_reason *rea
 	} while (0)
 
 	if (c->state == CONN_FLUSH || c->state == CONN_LINGER) {
-		CONSIDER(c->since + p->linger_ms, CW_CLOSE_LOCAL, DL_FINAL);
+		CONSIDER(after(c->since, p->linger_ms), CW_CLOSE_LOCAL, DL_FINAL);
 		return best;
 	}
 	if (c->state != CONN_OPEN)
 		return best;
 	if (p->idle_ms)
-		CONSIDER(max_u64(c->last_read, c->last_write) + p->idle_ms, CW_CLOSE_IDLE, DL_CLOSE);
+		CONSIDER(after(max_u64(c->last_read, c->last_write), p->idle_ms), CW_CLOSE_IDLE, DL_CLOSE);
 	if (p->read_idle_ms && !(c->flags & CONN_F_PEER_FIN))
-		CONSIDER(c->last_read + p->read_idle_ms, CW_CLOSE_READ_IDLE, DL_CLOSE);
+		CONSIDER(after(c->last_read, p->read_idle_ms), CW_CLOSE_READ_IDLE, DL_CLOSE);
 	if (p->write_stall_ms && c->out)
-		CONSIDER(c->stall_check + stall_step(p), CW_CLOSE_WRITE_STALL, DL_STALL_CHECK);
+		CONSIDER(after(c->stall_check, stall_step(p)), CW_CLOSE_WRITE_STALL, DL_STALL_CHECK);
 	if (p->heartbeat_ms && !c->out && !(c->flags & CONN_F_PEER_FIN))
-		CONSIDER(c->last_write + p->heartbeat_ms, CW_CLOSE_LOCAL, DL_HEARTBEAT);
-	/* After the peer's FIN, CLOSE_WAIT is bounded: once every byte before
-	 * the FIN is read, the flush gets half_close_ms in all; before that,
-	 * while our output is stuck (so we cannot read on), half_close_ms
-	 * without progress. A peer that half-closes and reads its reply slowly
-	 * is served; one that never reads is cut off (HAProxy's client-fin). */
-	if (c->flags & CONN_F_EOF)
-		CONSIDER(c->since + p->half_close_ms, CW_CLOSE_HALF_CLOSE_TIMEOUT, DL_CLOSE);
-	else if ((c->flags & CONN_F_PEER_FIN) && c->out)
-		CONSIDER(max_u64(c->since, c->last_write) + p->half_close_ms,
+		CONSIDER(after(c->last_write, p->heartbeat_ms), CW_CLOSE_LOCAL, DL_HEARTBEAT);
+	/* After the peer's FIN, CLOSE_WAIT is bounded. We read on to the EOF
+	 * (and then close) whenever nothing is queued, so what can hold us is
+	 * queued output the peer does not take: half_close_ms without progress
+	 * ends it. A peer that half-closes and reads its reply slowly is
+	 * served; one that never reads is cut off (HAProxy's client-fin). */
+	if ((c->flags & CONN_F_PEER_FIN) && c->out)
+		CONSIDER(after(max_u64(c->since, c->last_write), p->half_close_ms),
 			 CW_CLOSE_HALF_CLOSE_TIMEOUT, DL_CLOSE);
 #undef CONSIDER
 	return best;
@@ -301,7 +301,7 @@ static void conn_linger(struct cw_conn *c)
 /* Ends where the peer has finished sending, the socket is dead, or we never
  * read anything: a plain close(), nothing to linger for and no reason to
  * reset. The policy's close mode is for ends we choose. */
-static bool ends_plainly(const struct cw_conn *c, enum cw_close_reason r)
+static bool ends_plainly(enum cw_close_reason r)
 {
 	switch (r) {
 	case CW_CLOSE_EOF:
@@ -312,7 +312,7 @@ static bool ends_plainly(const struct cw_conn *c, enum cw_close_reason r)
 	case CW_CLOSE_LIMIT:
 		return true;
 	default:
-		return (c->flags & CONN_F_EOF) != 0;
+		return false;
 	}
 }
 
@@ -330,7 +330,7 @@ static void conn_end_how(struct cw_conn *c, enum cw_close_reason r, int err, enu
 	if (how == END_POLICY) {
 		if (p->reset_timedout && is_timeout(r))
 			how = END_ABORT; /* nginx's reset_timedout_connection */
-		else if (ends_plainly(c, r))
+		else if (ends_plainly(r))
 			how = END_PLAIN;
 		else
 			how = p->close_mode == CW_CLOSE_ABORT ? END_ABORT : END_GRACEFUL;
@@ -417,6 +417,8 @@ static int conn_flush(struct cw_conn *c)
 	outbuf_consume(&o->pool, &c->out, (size_t)n);
 	o->stats.out_buffers = o->pool.held;
 	stamp_write(c);
+	if (!c->out)
+		conn_schedule(c); /* deadlines left out while queued (heartbeat) apply again */
 	return 0;
 }
 
@@ -439,12 +441,10 @@ static void conn_read(struct cw_conn *c)
 		return;
 	}
 	if (n == 0) {
-		c->since = conn_now(c); /* the flush bound runs from here */
-		c->flags |= CONN_F_PEER_FIN | CONN_F_EOF;
-		if (!c->out || o->policy->half_close_ms == 0)
-			conn_end(c, CW_CLOSE_EOF, 0); /* with half_close_ms 0, queued output is dropped */
-		else
-			conn_schedule(c); /* flush what is queued, within the half-close bound */
+		/* Reads pause while output is queued, so nothing is queued now:
+		 * the peer is done and so are we. */
+		c->flags |= CONN_F_PEER_FIN;
+		conn_end(c, CW_CLOSE_EOF, 0);
 		return;
 	}
 	if (errno != EAGAIN && errno != EINTR)
@@ -462,10 +462,6 @@ static void conn_io_open(struct cw_conn *c, uint32_t ev)
 	if (c->out && (ev & (EPOLLOUT | EPOLLHUP))) {
 		if (conn_flush(c) < 0)
 			return;
-		if (!c->out && (c->flags & CONN_F_EOF)) {
-			conn_end(c, CW_CLOSE_EOF, 0);
-			return;
-		}
 	}
 	if ((ev & EPOLLRDHUP) && !(c->flags & CONN_F_PEER_FIN)) {
 		c->flags |= CONN_F_PEER_FIN;
@@ -477,7 +473,7 @@ static void conn_io_open(struct cw_conn *c, uint32_t ev)
 		}
 		conn_schedule(c);
 	}
-	if (!c->out && !(c->flags & CONN_F_EOF) && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)))
+	if (!c->out && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)))
 		conn_read(c);
 	/* Shutting down: end once the replies in flight are done. */
 	if (c->owner->draining && c->state == CONN_OPEN && drain_idle(c)) {
@@ -623,9 +619,10 @@ int cw_conn_write(struct cw_conn *c, const void *data, size_t len)
 	}
 	err = outbuf_append(&o->pool, &c->out, (const uint8_t *)data + n, len - (size_t)n, cap);
 	if (err) {
-		if (n > 0) {
-			/* Part of this message left and the rest cannot follow: the
-			 * stream is broken, so end it rather than send a torn message. */
+		if (n > 0 || err != -ENOBUFS) {
+			/* Part of this message left and the rest cannot follow, or
+			 * memory ran out: the stream is broken, so end it rather
+			 * than let a torn or lost message pass unnoticed. */
 			conn_end_how(c, CW_CLOSE_ERROR, -err, END_ABORT);
 		}
 		return err;

@@ -41,7 +41,7 @@ struct cw_conn {
 	struct loop_defer defer;    /* deferred free */
 	uint64_t last_read;         /* ms: last byte read */
 	uint64_t last_write;        /* ms: last byte the socket took (or queue formed) */
-	uint64_t since;             /* ms: peer's FIN (open) or start of a graceful end */
+	uint64_t since;             /* ms: the peer's FIN (open) or the start of a graceful end */
 	uint64_t stall_check;       /* ms: last write-stall check (while output is queued) */
 	uint32_t outq;              /* kernel send queue (SIOCOUTQ) at that check */
 	uint8_t state;              /* enum conn_state */
@@ -53,7 +53,6 @@ struct cw_conn {
 };
 
 #define CONN_F_PEER_FIN 0x01 /* EPOLLRDHUP or read() == 0: the peer sent its FIN */
-#define CONN_F_EOF      0x02 /* read() returned 0: nothing more to read */
 
 void conn_owner_init(struct conn_owner *o, struct cw_loop *loop, const struct cw_policy *policy,
 		     const struct cw_conn_ops *ops, void *arg);

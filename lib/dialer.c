@@ -18,6 +18,7 @@ enum dialer_state { D_IDLE, D_WAITING, D_CONNECTING, D_CONNECTED, D_STOPPED };
 
 struct cw_dialer {
 	struct loop_io io;            /* first: the connecting socket's epoll registration */
+	struct loop_defer defer;      /* freed after the batch: it may be inside our callbacks */
 	struct cw_loop *loop;
 	struct cw_dialer_config cfg;
 	struct cw_policy policy;      /* cfg.policy, as a dialer applies it */
@@ -72,7 +73,11 @@ static uint64_t next_delay(struct cw_dialer *d)
 
 static void schedule(struct cw_dialer *d, int err)
 {
-	uint64_t delay = next_delay(d);
+	uint64_t delay;
+
+	if (d->state == D_STOPPED)
+		return;
+	delay = next_delay(d);
 
 	d->state = D_WAITING;
 	d->stats.delay_ms = delay;
@@ -121,9 +126,12 @@ static void connected(struct cw_dialer *d)
 static void on_connecting(struct loop_io *io, uint32_t events)
 {
 	struct cw_dialer *d = (struct cw_dialer *)io;
-	int err = cw_sock_error(io->fd);
+	int err;
 
 	(void)events;
+	if (d->state != D_CONNECTING)
+		return; /* stopped, or given up, earlier in this batch */
+	err = cw_sock_error(io->fd);
 	if (err)
 		connect_failed(d, err);
 	else
@@ -291,6 +299,11 @@ void cw_dialer_stop(struct cw_dialer *d)
 		cw_conn_close(d->conn);
 }
 
+static void dialer_free(struct loop_defer *df)
+{
+	free((char *)df - offsetof(struct cw_dialer, defer));
+}
+
 void cw_dialer_free(struct cw_dialer *d)
 {
 	if (!d)
@@ -298,7 +311,11 @@ void cw_dialer_free(struct cw_dialer *d)
 	cw_dialer_stop(d);
 	conn_owner_destroy(&d->owner);
 	cw_timer_free(d->timer);
-	free(d);
+	d->timer = NULL;
+	/* It may be freed from one of its own callbacks: the memory goes after
+	 * the current batch. */
+	d->defer.fn = dialer_free;
+	loop_defer(d->loop, &d->defer);
 }
 
 struct cw_conn *cw_dialer_conn(const struct cw_dialer *d)

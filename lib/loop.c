@@ -45,6 +45,7 @@ struct cw_io {
 	struct cw_loop *loop;
 	cw_io_cb cb;
 	void *arg;
+	struct loop_defer defer; /* freed after the batch: an event for it may be pending */
 };
 
 static uint64_t clock_ms(void)
@@ -106,6 +107,11 @@ void loop_defer(struct cw_loop *l, struct loop_defer *d)
 {
 	d->next = l->deferred;
 	l->deferred = d;
+}
+
+struct loop_defer **loop_deferred(struct cw_loop *l)
+{
+	return &l->deferred;
 }
 
 static void run_deferred(struct cw_loop *l)
@@ -212,7 +218,12 @@ static int wait_timeout(struct cw_loop *l, int timeout_ms)
 
 int cw_loop_run_once(struct cw_loop *l, int timeout_ms)
 {
-	int n = epoll_wait(l->epfd, l->events, LOOP_MAX_EVENTS, wait_timeout(l, timeout_ms));
+	int n;
+
+	/* Work deferred from outside the loop must not wait for an event. */
+	if (l->deferred)
+		run_deferred(l);
+	n = epoll_wait(l->epfd, l->events, LOOP_MAX_EVENTS, wait_timeout(l, timeout_ms));
 
 	l->stats.iterations++;
 	if (n < 0 && errno != EINTR)
@@ -291,7 +302,10 @@ void cw_timer_free(struct cw_timer *t)
 
 void cw_timer_start(struct cw_timer *t, uint64_t after_ms)
 {
-	wheel_arm(&t->loop->wheel, &t->entry, t->loop->now + after_ms);
+	uint64_t now = t->loop->now;
+
+	/* Saturate: "forever" must not wrap into the past. */
+	wheel_arm(&t->loop->wheel, &t->entry, now > UINT64_MAX - after_ms ? UINT64_MAX : now + after_ms);
 }
 
 void cw_timer_stop(struct cw_timer *t)
@@ -303,7 +317,13 @@ static void io_fire(struct loop_io *io, uint32_t events)
 {
 	struct cw_io *w = (struct cw_io *)io;
 
-	w->cb(w, events, w->arg);
+	if (w->cb)
+		w->cb(w, events, w->arg);
+}
+
+static void io_free(struct loop_defer *d)
+{
+	free((char *)d - offsetof(struct cw_io, defer));
 }
 
 int cw_io_new(struct cw_loop *l, int fd, uint32_t events, cw_io_cb cb, void *arg,
@@ -337,5 +357,7 @@ void cw_io_free(struct cw_io *w)
 	if (!w)
 		return;
 	loop_io_del(w->loop, &w->io);
-	free(w);
+	w->cb = NULL; /* an event of this batch may still name it */
+	w->defer.fn = io_free;
+	loop_defer(w->loop, &w->defer);
 }

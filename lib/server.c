@@ -15,8 +15,9 @@
 
 struct listener {
 	struct loop_io io;         /* first: epoll hands us back this pointer */
-	struct cw_server *srv;
+	struct cw_server *srv;     /* NULL once closed (an event may still be pending) */
 	struct listener *next;
+	struct loop_defer defer;   /* freed after the current batch */
 };
 
 struct cw_server {
@@ -30,6 +31,7 @@ struct cw_server {
 	bool done_called;
 	void (*done)(struct cw_server *s, void *arg);
 	void *done_arg;
+	struct loop_defer done_defer; /* done runs from the loop, never inside our own loops */
 };
 
 void cw_server_config_init(struct cw_server_config *cfg)
@@ -60,6 +62,8 @@ static void on_accept(struct loop_io *io, uint32_t events)
 	struct cw_server *s = l->srv;
 
 	(void)events;
+	if (!s)
+		return; /* closed earlier in this batch */
 	for (int i = 0; i < ACCEPT_BATCH && !s->shutting_down; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
@@ -86,14 +90,24 @@ static void on_accept(struct loop_io *io, uint32_t events)
 	}
 }
 
+static void run_done(struct loop_defer *d)
+{
+	struct cw_server *s = (struct cw_server *)((char *)d - offsetof(struct cw_server, done_defer));
+
+	if (s->done)
+		s->done(s, s->done_arg); /* may free s */
+}
+
 static void maybe_done(struct cw_server *s)
 {
 	if (!s->shutting_down || s->done_called || s->owner.stats.active)
 		return;
 	s->done_called = true;
 	cw_timer_stop(s->deadline);
-	if (s->done)
-		s->done(s, s->done_arg);
+	/* Not from here: we may be deep in a loop over the connections, and
+	 * done may well free the server. */
+	s->done_defer.fn = run_done;
+	loop_defer(s->loop, &s->done_defer);
 }
 
 static void on_released(struct conn_owner *o, struct cw_conn *c)
@@ -213,6 +227,11 @@ int cw_server_port(const struct cw_server *s)
 	return cw_addr_port(&ss);
 }
 
+static void free_listener(struct loop_defer *d)
+{
+	free((char *)d - offsetof(struct listener, defer));
+}
+
 static void close_listeners(struct cw_server *s)
 {
 	while (s->listeners) {
@@ -221,7 +240,9 @@ static void close_listeners(struct cw_server *s)
 		s->listeners = l->next;
 		loop_io_del(s->loop, &l->io);
 		close(l->io.fd);
-		free(l);
+		l->srv = NULL; /* an accept event of this batch may still name it */
+		l->defer.fn = free_listener;
+		loop_defer(s->loop, &l->defer);
 	}
 }
 
@@ -262,6 +283,13 @@ void cw_server_free(struct cw_server *s)
 	s->done = NULL;
 	s->shutting_down = true;
 	s->done_called = true;
+	/* A done already deferred must not run on freed memory. */
+	for (struct loop_defer **d = loop_deferred(s->loop); *d; d = &(*d)->next) {
+		if (*d == &s->done_defer) {
+			*d = s->done_defer.next;
+			break;
+		}
+	}
 	conn_owner_destroy(&s->owner);
 	cw_timer_free(s->pause);
 	cw_timer_free(s->deadline);

@@ -62,10 +62,9 @@ struct cw_policy {
 	enum cw_close_mode close_mode; /* how timeouts and cw_conn_close() end a connection */
 	bool reset_timedout;       /* abort connections closed by a timeout, whatever close_mode */
 	uint64_t linger_ms;        /* graceful close: wait this long for the peer's FIN (5 s) */
-	uint64_t half_close_ms;    /* after the peer's FIN: once all input is read, flush output
-				    * for this long at most; before that, end if output makes
-				    * no progress this long (5 s). 0: end at the FIN (reason
-				    * eof), dropping queued output. */
+	uint64_t half_close_ms;    /* after the peer's FIN, end when queued output makes no
+				    * progress this long (5 s); 0: end at the FIN (reason
+				    * eof), dropping queued output */
 	size_t out_cap;            /* most bytes a connection may queue (256 KiB) */
 	bool nodelay;              /* TCP_NODELAY (on) */
 };
@@ -92,8 +91,9 @@ struct cw_conn_ops {
 };
 
 /* Sends or queues len bytes. 0 on success; -ENOBUFS if the queue would pass
- * out_cap (nothing queued); -EPIPE if the connection is closing; other -errno
- * if the socket failed, in which case the connection is closed with its reason. */
+ * out_cap (nothing sent, nothing queued: the caller may retry later); -EPIPE
+ * if the connection is closing; other -errno if the socket failed or memory
+ * ran out, in which case the connection is ended (reason reset or error). */
 int cw_conn_write(struct cw_conn *c, const void *data, size_t len);
 /* Ends the connection by the policy's close mode; reason CW_CLOSE_LOCAL. */
 void cw_conn_close(struct cw_conn *c);

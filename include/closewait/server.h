@@ -35,9 +35,9 @@ int cw_server_listen(struct cw_server *s, const char *addr, uint16_t port);
 int cw_server_port(const struct cw_server *s);
 /* Stops accepting and ends every connection: idle ones (nothing queued to
  * send, nothing received unread) at once, busy ones as soon as their replies
- * in flight are done, the rest aborted after drain_ms. done runs once no
- * connection is left (possibly before this returns). Calling it again aborts
- * what is left at once. */
+ * in flight are done, the rest aborted after drain_ms. done runs from the
+ * loop once no connection is left (never from inside this call); it may free
+ * the server. Calling it again aborts what is left at once. */
 void cw_server_shutdown(struct cw_server *s, uint64_t drain_ms,
 			void (*done)(struct cw_server *s, void *arg), void *arg);
 void cw_server_free(struct cw_server *s);

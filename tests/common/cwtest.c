@@ -58,6 +58,22 @@ int cwt_fd_count(pid_t pid)
 	return pid ? n : n - 1; /* not the directory fd we read it through */
 }
 
+static int fd_baseline;
+
+int cwt_fd_setup(void **state)
+{
+	(void)state;
+	fd_baseline = cwt_fd_count(0);
+	return 0;
+}
+
+int cwt_fd_teardown(void **state)
+{
+	(void)state;
+	assert_int_equal(cwt_fd_count(0), fd_baseline); /* every socket closed */
+	return 0;
+}
+
 uint64_t cwt_now_ms(void)
 {
 	struct timespec ts;

@@ -19,6 +19,9 @@
 void cwt_netns(void);
 /* Open fds of pid (0: this process). */
 int cwt_fd_count(pid_t pid);
+/* cmocka setup/teardown pair: the test must end with the fds it started with. */
+int cwt_fd_setup(void **state);
+int cwt_fd_teardown(void **state);
 uint64_t cwt_now_ms(void);
 void cwt_sleep_ms(unsigned ms);
 /* Blocking TCP connect to addr:port; returns the fd or -errno. */

@@ -109,6 +109,16 @@ teardown() {
 		[[ "$output" == *"Try 'closewait serve --help'."* ]]
 	done
 	[ -z "$(ss -Htln)" ]
+	# Options are named as typed: a short one inside a group, a value on a flag.
+	run "$CLOSEWAIT" serve --quiet -xy
+	[ "$status" -eq 2 ]
+	[[ "$output" == *'unknown option "-x"'* ]]
+	run "$CLOSEWAIT" serve --quiet=1
+	[ "$status" -eq 2 ]
+	[[ "$output" == *'"--quiet=1": no such option, or it takes no value'* ]]
+	run "$CLOSEWAIT" serve --port
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--port needs a value"* ]]
 }
 
 @test "--help works for closewait, serve, serve --leak and client" {

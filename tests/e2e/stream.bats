@@ -133,6 +133,25 @@ stop_client() {
 	[ "$CLIENT_STATUS" -eq 0 ]
 }
 
+@test "more unacknowledged lines than one write can take are all sent again after the reconnect" {
+	# The first server takes lines at 30 000/s and reads none for 3 s, then resets.
+	start_bg other "$CW_TOOLS/cwt-stall" 8000 3000
+	OTHER_PID=$BG_PID
+	wait_until 5000 listening 8000
+	start_client --rate 30000/s --backoff 100ms:200ms
+	wait_until 8000 'grep -q "closed: reset" "$(log)"'
+	start_server 8000 --quiet
+	wait_until 5000 '[ "$(connects)" -ge 2 ]'
+	stop_client
+	summary=$(tail -1 "$(log)")
+	echo "$(grep "again" "$(log)")"; echo "$summary"
+	unacked=$(grep -o "sending the [0-9]* unacknowledged again" "$(log)" | awk '{print $3}')
+	((unacked > 20000))   # far more than out_cap (256 KiB) holds
+	sent=$(echo "$summary" | sed -E 's/^sent ([0-9]+) lines.*/\1/')
+	[[ "$summary" == "sent $sent lines, acknowledged $sent (0 unacknowledged), resent $unacked,"* ]]
+	! grep -q "unexpected replies" "$(log)"
+}
+
 @test "bad input: usage errors exit 2, an unknown host exits 1, each with a clear message" {
 	run "$CLOSEWAIT" client --stream --rate 0/s
 	[ "$status" -eq 2 ]

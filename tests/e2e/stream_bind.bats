@@ -20,12 +20,15 @@ stop_client() { kill -INT "$CLIENT_PID"; wait "$CLIENT_PID" || true; CLIENT_PID=
 
 restarts() {
 	start_server 8000 --quiet
-	start_client --backoff 10ms:100ms --interval 20ms
+	# 1 s before each retry (a loaded machine is slow to look): the retry's SYN takes the server's TIME_WAIT
+	# pair over (S19), so the check below must come before it.
+	start_client --backoff 1s:2s --interval 20ms
 	wait_until 5000 '[ "$(connects_from)" -ge 1 ]'
 	for i in 1 2 3; do
 		kill -KILL "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
-		# The server closed first: its end of the old pair is in TIME_WAIT.
-		[ "$(ss -Htan state time-wait "( sport = :8000 and dport = :$BPORT )" | wc -l)" -eq 1 ]
+		# The server closed first: once the client has closed too, the
+		# server's end of the old pair is in TIME_WAIT.
+		wait_until 2000 '[ "$(ss -Htan state time-wait "( sport = :8000 and dport = :$BPORT )" | wc -l)" -eq 1 ]'
 		start_server 8000 --quiet
 		wait_until 5000 '[ "$(connects_from)" -ge $((i + 1)) ]'
 	done

@@ -5,10 +5,12 @@ load lib
 
 teardown() {
 	[ -n "${SERVER_PID:-}" ] && kill -KILL "$SERVER_PID" 2>/dev/null || true
-	pkill -KILL -f "closewait serve --workers" 2>/dev/null || true
+	# Workers follow their supervisor (PR_SET_PDEATHSIG); this only mops up.
+	pkill -KILL -f "closewait serve .*--workers" 2>/dev/null || true
 }
 
 workers_of() { pgrep -P "$1" | wc -l; }
+none_alive() { for p in "$@"; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
 listeners() { ss -Htlnp "sport = :$1" | wc -l; }
 
 @test "workers: N processes share the port; another serve --workers on it fails with exit 1" {
@@ -45,6 +47,30 @@ listeners() { ss -Htlnp "sport = :$1" | wc -l; }
 	[ "$STOP_STATUS" -eq 0 ]
 	exec 5>&-
 	[ "$(pgrep -f 'closewait serve --workers' | wc -l)" -eq 0 ]
+}
+
+@test "workers: Ctrl-C (SIGINT to the whole process group) drains once, not twice" {
+	start_bg serve setsid "$CLOSEWAIT" serve --workers 2 --drain 5s --port 8000
+	SERVER_PID=$BG_PID
+	wait_until 5000 '[ "$(listeners 8000)" -eq 4 ]'
+	pgid=$(ps -o pgid= "$(pgrep -f 'serve --workers 2 --drain 5s' | head -1)" | tr -d ' ')
+	kill -INT -- "-$pgid"
+	wait_until 5000 '! pgrep -f "serve --workers 2 --drain 5s" >/dev/null'
+	cat "$BATS_TEST_TMPDIR/serve.log"
+	[ "$(grep -c "shutting down, draining" "$BATS_TEST_TMPDIR/serve.log")" -eq 2 ]
+	! grep -q "again" "$BATS_TEST_TMPDIR/serve.log"
+}
+
+@test "workers: a supervisor killed outright (SIGKILL) takes its workers with it" {
+	start_server 8000 --workers 2 --quiet
+	wait_until 5000 '[ "$(listeners 8000)" -eq 4 ]'
+	workers=$(pgrep -P "$SERVER_PID" | tr '\n' ' ')
+	kill -KILL "$SERVER_PID"
+	wait "$SERVER_PID" 2>/dev/null || true
+	SERVER_PID=
+	[ -n "$workers" ]
+	wait_until 5000 'none_alive $workers'
+	wait_until 2000 '[ -z "$(ss -Htln "sport = :8000")" ]'
 }
 
 @test "workers: bad --workers values are usage errors" {

@@ -12,22 +12,7 @@
 
 #define FINAL "WRONG PASSWORD\n"
 
-static int g_fds;
 static struct cw_loop *g_loop;
-
-static int setup(void **state)
-{
-	(void)state;
-	g_fds = cwt_fd_count(0);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	assert_int_equal(cwt_fd_count(0), g_fds);
-	return 0;
-}
 
 static struct cwt_server *start(struct cw_server_config *cfg, struct cwt_recorder *rec)
 {
@@ -117,72 +102,71 @@ static bool ends_with_final(const char *tail)
 	return memcmp(tail + 64 - l, FINAL, l) == 0;
 }
 
-/* Graceful: the client had sent data the server never read and had stopped
- * reading, so the final message was still queued on the server when it
- * closed. Reading again, the client gets every byte, the message, then EOF. */
-static void test_final_message_graceful(void **state)
+/* The seed's "wrong password" case: the client has sent data the server never
+ * read and has stopped reading, so the server's final message is still
+ * queued on the server when it closes by mode. Then the client reads all. */
+struct final_run {
+	size_t sent, got;
+	int err;                      /* how the client's reading ended: 0 = EOF */
+	char tail[64];                /* the last bytes it read */
+	enum cw_close_reason reason;  /* as the server reported it */
+	uint64_t aborts;              /* RSTs the server sent */
+};
+
+static void run_final_message(enum cw_close_mode mode, struct final_run *r)
 {
 	struct cw_server_config cfg;
 	struct cwt_recorder *rec = cwt_recorder_new();
 	struct cwt_server *s;
 	struct cw_conn_stats st;
 	struct cwt_close c;
-	char tail[64];
-	size_t sent, got;
-	int fd, err;
+	int fd;
 
-	(void)state;
 	cw_server_config_init(&cfg);
 	cfg.ops.on_data = cwt_echo_on_data;
 	cfg.ops.on_open = on_open_final;
+	cfg.policy.close_mode = mode;
 	s = start(&cfg, rec);
 	fd = cwt_connect("127.0.0.1", cwt_server_port(s));
-	sent = fill_pipes(fd);
+	r->sent = fill_pipes(fd);
 	assert_true(cwt_wait_close(rec, cwt_local_port(fd), 3000, &c)); /* it has decided to close */
-	assert_int_equal(c.reason, CW_CLOSE_LOCAL);
-	got = read_all(fd, tail, &err);
-	print_message("graceful: sent %zu, read %zu then %s; the message %s\n", sent, got,
-		      err ? strerror(err) : "EOF", ends_with_final(tail) ? "arrived last" : "was lost");
-	assert_int_equal(err, 0);
-	assert_true(ends_with_final(tail));
-	assert_true(got > strlen(FINAL));
+	r->reason = c.reason;
+	r->got = read_all(fd, r->tail, &r->err);
 	close(fd);
 	cwt_server_stop(s, 1000, &st, NULL);
-	assert_int_equal(st.aborts, 0);
+	r->aborts = st.aborts;
 	cwt_recorder_free(rec);
+}
+
+/* Graceful: reading again, the client gets every byte, the message, then EOF. */
+static void test_final_message_graceful(void **state)
+{
+	struct final_run r;
+
+	(void)state;
+	run_final_message(CW_CLOSE_GRACEFUL, &r);
+	print_message("graceful: sent %zu, read %zu then %s; the message %s\n", r.sent, r.got,
+		      r.err ? strerror(r.err) : "EOF", ends_with_final(r.tail) ? "arrived last" : "was lost");
+	assert_int_equal(r.reason, CW_CLOSE_LOCAL);
+	assert_int_equal(r.err, 0);
+	assert_true(ends_with_final(r.tail));
+	assert_true(r.got > strlen(FINAL));
+	assert_int_equal(r.aborts, 0);
 }
 
 /* Abort (SO_LINGER {1,0}): RST; the client gets ECONNRESET and never sees
  * the message (what it already had in its receive queue stays readable). */
 static void test_final_message_abort(void **state)
 {
-	struct cw_server_config cfg;
-	struct cwt_recorder *rec = cwt_recorder_new();
-	struct cwt_server *s;
-	struct cw_conn_stats st;
-	struct cwt_close c;
-	char tail[64];
-	size_t got;
-	int fd, err;
+	struct final_run r;
 
 	(void)state;
-	cw_server_config_init(&cfg);
-	cfg.ops.on_data = cwt_echo_on_data;
-	cfg.ops.on_open = on_open_final;
-	cfg.policy.close_mode = CW_CLOSE_ABORT;
-	s = start(&cfg, rec);
-	fd = cwt_connect("127.0.0.1", cwt_server_port(s));
-	fill_pipes(fd);
-	assert_true(cwt_wait_close(rec, cwt_local_port(fd), 3000, &c));
-	got = read_all(fd, tail, &err);
-	print_message("abort: read %zu then %s; the message %s\n", got, err ? strerror(err) : "EOF",
-		      ends_with_final(tail) ? "arrived" : "never arrived");
-	assert_int_equal(err, ECONNRESET);
-	assert_false(ends_with_final(tail));
-	close(fd);
-	cwt_server_stop(s, 1000, &st, NULL);
-	assert_int_equal(st.aborts, 1);
-	cwt_recorder_free(rec);
+	run_final_message(CW_CLOSE_ABORT, &r);
+	print_message("abort: read %zu then %s; the message %s\n", r.got, r.err ? strerror(r.err) : "EOF",
+		      ends_with_final(r.tail) ? "arrived" : "never arrived");
+	assert_int_equal(r.err, ECONNRESET);
+	assert_false(ends_with_final(r.tail));
+	assert_int_equal(r.aborts, 1);
 }
 
 /* Why graceful close exists: a plain close() with unread input sends an RST
@@ -270,12 +254,12 @@ static void test_reset_timedout_aborts_timeouts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_final_message_graceful, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_final_message_abort, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_plain_close_with_unread_input_resets, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_graceful_close_leaves_time_wait_on_server, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_abort_leaves_no_time_wait, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reset_timedout_aborts_timeouts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_final_message_graceful, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_final_message_abort, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_plain_close_with_unread_input_resets, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_graceful_close_leaves_time_wait_on_server, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_abort_leaves_no_time_wait, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_reset_timedout_aborts_timeouts, cwt_fd_setup, cwt_fd_teardown),
 	};
 	cwt_netns();
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,23 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int g_fds;
 static struct cw_loop *g_loop; /* the running server's loop (for delayed writes) */
-
-static int setup(void **state)
-{
-	(void)state;
-	g_fds = cwt_fd_count(0);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	cwt_nft_clear();
-	assert_int_equal(cwt_fd_count(0), g_fds);
-	return 0;
-}
 
 struct started {
 	struct cwt_server *srv;
@@ -223,14 +207,20 @@ static void test_heartbeat_unreachable_user_timeout(void **state)
 	finish(&st);
 }
 
+static int teardown(void **state)
+{
+	cwt_nft_clear();
+	return cwt_fd_teardown(state);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_idle_peer_found_by_keepalive, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_data_in_flight_found_by_user_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_data_in_flight_without_user_timeout_stays, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_heartbeat_finds_gone_peer, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_heartbeat_unreachable_user_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_peer_found_by_keepalive, cwt_fd_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_data_in_flight_found_by_user_timeout, cwt_fd_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_data_in_flight_without_user_timeout_stays, cwt_fd_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_heartbeat_finds_gone_peer, cwt_fd_setup, teardown),
+		cmocka_unit_test_setup_teardown(test_heartbeat_unreachable_user_timeout, cwt_fd_setup, teardown),
 	};
 	cwt_netns();
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,7 +11,6 @@
 
 #include "closewait/dialer.h"
 
-static int g_fds;
 
 struct probe {
 	int opens, closes, retries, data;
@@ -21,20 +20,6 @@ struct probe {
 	int ndelays;
 	bool exchange; /* send "hi" on open */
 };
-
-static int setup(void **state)
-{
-	(void)state;
-	g_fds = cwt_fd_count(0);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	assert_int_equal(cwt_fd_count(0), g_fds);
-	return 0;
-}
 
 static void on_open(struct cw_conn *c, void *arg)
 {
@@ -257,10 +242,10 @@ static void test_bad_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_reconnect_after_server_close, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refused_backoff, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_receive_timeout, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconnect_after_server_close, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_refused_backoff, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_receive_timeout, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_config, cwt_fd_setup, cwt_fd_teardown),
 	};
 	cwt_netns();
 	return cmocka_run_group_tests(tests, NULL, NULL);

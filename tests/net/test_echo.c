@@ -9,21 +9,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int g_fds;
-
-static int setup(void **state)
-{
-	(void)state;
-	g_fds = cwt_fd_count(0);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	assert_int_equal(cwt_fd_count(0), g_fds); /* every socket closed */
-	return 0;
-}
 
 static void test_half_close_gets_whole_reply(void **state)
 {
@@ -244,13 +229,13 @@ static void test_connection_limit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_half_close_gets_whole_reply, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_only_ascii_lowercase_changes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_8mib_slow_reader_default_cap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_8mib_slow_reader_small_cap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_epoll_ctl_or_timer_work_per_message, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reset_by_peer, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_connection_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_half_close_gets_whole_reply, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_only_ascii_lowercase_changes, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_8mib_slow_reader_default_cap, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_8mib_slow_reader_small_cap, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_no_epoll_ctl_or_timer_work_per_message, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_reset_by_peer, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_connection_limit, cwt_fd_setup, cwt_fd_teardown),
 	};
 	cwt_netns();
 	return cmocka_run_group_tests(tests, NULL, NULL);

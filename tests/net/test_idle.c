@@ -13,21 +13,6 @@
 
 #define NCONN 10000
 
-static int g_fds;
-
-static int setup(void **state)
-{
-	(void)state;
-	g_fds = cwt_fd_count(0);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	assert_int_equal(cwt_fd_count(0), g_fds);
-	return 0;
-}
 
 struct idle_report {
 	int connected;
@@ -273,8 +258,8 @@ static void test_no_timer_work_per_message_at_scale(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_idle_1s_with_10000_connections, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_timer_work_per_message_at_scale, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_1s_with_10000_connections, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_no_timer_work_per_message_at_scale, cwt_fd_setup, cwt_fd_teardown),
 	};
 	struct rlimit rl;
 

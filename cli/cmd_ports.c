@@ -1,0 +1,334 @@
+/* closewait ports: ephemeral port pressure per destination (S16-S18). */
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "cli.h"
+#include "out.h"
+
+enum { OPT_RATE = 0x300, OPT_DEST, OPT_JSON, OPT_HELP };
+
+static const struct option ports_options[] = {
+	{ "rate", required_argument, NULL, OPT_RATE },
+	{ "dest", required_argument, NULL, OPT_DEST },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void ports_help(void)
+{
+	printf("Usage: closewait ports [--rate N/s] [--dest ADDR:PORT] [--json]\n\n"
+	       "Outgoing connections of this host (local port in ip_local_port_range) per\n"
+	       "destination and per local address, against what connect() can use: the\n"
+	       "usable ephemeral range (ip_local_port_range minus ip_local_reserved_ports) per\n"
+	       "source address and destination, each port held 60 s in TIME_WAIT unless\n"
+	       "tcp_tw_reuse (with timestamps) lets connect() take it back after\n"
+	       "tcp_tw_reuse_delay. For each destination: ports held, utilisation, the\n"
+	       "sustainable new-connection rate, the current rate (TIME_WAIT of the last\n"
+	       "10 s), and the time until connect() fails with EADDRNOTAVAIL at that rate.\n\n"
+	       "  --rate N/s        what if connections came at N per second: time to exhaustion\n"
+	       "  --dest ADDR:PORT  report this destination even with no connection yet\n"
+	       "  --json            one JSON document (fields: see docs/scan.md)\n");
+}
+
+struct ports_ctx {
+	struct cw_port_report r;
+	struct cw_port_sys sys;
+	double rate;
+};
+
+static void ep_str(const struct cw_endpoint *e, bool port, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	bool v4 = IN6_IS_ADDR_V4MAPPED(&e->addr);
+
+	inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? e->addr.s6_addr + 12 : e->addr.s6_addr, a, sizeof(a));
+	if (!port)
+		snprintf(buf, len, "%s", a);
+	else
+		snprintf(buf, len, v4 ? "%s:%u" : "[%s]:%u", a, e->port);
+}
+
+#define DEST(ctx, row) (&((struct ports_ctx *)(ctx))->r.dests[row])
+
+static void d_dest(void *ctx, size_t row, struct out_val *v)
+{
+	v->type = OUT_STR;
+	ep_str(&DEST(ctx, row)->dest, true, v->buf, sizeof(v->buf));
+	v->s = v->buf;
+}
+
+#define D_INT(name, expr)                                              \
+	static void name(void *ctx, size_t row, struct out_val *v)     \
+	{                                                              \
+		const struct cw_port_dest *d = DEST(ctx, row);         \
+		v->type = OUT_INT;                                     \
+		v->i = (long long)(expr);                              \
+	}
+D_INT(d_sources, d->sources)
+D_INT(d_open, d->open)
+D_INT(d_tw, d->time_wait)
+D_INT(d_tw_recent, d->time_wait_recent)
+D_INT(d_capacity, (double)d->sources * ((struct ports_ctx *)ctx)->sys.usable)
+
+static void d_util(void *ctx, size_t row, struct out_val *v)
+{
+	v->type = OUT_NUM;
+	v->d = DEST(ctx, row)->utilisation;
+	v->prec = 3;
+}
+
+static void d_util_pct(void *ctx, size_t row, struct out_val *v)
+{
+	v->type = OUT_STR;
+	snprintf(v->buf, sizeof(v->buf), "%.0f%%", DEST(ctx, row)->utilisation * 100);
+	v->s = v->buf;
+}
+
+static void rate_val(double r, struct out_val *v)
+{
+	v->type = OUT_NUM;
+	v->d = r;
+	v->prec = 1;
+}
+
+static void d_rate_now(void *ctx, size_t row, struct out_val *v) { rate_val(DEST(ctx, row)->rate_now, v); }
+static void d_rate_max(void *ctx, size_t row, struct out_val *v) { rate_val(DEST(ctx, row)->rate_max, v); }
+
+static void d_reuse(void *ctx, size_t row, struct out_val *v)
+{
+	v->type = OUT_BOOL;
+	v->b = DEST(ctx, row)->reuse;
+}
+
+static void secs_val(double s, struct out_val *v)
+{
+	v->type = OUT_NUM;
+	v->null = s < 0;
+	v->d = s;
+	v->prec = 1;
+}
+
+static void secs_text(double s, struct out_val *v)
+{
+	v->type = OUT_STR;
+	if (s < 0)
+		v->s = "never";
+	else if (s == 0)
+		v->s = "now";
+	else
+		v->s = out_ms_str((uint64_t)(s * 1000 + 0.5), v->buf, sizeof(v->buf));
+}
+
+static void d_exh(void *ctx, size_t row, struct out_val *v) { secs_val(DEST(ctx, row)->exhaust_s, v); }
+static void d_exh_t(void *ctx, size_t row, struct out_val *v) { secs_text(DEST(ctx, row)->exhaust_s, v); }
+static void d_wi(void *ctx, size_t row, struct out_val *v) { secs_val(DEST(ctx, row)->exhaust_what_if_s, v); }
+static void d_wi_t(void *ctx, size_t row, struct out_val *v) { secs_text(DEST(ctx, row)->exhaust_what_if_s, v); }
+
+static const struct out_col dest_cols[] = {
+	{ "destination", "DESTINATION", true, d_dest },
+	{ "sources", "SOURCES", false, d_sources },
+	{ "capacity", NULL, false, d_capacity },
+	{ "open", "OPEN", false, d_open },
+	{ "time_wait", "TIME-WAIT", false, d_tw },
+	{ "time_wait_recent", NULL, false, d_tw_recent },
+	{ "utilisation", NULL, false, d_util },
+	{ NULL, "USED", false, d_util_pct },
+	{ "rate_now", "RATE-NOW/s", false, d_rate_now },
+	{ "rate_max", "MAX-RATE/s", false, d_rate_max },
+	{ "reuse", "REUSE", false, d_reuse },
+	{ "exhaust_s", NULL, false, d_exh },
+	{ NULL, "EXHAUSTED-IN", false, d_exh_t },
+};
+static const struct out_col what_if_cols[] = {
+	{ "what_if_exhaust_s", NULL, false, d_wi },
+	{ NULL, "AT-RATE", false, d_wi_t },
+};
+
+#define LOC(ctx, row) (&((struct ports_ctx *)(ctx))->r.locals[row])
+
+static void l_addr(void *ctx, size_t row, struct out_val *v)
+{
+	v->type = OUT_STR;
+	ep_str(&LOC(ctx, row)->addr, false, v->buf, sizeof(v->buf));
+	v->s = v->buf;
+}
+
+#define L_INT(name, field)                                          \
+	static void name(void *ctx, size_t row, struct out_val *v)  \
+	{                                                           \
+		v->type = OUT_INT;                                  \
+		v->i = (long long)LOC(ctx, row)->field;             \
+	}
+L_INT(l_dests, dests)
+L_INT(l_open, open)
+L_INT(l_tw, time_wait)
+
+static const struct out_col local_cols[] = {
+	{ "local", "LOCAL", true, l_addr },
+	{ "destinations", "DESTINATIONS", false, l_dests },
+	{ "open", "OPEN", false, l_open },
+	{ "time_wait", "TIME-WAIT", false, l_tw },
+};
+
+static const char *reuse_name(int v)
+{
+	return v == 0 ? "off" : v == 1 ? "on" : v == 2 ? "loopback only" : "?";
+}
+
+static size_t advice(const struct ports_ctx *p, const char **lines, size_t max)
+{
+	size_t n = 0;
+	bool pressed = false, no_reuse = false;
+
+	for (size_t i = 0; i < p->r.ndests; i++) {
+		const struct cw_port_dest *d = &p->r.dests[i];
+
+		if (d->utilisation > 0.5 || (d->exhaust_what_if_s >= 0 && p->rate > 0)) {
+			pressed = true;
+			no_reuse |= !d->reuse;
+		}
+	}
+	if (!pressed)
+		return 0;
+	lines[n++] = "reuse connections (HTTP keep-alive, a connection pool): one connection "
+		     "carries many requests and leaves no TIME_WAIT behind (S17)";
+	lines[n++] = "add source addresses: each local address has its own ports toward a "
+		     "destination";
+	if (no_reuse && p->sys.timestamps)
+		lines[n++] = "net.ipv4.tcp_tw_reuse=1 lets connect() take a TIME_WAIT port back after "
+			     "tcp_tw_reuse_delay (timestamps are on here); 2, the default, does it for "
+			     "loopback only";
+	else if (no_reuse)
+		lines[n++] = "tcp_tw_reuse needs TCP timestamps (net.ipv4.tcp_timestamps is 0 here)";
+	lines[n++] = "a client that bind()s to choose its source address takes a port for every "
+		     "destination at once: set IP_BIND_ADDRESS_NO_PORT so connect() picks it per "
+		     "destination";
+	(void)max;
+	return n;
+}
+
+static void print_json(struct out *o, struct ports_ctx *p, const struct cw_census *c)
+{
+	struct out_col cols[16];
+	const char *adv[8];
+	size_t nc = sizeof(dest_cols) / sizeof(dest_cols[0]), na = advice(p, adv, 8);
+
+	memcpy(cols, dest_cols, sizeof(dest_cols));
+	memcpy(cols + nc, what_if_cols, sizeof(what_if_cols));
+	nc += 2;
+	out_json_open(o, NULL, '{');
+	out_json_int(o, "version", 1);
+	out_json_int(o, "time_ms", (long long)cw_census_time_ms(c));
+	out_json_open(o, "ephemeral", '{');
+	out_json_int(o, "low", p->sys.range_lo);
+	out_json_int(o, "high", p->sys.range_hi);
+	out_json_int(o, "reserved", p->sys.reserved);
+	out_json_int(o, "usable", p->sys.usable);
+	out_json_close(o);
+	out_json_int(o, "time_wait_s", CW_TIME_WAIT_MS / 1000);
+	out_json_int(o, "tw_reuse", p->sys.tw_reuse);
+	out_json_int(o, "tw_reuse_delay_ms", p->sys.tw_reuse_delay_ms);
+	out_json_int(o, "timestamps", p->sys.timestamps);
+	if (p->rate > 0)
+		out_json_num(o, "rate", p->rate, 3);
+	else
+		out_json_str(o, "rate", NULL);
+	out_json_rows(o, "destinations", cols, nc, p, p->r.ndests);
+	out_json_rows(o, "locals", local_cols, sizeof(local_cols) / sizeof(local_cols[0]), p,
+		      p->r.nlocals);
+	out_json_open(o, "advice", '[');
+	for (size_t i = 0; i < na; i++)
+		out_json_str(o, NULL, adv[i]);
+	out_json_close(o);
+	out_json_end(o);
+}
+
+static void print_table(struct out *o, struct ports_ctx *p)
+{
+	struct out_col cols[16];
+	const char *adv[8];
+	size_t nc = sizeof(dest_cols) / sizeof(dest_cols[0]), na = advice(p, adv, 8);
+	char rate[32];
+
+	memcpy(cols, dest_cols, sizeof(dest_cols));
+	if (p->rate > 0) {
+		memcpy(cols + nc, what_if_cols, sizeof(what_if_cols));
+		snprintf(rate, sizeof(rate), "AT-%g/s", p->rate);
+		cols[nc + 1].head = rate;
+		nc += 2;
+	}
+	out_printf(o, "ephemeral ports %u-%u: %u usable per source address and destination "
+		      "(%u reserved)\n",
+		   p->sys.range_lo, p->sys.range_hi, p->sys.usable, p->sys.reserved);
+	out_printf(o, "TIME_WAIT holds a port 60s; tcp_tw_reuse=%d (%s), timestamps %s",
+		   p->sys.tw_reuse, reuse_name(p->sys.tw_reuse), p->sys.timestamps ? "on" : "off");
+	if (p->sys.tw_reuse && p->sys.timestamps)
+		out_printf(o, ": reused after %ums%s\n", p->sys.tw_reuse_delay_ms,
+			   p->sys.tw_reuse == 2 ? " toward loopback" : "");
+	else
+		out_printf(o, ": no reuse, %.1f new connections/s per source and destination at most\n",
+			   p->sys.usable / (CW_TIME_WAIT_MS / 1000.0));
+	out_printf(o, "\n");
+	if (p->r.ndests)
+		out_table(o, cols, nc, p, p->r.ndests);
+	else
+		out_printf(o, "no outgoing connections\n");
+	if (p->r.nlocals) {
+		out_printf(o, "\n");
+		out_table(o, local_cols, sizeof(local_cols) / sizeof(local_cols[0]), p, p->r.nlocals);
+	}
+	if (na)
+		out_printf(o, "\nadvice:\n");
+	for (size_t i = 0; i < na; i++)
+		out_printf(o, "  - %s\n", adv[i]);
+}
+
+int cmd_ports(int argc, char **argv)
+{
+	struct ports_ctx p = { 0 };
+	struct cw_endpoint dest;
+	bool has_dest = false, json = false;
+	struct cw_census *c;
+	struct out *o;
+	int opt, err;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":h", ports_options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_RATE: p.rate = opt_rate("ports", "--rate", optarg); break;
+		case OPT_DEST: opt_endpoint("ports", "--dest", optarg, &dest), has_dest = true; break;
+		case OPT_JSON: json = true; break;
+		case 'h':
+		case OPT_HELP: ports_help(); return 0;
+		default: cli_bad_option("ports", opt, argv);
+		}
+	}
+	if (optind < argc)
+		cli_usage_error("ports", "unexpected argument \"%s\"", argv[optind]);
+	err = cw_port_sys_read(NULL, &p.sys);
+	if (err)
+		cli_fail("ports", "cannot read net.ipv4 sysctls: %s", strerror(-err));
+	err = cw_census_take(NULL, &c);
+	if (err)
+		cli_fail("ports", "cannot read the socket table: %s", strerror(-err));
+	err = cw_ports_report(c, &p.sys, p.rate, has_dest ? &dest : NULL, &p.r);
+	if (err)
+		cli_fail("ports", "%s", strerror(-err));
+	o = out_open(stdout);
+	if (json)
+		print_json(o, &p, c);
+	else
+		print_table(o, &p);
+	err = out_close(o);
+	cw_ports_report_free(&p.r);
+	cw_census_free(c);
+	if (err)
+		cli_fail("ports", "writing output: %s", strerror(-err));
+	return 0;
+}

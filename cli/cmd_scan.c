@@ -1,0 +1,144 @@
+/* closewait scan: the sockets of this host, who holds them, how long the
+ * stuck ones have been stuck, and which side forgot to close (S4, S22). */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "filter_opts.h"
+#include "scan_view.h"
+
+enum { OPT_BY = OPT_F_LAST + 1, OPT_JSON, OPT_ALL_OWNERS, OPT_HELP };
+
+static const struct option scan_options[] = {
+	FILTER_LONG_OPTIONS,
+	{ "by", required_argument, NULL, OPT_BY },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "all-owners", no_argument, NULL, OPT_ALL_OWNERS },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void scan_help(void)
+{
+	printf("Usage: closewait scan [OPTIONS]\n\n"
+	       "Lists this host's TCP sockets (this network namespace): a summary per process\n"
+	       "(count per state, oldest CLOSE_WAIT, Recv-Q), the processes whose peers on this\n"
+	       "host closed connections they never closed, then the stuck (CLOSE_WAIT) sockets.\n\n"
+	       "Filters (ss's names; all must match):\n"
+	       "  --state S        close-wait, time-wait, fin-wait-2, established, syn-sent,\n"
+	       "                   syn-recv, fin-wait-1, last-ack, closing, listen, or all;\n"
+	       "                   repeat or separate with commas. With --state every matching\n"
+	       "                   socket is listed, not only CLOSE_WAIT ones.\n"
+	       "  --pid PID        sockets held by this process\n"
+	       "  --port N         either end's port;  --sport N / --dport N: local / remote port\n"
+	       "  --peer ADDR[:PORT]  remote address (and port); [v6]:PORT for IPv6\n"
+	       "  --older D        age of at least D (250ms, 5s, 2m, 1h): a socket whose age\n"
+	       "                   range contains D is shown as uncertain\n"
+	       "Output:\n"
+	       "  --by process|peer|local-port   grouping of the summary (default: process)\n"
+	       "  --json           one JSON document (fields: see docs/scan.md)\n"
+	       "  --all-owners     read every process even once each socket has an owner\n"
+	       "                   (lists every process of a shared socket; slower)\n\n"
+	       "Ages: CLOSE_WAIT ages are exact (\"12s\") where the kernel's times allow,\n"
+	       "otherwise a range (\"12s\u201342s\"): see docs/scan.md.\n"
+	       "Exit status: 1 if a CLOSE_WAIT socket is among the results, 0 if not, 2 on errors.\n");
+}
+
+struct scan_opts {
+	struct cw_filter f;
+	enum cw_group_by by;
+	bool json, all_owners, state_given;
+};
+
+static void parse_args(int argc, char **argv, struct scan_opts *o)
+{
+	int opt;
+
+	cw_filter_init(&o->f);
+	o->by = CW_BY_PROCESS;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":h", scan_options, NULL)) != -1) {
+		if (filter_opt("scan", &o->f, opt, optarg)) {
+			o->state_given |= opt == OPT_F_STATE;
+			continue;
+		}
+		switch (opt) {
+		case OPT_BY:
+			if (!strcmp(optarg, "process"))
+				o->by = CW_BY_PROCESS;
+			else if (!strcmp(optarg, "peer"))
+				o->by = CW_BY_PEER;
+			else if (!strcmp(optarg, "local-port"))
+				o->by = CW_BY_LOCAL_PORT;
+			else
+				cli_usage_error("scan", "--by: unknown grouping \"%s\" (process, peer or local-port)",
+						optarg);
+			break;
+		case OPT_JSON: o->json = true; break;
+		case OPT_ALL_OWNERS: o->all_owners = true; break;
+		case 'h':
+		case OPT_HELP: scan_help(); exit(0);
+		default: cli_bad_option("scan", opt, argv);
+		}
+	}
+	if (optind < argc)
+		cli_usage_error("scan", "unexpected argument \"%s\"", argv[optind]);
+}
+
+struct want_ctx {
+	const struct cw_filter *f;
+};
+
+/* Owners are looked up for the sockets the address filters keep, and for
+ * FIN_WAIT_2 ends that may be the peers of CLOSE_WAIT ones (pairing). */
+static bool want_owner(const struct cw_sock *s, void *arg)
+{
+	const struct want_ctx *w = arg;
+
+	return cw_filter_match_addr(w->f, s) || s->state == CW_TCP_FIN_WAIT2;
+}
+
+int cmd_scan(int argc, char **argv)
+{
+	struct scan_opts o = { 0 };
+	struct cw_census_opts co = { 0 };
+	struct want_ctx w;
+	struct cw_census *c;
+	struct scan_result r;
+	struct out *out;
+	int err;
+
+	parse_args(argc, argv, &o);
+	w.f = &o.f;
+	co.states = o.f.states;
+	/* Pairing needs the FIN_WAIT_2 ends of CLOSE_WAIT sockets. */
+	if (co.states & CW_STATE_BIT(CW_TCP_CLOSE_WAIT))
+		co.states |= CW_STATE_BIT(CW_TCP_FIN_WAIT2);
+	co.owners = true;
+	co.all_owners = o.all_owners;
+	co.want = want_owner;
+	co.want_arg = &w;
+	err = cw_census_take(&co, &c);
+	if (err)
+		cli_fail("scan", "cannot read the socket table: %s", strerror(-err));
+	err = scan_compute(c, &o.f, o.by, o.state_given, &r);
+	if (err)
+		cli_fail("scan", "%s", strerror(-err));
+	out = out_open(stdout);
+	if (o.json)
+		scan_print_json(out, &r);
+	else
+		scan_print_table(out, &r);
+	err = out_close(out);
+	if (err) {
+		scan_result_free(&r);
+		cw_census_free(c);
+		cli_fail("scan", "writing output: %s", strerror(-err));
+	}
+	err = r.close_wait ? 1 : 0;
+	scan_result_free(&r);
+	cw_census_free(c);
+	return err;
+}

@@ -1,0 +1,458 @@
+#include "out.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define OUT_BUF 65536
+#define OUT_DEPTH 16
+
+struct out {
+	FILE *f;
+	int err;
+	size_t len;
+	int depth;
+	bool need_comma[OUT_DEPTH];
+	char closer[OUT_DEPTH];
+	bool one_line;
+	char buf[OUT_BUF];
+};
+
+struct out *out_open(FILE *f)
+{
+	struct out *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		abort();
+	o->f = f;
+	return o;
+}
+
+void out_json_one_line(struct out *o, bool on)
+{
+	o->one_line = on;
+}
+
+void out_flush(struct out *o)
+{
+	if (o->len && fwrite(o->buf, 1, o->len, o->f) != o->len && !o->err)
+		o->err = errno ? -errno : -EIO;
+	o->len = 0;
+	fflush(o->f);
+}
+
+int out_close(struct out *o)
+{
+	int err;
+
+	out_flush(o);
+	err = o->err;
+	free(o);
+	return err;
+}
+
+static void put(struct out *o, const char *s, size_t n)
+{
+	if (o->len + n > OUT_BUF) {
+		if (fwrite(o->buf, 1, o->len, o->f) != o->len && !o->err)
+			o->err = errno ? -errno : -EIO;
+		o->len = 0;
+		if (n > OUT_BUF) {
+			if (fwrite(s, 1, n, o->f) != n && !o->err)
+				o->err = -EIO;
+			return;
+		}
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+}
+
+static void puts_(struct out *o, const char *s) { put(o, s, strlen(s)); }
+
+static void putc_(struct out *o, char c)
+{
+	if (o->len == OUT_BUF)
+		put(o, &c, 1);
+	else
+		o->buf[o->len++] = c;
+}
+
+void out_printf(struct out *o, const char *fmt, ...)
+{
+	char small[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		put(o, small, (size_t)n);
+		return;
+	}
+	{
+		char *big = malloc((size_t)n + 1);
+
+		if (!big)
+			return;
+		va_start(ap, fmt);
+		vsnprintf(big, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+		put(o, big, (size_t)n);
+		free(big);
+	}
+}
+
+/* Integers without printf: the JSON of a large census is mostly numbers. */
+static size_t fmt_i64(char *b, long long v)
+{
+	char t[24];
+	size_t n = 0, k = 0;
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+
+	do
+		t[n++] = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		b[k++] = '-';
+	while (n)
+		b[k++] = t[--n];
+	b[k] = 0;
+	return k;
+}
+
+char *out_ms_str(uint64_t ms, char *buf, size_t len)
+{
+	uint64_t s = ms / 1000;
+
+	if (ms < 10000)
+		snprintf(buf, len, "%u.%us", (unsigned)s, (unsigned)(ms % 1000 / 100));
+	else if (s < 60)
+		snprintf(buf, len, "%us", (unsigned)s);
+	else if (s < 3600)
+		snprintf(buf, len, "%um%02us", (unsigned)(s / 60), (unsigned)(s % 60));
+	else
+		snprintf(buf, len, "%uh%02um", (unsigned)(s / 3600), (unsigned)(s % 3600 / 60));
+	return buf;
+}
+
+char *out_age_str(const struct cw_age *a, char *buf, size_t len)
+{
+	char lo[32], hi[32];
+
+	if (!a->known)
+		snprintf(buf, len, "-");
+	else if (a->exact)
+		snprintf(buf, len, "%s", out_ms_str(a->min_ms, lo, sizeof(lo)));
+	else /* U+2013: a range, not a minus */
+		snprintf(buf, len, "%s\u2013%s", out_ms_str(a->min_ms, lo, sizeof(lo)),
+			 out_ms_str(a->max_ms, hi, sizeof(hi)));
+	return buf;
+}
+
+/* ---- JSON ---- */
+
+static void json_string(struct out *o, const char *s)
+{
+	putc_(o, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\') {
+			putc_(o, '\\');
+			putc_(o, (char)*p);
+		} else if (*p < 0x20) {
+			char e[8];
+
+			snprintf(e, sizeof(e), "\\u%04x", *p);
+			puts_(o, e);
+		} else {
+			putc_(o, (char)*p);
+		}
+	}
+	putc_(o, '"');
+}
+
+static void json_key(struct out *o, const char *key)
+{
+	if (o->depth > 0 && o->need_comma[o->depth - 1])
+		putc_(o, ',');
+	if (o->depth > 0)
+		o->need_comma[o->depth - 1] = true;
+	if (key) {
+		json_string(o, key);
+		putc_(o, ':');
+	}
+}
+
+void out_json_open(struct out *o, const char *key, char bracket)
+{
+	json_key(o, key);
+	putc_(o, bracket);
+	if (o->depth < OUT_DEPTH) {
+		o->closer[o->depth] = bracket == '{' ? '}' : ']';
+		o->need_comma[o->depth++] = false;
+	}
+}
+
+void out_json_close(struct out *o)
+{
+	if (o->depth > 0)
+		putc_(o, o->closer[--o->depth]);
+}
+
+void out_json_int(struct out *o, const char *key, long long v)
+{
+	char b[24];
+
+	json_key(o, key);
+	put(o, b, fmt_i64(b, v));
+}
+
+void out_json_num(struct out *o, const char *key, double v, int prec)
+{
+	char b[48];
+
+	json_key(o, key);
+	snprintf(b, sizeof(b), "%.*f", prec, v);
+	puts_(o, b);
+}
+
+void out_json_str(struct out *o, const char *key, const char *v)
+{
+	json_key(o, key);
+	if (v)
+		json_string(o, v);
+	else
+		puts_(o, "null");
+}
+
+void out_json_bool(struct out *o, const char *key, bool v)
+{
+	json_key(o, key);
+	puts_(o, v ? "true" : "false");
+}
+
+static void json_null(struct out *o, const char *key)
+{
+	json_key(o, key);
+	puts_(o, "null");
+}
+
+/* Milliseconds as seconds with three decimals, without printf. */
+static void json_secs(struct out *o, const char *key, uint64_t ms)
+{
+	char b[32];
+	size_t n;
+
+	json_key(o, key);
+	n = fmt_i64(b, (long long)(ms / 1000));
+	b[n++] = '.';
+	b[n++] = (char)('0' + ms % 1000 / 100);
+	b[n++] = (char)('0' + ms % 100 / 10);
+	b[n++] = (char)('0' + ms % 10);
+	put(o, b, n);
+}
+
+static void json_value(struct out *o, const char *key, struct out_val *v);
+
+static void json_row(struct out *o, const struct out_col *cols, size_t ncols, void *ctx, size_t r)
+{
+	out_json_open(o, NULL, '{');
+	for (size_t c = 0; c < ncols; c++) {
+		struct out_val v;
+
+		if (!cols[c].key)
+			continue;
+		memset(&v, 0, offsetof(struct out_val, buf));
+		v.buf[0] = 0;
+		cols[c].get(ctx, r, &v);
+		json_value(o, cols[c].key, &v);
+	}
+	out_json_close(o);
+}
+
+static void json_value(struct out *o, const char *key, struct out_val *v)
+{
+	char k[64];
+
+	if (v->type == OUT_AGE) {
+		snprintf(k, sizeof(k), "%s_min", key);
+		if (!v->age.known || v->null) {
+			json_null(o, k);
+			snprintf(k, sizeof(k), "%s_max", key);
+			json_null(o, k);
+			snprintf(k, sizeof(k), "%s_exact", key);
+			json_null(o, k);
+			return;
+		}
+		json_secs(o, k, v->age.min_ms);
+		snprintf(k, sizeof(k), "%s_max", key);
+		json_secs(o, k, v->age.max_ms);
+		snprintf(k, sizeof(k), "%s_exact", key);
+		out_json_bool(o, k, v->age.exact);
+		return;
+	}
+	if (v->null) {
+		json_null(o, key);
+		return;
+	}
+	switch (v->type) {
+	case OUT_STR: out_json_str(o, key, v->s); break;
+	case OUT_INT: out_json_int(o, key, v->i); break;
+	case OUT_NUM: out_json_num(o, key, v->d, v->prec); break;
+	case OUT_BOOL: out_json_bool(o, key, v->b); break;
+	case OUT_LIST:
+		out_json_open(o, key, '[');
+		for (size_t r = 0; r < v->list_n; r++)
+			json_row(o, v->list_cols, v->list_ncols, v->list_ctx, r);
+		out_json_close(o);
+		break;
+	default: break;
+	}
+}
+
+void out_json_rows(struct out *o, const char *key, const struct out_col *cols, size_t ncols,
+		   void *ctx, size_t nrows)
+{
+	out_json_open(o, key, '[');
+	for (size_t r = 0; r < nrows; r++) {
+		/* one row per line: the comma ends the line, not starts the next */
+		if (!o->one_line)
+			putc_(o, '\n');
+		json_row(o, cols, ncols, ctx, r);
+		if (r + 1 < nrows) {
+			putc_(o, ',');
+			o->need_comma[o->depth - 1] = false;
+		}
+	}
+	out_json_close(o);
+}
+
+void out_json_end(struct out *o)
+{
+	while (o->depth > 0)
+		out_json_close(o);
+	putc_(o, '\n');
+}
+
+/* ---- tables ---- */
+
+static void cell_text(struct out_val *v, char *buf, size_t len);
+
+static void list_text(struct out_val *v, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = 0;
+	for (size_t r = 0; r < v->list_n && used + 1 < len; r++) {
+		for (size_t c = 0; c < v->list_ncols; c++) {
+			struct out_val nv;
+			char t[128];
+
+			if (!v->list_cols[c].head)
+				continue;
+			memset(&nv, 0, offsetof(struct out_val, buf));
+			nv.buf[0] = 0;
+			v->list_cols[c].get(v->list_ctx, r, &nv);
+			cell_text(&nv, t, sizeof(t));
+			used += (size_t)snprintf(buf + used, len - used, "%s%s",
+						 c ? "" : (r ? "," : ""), t);
+			if (used >= len) {
+				used = len - 1;
+				break;
+			}
+		}
+	}
+	if (!v->list_n)
+		snprintf(buf, len, "-");
+}
+
+static void cell_text(struct out_val *v, char *buf, size_t len)
+{
+	if (v->null && v->type != OUT_AGE) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	switch (v->type) {
+	case OUT_STR: snprintf(buf, len, "%s", v->s ? v->s : "-"); break;
+	case OUT_INT: fmt_i64(buf, v->i); break;
+	case OUT_NUM: snprintf(buf, len, "%.*f", v->prec, v->d); break;
+	case OUT_BOOL: snprintf(buf, len, "%s", v->b ? "yes" : "no"); break;
+	case OUT_AGE: out_age_str(&v->age, buf, len); break;
+	case OUT_LIST: list_text(v, buf, len); break;
+	}
+}
+
+/* Display width: UTF-8 continuation bytes take no column. */
+static size_t text_width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xc0) != 0x80;
+	return w;
+}
+
+static void table_cell(struct out *o, const struct out_col *c, void *ctx, size_t r, char *t,
+		       size_t len)
+{
+	struct out_val v;
+
+	memset(&v, 0, offsetof(struct out_val, buf));
+	v.buf[0] = 0;
+	c->get(ctx, r, &v);
+	cell_text(&v, t, len);
+	(void)o;
+}
+
+static void pad(struct out *o, size_t n)
+{
+	while (n--)
+		putc_(o, ' ');
+}
+
+void out_table(struct out *o, const struct out_col *cols, size_t ncols, void *ctx, size_t nrows)
+{
+	size_t *w = calloc(ncols ? ncols : 1, sizeof(*w));
+	char t[512];
+	size_t last = 0;
+
+	if (!w)
+		return;
+	for (size_t c = 0; c < ncols; c++)
+		if (cols[c].head) {
+			w[c] = text_width(cols[c].head);
+			last = c;
+		}
+	for (size_t r = 0; r < nrows; r++)
+		for (size_t c = 0; c < ncols; c++) {
+			if (!cols[c].head)
+				continue;
+			table_cell(o, &cols[c], ctx, r, t, sizeof(t));
+			if (text_width(t) > w[c])
+				w[c] = text_width(t);
+		}
+	for (size_t r = 0; r <= nrows; r++) {
+		for (size_t c = 0; c < ncols; c++) {
+			size_t tw;
+
+			if (!cols[c].head)
+				continue;
+			if (r == 0)
+				snprintf(t, sizeof(t), "%s", cols[c].head);
+			else
+				table_cell(o, &cols[c], ctx, r - 1, t, sizeof(t));
+			tw = text_width(t);
+			if (!cols[c].left)
+				pad(o, w[c] - tw);
+			puts_(o, t);
+			if (c != last)
+				pad(o, (cols[c].left ? w[c] - tw : 0) + 2);
+		}
+		putc_(o, '\n');
+	}
+	free(w);
+}

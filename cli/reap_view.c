@@ -1,0 +1,457 @@
+#include "reap_view.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "closewait/addr.h"
+
+struct ctx {
+	const struct reap_view *v;
+};
+
+#define ITEM(c, row) cw_reap_item((c)->v->r, row)
+
+/* Through the one address formatter: "127.0.0.1:80", "[::1]:80". */
+static void ep_str(const struct cw_endpoint *e, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+
+	memset(&ss, 0, sizeof(ss));
+	if (IN6_IS_ADDR_V4MAPPED(&e->addr)) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, &e->addr.s6_addr[12], 4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_addr = e->addr;
+	}
+	cw_addr_set_port(&ss, e->port);
+	cw_addr_port_str(&ss, buf, len);
+}
+
+static const char *user_name(uid_t uid, char *buf, size_t len)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	snprintf(buf, len, "uid %u (%s)", (unsigned)uid, pw ? pw->pw_name : "no name");
+	return buf;
+}
+
+void reap_ptrace_text(const struct cw_ptrace_denial *d, pid_t pid, char *buf, size_t len)
+{
+	char a[96], b[96];
+
+	switch (d->why) {
+	case CW_PTRACE_OTHER_UID:
+		snprintf(buf, len, "no ptrace rights over pid %d: it runs as %s, closewait as %s "
+			 "without CAP_SYS_PTRACE (run it as the same user, or with CAP_SYS_PTRACE)",
+			 (int)pid, user_name(d->owner_uid, a, sizeof(a)), user_name(d->our_uid, b, sizeof(b)));
+		break;
+	case CW_PTRACE_NOT_DUMPABLE:
+		snprintf(buf, len, "no ptrace rights over pid %d: same user, but it is not dumpable "
+			 "(setuid, or PR_SET_DUMPABLE 0): needs CAP_SYS_PTRACE", (int)pid);
+		break;
+	case CW_PTRACE_YAMA:
+		if (d->yama_scope == 1)
+			snprintf(buf, len, "no ptrace rights over pid %d: kernel.yama.ptrace_scope=1 lets only "
+				 "its ancestors reach it: needs CAP_SYS_PTRACE (or ptrace_scope 0)", (int)pid);
+		else if (d->yama_scope == 2)
+			snprintf(buf, len, "no ptrace rights over pid %d: kernel.yama.ptrace_scope=2: needs "
+				 "CAP_SYS_PTRACE", (int)pid);
+		else
+			snprintf(buf, len, "no ptrace rights over pid %d: kernel.yama.ptrace_scope=%d forbids "
+				 "it to everyone", (int)pid, d->yama_scope);
+		break;
+	default:
+		snprintf(buf, len, "no ptrace rights over pid %d: refused by a security module although "
+			 "the user%s allow%s it", (int)pid, d->cap_sys_ptrace ? " and CAP_SYS_PTRACE" : "",
+			 d->cap_sys_ptrace ? "" : "s");
+		break;
+	}
+}
+
+static bool need_reset(int state)
+{
+	return state == CW_TCP_ESTABLISHED || state == CW_TCP_CLOSE_WAIT || state == CW_TCP_FIN_WAIT1 ||
+	       state == CW_TCP_FIN_WAIT2 || state == CW_TCP_SYN_RECV;
+}
+
+static void skip_text(const struct reap_view *v, const struct cw_reap_item *it, char *buf, size_t len)
+{
+	char a[48], b[48];
+	bool fin = cw_reap_get_mode(v->r) == CW_REAP_FIN;
+
+	switch (it->status) {
+	case CW_REAP_SKIP_LISTEN: snprintf(buf, len, "listening socket: never touched"); break;
+	case CW_REAP_SKIP_AGE:
+		snprintf(buf, len, "age %s may be under %s (uncertain): not touched",
+			 out_age_str(&it->age, a, sizeof(a)), out_ms_str(v->older_ms, b, sizeof(b)));
+		break;
+	case CW_REAP_SKIP_MODE:
+		snprintf(buf, len, "a FIN cannot end a %s socket (ours was sent already); --mode rst can",
+			 cw_tcp_state_name(it->sock.state));
+		break;
+	case CW_REAP_SKIP_GONE:
+		if (it->err == -EBADF)
+			snprintf(buf, len, "fd %d was closed before we acted: not touched", it->fd);
+		else if (it->err == -ESRCH)
+			snprintf(buf, len, "pid %d exited before we acted", (int)it->pid);
+		else
+			snprintf(buf, len, "socket gone before we acted");
+		break;
+	case CW_REAP_SKIP_REPLACED:
+		if (fin)
+			snprintf(buf, len, "fd %d now holds another %s (inode %u), not the one selected "
+				 "(inode %u): not touched", it->fd, it->new_inode ? "socket" : "file",
+				 it->new_inode, it->sock.inode);
+		else
+			snprintf(buf, len, "another socket (inode %u) now has this address pair: not touched",
+				 it->new_inode);
+		break;
+	default: /* CW_REAP_SKIP_CHANGED */
+		snprintf(buf, len, "now %s, no longer %s: not touched",
+			 it->end_state ? cw_tcp_state_name(it->end_state) : "closed",
+			 cw_tcp_state_name(it->sock.state));
+		break;
+	}
+}
+
+static void fail_text(const struct cw_reap_item *it, char *buf, size_t len)
+{
+	char a[96], b[96];
+
+	switch (it->status) {
+	case CW_REAP_FAIL_PTRACE: reap_ptrace_text(&it->denial, it->pid, buf, len); break;
+	case CW_REAP_FAIL_NO_OWNER:
+		if (it->denial.why == CW_PTRACE_OTHER_UID)
+			snprintf(buf, len, "owner unknown: the socket belongs to %s, whose processes "
+				 "closewait, running as %s without CAP_SYS_PTRACE, may not read; --mode rst "
+				 "needs no owner",
+				 user_name(it->denial.owner_uid, a, sizeof(a)),
+				 user_name(it->denial.our_uid, b, sizeof(b)));
+		else
+			snprintf(buf, len, "owner unknown: no process we can read holds it (another pid "
+				 "namespace?); --mode rst needs no owner");
+		break;
+	case CW_REAP_FAIL_CAP:
+		snprintf(buf, len, "SOCK_DESTROY needs CAP_NET_ADMIN, which closewait, running as %s, lacks",
+			 user_name(getuid(), a, sizeof(a)));
+		break;
+	case CW_REAP_FAIL_NOSUPPORT:
+		snprintf(buf, len, "this kernel cannot destroy sockets: built without CONFIG_INET_DIAG_DESTROY");
+		break;
+	default: snprintf(buf, len, "%s", strerror(-it->err)); break;
+	}
+}
+
+static void detail_text(const struct reap_view *v, const struct cw_reap_item *it, char *buf, size_t len)
+{
+	char a[48];
+	bool fin = cw_reap_get_mode(v->r) == CW_REAP_FIN;
+
+	switch (cw_reap_status_kind(it->status)) {
+	case CW_REAP_KIND_SKIPPED: skip_text(v, it, buf, len); return;
+	case CW_REAP_KIND_FAILED: fail_text(it, buf, len); return;
+	default: break;
+	}
+	switch (it->status) {
+	case CW_REAP_TODO:
+		snprintf(buf, len, fin ? "send our FIN (shutdown on a duplicate of the fd)"
+				       : "destroy: the peer gets an RST");
+		break;
+	case CW_REAP_CLEAN:
+		if (it->end_state == CW_TCP_CLOSE)
+			snprintf(buf, len, "FIN acknowledged: closed gracefully");
+		else
+			snprintf(buf, len, "FIN acknowledged: now %s", cw_tcp_state_name(it->end_state));
+		break;
+	case CW_REAP_RESET:
+		snprintf(buf, len, "the peer answered our FIN with an RST (its end was gone): closed; "
+			 "the owner's next write fails with ECONNRESET");
+		break;
+	case CW_REAP_FIN_SENT:
+		snprintf(buf, len, "FIN sent, unanswered after %s: still %s, the kernel retransmits it",
+			 out_ms_str(v->wait_ms, a, sizeof(a)), cw_tcp_state_name(it->end_state));
+		break;
+	default: /* CW_REAP_DESTROYED */
+		snprintf(buf, len, need_reset(it->sock.state) ? "destroyed: RST sent to the peer" : "destroyed");
+		break;
+	}
+}
+
+static void g_family(void *c, size_t row, struct out_val *v)
+{
+	v->type = OUT_STR;
+	v->s = ITEM((struct ctx *)c, row)->sock.family == AF_INET6 ? "ipv6" : "ipv4";
+}
+
+static void g_local(void *c, size_t row, struct out_val *v)
+{
+	v->type = OUT_STR;
+	ep_str(&ITEM((struct ctx *)c, row)->sock.local, v->buf, sizeof(v->buf));
+	v->s = v->buf;
+}
+
+static void g_remote(void *c, size_t row, struct out_val *v)
+{
+	v->type = OUT_STR;
+	ep_str(&ITEM((struct ctx *)c, row)->sock.remote, v->buf, sizeof(v->buf));
+	v->s = v->buf;
+}
+
+static void g_state(void *c, size_t row, struct out_val *v)
+{
+	v->type = OUT_STR;
+	v->s = cw_tcp_state_name(ITEM((struct ctx *)c, row)->sock.state);
+}
+
+static void g_end_state(void *c, size_t row, struct out_val *v)
+{
+	const struct cw_reap_item *it = ITEM((struct ctx *)c, row);
+
+	v->type = OUT_STR;
+	v->null = !it->end_state;
+	v->s = cw_tcp_state_name(it->end_state);
+}
+
+static void g_age(void *c, size_t row, struct out_val *v)
+{
+	v->type = OUT_AGE;
+	v->age = ITEM((struct ctx *)c, row)->age;
+}
+
+static void g_inode(void *c, size_t row, struct out_val *v)
+{
+	v->type = OUT_INT;
+	v->i = ITEM((struct ctx *)c, row)->sock.inode;
+}
+
+static void g_pid(void *c, size_t row, struct out_val *v)
+{
+	const struct cw_reap_item *it = ITEM((struct ctx *)c, row);
+
+	v->type = OUT_INT;
+	v->null = !it->pid;
+	v->i = it->pid;
+}
+
+static void g_fd(void *c, size_t row, struct out_val *v)
+{
+	const struct cw_reap_item *it = ITEM((struct ctx *)c, row);
+
+	v->type = OUT_INT;
+	v->null = !it->pid;
+	v->i = it->fd;
+}
+
+static void g_comm(void *c, size_t row, struct out_val *v)
+{
+	const struct cw_reap_item *it = ITEM((struct ctx *)c, row);
+
+	v->type = OUT_STR;
+	v->null = !it->pid;
+	v->s = it->comm;
+}
+
+static void g_result(void *c, size_t row, struct out_val *v)
+{
+	v->type = OUT_STR;
+	v->s = cw_reap_status_name(ITEM((struct ctx *)c, row)->status);
+}
+
+static void g_outcome(void *c, size_t row, struct out_val *v)
+{
+	v->type = OUT_STR;
+	v->s = cw_reap_kind_name(cw_reap_status_kind(ITEM((struct ctx *)c, row)->status));
+}
+
+static void g_detail(void *c, size_t row, struct out_val *v)
+{
+	struct ctx *x = c;
+	static char text[512]; /* the table reads each cell before asking for the next */
+
+	v->type = OUT_STR;
+	detail_text(x->v, ITEM(x, row), text, sizeof(text));
+	v->s = text;
+}
+
+static const struct out_col cols[] = {
+	{ "family", NULL, false, g_family },
+	{ "local", "LOCAL", true, g_local },
+	{ "remote", "PEER", true, g_remote },
+	{ "state", "STATE", true, g_state },
+	{ "age", "AGE", false, g_age },
+	{ "inode", NULL, false, g_inode },
+	{ "pid", "PID", false, g_pid },
+	{ "fd", "FD", false, g_fd },
+	{ "command", "COMMAND", true, g_comm },
+	{ "result", "RESULT", true, g_result },
+	{ "outcome", NULL, false, g_outcome },
+	{ "end_state", NULL, false, g_end_state },
+	{ "detail", "DETAIL", true, g_detail },
+};
+#define NCOLS (sizeof(cols) / sizeof(cols[0]))
+
+void reap_print_table(struct out *o, const struct reap_view *v)
+{
+	struct ctx c = { v };
+
+	if (cw_reap_count(v->r))
+		out_table(o, cols, NCOLS, &c, cw_reap_count(v->r));
+}
+
+/* ---- owners whose fds stay open, and the summary ---- */
+
+static bool handled(const struct cw_reap_item *it)
+{
+	return cw_reap_status_kind(it->status) == CW_REAP_KIND_HANDLED && it->pid;
+}
+
+/* Calls fn for each owner of handled sockets (items are sorted by pid). */
+static size_t each_owner(const struct reap_view *v,
+			 void (*fn)(const struct cw_reap_item *first, size_t fds, void *arg), void *arg)
+{
+	size_t n = cw_reap_count(v->r), owners = 0;
+
+	for (size_t i = 0; i < n;) {
+		const struct cw_reap_item *it = cw_reap_item(v->r, i);
+		size_t fds = 0, j = i;
+
+		for (; j < n && cw_reap_item(v->r, j)->pid == it->pid; j++)
+			fds += handled(cw_reap_item(v->r, j));
+		if (fds) {
+			owners++;
+			if (fn)
+				fn(it, fds, arg);
+		}
+		i = j;
+	}
+	return owners;
+}
+
+struct owner_text {
+	char *buf;
+	size_t len, used, shown, total;
+};
+
+static void owner_text_one(const struct cw_reap_item *it, size_t fds, void *arg)
+{
+	struct owner_text *t = arg;
+
+	if (t->shown == 4 && t->total > 5) {
+		t->used += (size_t)snprintf(t->buf + t->used, t->len - t->used, " and %zu more processes",
+					    t->total - 4);
+		t->shown++;
+		return;
+	}
+	if (t->shown > 4 || t->used >= t->len)
+		return;
+	t->used += (size_t)snprintf(t->buf + t->used, t->len - t->used, "%spid %d (%s, %zu fd%s)",
+				    t->shown ? ", " : "", (int)it->pid, it->comm, fds, fds == 1 ? "" : "s");
+	t->shown++;
+	if (t->used >= t->len)
+		t->used = t->len - 1;
+}
+
+static void summary_text(const struct reap_view *v, char *buf, size_t len)
+{
+	struct cw_reap_counts n;
+	bool fin = cw_reap_get_mode(v->r) == CW_REAP_FIN;
+	const char *mode = fin ? "fin" : "rst";
+	char owners[512];
+	struct owner_text t = { owners, sizeof(owners), 0, 0, 0 };
+	size_t used;
+
+	cw_reap_counts(v->r, &n);
+	owners[0] = 0;
+	if (!n.total) {
+		snprintf(buf, len, "No socket matched: nothing to reap.");
+		return;
+	}
+	if (!v->acted && !v->todo) {
+		snprintf(buf, len, "Nothing to reap: %zu selected, %zu skipped, %zu cannot be reaped.",
+			 n.total, n.skipped, n.failed);
+		return;
+	}
+	if (!v->acted) {
+		snprintf(buf, len, "%s: %zu socket%s to reap (mode %s), %zu skipped, %zu cannot be reaped. "
+			 "Nothing was done.", v->dry_run ? "Dry run" : v->not_acted,
+			 n.todo, n.todo == 1 ? "" : "s", mode, n.skipped, n.failed);
+		return;
+	}
+	if (fin)
+		used = (size_t)snprintf(buf, len, "Reaped (mode fin): %zu of %zu selected: %zu clean, %zu reset, "
+					"%zu unanswered; %zu skipped; %zu failed.", n.handled, n.total,
+					n.status[CW_REAP_CLEAN], n.status[CW_REAP_RESET],
+					n.status[CW_REAP_FIN_SENT], n.skipped, n.failed);
+	else
+		used = (size_t)snprintf(buf, len, "Reaped (mode rst): %zu of %zu selected destroyed; "
+					"%zu skipped; %zu failed.", n.handled, n.total, n.skipped, n.failed);
+	t.total = each_owner(v, NULL, NULL);
+	each_owner(v, owner_text_one, &t);
+	if (t.total && used < len)
+		snprintf(buf + used, len - used,
+			 " The fds stay open in %s until it is fixed to close them (or restarted): %s",
+			 owners, fin ? "it reads EOF on them, and its writes fail with EPIPE (ECONNRESET "
+				       "once, where the peer reset)."
+				     : "its writes on them fail (ECONNABORTED once, then EPIPE); a read returns "
+				       "EOF where the peer's FIN had come, ECONNABORTED otherwise.");
+}
+
+void reap_print_summary(struct out *o, const struct reap_view *v)
+{
+	char msg[1024];
+
+	summary_text(v, msg, sizeof(msg));
+	out_printf(o, "%s\n", msg);
+}
+
+static void owner_json(const struct cw_reap_item *it, size_t fds, void *arg)
+{
+	struct out *o = arg;
+
+	out_json_open(o, NULL, '{');
+	out_json_int(o, "pid", it->pid);
+	out_json_str(o, "command", it->comm);
+	out_json_int(o, "fds_left_open", (long long)fds);
+	out_json_close(o);
+}
+
+void reap_print_json(struct out *o, const struct reap_view *v)
+{
+	struct cw_reap_counts n;
+	struct ctx c = { v };
+	char msg[1024];
+
+	cw_reap_counts(v->r, &n);
+	summary_text(v, msg, sizeof(msg));
+	out_json_open(o, NULL, '{');
+	out_json_str(o, "mode", cw_reap_get_mode(v->r) == CW_REAP_FIN ? "fin" : "rst");
+	out_json_bool(o, "dry_run", v->dry_run);
+	out_json_bool(o, "acted", v->acted);
+	out_json_int(o, "wait_ms", (long long)v->wait_ms);
+	out_json_int(o, "selected", (long long)n.total);
+	out_json_int(o, "to_reap", (long long)v->todo);
+	out_json_int(o, "handled", (long long)n.handled);
+	out_json_int(o, "skipped", (long long)n.skipped);
+	out_json_int(o, "failed", (long long)n.failed);
+	out_json_open(o, "results", '{');
+	for (int s = 0; s < CW_REAP_NSTATUS; s++)
+		if (n.status[s])
+			out_json_int(o, cw_reap_status_name(s), (long long)n.status[s]);
+	out_json_close(o);
+	out_json_rows(o, "sockets", cols, NCOLS, &c, n.total);
+	out_json_open(o, "owners_left_open", '[');
+	each_owner(v, owner_json, o);
+	out_json_close(o);
+	out_json_str(o, "message", msg);
+	out_json_end(o);
+}

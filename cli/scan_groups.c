@@ -1,0 +1,176 @@
+/* scan's summary per process, peer or local port, and the culprit lines. */
+#include "scan_view.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define GRP(ctx, row) (&((const struct cw_group *)(ctx))[row])
+
+static void g_pid(void *ctx, size_t row, struct out_val *v)
+{
+	v->type = OUT_INT;
+	v->null = GRP(ctx, row)->kind != CW_OWNED;
+	v->i = GRP(ctx, row)->pid;
+}
+
+static void g_comm(void *ctx, size_t row, struct out_val *v)
+{
+	const struct cw_group *g = GRP(ctx, row);
+
+	v->type = OUT_STR;
+	v->s = g->kind == CW_OWNED ? g->comm : g->kind == CW_ORPHAN ? "(orphaned)" : "(unknown)";
+}
+
+static void g_owner(void *ctx, size_t row, struct out_val *v)
+{
+	const struct cw_group *g = GRP(ctx, row);
+
+	v->type = OUT_STR;
+	v->s = g->kind == CW_OWNED ? "process" : g->kind == CW_ORPHAN ? "orphaned" : "unknown";
+}
+
+static void g_peer(void *ctx, size_t row, struct out_val *v)
+{
+	const struct in6_addr *a = &GRP(ctx, row)->key.addr;
+
+	v->type = OUT_STR;
+	if (IN6_IS_ADDR_V4MAPPED(a))
+		inet_ntop(AF_INET, a->s6_addr + 12, v->buf, sizeof(v->buf));
+	else
+		inet_ntop(AF_INET6, a, v->buf, sizeof(v->buf));
+	v->s = v->buf;
+}
+
+static void g_lport(void *ctx, size_t row, struct out_val *v)
+{
+	v->type = OUT_INT;
+	v->i = GRP(ctx, row)->key.port;
+}
+
+#define COUNT_GETTER(name, expr)                                          \
+	static void name(void *ctx, size_t row, struct out_val *v)        \
+	{                                                                 \
+		const struct cw_group *g = GRP(ctx, row);                 \
+		v->type = OUT_INT;                                        \
+		v->i = (long long)(expr);                                 \
+	}
+COUNT_GETTER(g_st1, g->count[1])
+COUNT_GETTER(g_st2, g->count[2])
+COUNT_GETTER(g_st3, g->count[3])
+COUNT_GETTER(g_st4, g->count[4])
+COUNT_GETTER(g_st5, g->count[5])
+COUNT_GETTER(g_st6, g->count[6])
+COUNT_GETTER(g_st8, g->count[8])
+COUNT_GETTER(g_st9, g->count[9])
+COUNT_GETTER(g_st10, g->count[10])
+COUNT_GETTER(g_st11, g->count[11])
+COUNT_GETTER(g_total, g->total)
+COUNT_GETTER(g_recvq, g->recv_q)
+COUNT_GETTER(g_pclosed, g->peers_closed)
+COUNT_GETTER(g_porph, g->peers_orphaned)
+COUNT_GETTER(g_phalf, g->peers_half_closed)
+
+static void g_oldest(void *ctx, size_t row, struct out_val *v)
+{
+	v->type = OUT_AGE;
+	v->age = GRP(ctx, row)->cw_oldest;
+}
+
+static const out_get_fn state_getters[CW_TCP_MAX_STATE] = {
+	NULL, g_st1, g_st2, g_st3, g_st4, g_st5, g_st6, NULL, g_st8, g_st9, g_st10, g_st11,
+};
+/* Table order: the states that matter most for leaks first. */
+static const int state_order[] = {
+	CW_TCP_ESTABLISHED, CW_TCP_CLOSE_WAIT, CW_TCP_FIN_WAIT2, CW_TCP_TIME_WAIT,
+	CW_TCP_LAST_ACK, CW_TCP_FIN_WAIT1, CW_TCP_CLOSING, CW_TCP_SYN_SENT, CW_TCP_SYN_RECV,
+	CW_TCP_LISTEN,
+};
+
+static const char *state_head(int s)
+{
+	static const char *const heads[CW_TCP_MAX_STATE] = {
+		"?", "ESTABLISHED", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2",
+		"TIME-WAIT", "UNCONNECTED", "CLOSE-WAIT", "LAST-ACK", "LISTEN", "CLOSING",
+	};
+	return heads[s];
+}
+
+static size_t group_columns(const struct scan_result *r, bool json, struct out_col *c)
+{
+	size_t n = 0;
+
+	switch (r->by) {
+	case CW_BY_PROCESS:
+		c[n++] = (struct out_col){ "pid", "PID", false, g_pid };
+		c[n++] = (struct out_col){ "command", "COMMAND", true, g_comm };
+		c[n++] = (struct out_col){ "owner", NULL, false, g_owner };
+		break;
+	case CW_BY_PEER:
+		c[n++] = (struct out_col){ "peer", "PEER", true, g_peer };
+		break;
+	case CW_BY_LOCAL_PORT:
+		c[n++] = (struct out_col){ "local_port", "LOCAL-PORT", false, g_lport };
+		break;
+	}
+	for (size_t k = 0; k < sizeof(state_order) / sizeof(state_order[0]); k++) {
+		int s = state_order[k];
+		bool any = json;
+
+		for (size_t g = 0; g < r->ngroups && !any; g++)
+			any = r->groups[g].count[s] > 0;
+		/* Every state is in JSON (stable keys); the table shows those present,
+		 * and CLOSE-WAIT always. */
+		if (any || s == CW_TCP_CLOSE_WAIT)
+			c[n++] = (struct out_col){ scan_state_key(s), state_head(s), false,
+						   state_getters[s] };
+	}
+	c[n++] = (struct out_col){ "total", "TOTAL", false, g_total };
+	c[n++] = (struct out_col){ "close_wait_oldest", "CW-OLDEST", false, g_oldest };
+	c[n++] = (struct out_col){ "recv_q", "RECV-Q", false, g_recvq };
+	c[n++] = (struct out_col){ "peers_closed", NULL, false, g_pclosed };
+	c[n++] = (struct out_col){ "peers_orphaned", NULL, false, g_porph };
+	c[n++] = (struct out_col){ "peers_half_closed", NULL, false, g_phalf };
+	return n;
+}
+
+void scan_print_groups(struct out *o, struct scan_result *r, bool json)
+{
+	static const char *const by_name[] = { "process", "peer", "local-port" };
+	struct out_col cols[32];
+	size_t n = group_columns(r, json, cols);
+
+	if (json) {
+		out_json_str(o, "by", by_name[r->by]);
+		out_json_rows(o, "groups", cols, n, r->groups, r->ngroups);
+	} else if (r->ngroups) {
+		out_table(o, cols, n, r->groups, r->ngroups);
+	} else {
+		out_printf(o, "no sockets matched\n");
+	}
+}
+
+void scan_culprit_line(const struct cw_group *g, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "pid %d (%s) has not closed %zu connection%s that %s peer%s on "
+			 "this host closed",
+			 (int)g->pid, g->comm ? g->comm : "?", g->peers_closed,
+			 g->peers_closed == 1 ? "" : "s", g->peers_closed == 1 ? "its" : "their",
+			 g->peers_closed == 1 ? "" : "s");
+
+	if (n < 0 || (size_t)n >= len)
+		return;
+	if (!g->peers_half_closed)
+		snprintf(buf + n, len - (size_t)n, " (%s orphaned: the peer%s closed and left)",
+			 g->peers_orphaned == 1 ? "the peer's end is" : "their ends are",
+			 g->peers_orphaned == 1 ? "" : "s");
+	else if (g->peers_orphaned)
+		snprintf(buf + n, len - (size_t)n, " (%zu orphaned; %zu half-closed, still held, e.g. by pid %d (%s))",
+			 g->peers_orphaned, g->peers_half_closed, (int)g->peer_pid,
+			 g->peer_comm ? g->peer_comm : "?");
+	else
+		snprintf(buf + n, len - (size_t)n, " (half-closed: the peer%s still hold%s %s end, e.g. pid %d (%s))",
+			 g->peers_half_closed == 1 ? "" : "s", g->peers_half_closed == 1 ? "s" : "",
+			 g->peers_half_closed == 1 ? "its" : "their", (int)g->peer_pid,
+			 g->peer_comm ? g->peer_comm : "?");
+}

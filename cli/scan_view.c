@@ -1,0 +1,459 @@
+/* scan's views: the per-group summary, the culprit lines and the sockets,
+ * each described once as columns (out.h) for both the table and JSON. */
+#include "scan_view.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "closewait/addr.h"
+
+struct view {
+	struct scan_result *r;
+	const size_t *rows;           /* display row -> census index (sockets view) */
+	const struct cw_group *g;     /* groups view */
+};
+
+const char *scan_state_key(int state)
+{
+	static const char *const keys[CW_TCP_MAX_STATE] = {
+		"?", "established", "syn_sent", "syn_recv", "fin_wait_1", "fin_wait_2",
+		"time_wait", "unconnected", "close_wait", "last_ack", "listen", "closing",
+	};
+	return state > 0 && state < CW_TCP_MAX_STATE ? keys[state] : "?";
+}
+
+/* "127.0.0.1:80", "[::1]:80"; IPv4-mapped shown as IPv4. */
+static void ep_str(const struct cw_endpoint *e, bool with_port, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	const uint8_t *b = e->addr.s6_addr;
+	bool v4 = IN6_IS_ADDR_V4MAPPED(&e->addr);
+
+	if (v4)
+		inet_ntop(AF_INET, b + 12, a, sizeof(a));
+	else
+		inet_ntop(AF_INET6, b, a, sizeof(a));
+	if (!with_port)
+		snprintf(buf, len, "%s", a);
+	else if (v4)
+		snprintf(buf, len, "%s:%u", a, e->port);
+	else
+		snprintf(buf, len, "[%s]:%u", a, e->port);
+}
+
+/* ---- sockets ---- */
+#define SOCK(v, row) cw_census_sock((v)->r->c, (v)->rows[row])
+
+static void g_state(void *ctx, size_t row, struct out_val *v)
+{
+	v->type = OUT_STR;
+	v->s = cw_tcp_state_name(SOCK((struct view *)ctx, row)->state);
+}
+
+static void g_family(void *ctx, size_t row, struct out_val *v)
+{
+	v->type = OUT_STR;
+	v->s = SOCK((struct view *)ctx, row)->family == AF_INET6 ? "ipv6" : "ipv4";
+}
+
+static void g_local(void *ctx, size_t row, struct out_val *v)
+{
+	v->type = OUT_STR;
+	ep_str(&SOCK((struct view *)ctx, row)->local, true, v->buf, sizeof(v->buf));
+	v->s = v->buf;
+}
+
+static void g_remote(void *ctx, size_t row, struct out_val *v)
+{
+	v->type = OUT_STR;
+	ep_str(&SOCK((struct view *)ctx, row)->remote, true, v->buf, sizeof(v->buf));
+	v->s = v->buf;
+}
+
+#define U32_GETTER(name, field)                                                           \
+	static void name(void *ctx, size_t row, struct out_val *v)                        \
+	{                                                                                   \
+		v->type = OUT_INT;                                                          \
+		v->i = SOCK((struct view *)ctx, row)->field;                               \
+	}
+U32_GETTER(g_inode, inode)
+U32_GETTER(g_uid, uid)
+U32_GETTER(g_rq, rqueue)
+U32_GETTER(g_wq, wqueue)
+U32_GETTER(g_retrans, retrans)
+U32_GETTER(g_timer_ms, timer_ms)
+
+#define INFO_GETTER(name, field)                                                          \
+	static void name(void *ctx, size_t row, struct out_val *v)                        \
+	{                                                                                   \
+		const struct cw_sock *s = SOCK((struct view *)ctx, row);                    \
+		v->type = OUT_INT;                                                          \
+		v->null = !s->has_info || s->field == CW_MS_UNKNOWN;                        \
+		v->i = s->field;                                                            \
+	}
+INFO_GETTER(g_lastsnd, lastsnd_ms)
+INFO_GETTER(g_lastrcv, lastrcv_ms)
+INFO_GETTER(g_lastack, lastack_ms)
+
+static void g_timer(void *ctx, size_t row, struct out_val *v)
+{
+	v->type = OUT_STR;
+	v->s = cw_timer_name(SOCK((struct view *)ctx, row)->timer);
+}
+
+static void g_age(void *ctx, size_t row, struct out_val *v)
+{
+	v->type = OUT_AGE;
+	cw_sock_age(SOCK((struct view *)ctx, row), &v->age);
+}
+
+static void g_uncertain(void *ctx, size_t row, struct out_val *v)
+{
+	struct view *w = ctx;
+
+	v->type = OUT_BOOL;
+	v->b = w->r->uncertain[w->rows[row]];
+}
+
+static void g_older(void *ctx, size_t row, struct out_val *v)
+{
+	struct view *w = ctx;
+
+	v->type = OUT_STR;
+	v->s = w->r->uncertain[w->rows[row]] ? "uncertain" : "yes";
+}
+
+/* nested: one owner */
+static void o_pid(void *ctx, size_t row, struct out_val *v)
+{
+	v->type = OUT_INT;
+	v->i = ((const struct cw_owner *)ctx)[row].pid;
+}
+
+static void o_fd(void *ctx, size_t row, struct out_val *v)
+{
+	v->type = OUT_INT;
+	v->i = ((const struct cw_owner *)ctx)[row].fd;
+}
+
+static void o_comm(void *ctx, size_t row, struct out_val *v)
+{
+	v->type = OUT_STR;
+	v->s = ((const struct cw_owner *)ctx)[row].comm;
+}
+
+static void o_text(void *ctx, size_t row, struct out_val *v)
+{
+	const struct cw_owner *o = &((const struct cw_owner *)ctx)[row];
+
+	v->type = OUT_STR;
+	snprintf(v->buf, sizeof(v->buf), "%s[%d]:%d", o->comm, (int)o->pid, o->fd);
+	v->s = v->buf;
+}
+
+static const struct out_col owner_cols[] = {
+	{ "pid", NULL, false, o_pid },
+	{ "fd", NULL, false, o_fd },
+	{ "command", NULL, false, o_comm },
+	{ NULL, "OWNER", true, o_text },
+};
+
+static void g_owners(void *ctx, size_t row, struct out_val *v)
+{
+	struct view *w = ctx;
+	size_t n, i = w->rows[row];
+	const struct cw_owner *o = cw_census_owners(w->r->c, i, &n);
+
+	v->type = OUT_LIST;
+	v->list_ctx = (void *)o;
+	v->list_n = n;
+	v->list_cols = owner_cols;
+	v->list_ncols = sizeof(owner_cols) / sizeof(owner_cols[0]);
+}
+
+static void g_owner_kind(void *ctx, size_t row, struct out_val *v)
+{
+	struct view *w = ctx;
+	enum cw_owner_kind k = cw_census_owner_kind(w->r->c, w->rows[row]);
+
+	v->type = OUT_STR;
+	v->s = k == CW_OWNED ? "process" : k == CW_ORPHAN ? "orphaned" : "unknown";
+}
+
+static void g_process(void *ctx, size_t row, struct out_val *v)
+{
+	struct view *w = ctx;
+	enum cw_owner_kind k = cw_census_owner_kind(w->r->c, w->rows[row]);
+
+	if (k == CW_OWNED) {
+		g_owners(ctx, row, v);
+		return;
+	}
+	v->type = OUT_STR;
+	v->s = k == CW_ORPHAN ? "(orphaned)" : "(unknown)";
+}
+
+/* The other end, when it is on this host (pairing). */
+static size_t peer_of(struct view *w, size_t row)
+{
+	return w->r->peer ? w->r->peer[w->rows[row]] : CW_NO_PEER;
+}
+
+static void g_peer_state(void *ctx, size_t row, struct out_val *v)
+{
+	struct view *w = ctx;
+	size_t j = peer_of(w, row);
+
+	v->type = OUT_STR;
+	v->null = j == CW_NO_PEER;
+	v->s = v->null ? NULL : cw_tcp_state_name(cw_census_sock(w->r->c, j)->state);
+}
+
+static void g_peer_owner(void *ctx, size_t row, struct out_val *v)
+{
+	struct view *w = ctx;
+	size_t j = peer_of(w, row), n;
+	const struct cw_owner *o;
+
+	v->type = OUT_STR;
+	if (j == CW_NO_PEER) {
+		v->null = true;
+		return;
+	}
+	o = cw_census_owners(w->r->c, j, &n);
+	if (!cw_census_sock(w->r->c, j)->inode)
+		v->s = "orphaned";
+	else if (o)
+		snprintf(v->buf, sizeof(v->buf), "%s[%d]", o[0].comm, (int)o[0].pid), v->s = v->buf;
+	else
+		v->s = "unknown";
+}
+
+static void g_peer_pid(void *ctx, size_t row, struct out_val *v)
+{
+	struct view *w = ctx;
+	size_t j = peer_of(w, row), n;
+	const struct cw_owner *o = j == CW_NO_PEER ? NULL : cw_census_owners(w->r->c, j, &n);
+
+	v->type = OUT_INT;
+	v->null = !o;
+	v->i = o ? o[0].pid : 0;
+}
+
+static const struct out_col sock_cols[] = {
+	{ "state", "STATE", true, g_state },
+	{ "family", NULL, false, g_family },
+	{ "local", "LOCAL", true, g_local },
+	{ "peer", "PEER", true, g_remote },
+	{ "recv_q", "RECV-Q", false, g_rq },
+	{ "send_q", "SEND-Q", false, g_wq },
+	{ "age", "AGE", false, g_age },
+	{ "inode", NULL, false, g_inode },
+	{ "uid", NULL, false, g_uid },
+	{ "timer", NULL, false, g_timer },
+	{ "timer_ms", NULL, false, g_timer_ms },
+	{ "retrans", NULL, false, g_retrans },
+	{ "lastsnd_ms", NULL, false, g_lastsnd },
+	{ "lastrcv_ms", NULL, false, g_lastrcv },
+	{ "lastack_ms", NULL, false, g_lastack },
+	{ "owner", NULL, false, g_owner_kind },
+	{ "owners", NULL, false, g_owners },
+	{ NULL, "PROCESS", true, g_process },
+	{ "peer_state", NULL, false, g_peer_state },
+	{ "peer_pid", NULL, false, g_peer_pid },
+	{ NULL, "PEER-END", true, g_peer_owner },
+};
+#define NSOCK_COLS (sizeof(sock_cols) / sizeof(sock_cols[0]))
+
+static const struct out_col older_cols[] = {
+	{ "uncertain", NULL, false, g_uncertain },
+	{ NULL, "OLDER", true, g_older },
+};
+
+/* Sock columns, plus the --older verdict when asked. */
+static size_t sock_columns(const struct scan_result *r, struct out_col *cols)
+{
+	size_t n = NSOCK_COLS;
+
+	memcpy(cols, sock_cols, sizeof(sock_cols));
+	if (r->older_given) {
+		memcpy(cols + n, older_cols, sizeof(older_cols));
+		n += sizeof(older_cols) / sizeof(older_cols[0]);
+	}
+	return n;
+}
+
+int scan_compute(const struct cw_census *c, const struct cw_filter *f, enum cw_group_by by,
+		 bool state_given, struct scan_result *r)
+{
+	size_t n = cw_census_count(c);
+	int err = -ENOMEM;
+
+	memset(r, 0, sizeof(*r));
+	r->c = c;
+	r->by = by;
+	r->state_given = state_given;
+	r->older_given = f->older_ms > 0;
+	r->peer = malloc((n ? n : 1) * sizeof(*r->peer));
+	r->sel = calloc(n ? n : 1, sizeof(*r->sel));
+	r->uncertain = calloc(n ? n : 1, sizeof(*r->uncertain));
+	r->idx = malloc((n ? n : 1) * sizeof(*r->idx));
+	if (!r->peer || !r->sel || !r->uncertain || !r->idx)
+		goto fail;
+	err = cw_census_pair(c, r->peer);
+	if (err)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		enum cw_match m = cw_filter_match(f, c, i, NULL);
+
+		if (m == CW_MATCH_NO)
+			continue;
+		r->sel[i] = true;
+		r->uncertain[i] = m == CW_MATCH_UNCERTAIN;
+		r->uncertain_n += r->uncertain[i];
+		r->idx[r->nidx++] = i;
+		r->close_wait += cw_census_sock(c, i)->state == CW_TCP_CLOSE_WAIT;
+	}
+	err = cw_census_group(c, r->sel, r->peer, by, &r->groups, &r->ngroups);
+	if (!err)
+		err = cw_census_group(c, r->sel, r->peer, CW_BY_PROCESS, &r->procs, &r->nprocs);
+	if (!err)
+		return 0;
+fail:
+	scan_result_free(r);
+	return err;
+}
+
+void scan_result_free(struct scan_result *r)
+{
+	free(r->peer);
+	free(r->sel);
+	free(r->uncertain);
+	free(r->idx);
+	free(r->groups);
+	free(r->procs);
+	memset(r, 0, sizeof(*r));
+}
+
+struct age_row {
+	size_t idx;
+	struct cw_age a;
+};
+
+static int age_row_cmp(const void *x, const void *y)
+{
+	const struct age_row *a = x, *b = y;
+
+	if (a->a.min_ms != b->a.min_ms)
+		return a->a.min_ms > b->a.min_ms ? -1 : 1;
+	return (a->idx > b->idx) - (a->idx < b->idx);
+}
+
+/* The sockets of the table: every selected one with --state, else the
+ * CLOSE_WAIT ones (the stuck sockets); oldest first. */
+static size_t table_rows(const struct scan_result *r, size_t *rows)
+{
+	struct age_row *ar = malloc((r->nidx ? r->nidx : 1) * sizeof(*ar));
+	size_t n = 0;
+
+	if (!ar)
+		return 0;
+	for (size_t k = 0; k < r->nidx; k++) {
+		const struct cw_sock *s = cw_census_sock(r->c, r->idx[k]);
+
+		if (!r->state_given && s->state != CW_TCP_CLOSE_WAIT)
+			continue;
+		ar[n].idx = r->idx[k];
+		cw_sock_age(s, &ar[n].a);
+		n++;
+	}
+	qsort(ar, n, sizeof(*ar), age_row_cmp);
+	for (size_t k = 0; k < n; k++)
+		rows[k] = ar[k].idx;
+	free(ar);
+	return n;
+}
+
+void scan_print_table(struct out *o, struct scan_result *r)
+{
+	struct out_col cols[NSOCK_COLS + 4];
+	size_t *rows = malloc((r->nidx ? r->nidx : 1) * sizeof(*rows));
+	struct view v = { r, rows, NULL };
+	size_t ncols = sock_columns(r, cols), nrows;
+	char line[512];
+	bool any_culprit = false;
+
+	if (!rows)
+		return;
+	scan_print_groups(o, r, false);
+	for (size_t g = 0; g < r->nprocs; g++) {
+		if (!r->procs[g].peers_closed || r->procs[g].kind != CW_OWNED)
+			continue;
+		if (!any_culprit)
+			out_printf(o, "\n");
+		any_culprit = true;
+		scan_culprit_line(&r->procs[g], line, sizeof(line));
+		out_printf(o, "%s\n", line);
+	}
+	nrows = table_rows(r, rows);
+	out_printf(o, "\n");
+	if (nrows)
+		out_table(o, cols, ncols, &v, nrows);
+	else
+		out_printf(o, "no %s sockets%s\n", r->state_given ? "matching" : "CLOSE_WAIT",
+			   r->nidx ? "" : " (nothing matched)");
+	if (r->uncertain_n)
+		out_printf(o, "\n%zu socket%s may or may not be older than --older: the age range "
+			      "contains it (OLDER: uncertain).\n",
+			   r->uncertain_n, r->uncertain_n == 1 ? "" : "s");
+	if (cw_census_unreadable(r->c))
+		out_printf(o, "\n%u processes could not be read (permissions): their sockets show "
+			      "(unknown).\n", cw_census_unreadable(r->c));
+	free(rows);
+}
+
+void scan_print_json(struct out *o, struct scan_result *r)
+{
+	struct out_col cols[NSOCK_COLS + 4];
+	struct view v = { r, r->idx, NULL };
+	size_t ncols = sock_columns(r, cols);
+	char line[512];
+
+	out_json_open(o, NULL, '{');
+	out_json_int(o, "version", 1);
+	out_json_int(o, "time_ms", (long long)cw_census_time_ms(r->c));
+	out_json_bool(o, "owners", cw_census_has_owners(r->c));
+	out_json_bool(o, "owners_partial", cw_census_owners_partial(r->c));
+	out_json_int(o, "unreadable_processes", cw_census_unreadable(r->c));
+	out_json_int(o, "sockets_total", (long long)r->nidx);
+	out_json_int(o, "close_wait_total", (long long)r->close_wait);
+	out_json_int(o, "uncertain_total", (long long)r->uncertain_n);
+	scan_print_groups(o, r, true);
+	out_json_open(o, "culprits", '[');
+	for (size_t g = 0; g < r->nprocs; g++) {
+		const struct cw_group *p = &r->procs[g];
+
+		if (!p->peers_closed || p->kind != CW_OWNED)
+			continue;
+		out_json_open(o, NULL, '{');
+		out_json_int(o, "pid", p->pid);
+		out_json_str(o, "command", p->comm);
+		out_json_int(o, "close_wait", (long long)p->count[CW_TCP_CLOSE_WAIT]);
+		out_json_int(o, "peers_closed", (long long)p->peers_closed);
+		out_json_int(o, "peers_orphaned", (long long)p->peers_orphaned);
+		out_json_int(o, "peers_half_closed", (long long)p->peers_half_closed);
+		if (p->peer_pid)
+			out_json_int(o, "peer_pid", p->peer_pid);
+		else
+			out_json_str(o, "peer_pid", NULL);
+		scan_culprit_line(p, line, sizeof(line));
+		out_json_str(o, "message", line);
+		out_json_close(o);
+	}
+	out_json_close(o);
+	out_json_rows(o, "sockets", cols, ncols, &v, r->nidx);
+	out_json_end(o);
+}

@@ -1,0 +1,39 @@
+/* What `closewait scan` computes from a census and how it shows it. Apart
+ * from cmd_scan.c (options, taking the census) so tests can render fixtures. */
+#ifndef CW_SCAN_VIEW_H
+#define CW_SCAN_VIEW_H
+
+#include "closewait/census.h"
+#include "out.h"
+
+struct scan_result {
+	const struct cw_census *c;
+	enum cw_group_by by;
+	bool state_given;             /* --state: list every selected socket, not only CLOSE_WAIT */
+	bool older_given;
+	size_t *peer;                 /* cw_census_pair */
+	bool *sel;                    /* selected (matched or uncertain) */
+	bool *uncertain;              /* --older: age range contains the limit */
+	size_t *idx;                  /* selected sockets, census order */
+	size_t nidx;
+	struct cw_group *groups;      /* by `by` */
+	size_t ngroups;
+	struct cw_group *procs;       /* by process, for the culprit lines */
+	size_t nprocs;
+	size_t close_wait;            /* selected CLOSE_WAIT sockets: exit status 1 if any */
+	size_t uncertain_n;
+};
+
+int scan_compute(const struct cw_census *c, const struct cw_filter *f, enum cw_group_by by,
+		 bool state_given, struct scan_result *r);
+void scan_result_free(struct scan_result *r);
+void scan_print_table(struct out *o, struct scan_result *r);
+void scan_print_json(struct out *o, struct scan_result *r);
+/* The summary per group (scan_groups.c): a table, or the "groups" member. */
+void scan_print_groups(struct out *o, struct scan_result *r, bool json);
+/* "pid 6979 (server) has not closed 3 connections that their peers on this host closed (...)" */
+void scan_culprit_line(const struct cw_group *g, char *buf, size_t len);
+/* JSON key of a state: "close_wait", "time_wait"... */
+const char *scan_state_key(int state);
+
+#endif

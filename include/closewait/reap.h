@@ -1,0 +1,128 @@
+/* Remediation: ending a running process's leaked TCP connections without
+ * restarting it (closewait reap). Selection uses the census filter (the one
+ * scan uses); the action is one of two:
+ *  - fin: pidfd_open + pidfd_getfd duplicate the owner's socket into this
+ *    process, which calls shutdown(SHUT_RDWR): the kernel sends our FIN; the
+ *    owner's fd stays valid (read returns 0, write fails with EPIPE, or with
+ *    ECONNRESET once the peer has reset). Needs ptrace rights over the owner.
+ *  - rst: SOCK_DESTROY through sock_diag (what `ss -K` does): the socket is
+ *    reset. Needs CAP_NET_ADMIN and CONFIG_INET_DIAG_DESTROY; no owner needed.
+ * Each socket's identity (inode and state) is checked again right before
+ * acting, so one closed and replaced in between is left alone. */
+#ifndef CLOSEWAIT_REAP_H
+#define CLOSEWAIT_REAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "closewait/census.h"
+
+enum cw_reap_mode { CW_REAP_FIN, CW_REAP_RST };
+
+/* What became of one selected socket. */
+enum cw_reap_status {
+	CW_REAP_TODO,           /* selected, not acted on (yet: dry run, not confirmed) */
+	/* handled */
+	CW_REAP_CLEAN,          /* fin: the peer acknowledged our FIN */
+	CW_REAP_RESET,          /* fin: the peer answered our FIN with an RST */
+	CW_REAP_FIN_SENT,       /* fin: no answer within the wait; the kernel retransmits */
+	CW_REAP_DESTROYED,      /* rst: destroyed (an RST sent where the state calls for one) */
+	/* skipped on purpose */
+	CW_REAP_SKIP_LISTEN,    /* a listening socket: never touched */
+	CW_REAP_SKIP_AGE,       /* --older: its age range contains the limit */
+	CW_REAP_SKIP_MODE,      /* fin: a FIN cannot end this state (ours already sent) */
+	CW_REAP_SKIP_GONE,      /* closed (fd closed, owner exited, socket gone) before acting */
+	CW_REAP_SKIP_REPLACED,  /* its fd (rst: its address pair) now holds another socket */
+	CW_REAP_SKIP_CHANGED,   /* the same socket, no longer in the state selected */
+	/* failed */
+	CW_REAP_FAIL_PTRACE,    /* fin: no ptrace rights over the owner (see denial) */
+	CW_REAP_FAIL_NO_OWNER,  /* fin: no owner found (see denial: whose processes we cannot read) */
+	CW_REAP_FAIL_CAP,       /* rst: CAP_NET_ADMIN missing */
+	CW_REAP_FAIL_NOSUPPORT, /* rst: kernel built without CONFIG_INET_DIAG_DESTROY */
+	CW_REAP_FAIL_ERROR,     /* another error: err */
+	CW_REAP_NSTATUS
+};
+enum cw_reap_kind { CW_REAP_KIND_TODO, CW_REAP_KIND_HANDLED, CW_REAP_KIND_SKIPPED, CW_REAP_KIND_FAILED };
+/* "clean", "reset", "fin-sent", "destroyed", "listen", "age-uncertain"...; "to-reap" for TODO. */
+const char *cw_reap_status_name(enum cw_reap_status s);
+enum cw_reap_kind cw_reap_status_kind(enum cw_reap_status s);
+const char *cw_reap_kind_name(enum cw_reap_kind k); /* "todo", "handled", "skipped", "failed" */
+
+/* Why ptrace access (pidfd_getfd, /proc/PID/fd) is refused: the kernel's
+ * __ptrace_may_access rules, then Yama, then anything else (an LSM). */
+enum cw_ptrace_block {
+	CW_PTRACE_OK,
+	CW_PTRACE_OTHER_UID,     /* not the owner's user, and no CAP_SYS_PTRACE */
+	CW_PTRACE_NOT_DUMPABLE,  /* same user, but the owner is not dumpable (setuid,
+				  * PR_SET_DUMPABLE 0): needs CAP_SYS_PTRACE */
+	CW_PTRACE_YAMA,          /* kernel.yama.ptrace_scope forbids it */
+	CW_PTRACE_OTHER,         /* refused for another reason (a security module) */
+};
+struct cw_ptrace_denial {
+	enum cw_ptrace_block why;
+	uid_t owner_uid;          /* the owner's uid (socket uid when the owner is unknown) */
+	uid_t our_uid;            /* our real uid (pidfd_getfd checks real credentials) */
+	bool cap_sys_ptrace;      /* we hold CAP_SYS_PTRACE */
+	int yama_scope;           /* kernel.yama.ptrace_scope; -1 without Yama */
+};
+/* Explains a refusal to reach pid (uid: the owner's uid, or -1 to read it
+ * from /proc/PID/status). Reads /proc and our credentials; never fails. */
+void cw_ptrace_explain(pid_t pid, uid_t uid, struct cw_ptrace_denial *d);
+/* May we read pid's fds (to find its sockets; PTRACE_MODE_READ) and, if
+ * attach, duplicate them (pidfd_getfd; PTRACE_MODE_ATTACH, which Yama may
+ * refuse where reading is allowed)? 0 yes; -ESRCH no such process; -EINVAL
+ * not a process (a thread id); -EPERM (d filled) no. */
+int cw_reap_check_pid(pid_t pid, bool attach, struct cw_ptrace_denial *d);
+
+/* One selected socket. */
+struct cw_reap_item {
+	struct cw_sock sock;          /* as the census saw it (owner fields meaningless) */
+	struct cw_age age;
+	pid_t pid;                    /* the owner acted through; 0: none known */
+	int fd;                       /* its fd there */
+	char comm[16];
+	uint16_t nowners;             /* processes holding it */
+	enum cw_reap_status status;
+	int err;                      /* FAIL_ERROR: -errno; SKIP_*: the errno that told us, or 0 */
+	uint8_t end_state;            /* state seen last (after acting, or at the re-check); 0: none */
+	uint32_t new_inode;           /* SKIP_REPLACED: the inode found instead (0: not a socket) */
+	struct cw_ptrace_denial denial; /* FAIL_PTRACE, FAIL_NO_OWNER */
+};
+
+struct cw_reap;
+
+/* Selects the sockets of census c (with owners) that f matches, for mode:
+ * LISTEN ones as SKIP_LISTEN, --older uncertain ones as SKIP_AGE, in fin mode
+ * states a FIN cannot end as SKIP_MODE and ownerless ones as FAIL_NO_OWNER;
+ * the rest TODO. Items are sorted by pid, fd, then local port, and copy what
+ * they need: the census may be freed. 0 or -ENOMEM. */
+int cw_reap_select(const struct cw_census *c, const struct cw_filter *f, enum cw_reap_mode mode,
+		   struct cw_reap **out);
+void cw_reap_free(struct cw_reap *r);
+enum cw_reap_mode cw_reap_get_mode(const struct cw_reap *r);
+size_t cw_reap_count(const struct cw_reap *r);
+const struct cw_reap_item *cw_reap_item(const struct cw_reap *r, size_t i);
+
+struct cw_reap_counts {
+	size_t total, todo, handled, skipped, failed;
+	size_t status[CW_REAP_NSTATUS];
+};
+void cw_reap_counts(const struct cw_reap *r, struct cw_reap_counts *n);
+
+struct cw_reap_opts {
+	uint64_t wait_ms;             /* fin: how long to wait for answers to our FINs */
+	/* Test seam: called for each TODO item after selection, right before its
+	 * identity is checked again and it is acted on (NULL: none). */
+	void (*before_act)(const struct cw_reap_item *it, void *arg);
+	void *arg;
+};
+#define CW_REAP_WAIT_MS 1000u        /* --wait default */
+
+/* Acts on every TODO item and sets its status. 0, or -errno when nothing
+ * could be attempted (-ENOMEM, no sock_diag socket); per-socket failures are
+ * in the items. fin: our duplicates are closed before it returns. */
+int cw_reap_run(struct cw_reap *r, const struct cw_reap_opts *o);
+
+#endif

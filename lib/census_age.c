@@ -1,0 +1,71 @@
+/* How long a socket has been in its state, from what the kernel reports.
+ * Pure: no I/O. The rules, checked on Linux 6.18 (see docs/scan.md):
+ * - tcp_info lastrcv (tcpi_last_data_recv) is refreshed only by segments
+ *   carrying data (tcp_event_data_recv); a bare FIN is not data, so lastrcv
+ *   is an upper bound of the time since the FIN.
+ * - lastack (tcpi_last_ack_recv, tp->rcv_tstamp) is refreshed by every ACK
+ *   that is not older than snd_una (tcp_ack). The FIN carries one, so
+ *   lastack <= age, with equality unless an ACK followed: one for data we
+ *   wrote after the FIN, or an answer to a keepalive probe.
+ * - Neither a pure ACK nor a keepalive probe of ours refreshes lastsnd
+ *   (tcpi_last_data_sent, tp->lsndtime is set only by data segments). */
+#include "closewait/census.h"
+
+#include <string.h>
+
+/* A range narrower than this is called exact: the times come in jiffies and
+ * tests and people read seconds. */
+#define EXACT_WIDTH_MS 1000u
+/* Our last data must predate the last ACK by this much for that ACK not to
+ * be the answer to it: a delayed ACK comes within 200 ms (TCP_DELACK_MAX),
+ * plus a few RTTs for the segment to travel. */
+#define DATA_ACK_MARGIN_MS 1000u
+
+/* Could an ACK have followed the FIN? See the rules above. */
+static bool ack_after_fin_possible(const struct cw_sock *s)
+{
+	uint64_t margin = DATA_ACK_MARGIN_MS + (uint64_t)s->rtt_us * 4 / 1000;
+
+	/* Data written after the FIN (to a half-closed peer) is acknowledged. */
+	if (s->lastsnd_ms == CW_MS_UNKNOWN || (uint64_t)s->lastsnd_ms < s->lastack_ms + margin)
+		return true;
+	switch (s->timer) {
+	case CW_TIMER_NONE:
+		return false; /* no SO_KEEPALIVE: no probe, hence no answer */
+	case CW_TIMER_KEEPALIVE:
+		/* tcp_keepalive_timer probes only once nothing was received for
+		 * keepidle; until a probe is answered the timer is due at most
+		 * keepidle after the last ACK, so keepidle >= timer + lastack.
+		 * If even the upper bound of the age is below that, no probe can
+		 * have gone out since the FIN. (This assumes keepintvl <= keepidle,
+		 * as the defaults 75 s and 7200 s are: the kernel does not report
+		 * either to sock_diag.) */
+		return (uint64_t)s->lastrcv_ms >= (uint64_t)s->timer_ms + s->lastack_ms;
+	default:
+		return true; /* retransmitting or probing a zero window: ACKs come back */
+	}
+}
+
+void cw_sock_age(const struct cw_sock *s, struct cw_age *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (s->state == CW_TCP_TIME_WAIT && s->timer == CW_TIMER_TIMEWAIT) {
+		/* inet_twsk_schedule(tw, TCP_TIMEWAIT_LEN): the timer started at entry. */
+		uint32_t left = s->timer_ms < CW_TIME_WAIT_MS ? s->timer_ms : CW_TIME_WAIT_MS;
+
+		a->known = a->exact = true;
+		a->min_ms = a->max_ms = CW_TIME_WAIT_MS - left;
+		return;
+	}
+	if (s->state != CW_TCP_CLOSE_WAIT || !s->has_info || s->lastack_ms == CW_MS_UNKNOWN)
+		return;
+	a->known = true;
+	a->min_ms = s->lastack_ms;
+	a->max_ms = s->lastrcv_ms > s->lastack_ms ? s->lastrcv_ms : s->lastack_ms;
+	if (a->max_ms - a->min_ms < EXACT_WIDTH_MS) {
+		a->exact = true;
+	} else if (!ack_after_fin_possible(s)) {
+		a->exact = true; /* the last ACK is the FIN's own */
+		a->max_ms = a->min_ms;
+	}
+}

@@ -1,0 +1,374 @@
+/* Port arithmetic (S16-S18): how fast new connections to one destination can
+ * be made before connect() runs out of local ports. Pure but for
+ * cw_port_sys_read. Kernel facts (net/ipv4/inet_hashtables.c, tcp_ipv4.c):
+ * - connect() picks a port from ip_local_port_range, skipping
+ *   ip_local_reserved_ports; the count is rounded down to even (it scans
+ *   both parities in two halves: "remaining &= ~1U").
+ * - A port is free for a destination when no socket has the same 4-tuple: the
+ *   space is per (source address, destination).
+ * - TIME_WAIT holds its 4-tuple for TCP_TIMEWAIT_LEN (60 s) unless
+ *   tcp_twsk_unique() lets connect() take it over: tcp_tw_reuse 1, or 2 when
+ *   an address is loopback, and the connection had timestamps, once
+ *   tcp_tw_reuse_delay (1 s) has passed since its last timestamp. */
+#include "closewait/census.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned reserved_in(unsigned lo, unsigned hi, const char *list)
+{
+	unsigned n = 0;
+
+	for (const char *p = list; p && *p;) {
+		char *end;
+		unsigned long a = strtoul(p, &end, 10), b = a;
+
+		if (end == p)
+			break;
+		if (*end == '-')
+			b = strtoul(end + 1, &end, 10);
+		for (unsigned long port = a; port <= b; port++)
+			n += port >= lo && port <= hi;
+		p = end + strspn(end, ", \t\n");
+	}
+	return n;
+}
+
+int cw_port_sys_set(struct cw_port_sys *sys, unsigned lo, unsigned hi, const char *reserved)
+{
+	unsigned count;
+
+	if (lo == 0 || hi < lo || hi > 65535)
+		return -EINVAL;
+	count = hi - lo + 1;
+	if (count > 1)
+		count &= ~1u;
+	sys->range_lo = lo;
+	sys->range_hi = hi;
+	/* A reserved port at the top of an odd-sized range may be the one the
+	 * rounding dropped already; counting it again is off by one at most. */
+	sys->reserved = reserved_in(lo, hi, reserved);
+	sys->usable = count > sys->reserved ? count - sys->reserved : 0;
+	return 0;
+}
+
+static int read_line(const char *root, const char *name, char *buf, size_t len)
+{
+	char path[256];
+	FILE *f;
+	int err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", root, name);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(buf, (int)len, f))
+		err = -EIO;
+	fclose(f);
+	return err;
+}
+
+int cw_port_sys_read(const char *root, struct cw_port_sys *sys)
+{
+	char buf[4096];
+	unsigned lo, hi;
+	int err;
+
+	if (!root)
+		root = "/proc/sys/net/ipv4";
+	memset(sys, 0, sizeof(*sys));
+	err = read_line(root, "ip_local_port_range", buf, sizeof(buf));
+	if (err)
+		return err;
+	if (sscanf(buf, "%u %u", &lo, &hi) != 2)
+		return -EINVAL;
+	if (read_line(root, "ip_local_reserved_ports", buf, sizeof(buf)))
+		buf[0] = 0;
+	err = cw_port_sys_set(sys, lo, hi, buf);
+	if (err)
+		return err;
+	sys->tw_reuse = read_line(root, "tcp_tw_reuse", buf, sizeof(buf)) ? 0 : atoi(buf);
+	sys->timestamps = read_line(root, "tcp_timestamps", buf, sizeof(buf)) ? 1 : atoi(buf);
+	/* tcp_tw_reuse_delay appeared in Linux 6.13; before, the delay was 1 s. */
+	sys->tw_reuse_delay_ms =
+		read_line(root, "tcp_tw_reuse_delay", buf, sizeof(buf)) ? 1000 : (unsigned)atoi(buf);
+	return 0;
+}
+
+static bool is_loopback(const struct in6_addr *a)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (!memcmp(a->s6_addr, mapped, 12))
+		return a->s6_addr[12] == 127;
+	return IN6_IS_ADDR_LOOPBACK(a);
+}
+
+/* Would connect() reuse a TIME_WAIT port toward d from local address src? */
+static bool reuse_applies(const struct cw_port_sys *sys, const struct in6_addr *src,
+			  const struct in6_addr *dst)
+{
+	if (!sys->timestamps || !sys->tw_reuse)
+		return false;
+	return sys->tw_reuse == 1 || is_loopback(src) || is_loopback(dst);
+}
+
+double cw_ports_exhaust_s(const struct cw_port_sys *sys, const struct cw_port_dest *d, double rate)
+{
+	double cap = (double)sys->usable * (double)(d->sources ? d->sources : 1);
+	double hold_s = d->reuse ? sys->tw_reuse_delay_ms / 1000.0 : CW_TIME_WAIT_MS / 1000.0;
+	double prev = 0;
+	size_t old = d->reuse ? 0 : d->time_wait; /* with reuse, old ports come back within the delay */
+
+	if (rate <= 0)
+		return -1;
+	if ((double)d->open + (double)old >= cap)
+		return 0;
+	/* Between two expiries of the TIME_WAIT already there, ports held =
+	 * open + old still waiting + rate * t (each new one held hold_s). */
+	for (size_t k = 0; k <= old; k++) {
+		double next = k < old ? d->tw_left_ms[k] / 1000.0 : hold_s;
+		double t = (cap - (double)d->open - (double)(old - k)) / rate;
+
+		if (next > hold_s)
+			next = hold_s;
+		if (t < prev)
+			t = prev;
+		if (t <= next)
+			return t;
+		prev = next;
+	}
+	return -1; /* open + rate * hold_s < capacity: sustainable */
+}
+
+struct acc {
+	struct cw_endpoint key;       /* dest (addr, port), or local (addr) */
+	struct in6_addr src;          /* dests: one source seen, to count distinct ones */
+	size_t sources, open, time_wait, recent, dests;
+	uint32_t oldest_tw_ms;
+	size_t tw_first;              /* into the TIME_WAIT list, after sorting */
+};
+
+struct tw {
+	size_t dest;
+	uint32_t left_ms;
+	struct in6_addr src;
+};
+
+static bool ep_eq(const struct cw_endpoint *a, const struct cw_endpoint *b)
+{
+	return a->port == b->port && !memcmp(&a->addr, &b->addr, sizeof(a->addr));
+}
+
+/* Linear lookups: few destinations and local addresses in practice. */
+static size_t acc_find(struct acc **v, size_t *n, const struct cw_endpoint *key, int *err)
+{
+	struct acc *a;
+
+	for (size_t i = 0; i < *n; i++)
+		if (ep_eq(&(*v)[i].key, key))
+			return i;
+	a = realloc(*v, (*n + 1) * sizeof(**v));
+	if (!a) {
+		*err = -ENOMEM;
+		return 0;
+	}
+	*v = a;
+	memset(&a[*n], 0, sizeof(a[0]));
+	a[*n].key = *key;
+	return (*n)++;
+}
+
+/* Ports somebody listens on: their sockets are the server side, not connect()'s. */
+static void listening_ports(const struct cw_census *c, uint8_t *bits)
+{
+	memset(bits, 0, 65536 / 8);
+	for (size_t i = 0, n = cw_census_count(c); i < n; i++) {
+		const struct cw_sock *s = cw_census_sock(c, i);
+
+		if (s->state == CW_TCP_LISTEN)
+			bits[s->local.port / 8] |= (uint8_t)(1u << (s->local.port % 8));
+	}
+}
+
+static int tw_cmp(const void *a, const void *b)
+{
+	const struct tw *x = a, *y = b;
+
+	if (x->dest != y->dest)
+		return x->dest < y->dest ? -1 : 1;
+	return (x->left_ms > y->left_ms) - (x->left_ms < y->left_ms);
+}
+
+static int dest_cmp(const void *a, const void *b)
+{
+	const struct cw_port_dest *x = a, *y = b;
+
+	if (x->utilisation != y->utilisation)
+		return x->utilisation > y->utilisation ? -1 : 1;
+	return (x->time_wait < y->time_wait) - (x->time_wait > y->time_wait);
+}
+
+static void finish_dest(const struct cw_port_sys *sys, const struct acc *a, const struct tw *tws,
+			double what_if, uint32_t *storage, struct cw_port_dest *d)
+{
+	double cap = (double)sys->usable * (double)(a->sources ? a->sources : 1);
+	double hold_s, window_s;
+	size_t held_tw = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->dest = a->key;
+	d->sources = a->sources ? a->sources : 1;
+	d->open = a->open;
+	d->time_wait = a->time_wait;
+	d->time_wait_recent = a->recent;
+	d->reuse = reuse_applies(sys, a->time_wait ? &tws[a->tw_first].src : &a->src, &a->key.addr);
+	for (size_t k = 0; k < a->time_wait; k++) {
+		storage[k] = tws[a->tw_first + k].left_ms;
+		held_tw += !d->reuse || CW_TIME_WAIT_MS - storage[k] < sys->tw_reuse_delay_ms;
+	}
+	d->tw_left_ms = storage;
+	hold_s = d->reuse ? sys->tw_reuse_delay_ms / 1000.0 : CW_TIME_WAIT_MS / 1000.0;
+	d->rate_max = cap > (double)d->open ? (cap - (double)d->open) / hold_s : 0;
+	/* TIME_WAIT ages are exact (60 s minus the timer): the ones that entered
+	 * in the last window, over the window (shorter if they are all younger). */
+	window_s = a->oldest_tw_ms / 1000.0;
+	if (window_s > CW_RATE_WINDOW_MS / 1000.0)
+		window_s = CW_RATE_WINDOW_MS / 1000.0;
+	if (window_s < 1)
+		window_s = 1;
+	d->rate_now = (double)a->recent / window_s;
+	d->utilisation = cap > 0 ? ((double)d->open + (double)held_tw) / cap : 1;
+	d->exhaust_s = cw_ports_exhaust_s(sys, d, d->rate_now);
+	d->exhaust_what_if_s = what_if > 0 ? cw_ports_exhaust_s(sys, d, what_if) : -1;
+}
+
+struct pair {
+	size_t dest;
+	struct in6_addr src;
+};
+
+static int pair_cmp(const void *a, const void *b)
+{
+	const struct pair *x = a, *y = b;
+
+	if (x->dest != y->dest)
+		return x->dest < y->dest ? -1 : 1;
+	return memcmp(&x->src, &y->src, sizeof(x->src));
+}
+
+/* Counts every outgoing socket into its destination and local address. */
+static int collect(const struct cw_census *c, const struct cw_port_sys *sys, struct acc **dests,
+		   size_t *nd, struct acc **locals, size_t *nl, struct tw *tws, size_t *ntw,
+		   struct pair *pairs, size_t *np)
+{
+	uint8_t listen[65536 / 8];
+	int err = 0;
+
+	listening_ports(c, listen);
+	for (size_t i = 0, n = cw_census_count(c); i < n && !err; i++) {
+		const struct cw_sock *s = cw_census_sock(c, i);
+		struct cw_endpoint lk = { s->local.addr, 0 };
+		size_t d, l;
+
+		if (s->state == CW_TCP_LISTEN || s->local.port < sys->range_lo ||
+		    s->local.port > sys->range_hi ||
+		    (listen[s->local.port / 8] & (1u << (s->local.port % 8))))
+			continue;
+		d = acc_find(dests, nd, &s->remote, &err);
+		l = err ? 0 : acc_find(locals, nl, &lk, &err);
+		if (err)
+			break;
+		(*dests)[d].src = s->local.addr;
+		pairs[(*np)++] = (struct pair){ d, s->local.addr };
+		if (s->state == CW_TCP_TIME_WAIT) {
+			struct cw_age a;
+
+			cw_sock_age(s, &a);
+			(*dests)[d].time_wait++;
+			(*locals)[l].time_wait++;
+			(*dests)[d].recent += a.min_ms <= CW_RATE_WINDOW_MS;
+			if (a.min_ms > (*dests)[d].oldest_tw_ms)
+				(*dests)[d].oldest_tw_ms = (uint32_t)a.min_ms;
+			tws[(*ntw)++] = (struct tw){ d, CW_TIME_WAIT_MS - (uint32_t)a.min_ms, s->local.addr };
+		} else {
+			(*dests)[d].open++;
+			(*locals)[l].open++;
+		}
+	}
+	return err;
+}
+
+static void count_sources(struct acc *dests, struct acc *locals, size_t nl, struct pair *pairs,
+			  size_t np)
+{
+	qsort(pairs, np, sizeof(*pairs), pair_cmp);
+	for (size_t i = 0; i < np; i++) {
+		if (i && pairs[i].dest == pairs[i - 1].dest &&
+		    !memcmp(&pairs[i].src, &pairs[i - 1].src, sizeof(pairs[i].src)))
+			continue;
+		dests[pairs[i].dest].sources++;
+		for (size_t l = 0; l < nl; l++)
+			if (!memcmp(&locals[l].key.addr, &pairs[i].src, sizeof(pairs[i].src)))
+				locals[l].dests++;
+	}
+}
+
+int cw_ports_report(const struct cw_census *c, const struct cw_port_sys *sys, double what_if,
+		    const struct cw_endpoint *extra, struct cw_port_report *r)
+{
+	size_t n = cw_census_count(c), nd = 0, nl = 0, ntw = 0, np = 0, off = 0;
+	struct acc *dests = NULL, *locals = NULL;
+	struct tw *tws = malloc((n ? n : 1) * sizeof(*tws));
+	struct pair *pairs = malloc((n ? n : 1) * sizeof(*pairs));
+	int err = tws && pairs ? 0 : -ENOMEM;
+
+	memset(r, 0, sizeof(*r));
+	if (!err)
+		err = collect(c, sys, &dests, &nd, &locals, &nl, tws, &ntw, pairs, &np);
+	if (!err && extra)
+		acc_find(&dests, &nd, extra, &err);
+	if (err)
+		goto out;
+	count_sources(dests, locals, nl, pairs, np);
+	qsort(tws, ntw, sizeof(*tws), tw_cmp);
+	for (size_t k = 0; k < ntw; k++)
+		if (!k || tws[k].dest != tws[k - 1].dest)
+			dests[tws[k].dest].tw_first = k;
+	r->dests = calloc(nd ? nd : 1, sizeof(*r->dests));
+	r->locals = calloc(nl ? nl : 1, sizeof(*r->locals));
+	r->tw_storage = malloc((ntw ? ntw : 1) * sizeof(*r->tw_storage));
+	if (!r->dests || !r->locals || !r->tw_storage) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nd; i++) {
+		finish_dest(sys, &dests[i], tws, what_if, r->tw_storage + off, &r->dests[i]);
+		off += dests[i].time_wait;
+	}
+	r->ndests = nd;
+	qsort(r->dests, nd, sizeof(*r->dests), dest_cmp);
+	for (size_t i = 0; i < nl; i++)
+		r->locals[i] = (struct cw_port_local){ locals[i].key, locals[i].dests, locals[i].open,
+						       locals[i].time_wait };
+	r->nlocals = nl;
+out:
+	free(dests);
+	free(locals);
+	free(tws);
+	free(pairs);
+	if (err)
+		cw_ports_report_free(r);
+	return err;
+}
+
+void cw_ports_report_free(struct cw_port_report *r)
+{
+	free(r->dests);
+	free(r->locals);
+	free(r->tw_storage);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,339 @@
+/* watch: CLOSE_WAIT trends across successive censuses. Pure: the caller
+ * takes the censuses; their monotonic times are the only clock used here.
+ *
+ * Each CLOSE_WAIT socket (inode, ports) is tracked from the first census
+ * that shows it. Its entry time lies in an interval that every census
+ * narrows: [t_start - age_max, t_end - age_min] from the kernel's times, and,
+ * for a socket absent from the previous census, after that census began.
+ * Keepalive answers can reset lastack but never undo what was seen before. */
+#include "closewait/census.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SAMPLES 512
+
+struct entry {
+	uint32_t inode;
+	uint16_t lport, rport;
+	pid_t pid;
+	uint64_t first_seq, seen;
+	int64_t lo, hi;               /* bounds of the entry time, monotonic ms */
+	bool exact;
+};
+
+struct pidcount {
+	pid_t pid;
+	size_t count;
+};
+
+struct sample {
+	uint64_t seq;
+	uint64_t t;                   /* census start, monotonic ms */
+	struct pidcount *pc;
+	size_t npc;
+};
+
+struct cw_watch {
+	uint64_t window_ms, stuck_ms, seq;
+	struct entry *e;              /* entries of the last census, hashed */
+	size_t *slot, mask, ne;
+	struct sample s[MAX_SAMPLES]; /* oldest first */
+	size_t ns;
+	struct cw_watch_row *rows;
+	size_t nrows;
+	uint64_t t0;                  /* last census start */
+};
+
+const char *cw_verdict_name(enum cw_verdict v)
+{
+	return v == CW_VERDICT_LEAKING ? "leaking" : v == CW_VERDICT_STUCK ? "stuck" : "ok";
+}
+
+int cw_watch_new(uint64_t window_ms, uint64_t stuck_ms, struct cw_watch **out)
+{
+	struct cw_watch *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	w->window_ms = window_ms;
+	w->stuck_ms = stuck_ms;
+	*out = w;
+	return 0;
+}
+
+void cw_watch_free(struct cw_watch *w)
+{
+	if (!w)
+		return;
+	for (size_t i = 0; i < w->ns; i++)
+		free(w->s[i].pc);
+	free(w->e);
+	free(w->slot);
+	free(w->rows);
+	free(w);
+}
+
+static size_t ehash(uint32_t ino, uint16_t lp, uint16_t rp)
+{
+	uint64_t h = ((uint64_t)ino << 32 | (uint64_t)lp << 16 | rp) * 0x9e3779b97f4a7c15ull;
+
+	return (size_t)(h >> 17);
+}
+
+static struct entry *find(const struct cw_watch *w, const struct cw_sock *s)
+{
+	if (!w->slot)
+		return NULL;
+	for (size_t h = ehash(s->inode, s->local.port, s->remote.port) & w->mask; w->slot[h];
+	     h = (h + 1) & w->mask) {
+		struct entry *e = &w->e[w->slot[h] - 1];
+
+		if (e->inode == s->inode && e->lport == s->local.port && e->rport == s->remote.port)
+			return e;
+	}
+	return NULL;
+}
+
+/* What census c says of socket s's entry time, intersected with what we knew. */
+static void observe(const struct cw_watch *w, const struct cw_census *c, const struct cw_sock *s,
+		    const struct entry *old, uint64_t prev_t0, struct entry *e)
+{
+	int64_t t0 = (int64_t)cw_census_mono_ms(c), t1 = (int64_t)cw_census_mono_end_ms(c);
+	struct cw_age a;
+
+	cw_sock_age(s, &a);
+	e->lo = a.known ? t0 - (int64_t)a.max_ms : INT64_MIN / 2;
+	e->hi = a.known ? t1 - (int64_t)a.min_ms : t1;
+	e->exact = a.known && a.exact;
+	if (!old) {
+		e->first_seq = w->seq;
+		e->seen = 1;
+		/* Absent from the previous census (which began at prev_t0): it
+		 * entered CLOSE_WAIT after that began. */
+		if (w->seq > 1 && e->lo < (int64_t)prev_t0)
+			e->lo = (int64_t)prev_t0;
+		return;
+	}
+	e->first_seq = old->first_seq;
+	e->seen = old->seen + 1;
+	if (old->lo > e->lo)
+		e->lo = old->lo;
+	if (old->hi < e->hi)
+		e->hi = old->hi;
+	if (e->lo > e->hi) { /* rounding made them disagree: trust the newest */
+		e->lo = old->lo > t0 ? t0 : old->lo;
+		e->hi = e->lo > e->hi ? e->lo : e->hi;
+	}
+	e->exact = e->exact || old->exact || e->hi - e->lo < 1000;
+}
+
+void cw_watch_age(const struct cw_watch *w, const struct cw_census *c, size_t i, struct cw_age *a)
+{
+	const struct entry *e = find(w, cw_census_sock(c, i));
+	int64_t t0 = (int64_t)w->t0;
+
+	memset(a, 0, sizeof(*a));
+	if (!e || e->lo < INT64_MIN / 4)
+		return;
+	a->known = true;
+	a->min_ms = t0 > e->hi ? (uint64_t)(t0 - e->hi) : 0;
+	a->max_ms = t0 > e->lo ? (uint64_t)(t0 - e->lo) : 0;
+	a->exact = e->exact || a->max_ms - a->min_ms < 1000;
+}
+
+static int track(struct cw_watch *w, const struct cw_census *c, uint64_t prev_t0)
+{
+	size_t n = cw_census_count(c), cap = 16, ne = 0;
+	struct entry *e = malloc((n ? n : 1) * sizeof(*e));
+	size_t *slot;
+
+	while (cap < n * 2)
+		cap <<= 1;
+	slot = calloc(cap, sizeof(*slot));
+	if (!e || !slot) {
+		free(e);
+		free(slot);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct cw_sock *s = cw_census_sock(c, i);
+		size_t no, h;
+		const struct cw_owner *o;
+
+		if (s->state != CW_TCP_CLOSE_WAIT)
+			continue;
+		o = cw_census_owners(c, i, &no);
+		e[ne] = (struct entry){ .inode = s->inode, .lport = s->local.port,
+					.rport = s->remote.port, .pid = o ? o[0].pid : 0 };
+		observe(w, c, s, find(w, s), prev_t0, &e[ne]);
+		for (h = ehash(s->inode, s->local.port, s->remote.port) & (cap - 1); slot[h];
+		     h = (h + 1) & (cap - 1))
+			;
+		slot[h] = ++ne;
+	}
+	free(w->e);
+	free(w->slot);
+	w->e = e;
+	w->slot = slot;
+	w->mask = cap - 1;
+	w->ne = ne;
+	return 0;
+}
+
+static int pid_cmp(const void *a, const void *b)
+{
+	const struct pidcount *x = a, *y = b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* Per-pid counts of the last census, appended to the history. */
+static int push_sample(struct cw_watch *w, uint64_t t)
+{
+	struct pidcount *pc = malloc((w->ne ? w->ne : 1) * sizeof(*pc));
+	size_t n = 0;
+
+	if (!pc)
+		return -ENOMEM;
+	for (size_t i = 0; i < w->ne; i++)
+		pc[i] = (struct pidcount){ w->e[i].pid, 1 };
+	qsort(pc, w->ne, sizeof(*pc), pid_cmp);
+	for (size_t i = 0; i < w->ne; i++) {
+		if (n && pc[n - 1].pid == pc[i].pid)
+			pc[n - 1].count++;
+		else
+			pc[n++] = pc[i];
+	}
+	/* Keep one sample at or before the window's start, to measure from. */
+	while (w->ns >= 2 && w->s[1].t + w->window_ms <= t) {
+		free(w->s[0].pc);
+		memmove(&w->s[0], &w->s[1], (w->ns - 1) * sizeof(w->s[0]));
+		w->ns--;
+	}
+	if (w->ns == MAX_SAMPLES) {
+		free(w->s[0].pc);
+		memmove(&w->s[0], &w->s[1], (w->ns - 1) * sizeof(w->s[0]));
+		w->ns--;
+	}
+	w->s[w->ns++] = (struct sample){ w->seq, t, pc, n };
+	return 0;
+}
+
+static size_t count_of(const struct sample *s, pid_t pid)
+{
+	struct pidcount key = { pid, 0 };
+	const struct pidcount *p = bsearch(&key, s->pc, s->npc, sizeof(key), pid_cmp);
+
+	return p ? p->count : 0;
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+	const struct cw_watch_row *x = a, *y = b;
+
+	if (x->verdict != y->verdict)
+		return x->verdict > y->verdict ? -1 : 1;
+	if (x->close_wait != y->close_wait)
+		return x->close_wait > y->close_wait ? -1 : 1;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* One row per process in the last census or in the window's first one. */
+static void fill_row(struct cw_watch *w, const struct sample *first, const struct sample *last,
+		     struct cw_watch_row *r)
+{
+	size_t persisted_new = 0;
+	int64_t t0 = (int64_t)w->t0;
+
+	r->close_wait = count_of(last, r->pid);
+	if (last->t > first->t)
+		r->growth_per_min = ((double)r->close_wait - (double)count_of(first, r->pid)) * 60000.0 /
+				    (double)(last->t - first->t);
+	for (size_t i = 0; i < w->ne; i++) {
+		const struct entry *e = &w->e[i];
+		struct cw_age a = { 0 };
+
+		if (e->pid != r->pid)
+			continue;
+		if (e->first_seq > first->seq && e->seen >= 2)
+			persisted_new++;
+		if (e->lo < INT64_MIN / 4)
+			continue;
+		a.known = true;
+		a.min_ms = t0 > e->hi ? (uint64_t)(t0 - e->hi) : 0;
+		a.max_ms = t0 > e->lo ? (uint64_t)(t0 - e->lo) : 0;
+		a.exact = e->exact || a.max_ms - a.min_ms < 1000;
+		if (!r->oldest.known || a.min_ms > r->oldest.min_ms)
+			r->oldest = a;
+	}
+	/* Leaking: more than at the window's start, and some of the new ones
+	 * outlived an interval (sockets a healthy server closes come and go). */
+	if (r->close_wait > count_of(first, r->pid) && persisted_new)
+		r->verdict = CW_VERDICT_LEAKING;
+	else if (r->oldest.known && r->oldest.min_ms >= w->stuck_ms)
+		r->verdict = CW_VERDICT_STUCK;
+	else
+		r->verdict = CW_VERDICT_OK;
+}
+
+static int build_rows(struct cw_watch *w, const struct cw_census *c)
+{
+	const struct sample *first = &w->s[0], *last = &w->s[w->ns - 1];
+	size_t n = 0, cap = last->npc + first->npc;
+	struct cw_watch_row *rows = calloc(cap ? cap : 1, sizeof(*rows));
+
+	if (!rows)
+		return -ENOMEM;
+	for (size_t k = 0; k < 2; k++) {
+		const struct sample *s = k ? first : last;
+
+		for (size_t i = 0; i < s->npc; i++) {
+			bool dup = false;
+
+			for (size_t j = 0; j < n && !dup; j++)
+				dup = rows[j].pid == s->pc[i].pid;
+			if (!dup)
+				rows[n++].pid = s->pc[i].pid;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		strcpy(rows[i].comm, rows[i].pid ? "?" : "(unknown)");
+		fill_row(w, first, last, &rows[i]);
+	}
+	/* Names from the census's owners. */
+	for (size_t i = 0, cnt = cw_census_count(c); i < cnt; i++) {
+		size_t no;
+		const struct cw_owner *o = cw_census_owners(c, i, &no);
+
+		for (size_t j = 0; o && j < n; j++)
+			if (rows[j].pid == o[0].pid && rows[j].comm[0] == '?')
+				strncpy(rows[j].comm, o[0].comm, sizeof(rows[j].comm) - 1);
+	}
+	qsort(rows, n, sizeof(*rows), row_cmp);
+	free(w->rows);
+	w->rows = rows;
+	w->nrows = n;
+	return 0;
+}
+
+int cw_watch_update(struct cw_watch *w, const struct cw_census *c)
+{
+	uint64_t prev_t0 = w->t0;
+	int err;
+
+	w->seq++;
+	err = track(w, c, prev_t0);
+	if (err)
+		return err;
+	w->t0 = cw_census_mono_ms(c);
+	err = push_sample(w, w->t0);
+	return err ? err : build_rows(w, c);
+}
+
+const struct cw_watch_row *cw_watch_rows(const struct cw_watch *w, size_t *n)
+{
+	*n = w->nrows;
+	return w->rows;
+}

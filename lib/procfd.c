@@ -1,0 +1,393 @@
+#include "procfd.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+#define DENTS_BUF 32768
+
+/* Open-addressing table inode -> index of the wanted socket. */
+struct ino_table {
+	uint32_t *keys;               /* 0 = empty (inode 0 is never wanted) */
+	uint32_t *vals;
+	size_t mask;
+};
+
+struct hitvec {
+	struct procfd_hit *v;
+	size_t n, cap;
+};
+
+struct walk {
+	const char *root;
+	struct ino_table t;
+	_Atomic uint8_t *found;       /* per index: an owner was seen */
+	atomic_size_t remaining;      /* wanted inodes with no owner yet */
+	atomic_size_t next;           /* next pid to take */
+	atomic_bool stop;
+	atomic_uint unreadable;
+	atomic_uint_fast64_t readlinks;
+	bool stop_early;
+	pid_t *pids;
+	size_t npids;
+	int err;                      /* first allocation failure */
+	pthread_mutex_t lock;
+};
+
+static uint32_t ino_hash(uint32_t k)
+{
+	k ^= k >> 16;
+	k *= 0x7feb352du;
+	k ^= k >> 15;
+	return k;
+}
+
+static int table_build(struct ino_table *t, const uint32_t *inodes, size_t n, size_t *distinct)
+{
+	size_t cap = 16;
+
+	while (cap < n * 2)
+		cap <<= 1;
+	t->keys = calloc(cap, sizeof(*t->keys));
+	t->vals = calloc(cap, sizeof(*t->vals));
+	if (!t->keys || !t->vals)
+		return -ENOMEM;
+	t->mask = cap - 1;
+	*distinct = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t h;
+
+		if (!inodes[i])
+			continue;
+		for (h = ino_hash(inodes[i]) & t->mask; t->keys[h] && t->keys[h] != inodes[i];
+		     h = (h + 1) & t->mask)
+			;
+		if (t->keys[h])
+			continue; /* the same inode twice: keep the first */
+		t->keys[h] = inodes[i];
+		t->vals[h] = (uint32_t)i;
+		(*distinct)++;
+	}
+	return 0;
+}
+
+static long table_find(const struct ino_table *t, uint32_t ino)
+{
+	for (size_t h = ino_hash(ino) & t->mask; t->keys[h]; h = (h + 1) & t->mask)
+		if (t->keys[h] == ino)
+			return t->vals[h];
+	return -1;
+}
+
+static int hit_push(struct hitvec *hv, uint32_t idx, pid_t pid, int fd)
+{
+	if (hv->n == hv->cap) {
+		size_t cap = hv->cap ? hv->cap * 2 : 256;
+		struct procfd_hit *v = realloc(hv->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		hv->v = v;
+		hv->cap = cap;
+	}
+	hv->v[hv->n++] = (struct procfd_hit){ idx, pid, fd };
+	return 0;
+}
+
+/* "socket:[12345]" -> 12345; 0 for anything else. */
+static uint32_t socket_inode(const char *l, ssize_t len)
+{
+	uint32_t ino = 0;
+
+	if (len < 10 || memcmp(l, "socket:[", 8) || l[len - 1] != ']')
+		return 0;
+	for (ssize_t i = 8; i < len - 1; i++) {
+		if (l[i] < '0' || l[i] > '9')
+			return 0;
+		ino = ino * 10 + (uint32_t)(l[i] - '0');
+	}
+	return ino;
+}
+
+static void found_one(struct walk *w, uint32_t idx)
+{
+	if (atomic_exchange(&w->found[idx], 1) == 0 && atomic_fetch_sub(&w->remaining, 1) == 1 &&
+	    w->stop_early)
+		atomic_store(&w->stop, true);
+}
+
+/* Reads one process's fd directory; hits go to hv. */
+static int walk_pid(struct walk *w, pid_t pid, char *dents, struct hitvec *hv)
+{
+	char path[64];
+	uint64_t links = 0;
+	int dfd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%d/fd", w->root, (int)pid);
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		if (errno == EACCES || errno == EPERM)
+			atomic_fetch_add(&w->unreadable, 1);
+		return 0; /* gone, or not ours to read: its sockets stay unknown */
+	}
+	for (;;) {
+		long n = syscall(SYS_getdents64, dfd, dents, DENTS_BUF);
+
+		if (n <= 0) {
+			if (n < 0 && (errno == EACCES || errno == EPERM))
+				atomic_fetch_add(&w->unreadable, 1);
+			break;
+		}
+		for (long off = 0; off < n;) {
+			struct dirent64 *d = (struct dirent64 *)(dents + off);
+			char l[64];
+			ssize_t len;
+			uint32_t ino;
+			long idx;
+
+			off += d->d_reclen;
+			if (d->d_name[0] < '0' || d->d_name[0] > '9')
+				continue;
+			/* Relative to the directory fd: one path component to resolve, not five. */
+			len = readlinkat(dfd, d->d_name, l, sizeof(l));
+			links++;
+			ino = len > 0 ? socket_inode(l, len) : 0;
+			if (!ino || (idx = table_find(&w->t, ino)) < 0)
+				continue;
+			err = hit_push(hv, (uint32_t)idx, pid, atoi(d->d_name));
+			if (err)
+				goto out;
+			found_one(w, (uint32_t)idx);
+			if (atomic_load_explicit(&w->stop, memory_order_relaxed))
+				goto out;
+		}
+	}
+out:
+	atomic_fetch_add(&w->readlinks, links);
+	close(dfd);
+	return err;
+}
+
+struct worker {
+	struct walk *w;
+	struct hitvec hv;
+	pthread_t thread;
+	int err;
+};
+
+static void *worker_run(void *arg)
+{
+	struct worker *k = arg;
+	struct walk *w = k->w;
+	char *dents = malloc(DENTS_BUF);
+
+	if (!dents) {
+		k->err = -ENOMEM;
+		return NULL;
+	}
+	while (!k->err && !atomic_load(&w->stop)) {
+		size_t i = atomic_fetch_add(&w->next, 1);
+
+		if (i >= w->npids)
+			break;
+		k->err = walk_pid(w, w->pids[i], dents, &k->hv);
+	}
+	free(dents);
+	return NULL;
+}
+
+static int pid_order(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Every pid under root, ascending (the order /proc lists them in anyway). */
+static int list_pids(struct walk *w)
+{
+	DIR *d = opendir(w->root);
+	struct dirent *e;
+	size_t cap = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		if (w->npids == cap) {
+			pid_t *p = realloc(w->pids, (cap = cap ? cap * 2 : 512) * sizeof(*p));
+
+			if (!p) {
+				closedir(d);
+				return -ENOMEM;
+			}
+			w->pids = p;
+		}
+		w->pids[w->npids++] = (pid_t)atoi(e->d_name);
+	}
+	closedir(d);
+	if (w->npids)
+		qsort(w->pids, w->npids, sizeof(*w->pids), pid_order);
+	return 0;
+}
+
+static int hit_cmp(const void *a, const void *b)
+{
+	const struct procfd_hit *x = a, *y = b;
+
+	if (x->idx != y->idx)
+		return x->idx < y->idx ? -1 : 1;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return (x->fd > y->fd) - (x->fd < y->fd);
+}
+
+static int run_workers(struct walk *w, unsigned threads, struct procfd_result *r)
+{
+	struct worker k[8] = { 0 };
+	unsigned started = 1;
+	size_t total = 0;
+	int err = 0;
+
+	if (threads > 8)
+		threads = 8;
+	for (unsigned i = 0; i < threads; i++)
+		k[i].w = w;
+	for (; started < threads; started++)
+		if (pthread_create(&k[started].thread, NULL, worker_run, &k[started]))
+			break;
+	worker_run(&k[0]);
+	for (unsigned i = 1; i < started; i++)
+		pthread_join(k[i].thread, NULL);
+	for (unsigned i = 0; i < started; i++) {
+		if (k[i].err && !err)
+			err = k[i].err;
+		total += k[i].hv.n;
+	}
+	if (!err && total && !(r->hits = malloc(total * sizeof(*r->hits))))
+		err = -ENOMEM;
+	for (unsigned i = 0; i < started; i++) {
+		if (!err && k[i].hv.n)
+			memcpy(r->hits + r->nhits, k[i].hv.v, k[i].hv.n * sizeof(*r->hits));
+		r->nhits += err ? 0 : k[i].hv.n;
+		free(k[i].hv.v);
+	}
+	return err;
+}
+
+static int pid_cmp(const void *a, const void *b)
+{
+	const struct procfd_proc *x = a, *y = b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static int read_comms(const char *root, struct procfd_result *r)
+{
+	size_t n = 0;
+
+	r->procs = calloc(r->nhits ? r->nhits : 1, sizeof(*r->procs));
+	if (!r->procs)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->nhits; i++) {
+		bool seen = false;
+
+		/* hits are sorted by socket, so pids repeat: dedupe via the last few */
+		for (size_t j = n; j-- > 0 && j + 8 >= n;)
+			if (r->procs[j].pid == r->hits[i].pid)
+				seen = true;
+		if (!seen)
+			r->procs[n++].pid = r->hits[i].pid;
+	}
+	qsort(r->procs, n, sizeof(*r->procs), pid_cmp);
+	r->nprocs = 0;
+	for (size_t i = 0; i < n; i++) {
+		char path[64];
+		FILE *f;
+
+		if (r->nprocs && r->procs[r->nprocs - 1].pid == r->procs[i].pid)
+			continue;
+		r->procs[r->nprocs] = r->procs[i];
+		snprintf(path, sizeof(path), "%s/%d/comm", root, (int)r->procs[i].pid);
+		strcpy(r->procs[r->nprocs].comm, "?");
+		if ((f = fopen(path, "re"))) {
+			if (fgets(r->procs[r->nprocs].comm, sizeof(r->procs[0].comm), f))
+				r->procs[r->nprocs].comm[strcspn(r->procs[r->nprocs].comm, "\n")] = 0;
+			fclose(f);
+		}
+		r->nprocs++;
+	}
+	return 0;
+}
+
+int procfd_scan(const char *root, const uint32_t *inodes, size_t n, unsigned threads,
+		bool stop_early, struct procfd_result *r)
+{
+	struct walk w = { .root = root, .stop_early = stop_early };
+	size_t distinct;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	err = table_build(&w.t, inodes, n, &distinct);
+	if (err)
+		goto fail;
+	w.found = calloc(n ? n : 1, sizeof(*w.found));
+	if (!w.found) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	atomic_init(&w.remaining, distinct);
+	atomic_init(&w.stop, distinct == 0);
+	err = list_pids(&w);
+	if (err)
+		goto fail;
+	err = run_workers(&w, threads ? threads : 1, r);
+	if (err)
+		goto fail;
+	r->unreadable = atomic_load(&w.unreadable);
+	r->readlinks = atomic_load(&w.readlinks);
+	r->partial = distinct && atomic_load(&w.stop) && atomic_load(&w.next) < w.npids;
+	if (r->nhits)
+		qsort(r->hits, r->nhits, sizeof(*r->hits), hit_cmp);
+	err = read_comms(root, r);
+fail:
+	free(w.pids);
+	free((void *)w.found);
+	free(w.t.keys);
+	free(w.t.vals);
+	if (err)
+		procfd_result_free(r);
+	return err;
+}
+
+void procfd_result_free(struct procfd_result *r)
+{
+	free(r->hits);
+	free(r->procs);
+	memset(r, 0, sizeof(*r));
+}
+
+const char *procfd_comm(const struct procfd_result *r, pid_t pid)
+{
+	size_t lo = 0, hi = r->nprocs;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (r->procs[mid].pid == pid)
+			return r->procs[mid].comm;
+		if (r->procs[mid].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}

@@ -1,0 +1,42 @@
+/* Socket owners from /proc/PID/fd (private). One pass over every process's
+ * fd directory, one readlinkat() per fd and nothing more, keeping only the
+ * socket inodes asked for; /proc/PID/comm read once per owning process. */
+#ifndef CW_PROCFD_H
+#define CW_PROCFD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct procfd_hit {
+	uint32_t idx;                 /* index into the inode array asked for */
+	pid_t pid;
+	int fd;
+};
+
+struct procfd_proc {
+	pid_t pid;
+	char comm[16];
+};
+
+struct procfd_result {
+	struct procfd_hit *hits;      /* sorted by idx, then pid, then fd */
+	size_t nhits;
+	struct procfd_proc *procs;    /* processes with hits, sorted by pid */
+	size_t nprocs;
+	unsigned unreadable;          /* fd directories we may not read */
+	bool partial;                 /* stopped before every process was read */
+	uint64_t readlinks;           /* work done, for tests and benchmarks */
+};
+
+/* inodes[i] (0 = not wanted) are looked up under root ("/proc"); threads >= 1.
+ * stop_early: end the pass once every wanted inode has one owner. 0 or -errno
+ * (-ENOMEM, or root itself unreadable). */
+int procfd_scan(const char *root, const uint32_t *inodes, size_t n, unsigned threads,
+		bool stop_early, struct procfd_result *r);
+void procfd_result_free(struct procfd_result *r);
+/* The comm of pid in r, or NULL. */
+const char *procfd_comm(const struct procfd_result *r, pid_t pid);
+
+#endif

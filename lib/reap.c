@@ -1,0 +1,202 @@
+/* reap: selecting what to act on (the census filter scan uses, plus reap's
+ * own rules), the names of the outcomes, and dispatch to fin or rst. */
+#include "reap_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+	const char *name;
+	enum cw_reap_kind kind;
+} statuses[CW_REAP_NSTATUS] = {
+	[CW_REAP_TODO] = { "to-reap", CW_REAP_KIND_TODO },
+	[CW_REAP_CLEAN] = { "clean", CW_REAP_KIND_HANDLED },
+	[CW_REAP_RESET] = { "reset", CW_REAP_KIND_HANDLED },
+	[CW_REAP_FIN_SENT] = { "fin-sent", CW_REAP_KIND_HANDLED },
+	[CW_REAP_DESTROYED] = { "destroyed", CW_REAP_KIND_HANDLED },
+	[CW_REAP_SKIP_LISTEN] = { "listening", CW_REAP_KIND_SKIPPED },
+	[CW_REAP_SKIP_AGE] = { "age-uncertain", CW_REAP_KIND_SKIPPED },
+	[CW_REAP_SKIP_MODE] = { "fin-not-possible", CW_REAP_KIND_SKIPPED },
+	[CW_REAP_SKIP_GONE] = { "gone", CW_REAP_KIND_SKIPPED },
+	[CW_REAP_SKIP_REPLACED] = { "replaced", CW_REAP_KIND_SKIPPED },
+	[CW_REAP_SKIP_CHANGED] = { "state-changed", CW_REAP_KIND_SKIPPED },
+	[CW_REAP_FAIL_PTRACE] = { "no-ptrace-rights", CW_REAP_KIND_FAILED },
+	[CW_REAP_FAIL_NO_OWNER] = { "owner-unknown", CW_REAP_KIND_FAILED },
+	[CW_REAP_FAIL_CAP] = { "no-cap-net-admin", CW_REAP_KIND_FAILED },
+	[CW_REAP_FAIL_NOSUPPORT] = { "destroy-unsupported", CW_REAP_KIND_FAILED },
+	[CW_REAP_FAIL_ERROR] = { "error", CW_REAP_KIND_FAILED },
+};
+
+const char *cw_reap_status_name(enum cw_reap_status s)
+{
+	return (unsigned)s < CW_REAP_NSTATUS ? statuses[s].name : "?";
+}
+
+enum cw_reap_kind cw_reap_status_kind(enum cw_reap_status s)
+{
+	return (unsigned)s < CW_REAP_NSTATUS ? statuses[s].kind : CW_REAP_KIND_FAILED;
+}
+
+const char *cw_reap_kind_name(enum cw_reap_kind k)
+{
+	static const char *const names[] = { "todo", "handled", "skipped", "failed" };
+
+	return (unsigned)k <= CW_REAP_KIND_FAILED ? names[k] : "?";
+}
+
+/* A FIN ends only a connection that has not sent its own yet: ESTABLISHED
+ * (-> FIN_WAIT_1) and CLOSE_WAIT (-> LAST_ACK), the states tcp_shutdown()
+ * acts on that an fd can hold (SYN_SENT would just be dropped). */
+static bool fin_can_end(int state)
+{
+	return state == CW_TCP_ESTABLISHED || state == CW_TCP_CLOSE_WAIT;
+}
+
+static void item_owner(struct cw_reap_item *it, const struct cw_census *c, size_t i,
+		       const struct cw_filter *f)
+{
+	size_t n, pick = 0;
+	const struct cw_owner *o = cw_census_owners(c, i, &n);
+
+	it->nowners = (uint16_t)(n < UINT16_MAX ? n : UINT16_MAX);
+	if (!n)
+		return;
+	/* With --pid, act through that process even if others share the socket. */
+	for (size_t k = 0; f->pid && k < n; k++)
+		if (o[k].pid == f->pid) {
+			pick = k;
+			break;
+		}
+	it->pid = o[pick].pid;
+	it->fd = o[pick].fd;
+	strncpy(it->comm, o[pick].comm ? o[pick].comm : "?", sizeof(it->comm) - 1);
+}
+
+/* The explanation of the last ownerless socket: they usually share a uid. */
+struct no_owner {
+	bool known;
+	uid_t uid;
+	struct cw_ptrace_denial d;
+};
+
+static void item_classify(struct cw_reap_item *it, enum cw_match m, enum cw_reap_mode mode,
+			  struct no_owner *last)
+{
+	if (it->sock.state == CW_TCP_LISTEN)
+		it->status = CW_REAP_SKIP_LISTEN;
+	else if (m == CW_MATCH_UNCERTAIN)
+		it->status = CW_REAP_SKIP_AGE;
+	else if (mode == CW_REAP_FIN && !fin_can_end(it->sock.state))
+		it->status = CW_REAP_SKIP_MODE;
+	else if (mode == CW_REAP_FIN && !it->pid) {
+		it->status = CW_REAP_FAIL_NO_OWNER;
+		if (!last->known || last->uid != it->sock.uid)
+			cw_ptrace_explain(0, it->sock.uid, &last->d);
+		last->known = true;
+		last->uid = it->sock.uid;
+		it->denial = last->d;
+	} else
+		it->status = CW_REAP_TODO;
+}
+
+static int item_cmp(const void *a, const void *b)
+{
+	const struct cw_reap_item *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->fd != y->fd)
+		return x->fd < y->fd ? -1 : 1;
+	if (x->sock.local.port != y->sock.local.port)
+		return x->sock.local.port < y->sock.local.port ? -1 : 1;
+	return x->sock.remote.port < y->sock.remote.port ? -1 : x->sock.remote.port > y->sock.remote.port;
+}
+
+int cw_reap_select(const struct cw_census *c, const struct cw_filter *f, enum cw_reap_mode mode,
+		   struct cw_reap **out)
+{
+	struct cw_reap *r = calloc(1, sizeof(*r));
+	struct no_owner last = { 0 };
+	size_t cap = 0;
+
+	if (!r)
+		return -ENOMEM;
+	r->mode = mode;
+	for (size_t i = 0; i < cw_census_count(c); i++) {
+		const struct cw_sock *s = cw_census_sock(c, i);
+		struct cw_reap_item *it;
+		struct cw_age age;
+		enum cw_match m;
+
+		cw_sock_age(s, &age);
+		m = cw_filter_match(f, c, i, &age);
+		if (m == CW_MATCH_NO)
+			continue;
+		if (r->n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct cw_reap_item *v = realloc(r->items, ncap * sizeof(*v));
+
+			if (!v) {
+				cw_reap_free(r);
+				return -ENOMEM;
+			}
+			r->items = v;
+			cap = ncap;
+		}
+		it = &r->items[r->n++];
+		memset(it, 0, sizeof(*it));
+		it->sock = *s;
+		it->age = age;
+		it->fd = -1;
+		item_owner(it, c, i, f);
+		item_classify(it, m, mode, &last);
+	}
+	if (r->n)
+		qsort(r->items, r->n, sizeof(*r->items), item_cmp);
+	*out = r;
+	return 0;
+}
+
+void cw_reap_free(struct cw_reap *r)
+{
+	if (!r)
+		return;
+	free(r->items);
+	free(r);
+}
+
+enum cw_reap_mode cw_reap_get_mode(const struct cw_reap *r) { return r->mode; }
+size_t cw_reap_count(const struct cw_reap *r) { return r->n; }
+const struct cw_reap_item *cw_reap_item(const struct cw_reap *r, size_t i) { return &r->items[i]; }
+
+void cw_reap_counts(const struct cw_reap *r, struct cw_reap_counts *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->total = r->n;
+	for (size_t i = 0; i < r->n; i++) {
+		enum cw_reap_status s = r->items[i].status;
+
+		n->status[s]++;
+		switch (cw_reap_status_kind(s)) {
+		case CW_REAP_KIND_TODO: n->todo++; break;
+		case CW_REAP_KIND_HANDLED: n->handled++; break;
+		case CW_REAP_KIND_SKIPPED: n->skipped++; break;
+		case CW_REAP_KIND_FAILED: n->failed++; break;
+		}
+	}
+}
+
+int cw_reap_run(struct cw_reap *r, const struct cw_reap_opts *o)
+{
+	static const struct cw_reap_opts defaults = { .wait_ms = CW_REAP_WAIT_MS };
+	size_t todo = 0;
+
+	if (!o)
+		o = &defaults;
+	for (size_t i = 0; i < r->n; i++)
+		todo += r->items[i].status == CW_REAP_TODO;
+	if (!todo)
+		return 0;
+	return r->mode == CW_REAP_FIN ? reap_fin_run(r, o) : reap_rst_run(r, o);
+}

@@ -1,0 +1,35 @@
+/* sock_diag requests about one socket (private): the exact lookup reap uses
+ * to re-check a socket's identity, and SOCK_DESTROY (what `ss -K` sends). */
+#ifndef CW_REAP_DIAG_H
+#define CW_REAP_DIAG_H
+
+#include <stdint.h>
+
+#include "closewait/census.h"
+
+struct reap_diag;
+
+/* A NETLINK_SOCK_DIAG socket. 0 or -errno. */
+int reap_diag_open(struct reap_diag **out);
+void reap_diag_close(struct reap_diag *d);
+
+struct reap_diag_found {
+	uint32_t inode;               /* 0: no file (orphan, TIME_WAIT) */
+	uint8_t state;
+	uint32_t cookie[2];           /* the kernel's socket cookie, for destroy */
+};
+/* Looks up the socket of s's family with s's address pair (the kernel's
+ * established / listening hash lookup, as for a packet). 0, -ENOENT when no
+ * socket has them, or -errno. */
+int reap_diag_get(struct reap_diag *d, const struct cw_sock *s, struct reap_diag_found *f);
+/* Destroys that socket if its cookie still matches (so a new connection
+ * that took the address pair is not touched): 0, -ESTALE (another socket
+ * now), -ENOENT (gone), -EPERM (no CAP_NET_ADMIN), -EOPNOTSUPP (kernel
+ * without CONFIG_INET_DIAG_DESTROY), or -errno. */
+int reap_diag_destroy(struct reap_diag *d, const struct cw_sock *s, const uint32_t cookie[2]);
+
+/* Builds either request into buf (at least 128 bytes); returns its length. */
+size_t reap_diag_request(void *buf, uint16_t type, const struct cw_sock *s, const uint32_t cookie[2],
+			 uint32_t seq);
+
+#endif

@@ -1,0 +1,44 @@
+# Shared by scan.bats, watch.bats and ports.bats (run inside netns-run).
+CW=${CLOSEWAIT:?CLOSEWAIT unset}
+T=${CW_TOOLS:?CW_TOOLS unset}
+
+# Starts a command in the background, records its pid in $BG_PIDS.
+bg() {
+	"$@" &
+	BG_PIDS="${BG_PIDS:-} $!"
+	LAST_PID=$!
+}
+
+kill_bg() {
+	for p in ${BG_PIDS:-}; do kill "$p" 2>/dev/null || true; done
+	for p in ${BG_PIDS:-}; do wait "$p" 2>/dev/null || true; done
+	BG_PIDS=
+}
+
+# wait_listen PORT: until something listens on PORT (5 s at most).
+wait_listen() {
+	local i
+	for i in $(seq 1 250); do
+		ss -Htln "sport = :$1" | grep -q . && return 0
+		sleep 0.02
+	done
+	echo "nothing listens on $1" >&2
+	return 1
+}
+
+fd_count() { ls "/proc/$1/fd" | wc -l; }
+
+now_ms() { date +%s%3N; }
+
+# wait_fw2 PORT N: until N client ends toward PORT are in FIN_WAIT_2 (5 s at
+# most). Right after close() they sit in FIN_WAIT_1 until the peer's kernel
+# acknowledges the FIN, which on loopback may be a delayed ACK (up to 200 ms).
+wait_fw2() {
+	local i
+	for i in $(seq 1 250); do
+		[ "$(ss -Htan state fin-wait-2 "dport = :$1" | wc -l)" -ge "$2" ] && return 0
+		sleep 0.02
+	done
+	echo "FIN_WAIT_2 toward $1: $(ss -Htan state fin-wait-2 "dport = :$1" | wc -l), want $2" >&2
+	return 1
+}

@@ -1,0 +1,408 @@
+/* The reap library on real sockets, in a private network namespace: this
+ * process owns the leaked sockets and reaps them through its own pidfd, so
+ * the tests can act inside the seam (cw_reap_opts.before_act) and check
+ * that every fd reap opened is closed again. */
+#include "cwtest.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <grp.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "closewait/reap.h"
+
+struct leak {
+	int lfd;                      /* listener */
+	uint16_t port;
+	int fd[4];                    /* our (owner's) CLOSE_WAIT ends */
+	int n;
+};
+
+static int tcp_state(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) ? -errno : ti.tcpi_state;
+}
+
+static uint32_t inode_of(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) ? 0 : (uint32_t)st.st_ino;
+}
+
+/* One more connection whose client closes at once: our end goes CLOSE_WAIT. */
+static int close_wait_one(struct leak *l)
+{
+	int c = cwt_connect("127.0.0.1", l->port), s;
+	long waited;
+
+	assert_true(c >= 0);
+	s = accept4(l->lfd, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(s >= 0);
+	close(c);
+	for (waited = 0; tcp_state(s) != TCP_CLOSE_WAIT && waited < 2000; waited++)
+		cwt_sleep_ms(1);
+	assert_int_equal(tcp_state(s), TCP_CLOSE_WAIT);
+	return s;
+}
+
+static void leak_make(struct leak *l, int n)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+
+	l->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(l->lfd >= 0);
+	assert_int_equal(bind(l->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(l->lfd, 16), 0);
+	getsockname(l->lfd, (struct sockaddr *)&a, &len);
+	l->port = ntohs(a.sin_port);
+	l->n = n;
+	for (int i = 0; i < n; i++)
+		l->fd[i] = close_wait_one(l);
+}
+
+static void leak_free(struct leak *l)
+{
+	for (int i = 0; i < l->n; i++)
+		if (l->fd[i] >= 0)
+			close(l->fd[i]);
+	close(l->lfd);
+}
+
+/* Selects our CLOSE_WAIT sockets on the leak's port, as reap --pid --sport would. */
+static struct cw_reap *select_ours(const struct leak *l, enum cw_reap_mode mode)
+{
+	struct cw_census_opts co = { .states = CW_STATE_BIT(CW_TCP_CLOSE_WAIT), .owners = true };
+	struct cw_filter f;
+	struct cw_census *c;
+	struct cw_reap *r;
+
+	cw_filter_init(&f);
+	f.states = co.states;
+	f.pid = getpid();
+	f.sport = l->port;
+	assert_int_equal(cw_census_take(&co, &c), 0);
+	assert_int_equal(cw_reap_select(c, &f, mode, &r), 0);
+	cw_census_free(c);
+	assert_int_equal(cw_reap_count(r), (size_t)l->n);
+	return r;
+}
+
+static void test_fin_clean_owner_fd_stays(void **state)
+{
+	int start = cwt_fd_count(0);
+	struct cw_reap_opts o = { .wait_ms = 1000 };
+	struct leak l;
+	struct cw_reap *r;
+	char b;
+
+	(void)state;
+	leak_make(&l, 2);
+	r = select_ours(&l, CW_REAP_FIN);
+	assert_int_equal(cw_reap_item(r, 0)->status, CW_REAP_TODO);
+	assert_int_equal(cw_reap_item(r, 0)->pid, getpid());
+	assert_int_equal(cw_reap_run(r, &o), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(cw_reap_item(r, (size_t)i)->status, CW_REAP_CLEAN);
+		assert_int_equal(cw_reap_item(r, (size_t)i)->end_state, CW_TCP_CLOSE);
+	}
+	/* our fds are still valid: EOF, then EPIPE on write */
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(tcp_state(l.fd[i]), TCP_CLOSE);
+		assert_int_equal(read(l.fd[i], &b, 1), 0);
+		assert_int_equal(send(l.fd[i], "x", 1, MSG_NOSIGNAL), -1);
+		assert_int_equal(errno, EPIPE);
+	}
+	/* reap closed its duplicates and its pidfd */
+	assert_int_equal(cwt_fd_count(0), start + 3);
+	cw_reap_free(r);
+	leak_free(&l);
+	assert_int_equal(cwt_fd_count(0), start);
+}
+
+struct seam {
+	struct leak *l;
+	int what;                     /* 0 replace the fd, 1 close it, 2 shutdown it */
+	int calls;
+	uint32_t new_inode;
+};
+
+static void seam_act(const struct cw_reap_item *it, void *arg)
+{
+	struct seam *s = arg;
+	int fresh;
+
+	if (s->calls++)
+		return;
+	switch (s->what) {
+	case 0: /* close the fd and put a new CLOSE_WAIT connection on its number */
+		fresh = close_wait_one(s->l);
+		assert_int_equal(dup2(fresh, it->fd), it->fd);
+		close(fresh);
+		s->new_inode = inode_of(it->fd);
+		break;
+	case 1:
+		close(it->fd);
+		s->l->fd[0] = -1;
+		break;
+	default: /* the owner fixes itself: our FIN goes out, LAST_ACK, then CLOSE */
+		shutdown(it->fd, SHUT_WR);
+		break;
+	}
+}
+
+static void test_seam_replaced_fd_is_skipped(void **state)
+{
+	int start = cwt_fd_count(0);
+	struct leak l;
+	struct seam s = { &l, 0, 0, 0 };
+	struct cw_reap_opts o = { .wait_ms = 1000, .before_act = seam_act, .arg = &s };
+	struct cw_reap *r;
+	const struct cw_reap_item *it;
+
+	(void)state;
+	leak_make(&l, 2);
+	r = select_ours(&l, CW_REAP_FIN);
+	assert_int_equal(cw_reap_run(r, &o), 0);
+	it = cw_reap_item(r, 0);
+	assert_int_equal(it->status, CW_REAP_SKIP_REPLACED);
+	assert_int_equal(it->new_inode, s.new_inode);
+	assert_int_not_equal(it->new_inode, it->sock.inode);
+	assert_int_equal(cw_reap_item(r, 1)->status, CW_REAP_CLEAN);
+	/* the new connection on that fd number was not touched */
+	assert_int_equal(tcp_state(it->fd), TCP_CLOSE_WAIT);
+	assert_int_equal(s.calls, 2);
+	cw_reap_free(r);
+	leak_free(&l);
+	assert_int_equal(cwt_fd_count(0), start);
+}
+
+static void test_seam_closed_fd_is_gone(void **state)
+{
+	int start = cwt_fd_count(0);
+	struct leak l;
+	struct seam s = { &l, 1, 0, 0 };
+	struct cw_reap_opts o = { .wait_ms = 1000, .before_act = seam_act, .arg = &s };
+	struct cw_reap *r;
+
+	(void)state;
+	leak_make(&l, 2);
+	r = select_ours(&l, CW_REAP_FIN);
+	assert_int_equal(cw_reap_item(r, 0)->fd, l.fd[0]);
+	assert_int_equal(cw_reap_run(r, &o), 0);
+	assert_int_equal(cw_reap_item(r, 0)->status, CW_REAP_SKIP_GONE);
+	assert_int_equal(cw_reap_item(r, 0)->err, -EBADF);
+	assert_int_equal(cw_reap_item(r, 1)->status, CW_REAP_CLEAN);
+	cw_reap_free(r);
+	leak_free(&l);
+	assert_int_equal(cwt_fd_count(0), start);
+}
+
+static void test_seam_state_changed_is_skipped(void **state)
+{
+	int start = cwt_fd_count(0);
+	struct leak l;
+	struct seam s = { &l, 2, 0, 0 };
+	struct cw_reap_opts o = { .wait_ms = 1000, .before_act = seam_act, .arg = &s };
+	struct cw_reap *r;
+	const struct cw_reap_item *it;
+
+	(void)state;
+	leak_make(&l, 1);
+	r = select_ours(&l, CW_REAP_FIN);
+	assert_int_equal(cw_reap_run(r, &o), 0);
+	it = cw_reap_item(r, 0);
+	assert_int_equal(it->status, CW_REAP_SKIP_CHANGED);
+	assert_true(it->end_state == CW_TCP_LAST_ACK || it->end_state == CW_TCP_CLOSE);
+	cw_reap_free(r);
+	leak_free(&l);
+	assert_int_equal(cwt_fd_count(0), start);
+}
+
+static void test_rst_destroys(void **state)
+{
+	int start = cwt_fd_count(0);
+	struct leak l;
+	struct cw_reap *r;
+	char b;
+
+	(void)state;
+	leak_make(&l, 2);
+	r = select_ours(&l, CW_REAP_RST);
+	assert_int_equal(cw_reap_run(r, NULL), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(cw_reap_item(r, (size_t)i)->status, CW_REAP_DESTROYED);
+		/* tcp_abort: closed, ECONNABORTED for the owner's next write (the
+		 * FIN already read makes read() return 0 first) */
+		assert_int_equal(tcp_state(l.fd[i]), TCP_CLOSE);
+		assert_int_equal(read(l.fd[i], &b, 1), 0);
+		assert_int_equal(send(l.fd[i], "x", 1, MSG_NOSIGNAL), -1);
+		assert_int_equal(errno, ECONNABORTED);
+		assert_int_equal(send(l.fd[i], "x", 1, MSG_NOSIGNAL), -1);
+		assert_int_equal(errno, EPIPE);
+	}
+	cw_reap_free(r);
+	leak_free(&l);
+	assert_int_equal(cwt_fd_count(0), start);
+}
+
+static void test_rst_seam_closed_is_not_destroyed(void **state)
+{
+	int start = cwt_fd_count(0);
+	struct leak l;
+	struct seam s = { &l, 1, 0, 0 };
+	struct cw_reap_opts o = { .before_act = seam_act, .arg = &s };
+	struct cw_reap *r;
+
+	(void)state;
+	leak_make(&l, 1);
+	r = select_ours(&l, CW_REAP_RST);
+	assert_int_equal(cw_reap_run(r, &o), 0);
+	/* close() sent our FIN: the socket is in LAST_ACK or already gone */
+	assert_int_equal(cw_reap_status_kind(cw_reap_item(r, 0)->status), CW_REAP_KIND_SKIPPED);
+	cw_reap_free(r);
+	leak_free(&l);
+	assert_int_equal(cwt_fd_count(0), start);
+}
+
+static void drop_to_nobody(void)
+{
+	if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+		_exit(90);
+}
+
+/* In a child: 0 if cw_reap_check_pid(pid) is refused for reason why. */
+static int check_refused(pid_t pid, enum cw_ptrace_block why, uid_t owner)
+{
+	struct cw_ptrace_denial d;
+	int err = cw_reap_check_pid(pid, true, &d);
+
+	if (err != -EPERM)
+		return 1;
+	if (d.why != why || d.our_uid != 65534 || d.cap_sys_ptrace || d.owner_uid != owner)
+		return 2;
+	return 0;
+}
+
+static void test_ptrace_other_user(void **state)
+{
+	pid_t parent = getpid(), child = fork();
+	int st;
+
+	(void)state;
+	assert_true(child >= 0);
+	if (child == 0) {
+		drop_to_nobody();
+		_exit(check_refused(parent, CW_PTRACE_OTHER_UID, 0));
+	}
+	assert_int_equal(waitpid(child, &st, 0), child);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void test_ptrace_not_dumpable(void **state)
+{
+	pid_t child = fork();
+	int st;
+
+	(void)state;
+	assert_true(child >= 0);
+	if (child == 0) {
+		int p[2];
+		pid_t target;
+		char b;
+
+		drop_to_nobody();
+		if (pipe(p))
+			_exit(91);
+		target = fork();
+		if (target == 0) { /* same user, not dumpable */
+			prctl(PR_SET_DUMPABLE, 0);
+			if (write(p[1], "r", 1) != 1)
+				_exit(1);
+			pause();
+			_exit(0);
+		}
+		if (read(p[0], &b, 1) != 1)
+			_exit(92);
+		st = check_refused(target, CW_PTRACE_NOT_DUMPABLE, 65534);
+		kill(target, SIGKILL);
+		waitpid(target, NULL, 0);
+		_exit(st);
+	}
+	assert_int_equal(waitpid(child, &st, 0), child);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+struct tid_wait {
+	pid_t tid;
+	int ready[2], go[2];
+};
+
+static void *thread_tid(void *arg)
+{
+	struct tid_wait *t = arg;
+	char b;
+
+	t->tid = gettid();
+	if (write(t->ready[1], "t", 1) != 1 || read(t->go[0], &b, 1) != 1)
+		return NULL;
+	return NULL;
+}
+
+static void test_check_pid(void **state)
+{
+	struct cw_ptrace_denial d;
+	struct tid_wait t;
+	pthread_t th;
+	char b;
+
+	(void)state;
+	assert_int_equal(cw_reap_check_pid(getpid(), true, &d), 0);
+	assert_int_equal(cw_reap_check_pid(getpid(), false, &d), 0);
+	assert_int_equal(cw_reap_check_pid(0x7ffffff0, true, &d), -ESRCH);
+	/* a thread of ours is not a process: pidfd_open says EINVAL */
+	assert_int_equal(pipe(t.ready), 0);
+	assert_int_equal(pipe(t.go), 0);
+	assert_int_equal(pthread_create(&th, NULL, thread_tid, &t), 0);
+	assert_int_equal(read(t.ready[0], &b, 1), 1);
+	assert_int_equal(cw_reap_check_pid(t.tid, true, &d), -EINVAL);
+	assert_int_equal(write(t.go[1], "g", 1), 1);
+	pthread_join(th, NULL);
+	for (int i = 0; i < 2; i++) {
+		close(t.ready[i]);
+		close(t.go[i]);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fin_clean_owner_fd_stays),
+		cmocka_unit_test(test_seam_replaced_fd_is_skipped),
+		cmocka_unit_test(test_seam_closed_fd_is_gone),
+		cmocka_unit_test(test_seam_state_changed_is_skipped),
+		cmocka_unit_test(test_rst_destroys),
+		cmocka_unit_test(test_rst_seam_closed_is_not_destroyed),
+		cmocka_unit_test(test_ptrace_other_user),
+		cmocka_unit_test(test_ptrace_not_dumpable),
+		cmocka_unit_test(test_check_pid),
+	};
+
+	cwt_netns();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,113 @@
+/* cw_owner PORT
+ * A leaking server the reap tests can question: listens on 127.0.0.1:PORT,
+ * prints "ready", accepts every connection and keeps it (never reads, never
+ * closes), printing "accepted FD". Commands, one per line on stdin:
+ *   write      writes one byte to each held fd (MSG_NOSIGNAL) and prints
+ *              "write FD ok" or "write FD ERRNO-NAME" for each, then "done"
+ *   read       reads each held fd without blocking: "read FD eof|data|ERRNO-NAME", "done"
+ *   close FD   closes that fd ("closed FD"): its number is free for the next accept
+ * Exits when stdin ends. Output is line-buffered (tests read it from a file). */
+#include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#define MAXFD 4096
+
+static bool held[MAXFD];
+
+static const char *err_name(int e)
+{
+	const char *n = strerrorname_np(e);
+
+	return n ? n : "?";
+}
+
+static void each_write(void)
+{
+	for (int fd = 0; fd < MAXFD; fd++)
+		if (held[fd]) {
+			ssize_t n = send(fd, "x", 1, MSG_NOSIGNAL);
+
+			printf("write %d %s\n", fd, n == 1 ? "ok" : err_name(errno));
+		}
+	printf("done\n");
+}
+
+static void each_read(void)
+{
+	char buf[256];
+
+	for (int fd = 0; fd < MAXFD; fd++)
+		if (held[fd]) {
+			ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+			printf("read %d %s\n", fd, n == 0 ? "eof" : n > 0 ? "data" : err_name(errno));
+		}
+	printf("done\n");
+}
+
+static void command(const char *line)
+{
+	int fd;
+
+	if (!strcmp(line, "write\n")) {
+		each_write();
+	} else if (!strcmp(line, "read\n")) {
+		each_read();
+	} else if (sscanf(line, "close %d", &fd) == 1 && fd >= 0 && fd < MAXFD && held[fd]) {
+		close(fd);
+		held[fd] = false;
+		printf("closed %d\n", fd);
+	} else {
+		printf("bad command %s", line);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct pollfd p[2];
+	char line[128];
+	int lfd, one = 1;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: cw_owner PORT\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	a.sin_port = htons((uint16_t)atoi(argv[1]));
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 1024)) {
+		perror("cw_owner: listen");
+		return 1;
+	}
+	printf("ready\n");
+	p[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+	p[1] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
+	for (;;) {
+		if (poll(p, 2, -1) < 0)
+			continue;
+		if (p[0].revents & POLLIN) {
+			int fd = accept(lfd, NULL, NULL);
+
+			if (fd >= 0 && fd < MAXFD) {
+				held[fd] = true;
+				printf("accepted %d\n", fd);
+			} else if (fd >= 0) {
+				close(fd);
+			}
+		}
+		if (p[1].revents & (POLLIN | POLLHUP)) {
+			if (!fgets(line, sizeof(line), stdin))
+				return 0;
+			command(line);
+		}
+	}
+}

@@ -1,0 +1,13 @@
+# Unit tests of the census logic on fixtures (no sockets).
+set(CENSUS_FIX unit/census_fixture.c)
+foreach(t age select group watch ports netlink procfd out)
+  if(t STREQUAL "out")
+    cw_c_test(unit_census_${t} SOURCES unit/census_${t}.c ${CENSUS_FIX}
+              ${PROJECT_SOURCE_DIR}/cli/out.c ${PROJECT_SOURCE_DIR}/cli/scan_view.c
+              ${PROJECT_SOURCE_DIR}/cli/scan_groups.c LABELS unit)
+    target_include_directories(unit_census_${t} PRIVATE ${PROJECT_SOURCE_DIR}/cli)
+  else()
+    cw_c_test(unit_census_${t} SOURCES unit/census_${t}.c ${CENSUS_FIX} LABELS unit)
+  endif()
+  target_compile_definitions(unit_census_${t} PRIVATE CW_TESTS_DIR="${CMAKE_CURRENT_SOURCE_DIR}")
+endforeach()

@@ -1,0 +1,122 @@
+/* Owners from a fake /proc tree (procfd.c): symlinks like the kernel's. */
+#include "cwtest.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "procfd.h"
+
+static char root[64];
+
+/* pid with fds 0..n-1 -> "socket:[base+i]"; comm. */
+static void fake_proc(int pid, const char *comm, unsigned base, int n)
+{
+	char p[256], l[64];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/%d", root, pid);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/%d/comm", root, pid);
+	f = fopen(p, "w");
+	fprintf(f, "%s\n", comm);
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/%d/fd", root, pid);
+	mkdir(p, 0755);
+	for (int i = 0; i < n; i++) {
+		snprintf(p, sizeof(p), "%s/%d/fd/%d", root, pid, i);
+		snprintf(l, sizeof(l), "socket:[%u]", base + (unsigned)i);
+		assert_int_equal(symlink(l, p), 0);
+	}
+	snprintf(p, sizeof(p), "%s/%d/fd/%d", root, pid, n);
+	symlink("pipe:[5]", p);
+	snprintf(p, sizeof(p), "%s/%d/fd/%d", root, pid, n + 1);
+	symlink("/dev/null", p);
+}
+
+static int setup(void **state)
+{
+	char p[128];
+
+	(void)state;
+	strcpy(root, "/tmp/cw-procfd-XXXXXX");
+	assert_non_null(mkdtemp(root));
+	fake_proc(10, "alpha", 1000, 50);
+	fake_proc(20, "beta", 2000, 50);
+	fake_proc(30, "gamma", 3000, 50);
+	fake_proc(40, "delta", 1010, 1); /* shares socket 1010 with pid 10 */
+	snprintf(p, sizeof(p), "%s/self", root);
+	mkdir(p, 0755); /* not a pid: skipped */
+	snprintf(p, sizeof(p), "%s/50", root);
+	mkdir(p, 0755); /* a process that vanished: no fd directory */
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	return system(cmd);
+}
+
+static void test_owners_found(void **state)
+{
+	uint32_t want[] = { 1010, 2049, 3000, 0, 99999 };
+	struct procfd_result r;
+
+	(void)state;
+	for (unsigned threads = 1; threads <= 2; threads++) {
+		assert_int_equal(procfd_scan(root, want, 5, threads, false, &r), 0);
+		assert_int_equal(r.nhits, 4);
+		/* sorted by wanted index, then pid */
+		assert_int_equal(r.hits[0].idx, 0);
+		assert_int_equal(r.hits[0].pid, 10);
+		assert_int_equal(r.hits[0].fd, 10);
+		assert_int_equal(r.hits[1].idx, 0);
+		assert_int_equal(r.hits[1].pid, 40);
+		assert_int_equal(r.hits[1].fd, 0);
+		assert_int_equal(r.hits[2].pid, 20);
+		assert_int_equal(r.hits[2].fd, 49);
+		assert_int_equal(r.hits[3].pid, 30);
+		assert_string_equal(procfd_comm(&r, 20), "beta");
+		assert_string_equal(procfd_comm(&r, 40), "delta");
+		assert_null(procfd_comm(&r, 50));
+		assert_false(r.partial);
+		assert_int_equal(r.readlinks, 3 * 52 + 3);
+		procfd_result_free(&r);
+	}
+}
+
+static void test_stops_early(void **state)
+{
+	uint32_t want[] = { 1001, 1002 };
+	struct procfd_result r;
+
+	(void)state;
+	/* both in the first process read (pids in directory order): the others are skipped */
+	assert_int_equal(procfd_scan(root, want, 2, 1, true, &r), 0);
+	assert_int_equal(r.nhits, 2);
+	assert_true(r.readlinks < 3 * 52);
+	assert_true(r.partial);
+	procfd_result_free(&r);
+	/* nothing wanted: no work at all */
+	assert_int_equal(procfd_scan(root, want, 0, 2, true, &r), 0);
+	assert_int_equal(r.nhits, 0);
+	assert_int_equal(r.readlinks, 0);
+	procfd_result_free(&r);
+	assert_int_equal(procfd_scan("/nonexistent-proc", want, 2, 1, true, &r), -ENOENT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_owners_found),
+		cmocka_unit_test(test_stops_early),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
