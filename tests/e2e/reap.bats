@@ -69,6 +69,9 @@ hold() {
 	"$T/cw_clients" 127.0.0.1 8302 20 >/dev/null
 	wait_count 100 close-wait "sport = :8301"
 	wait_count 20 close-wait "sport = :8302"
+	# the owner has accepted all 20 (one still in the accept queue has no owner yet)
+	for i in $(seq 1 500); do [ "$(fd_count "$owner")" -eq $((obase + 20)) ] && break; sleep 0.02; done
+	[ "$(fd_count "$owner")" -eq $((obase + 20)) ]
 	# the clients' ends reach FIN_WAIT_2 (orphaned: a timewait socket) once the
 	# server's delayed ACK of their FIN came, then expire after tcp_fin_timeout:
 	# nobody is left to answer, in any state
