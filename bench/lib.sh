@@ -5,10 +5,10 @@
 # benchmarks can use any port and reach nothing else), and sets:
 #   BUILD OUT SMOKE(0/1) BIN(=BUILD/bench) CW(=BUILD/closewait) HZ, and
 #   CWRUN: a symlink to CW that the suites run servers through, so that no
-#   server's command line reads "closewait serve ...": a test elsewhere on the
-#   shared machine that cleans up by pattern (tests/e2e/workers.bats does
-#   `pkill -KILL -f "closewait serve .*--workers"`) would otherwise kill a
-#   benchmark's server mid-run (it did, once, in the C100K suite).
+#   server's command line reads "closewait serve ...": anything on the shared
+#   machine that cleans up by pattern would otherwise kill a benchmark's
+#   server mid-run (a test once did, in the C100K suite; the tests now clean
+#   up by pid only).
 
 bench_init() {
 	suite=$1
