@@ -1,4 +1,6 @@
-# Shared by scan.bats, watch.bats and ports.bats (run inside netns-run).
+# Shared by scan.bats, watch.bats and ports.bats (run inside netns-run);
+# builds on lib.bash (wait_until, wait_listen, fd_count, count_state...).
+load lib
 CW=${CLOSEWAIT:?CLOSEWAIT unset}
 T=${CW_TOOLS:?CW_TOOLS unset}
 
@@ -14,19 +16,6 @@ kill_bg() {
 	for p in ${BG_PIDS:-}; do wait "$p" 2>/dev/null || true; done
 	BG_PIDS=
 }
-
-# wait_listen PORT: until something listens on PORT (5 s at most).
-wait_listen() {
-	local i
-	for i in $(seq 1 250); do
-		ss -Htln "sport = :$1" | grep -q . && return 0
-		sleep 0.02
-	done
-	echo "nothing listens on $1" >&2
-	return 1
-}
-
-fd_count() { ls "/proc/$1/fd" | wc -l; }
 
 now_ms() { date +%s%3N; }
 

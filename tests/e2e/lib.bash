@@ -20,6 +20,8 @@ wait_until() {
 }
 
 listening() { [ -n "$(ss -Htln "sport = :$1")" ]; }
+# wait_listen PORT: until something listens on PORT (5 s at most).
+wait_listen() { wait_until 5000 listening "$1"; }
 
 # start_bg NAME CMD...: runs CMD in the background, output in $BATS_TEST_TMPDIR/NAME.log;
 # sets BG_PID. fd 3 (bats' own) is closed so bats does not wait for it.
@@ -54,7 +56,9 @@ owned_in_state() {
 	ss -Htanp state "$state" "( sport = :$port )" | grep -c "pid=$pid," || true
 }
 
-in_state() {
-	local state=$1 filter=$2
-	ss -Htan state "$state" "$filter" | wc -l
+# count_state STATE FILTER...: sockets in STATE matching an ss filter, from the kernel's table.
+count_state() {
+	local st=$1
+	shift
+	ss -Htan state "$st" "$@" | wc -l
 }

@@ -25,7 +25,7 @@ result() { grep '^end=' "$BATS_TEST_TMPDIR/$1.log"; }
 	peer busy --send-bytes 2000000 --read-rate 1000000   # ~2 s of reply, read slowly
 	peer stuck --send-bytes 8000000 --no-read 6000       # never reads within the drain
 	peer idle                                              # nothing in flight
-	wait_until 5000 '[ "$(in_state established "( sport = :8000 )")" -eq 3 ]'
+	wait_until 5000 '[ "$(count_state established "( sport = :8000 )")" -eq 3 ]'
 	sleep 0.3 # the busy reply is under way (a stated pause, not a wait for an event)
 	t0=$(date +%s%3N)
 	kill -TERM "$SERVER_PID"

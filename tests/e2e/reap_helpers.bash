@@ -1,13 +1,6 @@
 # Shared by reap.bats (run inside netns-run); builds on census_helpers.
 load census_helpers
 
-# count_state STATE FILTER...: sockets in STATE matching an ss filter, from the kernel's table.
-count_state() {
-	local st=$1
-	shift
-	ss -Htan state "$st" "$@" | wc -l
-}
-
 # wait_count N STATE FILTER...: until exactly N such sockets exist (10 s at most).
 wait_count() {
 	local n=$1 i

@@ -17,7 +17,7 @@ teardown() {
 	[ "$status" -eq 0 ]
 	# The FIN of each client reaches the server; the seed never closes.
 	wait_until 2000 '[ "$(owned_in_state close-wait 8000 "$SERVER_PID")" -eq 100 ]'
-	[ "$(in_state close-wait '( sport = :8000 )')" -eq 100 ]
+	[ "$(count_state close-wait '( sport = :8000 )')" -eq 100 ]
 	# Each holds one unread byte: the FIN (Recv-Q 1).
 	[ "$(ss -Htan state close-wait '( sport = :8000 )' | awk '$1 == 1' | wc -l)" -eq 100 ]
 	# The leak is in the fd table too: 100 more fds than before.
@@ -70,7 +70,7 @@ teardown() {
 	start_server 8000 --quiet --stats --drain 2s
 	exec 5<>/dev/tcp/127.0.0.1/8000
 	exec 6<>/dev/tcp/127.0.0.1/8000
-	wait_until 2000 '[ "$(in_state established "( sport = :8000 )")" -eq 2 ]'
+	wait_until 2000 '[ "$(count_state established "( sport = :8000 )")" -eq 2 ]'
 	stop_pid "$SERVER_PID" TERM
 	[ "$STOP_STATUS" -eq 0 ]
 	exec 5>&- 6>&-
