@@ -204,6 +204,32 @@ int cwt_count_state(enum cwt_tcp_state state, uint16_t local_port, uint16_t remo
 	       count_file("/proc/net/tcp6", state, local_port, remote_port);
 }
 
+long cwt_tcpext(const char *name)
+{
+	char names[8192], values[8192];
+	long found = -1;
+	FILE *f = fopen("/proc/net/netstat", "re");
+
+	if (!f)
+		return -1;
+	/* Pairs of lines: "TcpExt: Name1 Name2 ..." then "TcpExt: v1 v2 ...". */
+	while (found < 0 && fgets(names, sizeof(names), f) && fgets(values, sizeof(values), f)) {
+		char *ns, *vs, *n, *v;
+
+		if (strncmp(names, "TcpExt:", 7))
+			continue;
+		n = strtok_r(names + 7, " \n", &ns);
+		v = strtok_r(values + 7, " \n", &vs);
+		for (; n && v; n = strtok_r(NULL, " \n", &ns), v = strtok_r(NULL, " \n", &vs))
+			if (!strcmp(n, name)) {
+				found = strtol(v, NULL, 10);
+				break;
+			}
+	}
+	fclose(f);
+	return found;
+}
+
 long cwt_poll_until(bool (*cond)(void *arg), void *arg, unsigned deadline_ms)
 {
 	uint64_t start = cwt_now_ms();

@@ -41,6 +41,9 @@ enum cwt_tcp_state {
  * read from /proc/net/tcp and tcp6 (the kernel's table, not our counters).
  * Port 0 on both sides counts every socket in that state. */
 int cwt_count_state(enum cwt_tcp_state state, uint16_t local_port, uint16_t remote_port);
+/* A TcpExt counter of this namespace's /proc/net/netstat (ListenOverflows,
+ * TCPSynRetrans...), or -1 if the kernel has no such counter. */
+long cwt_tcpext(const char *name);
 
 /* Polls cond(arg) every 2 ms until it holds or deadline_ms passes; returns
  * the elapsed ms when it held, or -1 on timeout. The clock starts at the call. */
