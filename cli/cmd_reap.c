@@ -1,6 +1,7 @@
 /* closewait reap: end a running process's leaked connections without a
  * restart. Selects with scan's filters, asks, acts (lib/reap*.c), reports. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,15 +173,14 @@ static bool ask(size_t n, enum cw_reap_mode mode)
 static void seam_pause(const struct cw_reap_item *it, void *arg)
 {
 	const char *path = getenv("CW_REAP_PAUSE");
-	bool *done = arg;
+	atomic_bool *done = arg; /* walker threads call it (cw_reap_now) */
 	char p[4096];
 	struct stat st;
 	FILE *f;
 
 	(void)it;
-	if (!path || *done)
+	if (!path || atomic_exchange(done, true))
 		return;
-	*done = true;
 	snprintf(p, sizeof(p), "%s.paused", path);
 	f = fopen(p, "w");
 	if (f)
@@ -230,6 +230,32 @@ static bool confirmed(const struct reap_opts *o, struct reap_view *v)
 	return false;
 }
 
+/* The sockets that were to be acted on, counted from their outcomes: an
+ * ownerless one never was; one found closed, replaced or changed was. */
+static size_t were_todo(const struct cw_reap_counts *n)
+{
+	return n->handled + n->failed - n->status[CW_REAP_FAIL_NO_OWNER] + n->status[CW_REAP_SKIP_GONE] +
+	       n->status[CW_REAP_SKIP_REPLACED] + n->status[CW_REAP_SKIP_CHANGED];
+}
+
+/* --yes in fin mode: nothing to confirm, so the walk for owners and the
+ * FINs overlap (cw_reap_now). */
+static struct cw_reap *reap_now(const struct reap_opts *o, struct cw_reap_opts *ro,
+				struct reap_view *v)
+{
+	struct cw_reap_counts n;
+	struct cw_reap *r;
+	int err = cw_reap_now(&o->f, NULL, ro, &r);
+
+	if (err) /* the dump, or memory */
+		cli_fatal("reap", "%s", strerror(-err));
+	cw_reap_counts(r, &n);
+	*v = (struct reap_view){ .r = r, .wait_ms = o->wait_ms, .older_ms = o->f.older_ms,
+				 .todo = were_todo(&n) };
+	v->acted = v->todo > 0;
+	return r;
+}
+
 int cmd_reap(int argc, char **argv)
 {
 	struct reap_opts o = { 0 };
@@ -245,7 +271,19 @@ int cmd_reap(int argc, char **argv)
 	if (o.f.pid)
 		check_pid(o.f.pid, o.mode);
 	raise_fd_limit();
+	ro.wait_ms = o.wait_ms;
+#ifdef CW_REAP_TEST_SEAM
+	static atomic_bool paused;
+
+	ro.before_act = seam_pause;
+	ro.arg = &paused;
+#endif
+	if (o.yes && !o.dry_run && o.mode == CW_REAP_FIN) {
+		r = reap_now(&o, &ro, &v);
+		goto report;
+	}
 	co.states = o.f.states;
+	co.ports = &o.f;
 	co.owners = true;
 	co.want = want_sock;
 	co.want_arg = &o.f;
@@ -260,13 +298,6 @@ int cmd_reap(int argc, char **argv)
 	v = (struct reap_view){ .r = r, .wait_ms = o.wait_ms, .older_ms = o.f.older_ms,
 				.dry_run = o.dry_run, .todo = n.todo };
 	if (n.todo && !o.dry_run && confirmed(&o, &v)) {
-		ro.wait_ms = o.wait_ms;
-#ifdef CW_REAP_TEST_SEAM
-		bool paused = false;
-
-		ro.before_act = seam_pause;
-		ro.arg = &paused;
-#endif
 		err = cw_reap_run(r, &ro);
 		if (err) {
 			cw_reap_free(r);
@@ -274,6 +305,7 @@ int cmd_reap(int argc, char **argv)
 		}
 		v.acted = true;
 	}
+report:
 	err = report(&o, &v, stdout);
 	if (v.not_acted && o.json) /* the table's summary says it already */
 		cli_warn("reap", "%s: nothing was done.", v.not_acted);

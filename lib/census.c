@@ -9,7 +9,6 @@
 #include <sys/socket.h>
 
 #include "netlink.h"
-#include "procfd.h"
 
 static const char *const state_names[CW_TCP_MAX_STATE] = {
 	[CW_TCP_ESTABLISHED] = "established", [CW_TCP_SYN_SENT] = "syn-sent",
@@ -164,9 +163,9 @@ out:
 	return err;
 }
 
-static int take_owners(struct cw_census *c, const struct cw_census_opts *o)
+int census_owners_start(struct cw_census *c, const struct cw_census_opts *o, const pid_t *only,
+			size_t nonly, const struct procfd_sink *sink, struct procfd_walk **w)
 {
-	struct procfd_result r;
 	uint32_t *inodes = calloc(c->n ? c->n : 1, sizeof(*inodes));
 	unsigned threads = o->threads;
 	int err;
@@ -183,9 +182,17 @@ static int take_owners(struct cw_census *c, const struct cw_census_opts *o)
 
 		threads = cpus >= 2 ? 2 : 1;
 	}
-	err = procfd_scan(o->proc_root ? o->proc_root : "/proc", inodes, c->n, threads,
-			  !o->all_owners, &r);
+	err = procfd_start(o->proc_root ? o->proc_root : "/proc", inodes, c->n, threads,
+			   !o->all_owners, only, nonly, sink, w);
 	free(inodes);
+	return err;
+}
+
+int census_owners_finish(struct cw_census *c, struct procfd_walk *w)
+{
+	struct procfd_result r;
+	int err = procfd_finish(w, &r);
+
 	if (err)
 		return err;
 	c->partial = r.partial;
@@ -193,6 +200,14 @@ static int take_owners(struct cw_census *c, const struct cw_census_opts *o)
 	err = attach_owners(c, &r);
 	procfd_result_free(&r);
 	return err;
+}
+
+static int take_owners(struct cw_census *c, const struct cw_census_opts *o)
+{
+	struct procfd_walk *w;
+	int err = census_owners_start(c, o, NULL, 0, NULL, &w);
+
+	return err ? err : census_owners_finish(c, w);
 }
 
 int cw_census_take(const struct cw_census_opts *o, struct cw_census **out)
@@ -206,9 +221,9 @@ int cw_census_take(const struct cw_census_opts *o, struct cw_census **out)
 	err = census_new(clock_ms(CLOCK_REALTIME), clock_ms(CLOCK_MONOTONIC), &c);
 	if (err)
 		return err;
-	err = netlink_dump_tcp(AF_INET, o->states, add_cb, c);
+	err = netlink_dump_tcp(AF_INET, o->states, o->ports, add_cb, c);
 	if (!err)
-		err = netlink_dump_tcp(AF_INET6, o->states, add_cb, c);
+		err = netlink_dump_tcp(AF_INET6, o->states, o->ports, add_cb, c);
 	c->mono_end_ms = clock_ms(CLOCK_MONOTONIC);
 	if (!err && o->owners)
 		err = take_owners(c, o);

@@ -3,6 +3,7 @@
 #define CW_CENSUS_INTERNAL_H
 
 #include "closewait/census.h"
+#include "procfd.h"
 
 struct cw_census {
 	struct cw_sock *socks;
@@ -24,5 +25,13 @@ int census_add(struct cw_census *c, const struct cw_sock *s);
  * with sock_idx sorted. */
 int census_set_owners(struct cw_census *c, const size_t *sock_idx, const pid_t *pid,
 		      const int *fd, const char *const *comm, size_t n);
+
+/* The /proc walk of cw_census_take, in two halves, for a caller that acts on
+ * owners while the walk goes on (reap): start walks in the background (only:
+ * just those pids, NULL = all; sink: told of each owner as found), finish
+ * waits for it and attaches the owners to c. */
+int census_owners_start(struct cw_census *c, const struct cw_census_opts *o, const pid_t *only,
+			size_t nonly, const struct procfd_sink *sink, struct procfd_walk **w);
+int census_owners_finish(struct cw_census *c, struct procfd_walk *w);
 
 #endif

@@ -16,7 +16,41 @@
  * at 32 KiB (netlink_dump, max_recvmsg_len): a bigger buffer gains nothing. */
 #define NL_BUF 32768
 
-size_t netlink_request(void *buf, int family, uint32_t states, uint32_t seq)
+/* inet_diag bytecode for the ports of f: an AND of clauses, each a port
+ * comparison or, for port (either end), sport OR dport. A clause that fails
+ * jumps 4 bytes past the end (reject); reaching the end exactly accepts.
+ * The kernel's audit follows the "yes" jumps, so every op lies on that
+ * chain: an OR reaches its second comparison by "no", and its first one's
+ * success jumps over it with a JMP (which always takes "no"), as ss does. */
+static size_t ports_bytecode(struct inet_diag_bc_op *op, const struct cw_filter *f)
+{
+	size_t len = (f->port >= 0 ? 20 : 0) + (f->sport >= 0 ? 8 : 0) + (f->dport >= 0 ? 8 : 0);
+	size_t at = 0; /* bytes */
+
+#define OP(c, y, n) (op[at / 4] = (struct inet_diag_bc_op){ (c), (y), (uint16_t)(n) }, at += 4)
+#define PORT(p) (op[at / 4] = (struct inet_diag_bc_op){ 0, 0, (uint16_t)(p) }, at += 4)
+	if (f->port >= 0) {
+		OP(INET_DIAG_BC_S_EQ, 8, 12);
+		PORT(f->port);
+		OP(INET_DIAG_BC_JMP, 4, 12);
+		OP(INET_DIAG_BC_D_EQ, 8, len - at + 4);
+		PORT(f->port);
+	}
+	if (f->sport >= 0) {
+		OP(INET_DIAG_BC_S_EQ, 8, len - at + 4);
+		PORT(f->sport);
+	}
+	if (f->dport >= 0) {
+		OP(INET_DIAG_BC_D_EQ, 8, len - at + 4);
+		PORT(f->dport);
+	}
+#undef OP
+#undef PORT
+	return at;
+}
+
+size_t netlink_request(void *buf, int family, uint32_t states, const struct cw_filter *ports,
+		       uint32_t seq)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct inet_diag_req_v2 *req;
@@ -38,6 +72,13 @@ size_t netlink_request(void *buf, int family, uint32_t states, uint32_t seq)
 		states |= CW_STATE_BIT(CW_TCP_TIME_WAIT);
 	req->idiag_states = states;
 	req->idiag_ext = 1 << (INET_DIAG_INFO - 1);
+	if (ports) {
+		struct inet_diag_bc_op bc[12];
+		size_t len = ports_bytecode(bc, ports);
+
+		if (len)
+			mnl_attr_put(nlh, INET_DIAG_REQ_BYTECODE, len, bc);
+	}
 	return nlh->nlmsg_len;
 }
 
@@ -143,11 +184,12 @@ static int filter_cb(const struct cw_sock *s, void *arg)
 	return f->states & CW_STATE_BIT(s->state) ? f->cb(s, f->arg) : 0;
 }
 
-int netlink_dump_tcp(int family, uint32_t states, netlink_sock_cb cb, void *arg)
+int netlink_dump_tcp(int family, uint32_t states, const struct cw_filter *ports, netlink_sock_cb cb,
+		     void *arg)
 {
 	struct state_filter sf = { states ? states : CW_STATES_ALL, cb, arg };
 	const size_t bufsz = NL_BUF;
-	char req[128];
+	char req[NETLINK_REQ_MAX];
 	char *buf;
 	struct mnl_socket *nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
 	uint32_t seq = (uint32_t)time(NULL);
@@ -165,7 +207,7 @@ int netlink_dump_tcp(int family, uint32_t states, netlink_sock_cb cb, void *arg)
 		err = -errno;
 		goto fail;
 	}
-	len = netlink_request(req, family, states, seq);
+	len = netlink_request(req, family, states, ports, seq);
 	if (mnl_socket_sendto(nl, req, len) < 0) {
 		err = -errno;
 		goto fail;

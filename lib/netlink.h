@@ -12,13 +12,17 @@
 typedef int (*netlink_sock_cb)(const struct cw_sock *s, void *arg);
 
 /* Dumps the TCP sockets of one family (AF_INET, AF_INET6) whose state is in
- * states (a CW_STATE_BIT mask), with tcp_info. 0 or -errno. */
-int netlink_dump_tcp(int family, uint32_t states, netlink_sock_cb cb, void *arg);
+ * states (a CW_STATE_BIT mask), with tcp_info; ports (NULL: none) has its
+ * port, sport and dport (-1: any) applied by the kernel. 0 or -errno. */
+int netlink_dump_tcp(int family, uint32_t states, const struct cw_filter *ports, netlink_sock_cb cb,
+		     void *arg);
 /* Parses one buffer of dump replies. Returns 1 when the dump is complete
  * (NLMSG_DONE), 0 when more is to come, or -errno (NLMSG_ERROR, a bad message,
  * or the callback's value). */
 int netlink_parse(const void *buf, size_t len, netlink_sock_cb cb, void *arg);
-/* Builds the request: fills buf (at least 128 bytes), returns its length. */
-size_t netlink_request(void *buf, int family, uint32_t states, uint32_t seq);
+/* Builds the request: fills buf (at least NETLINK_REQ_MAX bytes), returns its length. */
+#define NETLINK_REQ_MAX 256
+size_t netlink_request(void *buf, int family, uint32_t states, const struct cw_filter *ports,
+		       uint32_t seq);
 
 #endif

@@ -11,7 +11,10 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 
-#define DENTS_BUF 32768
+/* getdents64 buffer: about 170 fds a call. Hits go to the sink a buffer at
+ * a time, so a small one lets the caller start acting sooner; the extra
+ * calls cost nothing next to a readlinkat per fd. */
+#define DENTS_BUF 4096
 
 /* Open-addressing table inode -> index of the wanted socket. */
 struct ino_table {
@@ -25,7 +28,16 @@ struct hitvec {
 	size_t n, cap;
 };
 
-struct walk {
+#define MAX_WALKERS 8
+
+struct worker {
+	struct procfd_walk *w;
+	struct hitvec hv;
+	pthread_t thread;
+	int err;
+};
+
+struct procfd_walk {
 	const char *root;
 	struct ino_table t;
 	_Atomic uint8_t *found;       /* per index: an owner was seen */
@@ -34,11 +46,14 @@ struct walk {
 	atomic_bool stop;
 	atomic_uint unreadable;
 	atomic_uint_fast64_t readlinks;
+	atomic_uint live;             /* walkers still running */
 	bool stop_early;
+	size_t distinct;
 	pid_t *pids;
 	size_t npids;
-	int err;                      /* first allocation failure */
-	pthread_mutex_t lock;
+	struct procfd_sink sink;
+	struct worker k[MAX_WALKERS];
+	unsigned started;             /* threads started (0: walked in procfd_start) */
 };
 
 static uint32_t ino_hash(uint32_t k)
@@ -116,18 +131,28 @@ static uint32_t socket_inode(const char *l, ssize_t len)
 	return ino;
 }
 
-static void found_one(struct walk *w, uint32_t idx)
+static void found_one(struct procfd_walk *w, uint32_t idx)
 {
 	if (atomic_exchange(&w->found[idx], 1) == 0 && atomic_fetch_sub(&w->remaining, 1) == 1 &&
 	    w->stop_early)
 		atomic_store(&w->stop, true);
 }
 
+/* Tells the sink of the hits from told on. A directory chunk (one getdents
+ * buffer) is read whole first, so a sink that acts on a hit knows every
+ * other hit of that chunk by then: an fd closed meanwhile was seen owned. */
+static void sink_chunk(struct procfd_walk *w, const struct hitvec *hv, size_t told)
+{
+	for (size_t k = told; w->sink.hit && k < hv->n; k++)
+		w->sink.hit(&hv->v[k], w->sink.arg);
+}
+
 /* Reads one process's fd directory; hits go to hv. */
-static int walk_pid(struct walk *w, pid_t pid, char *dents, struct hitvec *hv)
+static int walk_pid(struct procfd_walk *w, pid_t pid, char *dents, struct hitvec *hv)
 {
 	char path[64];
 	uint64_t links = 0;
+	size_t told = hv->n;
 	int dfd, err = 0;
 
 	snprintf(path, sizeof(path), "%s/%d/fd", w->root, (int)pid);
@@ -166,32 +191,28 @@ static int walk_pid(struct walk *w, pid_t pid, char *dents, struct hitvec *hv)
 				goto out;
 			found_one(w, (uint32_t)idx);
 			if (atomic_load_explicit(&w->stop, memory_order_relaxed))
-				goto out;
+				break;
 		}
+		sink_chunk(w, hv, told);
+		told = hv->n;
+		if (atomic_load_explicit(&w->stop, memory_order_relaxed))
+			goto out;
 	}
 out:
+	sink_chunk(w, hv, told);
 	atomic_fetch_add(&w->readlinks, links);
 	close(dfd);
 	return err;
 }
 
-struct worker {
-	struct walk *w;
-	struct hitvec hv;
-	pthread_t thread;
-	int err;
-};
-
 static void *worker_run(void *arg)
 {
 	struct worker *k = arg;
-	struct walk *w = k->w;
+	struct procfd_walk *w = k->w;
 	char *dents = malloc(DENTS_BUF);
 
-	if (!dents) {
+	if (!dents)
 		k->err = -ENOMEM;
-		return NULL;
-	}
 	while (!k->err && !atomic_load(&w->stop)) {
 		size_t i = atomic_fetch_add(&w->next, 1);
 
@@ -200,6 +221,8 @@ static void *worker_run(void *arg)
 		k->err = walk_pid(w, w->pids[i], dents, &k->hv);
 	}
 	free(dents);
+	if (atomic_fetch_sub(&w->live, 1) == 1 && w->sink.done)
+		w->sink.done(w->sink.arg);
 	return NULL;
 }
 
@@ -211,7 +234,7 @@ static int pid_order(const void *a, const void *b)
 }
 
 /* Every pid under root, ascending (the order /proc lists them in anyway). */
-static int list_pids(struct walk *w)
+static int list_pids(struct procfd_walk *w)
 {
 	DIR *d = opendir(w->root);
 	struct dirent *e;
@@ -250,35 +273,28 @@ static int hit_cmp(const void *a, const void *b)
 	return (x->fd > y->fd) - (x->fd < y->fd);
 }
 
-static int run_workers(struct walk *w, unsigned threads, struct procfd_result *r)
+/* Joins the walkers and merges their hits into r. */
+static int join_workers(struct procfd_walk *w, struct procfd_result *r)
 {
-	struct worker k[8] = { 0 };
-	unsigned started = 1;
+	unsigned n = w->started ? w->started : 1;
 	size_t total = 0;
 	int err = 0;
 
-	if (threads > 8)
-		threads = 8;
-	for (unsigned i = 0; i < threads; i++)
-		k[i].w = w;
-	for (; started < threads; started++)
-		if (pthread_create(&k[started].thread, NULL, worker_run, &k[started]))
-			break;
-	worker_run(&k[0]);
-	for (unsigned i = 1; i < started; i++)
-		pthread_join(k[i].thread, NULL);
-	for (unsigned i = 0; i < started; i++) {
-		if (k[i].err && !err)
-			err = k[i].err;
-		total += k[i].hv.n;
+	for (unsigned i = 0; i < w->started; i++)
+		pthread_join(w->k[i].thread, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		if (w->k[i].err && !err)
+			err = w->k[i].err;
+		total += w->k[i].hv.n;
 	}
 	if (!err && total && !(r->hits = malloc(total * sizeof(*r->hits))))
 		err = -ENOMEM;
-	for (unsigned i = 0; i < started; i++) {
-		if (!err && k[i].hv.n)
-			memcpy(r->hits + r->nhits, k[i].hv.v, k[i].hv.n * sizeof(*r->hits));
-		r->nhits += err ? 0 : k[i].hv.n;
-		free(k[i].hv.v);
+	for (unsigned i = 0; i < n; i++) {
+		if (!err && w->k[i].hv.n)
+			memcpy(r->hits + r->nhits, w->k[i].hv.v, w->k[i].hv.n * sizeof(*r->hits));
+		r->nhits += err ? 0 : w->k[i].hv.n;
+		free(w->k[i].hv.v);
+		w->k[i].hv.v = NULL;
 	}
 	return err;
 }
@@ -328,44 +344,104 @@ static int read_comms(const char *root, struct procfd_result *r)
 	return 0;
 }
 
-int procfd_scan(const char *root, const uint32_t *inodes, size_t n, unsigned threads,
-		bool stop_early, struct procfd_result *r)
+static void walk_free(struct procfd_walk *w)
 {
-	struct walk w = { .root = root, .stop_early = stop_early };
-	size_t distinct;
+	free(w->pids);
+	free((void *)w->found);
+	free(w->t.keys);
+	free(w->t.vals);
+	free(w);
+}
+
+static int pids_copy(struct procfd_walk *w, const pid_t *only, size_t n)
+{
+	w->pids = malloc((n ? n : 1) * sizeof(*w->pids));
+	if (!w->pids)
+		return -ENOMEM;
+	memcpy(w->pids, only, n * sizeof(*only));
+	w->npids = n;
+	return 0;
+}
+
+int procfd_start(const char *root, const uint32_t *inodes, size_t n, unsigned threads,
+		 bool stop_early, const pid_t *only, size_t nonly, const struct procfd_sink *sink,
+		 struct procfd_walk **out)
+{
+	struct procfd_walk *w = calloc(1, sizeof(*w));
 	int err;
 
-	memset(r, 0, sizeof(*r));
-	err = table_build(&w.t, inodes, n, &distinct);
+	if (!w)
+		return -ENOMEM;
+	w->root = root;
+	w->stop_early = stop_early;
+	if (sink)
+		w->sink = *sink;
+	err = table_build(&w->t, inodes, n, &w->distinct);
 	if (err)
 		goto fail;
-	w.found = calloc(n ? n : 1, sizeof(*w.found));
-	if (!w.found) {
+	w->found = calloc(n ? n : 1, sizeof(*w->found));
+	if (!w->found) {
 		err = -ENOMEM;
 		goto fail;
 	}
-	atomic_init(&w.remaining, distinct);
-	atomic_init(&w.stop, distinct == 0);
-	err = list_pids(&w);
+	atomic_init(&w->remaining, w->distinct);
+	atomic_init(&w->stop, w->distinct == 0);
+	err = only ? pids_copy(w, only, nonly) : list_pids(w);
 	if (err)
 		goto fail;
-	err = run_workers(&w, threads ? threads : 1, r);
+	threads = threads < 1 ? 1 : threads > MAX_WALKERS ? MAX_WALKERS : threads;
+	atomic_init(&w->live, threads);
+	for (unsigned i = 0; i < threads; i++)
+		w->k[i].w = w;
+	for (; w->started < threads; w->started++)
+		if (pthread_create(&w->k[w->started].thread, NULL, worker_run, &w->k[w->started]))
+			break;
+	/* Threads that could not start will not end either; with none at all,
+	 * walk here (the sink then sees every hit before we return). */
+	if (w->started < threads && atomic_fetch_sub(&w->live, threads - w->started) ==
+					    threads - w->started) {
+		atomic_store(&w->live, 1);
+		worker_run(&w->k[0]);
+	}
+	*out = w;
+	return 0;
+fail:
+	walk_free(w);
+	return err;
+}
+
+int procfd_finish(struct procfd_walk *w, struct procfd_result *r)
+{
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	err = join_workers(w, r);
 	if (err)
-		goto fail;
-	r->unreadable = atomic_load(&w.unreadable);
-	r->readlinks = atomic_load(&w.readlinks);
-	r->partial = distinct && atomic_load(&w.stop) && atomic_load(&w.next) < w.npids;
+		goto out;
+	r->unreadable = atomic_load(&w->unreadable);
+	r->readlinks = atomic_load(&w->readlinks);
+	r->partial = w->distinct && atomic_load(&w->stop) && atomic_load(&w->next) < w->npids;
 	if (r->nhits)
 		qsort(r->hits, r->nhits, sizeof(*r->hits), hit_cmp);
-	err = read_comms(root, r);
-fail:
-	free(w.pids);
-	free((void *)w.found);
-	free(w.t.keys);
-	free(w.t.vals);
+	err = read_comms(w->root, r);
+out:
+	walk_free(w);
 	if (err)
 		procfd_result_free(r);
 	return err;
+}
+
+int procfd_scan(const char *root, const uint32_t *inodes, size_t n, unsigned threads,
+		bool stop_early, struct procfd_result *r)
+{
+	struct procfd_walk *w;
+	int err = procfd_start(root, inodes, n, threads, stop_early, NULL, 0, NULL, &w);
+
+	if (err) {
+		memset(r, 0, sizeof(*r));
+		return err;
+	}
+	return procfd_finish(w, r);
 }
 
 void procfd_result_free(struct procfd_result *r)

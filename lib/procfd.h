@@ -35,6 +35,26 @@ struct procfd_result {
  * (-ENOMEM, or root itself unreadable). */
 int procfd_scan(const char *root, const uint32_t *inodes, size_t n, unsigned threads,
 		bool stop_early, struct procfd_result *r);
+
+/* The same pass run in the background, so that a caller can act on owners
+ * while the walk goes on. hit is called from a walker thread for each owner
+ * found, once the directory chunk (one getdents buffer, about 170
+ * fds) it is in has been read: in fd order within a process, not in order
+ * across walkers. done is called once, by the last walker to end (from
+ * procfd_start itself when no thread could be started). */
+struct procfd_sink {
+	void (*hit)(const struct procfd_hit *h, void *arg);
+	void (*done)(void *arg);
+	void *arg;
+};
+struct procfd_walk;
+/* As procfd_scan; only (nonly pids; NULL = every process under root) limits
+ * the walk to those processes. inodes may be freed once it returns. */
+int procfd_start(const char *root, const uint32_t *inodes, size_t n, unsigned threads,
+		 bool stop_early, const pid_t *only, size_t nonly, const struct procfd_sink *sink,
+		 struct procfd_walk **out);
+/* Waits for the walkers, fills r as procfd_scan does, frees w. */
+int procfd_finish(struct procfd_walk *w, struct procfd_result *r);
 void procfd_result_free(struct procfd_result *r);
 /* The comm of pid in r, or NULL. */
 const char *procfd_comm(const struct procfd_result *r, pid_t pid);

@@ -53,8 +53,8 @@ static bool fin_can_end(int state)
 	return state == CW_TCP_ESTABLISHED || state == CW_TCP_CLOSE_WAIT;
 }
 
-static void item_owner(struct cw_reap_item *it, const struct cw_census *c, size_t i,
-		       const struct cw_filter *f)
+void reap_item_owner(struct cw_reap_item *it, const struct cw_census *c, size_t i,
+		     const struct cw_filter *f)
 {
 	size_t n, pick = 0;
 	const struct cw_owner *o = cw_census_owners(c, i, &n);
@@ -80,8 +80,20 @@ struct no_owner {
 	struct cw_ptrace_denial d;
 };
 
+static void no_owner(struct cw_reap_item *it, struct no_owner *last)
+{
+	it->status = CW_REAP_FAIL_NO_OWNER;
+	if (!last->known || last->uid != it->sock.uid)
+		cw_ptrace_explain(0, it->sock.uid, &last->d);
+	last->known = true;
+	last->uid = it->sock.uid;
+	it->denial = last->d;
+}
+
+/* pending: owners are not known yet (cw_reap_now): a fin item without one
+ * stays TODO until the walk has ended. */
 static void item_classify(struct cw_reap_item *it, enum cw_match m, enum cw_reap_mode mode,
-			  struct no_owner *last)
+			  bool pending, struct no_owner *last)
 {
 	if (it->sock.state == CW_TCP_LISTEN)
 		it->status = CW_REAP_SKIP_LISTEN;
@@ -89,14 +101,9 @@ static void item_classify(struct cw_reap_item *it, enum cw_match m, enum cw_reap
 		it->status = CW_REAP_SKIP_AGE;
 	else if (mode == CW_REAP_FIN && !fin_can_end(it->sock.state))
 		it->status = CW_REAP_SKIP_MODE;
-	else if (mode == CW_REAP_FIN && !it->pid) {
-		it->status = CW_REAP_FAIL_NO_OWNER;
-		if (!last->known || last->uid != it->sock.uid)
-			cw_ptrace_explain(0, it->sock.uid, &last->d);
-		last->known = true;
-		last->uid = it->sock.uid;
-		it->denial = last->d;
-	} else
+	else if (mode == CW_REAP_FIN && !it->pid && !pending)
+		no_owner(it, last);
+	else
 		it->status = CW_REAP_TODO;
 }
 
@@ -113,16 +120,25 @@ static int item_cmp(const void *a, const void *b)
 	return x->sock.remote.port < y->sock.remote.port ? -1 : x->sock.remote.port > y->sock.remote.port;
 }
 
-int cw_reap_select(const struct cw_census *c, const struct cw_filter *f, enum cw_reap_mode mode,
-		   struct cw_reap **out)
+static void items_sort(struct cw_reap *r)
+{
+	if (r->n)
+		qsort(r->items, r->n, sizeof(*r->items), item_cmp);
+}
+
+int reap_select(const struct cw_census *c, const struct cw_filter *f, enum cw_reap_mode mode,
+		bool pending, struct cw_reap **out, size_t **src)
 {
 	struct cw_reap *r = calloc(1, sizeof(*r));
 	struct no_owner last = { 0 };
+	struct cw_filter fm = *f;
 	size_t cap = 0;
 
 	if (!r)
 		return -ENOMEM;
 	r->mode = mode;
+	if (pending)
+		fm.pid = 0; /* the walk looks at that process only */
 	for (size_t i = 0; i < cw_census_count(c); i++) {
 		const struct cw_sock *s = cw_census_sock(c, i);
 		struct cw_reap_item *it;
@@ -130,32 +146,81 @@ int cw_reap_select(const struct cw_census *c, const struct cw_filter *f, enum cw
 		enum cw_match m;
 
 		cw_sock_age(s, &age);
-		m = cw_filter_match(f, c, i, &age);
+		m = cw_filter_match(&fm, c, i, &age);
 		if (m == CW_MATCH_NO)
 			continue;
 		if (r->n == cap) {
 			size_t ncap = cap ? cap * 2 : 64;
 			struct cw_reap_item *v = realloc(r->items, ncap * sizeof(*v));
+			size_t *sv = src ? realloc(*src, ncap * sizeof(*sv)) : NULL;
 
-			if (!v) {
-				cw_reap_free(r);
-				return -ENOMEM;
-			}
-			r->items = v;
+			if (v)
+				r->items = v;
+			if (sv)
+				*src = sv;
+			if (!v || (src && !sv))
+				goto fail;
 			cap = ncap;
 		}
+		if (src)
+			(*src)[r->n] = i;
 		it = &r->items[r->n++];
 		memset(it, 0, sizeof(*it));
 		it->sock = *s;
 		it->age = age;
 		it->fd = -1;
-		item_owner(it, c, i, f);
-		item_classify(it, m, mode, &last);
+		if (!pending)
+			reap_item_owner(it, c, i, f);
+		item_classify(it, m, mode, pending, &last);
 	}
-	if (r->n)
-		qsort(r->items, r->n, sizeof(*r->items), item_cmp);
+	if (!pending)
+		items_sort(r);
 	*out = r;
 	return 0;
+fail:
+	cw_reap_free(r);
+	if (src) {
+		free(*src);
+		*src = NULL;
+	}
+	return -ENOMEM;
+}
+
+int cw_reap_select(const struct cw_census *c, const struct cw_filter *f, enum cw_reap_mode mode,
+		   struct cw_reap **out)
+{
+	return reap_select(c, f, mode, false, out, NULL);
+}
+
+void reap_select_finish(struct cw_reap *r, const struct cw_census *c, const struct cw_filter *f,
+			const size_t *src)
+{
+	struct no_owner last = { 0 };
+	size_t kept = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		struct cw_reap_item *it = &r->items[i];
+		size_t n;
+		const struct cw_owner *o = cw_census_owners(c, src[i], &n);
+
+		if (!n && f->pid)
+			continue; /* not held by --pid: never selected */
+		if (it->pid) { /* acted on through the owner the walk found first */
+			it->nowners = (uint16_t)(n < UINT16_MAX ? n : UINT16_MAX);
+			for (size_t k = 0; k < n; k++)
+				if (o[k].pid == it->pid) {
+					strncpy(it->comm, o[k].comm ? o[k].comm : "?", sizeof(it->comm) - 1);
+					break;
+				}
+		} else {
+			reap_item_owner(it, c, src[i], f);
+			if (it->status == CW_REAP_TODO && r->mode == CW_REAP_FIN && !it->pid)
+				no_owner(it, &last);
+		}
+		r->items[kept++] = *it;
+	}
+	r->n = kept;
+	items_sort(r);
 }
 
 void cw_reap_free(struct cw_reap *r)

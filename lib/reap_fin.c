@@ -14,9 +14,11 @@
  * ECONNRESET in LAST_ACK and FIN_WAIT_*, so POLLERR there means "reset". */
 #include "reap_internal.h"
 #include "reap_pidfd.h"
+#include "netlink.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -44,19 +46,28 @@ static int tcp_state(int fd)
 	return ti.tcpi_state;
 }
 
-/* Re-checks, on our duplicate d, that it is the socket selected: same inode
- * (the fd number may have been closed and reused), same state. */
-static bool same_socket(struct cw_reap_item *it, int d)
+void reap_fin_take(int pidfd, int fd, struct reap_fin_taken *t)
 {
 	struct stat st;
+
+	t->inode = 0;
+	t->d = pidfd >= 0 ? reap_pidfd_getfd(pidfd, fd) : pidfd;
+	if (t->d >= 0 && !fstat(t->d, &st) && S_ISSOCK(st.st_mode))
+		t->inode = (uint32_t)st.st_ino;
+}
+
+/* Re-checks, on our duplicate, that it is the socket selected: same inode
+ * (the fd number may have been closed and reused), same state. */
+static bool same_socket(struct cw_reap_item *it, const struct reap_fin_taken *t)
+{
 	int state;
 
-	if (fstat(d, &st) < 0 || !S_ISSOCK(st.st_mode) || st.st_ino != it->sock.inode) {
+	if (t->inode != it->sock.inode) {
 		it->status = CW_REAP_SKIP_REPLACED;
-		it->new_inode = !fstat(d, &st) && S_ISSOCK(st.st_mode) ? (uint32_t)st.st_ino : 0;
+		it->new_inode = t->inode;
 		return false;
 	}
-	state = tcp_state(d);
+	state = tcp_state(t->d);
 	if (state != it->sock.state) {
 		it->status = CW_REAP_SKIP_CHANGED;
 		it->end_state = state > 0 ? (uint8_t)state : 0;
@@ -69,7 +80,7 @@ static bool same_socket(struct cw_reap_item *it, int d)
 struct owner {
 	pid_t pid;
 	int pidfd;                    /* -errno when pidfd_open failed */
-	bool denied;
+	pid_t denied;                 /* the process denial explains (0: none yet) */
 	struct cw_ptrace_denial denial;
 };
 
@@ -81,26 +92,21 @@ static void owner_set(struct owner *o, pid_t pid)
 		close(o->pidfd);
 	o->pid = pid;
 	o->pidfd = reap_pidfd_open(pid);
-	o->denied = false;
 }
 
-/* Duplicates and shuts down one socket; returns our duplicate, -EMFILE when
+/* Judges what reap_fin_take found and, if it is still the socket selected
+ * in the state selected, shuts it down. Returns our duplicate, -EMFILE when
  * we hold too many already (status untouched), or -1 with the status set. */
-static int fin_one(struct cw_reap_item *it, struct owner *o, const struct cw_reap_opts *opts,
-		   bool seam)
+static int fin_send(struct cw_reap_item *it, struct owner *o, const struct reap_fin_taken *t)
 {
-	int d;
+	int d = t->d;
 
-	owner_set(o, it->pid);
-	if (seam && opts->before_act)
-		opts->before_act(it, opts->arg);
-	d = o->pidfd >= 0 ? reap_pidfd_getfd(o->pidfd, it->fd) : o->pidfd;
 	if (d == -EMFILE)
 		return d;
 	if (d == -EPERM) {
-		if (!o->denied)
-			cw_ptrace_explain(o->pid, (uid_t)-1, &o->denial);
-		o->denied = true;
+		if (o->denied != it->pid) /* once per process: it reads /proc */
+			cw_ptrace_explain(it->pid, (uid_t)-1, &o->denial);
+		o->denied = it->pid;
 		it->status = CW_REAP_FAIL_PTRACE;
 		it->denial = o->denial;
 		return -1;
@@ -115,7 +121,7 @@ static int fin_one(struct cw_reap_item *it, struct owner *o, const struct cw_rea
 		it->err = d;
 		return -1;
 	}
-	if (!same_socket(it, d)) {
+	if (!same_socket(it, t)) {
 		close(d);
 		return -1;
 	}
@@ -128,25 +134,111 @@ static int fin_one(struct cw_reap_item *it, struct owner *o, const struct cw_rea
 	return d;
 }
 
+/* Duplicates and shuts down one socket (see fin_send). */
+static int fin_one(struct cw_reap_item *it, struct owner *o, const struct cw_reap_opts *opts,
+		   bool seam)
+{
+	struct reap_fin_taken t;
+
+	owner_set(o, it->pid);
+	if (seam && opts->before_act)
+		opts->before_act(it, opts->arg);
+	reap_fin_take(o->pidfd, it->fd, &t);
+	return fin_send(it, o, &t);
+}
+
 /* Our FIN is answered once the socket left the states that wait for its ACK. */
 static bool fin_pending(int state)
 {
 	return state == CW_TCP_LAST_ACK || state == CW_TCP_FIN_WAIT1 || state == CW_TCP_CLOSING;
 }
 
-/* One pass over the sockets still waiting; returns how many still wait. */
+/* The sockets still waiting for the answer to a FIN, from one sock_diag
+ * dump (LAST_ACK, FIN_WAIT_1, CLOSING: few, once the peers have answered)
+ * rather than a getsockopt per socket. Sorted inodes. */
+struct waiting {
+	struct waiting_sock {
+		uint32_t ino;
+		uint8_t state;
+	} *v;
+	size_t n, cap;
+};
+
+static int waiting_add(const struct cw_sock *s, void *arg)
+{
+	struct waiting *w = arg;
+
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 256;
+		struct waiting_sock *v = realloc(w->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		w->v = v;
+		w->cap = cap;
+	}
+	w->v[w->n++] = (struct waiting_sock){ s->inode, s->state };
+	return 0;
+}
+
+static int waiting_order(const void *a, const void *b)
+{
+	uint32_t x = ((const struct waiting_sock *)a)->ino, y = ((const struct waiting_sock *)b)->ino;
+
+	return (x > y) - (x < y);
+}
+
+static int waiting_dump(struct waiting *w)
+{
+	uint32_t states = CW_STATE_BIT(CW_TCP_LAST_ACK) | CW_STATE_BIT(CW_TCP_FIN_WAIT1) |
+			  CW_STATE_BIT(CW_TCP_CLOSING);
+	int err = netlink_dump_tcp(AF_INET, states, NULL, waiting_add, w);
+
+	if (!err)
+		err = netlink_dump_tcp(AF_INET6, states, NULL, waiting_add, w);
+	if (!err && w->n)
+		qsort(w->v, w->n, sizeof(*w->v), waiting_order);
+	return err;
+}
+
+/* The state of a socket selected in CLOSE_WAIT and shut down by us: LAST_ACK
+ * (or whatever the dump saw) while listed, else CLOSE, the only way out of
+ * LAST_ACK (ACK, RST or timeout all end in tcp_done()). */
+static int waiting_state(const struct waiting *w, uint32_t ino)
+{
+	struct waiting_sock key = { .ino = ino };
+	const struct waiting_sock *hit =
+		w->n ? bsearch(&key, w->v, w->n, sizeof(*w->v), waiting_order) : NULL;
+
+	return hit ? hit->state : CW_TCP_CLOSE;
+}
+
+/* Answered: reset if the kernel left an error (POLLERR), clean if not. */
+static void fin_answered(struct cw_reap_item *it, const struct pollfd *p)
+{
+	it->status = p->revents & POLLERR ? CW_REAP_RESET : CW_REAP_CLEAN;
+}
+
+/* One pass over the sockets still waiting; returns how many still wait.
+ * The answered ones are polled together: one poll() for all of them. */
 static size_t fin_check(struct cw_reap *r, const int *dup)
 {
-	size_t waiting = 0;
+	struct waiting w = { 0 };
+	bool dumped = !waiting_dump(&w);
+	struct pollfd *p = NULL;
+	size_t *at = NULL, waiting = 0, n = 0, cap = 0;
 
 	for (size_t i = 0; i < r->n; i++) {
 		struct cw_reap_item *it = &r->items[i];
-		struct pollfd p = { .fd = dup[i], .events = 0 };
 		int state;
 
 		if (dup[i] < 0 || it->status != CW_REAP_TODO)
 			continue;
-		state = tcp_state(dup[i]);
+		/* Other states (ESTABLISHED: FIN_WAIT_2 next, or more) are asked. */
+		if (dumped && it->sock.state == CW_TCP_CLOSE_WAIT)
+			state = waiting_state(&w, it->sock.inode);
+		else
+			state = tcp_state(dup[i]);
 		if (state < 0) {
 			it->status = CW_REAP_FAIL_ERROR;
 			it->err = state;
@@ -158,8 +250,35 @@ static size_t fin_check(struct cw_reap *r, const int *dup)
 			continue;
 		}
 		/* State first, then POLLERR: tcp_reset() sets sk_err before tcp_done(). */
-		it->status = poll(&p, 1, 0) == 1 && (p.revents & POLLERR) ? CW_REAP_RESET : CW_REAP_CLEAN;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 256;
+			struct pollfd *np = realloc(p, ncap * sizeof(*np));
+			size_t *na = np ? realloc(at, ncap * sizeof(*na)) : NULL;
+
+			if (np)
+				p = np;
+			if (na)
+				at = na;
+			if (!na) { /* no memory for the batch: this one alone */
+				struct pollfd one = { .fd = dup[i], .events = 0 };
+
+				poll(&one, 1, 0);
+				fin_answered(it, &one);
+				continue;
+			}
+			cap = ncap;
+		}
+		p[n] = (struct pollfd){ .fd = dup[i], .events = 0 };
+		at[n++] = i;
 	}
+	if (n && poll(p, n, 0) < 0) /* EINVAL past RLIMIT_NOFILE: one by one */
+		for (size_t k = 0; k < n; k++)
+			poll(&p[k], 1, 0);
+	for (size_t k = 0; k < n; k++)
+		fin_answered(&r->items[at[k]], &p[k]);
+	free(p);
+	free(at);
+	free(w.v);
 	return waiting;
 }
 
@@ -190,51 +309,128 @@ static void fin_wait(struct cw_reap *r, const int *dup, uint64_t wait_ms)
 			r->items[i].status = CW_REAP_FIN_SENT;
 }
 
+static int fd_order(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Closes our duplicates: pidfd_getfd hands out the lowest free numbers, so
+ * they mostly form runs, each closed with one close_range(). */
+static void dups_close(int *dup, size_t n)
+{
+	int *v = malloc((n ? n : 1) * sizeof(*v));
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (dup[i] >= 0) {
+			if (v)
+				v[k++] = dup[i];
+			else
+				close(dup[i]);
+			dup[i] = -1;
+		}
+	if (!v)
+		return;
+	qsort(v, k, sizeof(*v), fd_order);
+	for (size_t a = 0, b; a < k; a = b + 1) {
+		for (b = a; b + 1 < k && v[b + 1] == v[b] + 1; b++)
+			;
+		if (b == a || close_range((unsigned)v[a], (unsigned)v[b], 0) < 0)
+			for (size_t j = a; j <= b; j++)
+				close(v[j]);
+	}
+	free(v);
+}
+
 /* Waits for the answers to the FINs sent so far, then drops our duplicates. */
 static void fin_flush(struct cw_reap *r, int *dup, uint64_t wait_ms)
 {
 	fin_wait(r, dup, wait_ms);
+	dups_close(dup, r->n);
+}
+
+struct reap_fin {
+	struct cw_reap *r;
+	struct owner o;
+	int *dup;                     /* per item: our duplicate, or -1 */
+	size_t held;
+};
+
+int reap_fin_begin(struct cw_reap *r, struct reap_fin **out)
+{
+	struct reap_fin *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -ENOMEM;
+	f->dup = malloc((r->n ? r->n : 1) * sizeof(*f->dup));
+	if (!f->dup) {
+		free(f);
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < r->n; i++)
-		if (dup[i] >= 0) {
-			close(dup[i]);
-			dup[i] = -1;
-		}
+		f->dup[i] = -1;
+	f->r = r;
+	f->o.pidfd = -1;
+	*out = f;
+	return 0;
+}
+
+/* Keeps the duplicate (or handles running out of fds: finish this batch,
+ * then take the socket again). */
+static void fin_keep(struct reap_fin *f, size_t i, const struct cw_reap_opts *opts)
+{
+	struct cw_reap_item *it = &f->r->items[i];
+
+	if (f->dup[i] == -EMFILE && f->held) {
+		fin_flush(f->r, f->dup, opts->wait_ms);
+		f->held = 0;
+		f->dup[i] = fin_one(it, &f->o, opts, false);
+	}
+	if (f->dup[i] == -EMFILE) {
+		it->status = CW_REAP_FAIL_ERROR;
+		it->err = -EMFILE;
+	}
+	if (f->dup[i] >= 0)
+		f->held++;
+	else
+		f->dup[i] = -1;
+}
+
+void reap_fin_act(struct reap_fin *f, size_t i, const struct cw_reap_opts *opts)
+{
+	if (f->r->items[i].status != CW_REAP_TODO)
+		return;
+	f->dup[i] = fin_one(&f->r->items[i], &f->o, opts, true);
+	fin_keep(f, i, opts);
+}
+
+void reap_fin_act_taken(struct reap_fin *f, size_t i, const struct cw_reap_opts *opts,
+			const struct reap_fin_taken *t)
+{
+	f->dup[i] = fin_send(&f->r->items[i], &f->o, t);
+	fin_keep(f, i, opts);
+}
+
+void reap_fin_end(struct reap_fin *f, const struct cw_reap_opts *opts)
+{
+	if (f->o.pidfd >= 0)
+		close(f->o.pidfd);
+	fin_flush(f->r, f->dup, opts->wait_ms);
+	free(f->dup);
+	free(f);
 }
 
 int reap_fin_run(struct cw_reap *r, const struct cw_reap_opts *opts)
 {
-	struct owner o = { .pid = 0, .pidfd = -1 };
-	int *dup = malloc(r->n * sizeof(*dup));
-	size_t held = 0;
+	struct reap_fin *f;
+	int err = reap_fin_begin(r, &f);
 
-	if (!dup)
-		return -ENOMEM;
+	if (err)
+		return err;
 	for (size_t i = 0; i < r->n; i++)
-		dup[i] = -1;
-	for (size_t i = 0; i < r->n; i++) {
-		struct cw_reap_item *it = &r->items[i];
-
-		if (it->status != CW_REAP_TODO)
-			continue;
-		dup[i] = fin_one(it, &o, opts, true);
-		/* Out of fds (RLIMIT_NOFILE): finish this batch, then go on. */
-		if (dup[i] == -EMFILE && held) {
-			fin_flush(r, dup, opts->wait_ms);
-			held = 0;
-			dup[i] = fin_one(it, &o, opts, false);
-		}
-		if (dup[i] == -EMFILE) {
-			it->status = CW_REAP_FAIL_ERROR;
-			it->err = -EMFILE;
-		}
-		if (dup[i] >= 0)
-			held++;
-		else
-			dup[i] = -1;
-	}
-	if (o.pidfd >= 0)
-		close(o.pidfd);
-	fin_flush(r, dup, opts->wait_ms);
-	free(dup);
+		reap_fin_act(f, i, opts);
+	reap_fin_end(f, opts);
 	return 0;
 }

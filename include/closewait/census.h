@@ -71,6 +71,9 @@ struct cw_owner {
 /* What to take. */
 struct cw_census_opts {
 	uint32_t states;              /* kernel-side state filter; 0 = all */
+	/* NULL, or a filter whose port, sport and dport the kernel applies
+	 * (inet_diag bytecode): sockets on other ports are not even dumped. */
+	const struct cw_filter *ports;
 	bool owners;                  /* walk /proc/PID/fd to find owners */
 	bool all_owners;              /* do not stop the walk once every socket has an owner */
 	unsigned threads;             /* /proc walk threads; 0 = one per online CPU, at most 2 */

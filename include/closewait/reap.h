@@ -114,7 +114,9 @@ void cw_reap_counts(const struct cw_reap *r, struct cw_reap_counts *n);
 struct cw_reap_opts {
 	uint64_t wait_ms;             /* fin: how long to wait for answers to our FINs */
 	/* Test seam: called for each TODO item after selection, right before its
-	 * identity is checked again and it is acted on (NULL: none). */
+	 * identity is checked again and it is acted on (NULL: none). In
+	 * cw_reap_now it runs on a /proc walker thread: all items of one
+	 * process are found by the same walker, in fd order. */
 	void (*before_act)(const struct cw_reap_item *it, void *arg);
 	void *arg;
 };
@@ -124,5 +126,15 @@ struct cw_reap_opts {
  * could be attempted (-ENOMEM, no sock_diag socket); per-socket failures are
  * in the items. fin: our duplicates are closed before it returns. */
 int cw_reap_run(struct cw_reap *r, const struct cw_reap_opts *o);
+
+/* Selects and acts at once, fin mode (what `reap --yes` does): one sock_diag
+ * dump, then the /proc walk for owners runs in the background and each
+ * selected socket is acted on as soon as its owner is found, so the walk and
+ * the FINs overlap. Gives what cw_census_take (co: proc_root, threads,
+ * all_owners; the states come from f) + cw_reap_select + cw_reap_run give.
+ * With f->pid only that process is read. 0 or -errno (the dump failed,
+ * -ENOMEM); per-socket outcomes are in the items. */
+int cw_reap_now(const struct cw_filter *f, const struct cw_census_opts *co,
+		const struct cw_reap_opts *o, struct cw_reap **out);
 
 #endif

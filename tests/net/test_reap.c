@@ -232,6 +232,157 @@ static void test_seam_state_changed_is_skipped(void **state)
 	assert_int_equal(cwt_fd_count(0), start);
 }
 
+static size_t census_count_ports(int port, int sport, int dport)
+{
+	struct cw_filter f;
+	struct cw_census_opts co = { .ports = &f };
+	struct cw_census *c;
+	size_t n;
+
+	cw_filter_init(&f);
+	f.port = port;
+	f.sport = sport;
+	f.dport = dport;
+	assert_int_equal(cw_census_take(&co, &c), 0);
+	n = cw_census_count(c);
+	for (size_t i = 0; i < n; i++)
+		assert_true(cw_filter_match_addr(&f, cw_census_sock(c, i)));
+	cw_census_free(c);
+	return n;
+}
+
+/* The kernel takes the port bytecode and dumps only what matches: on the
+ * leak's port, the listener and our 3 CLOSE_WAIT ends (local port) and the
+ * clients' 3 closed ends (remote port); on another port, nothing of ours. */
+static void test_census_ports_in_kernel(void **state)
+{
+	int start = cwt_fd_count(0);
+	struct leak l;
+
+	(void)state;
+	leak_make(&l, 3);
+	assert_int_equal(census_count_ports(-1, l.port, -1), 4);
+	assert_int_equal(census_count_ports(-1, -1, l.port), 3);
+	assert_int_equal(census_count_ports(l.port, -1, -1), 7);
+	assert_int_equal(census_count_ports(l.port, l.port, -1), 4);
+	assert_int_equal(census_count_ports(-1, (uint16_t)(l.port + 1), -1), 0);
+	leak_free(&l);
+	assert_int_equal(cwt_fd_count(0), start);
+}
+
+/* cw_reap_now: the same outcomes as select + run, the walk and the FINs in
+ * one pass. pid: the --pid filter (0: none, every process is read). */
+static struct cw_reap *reap_now_ours(const struct leak *l, pid_t pid, const struct cw_reap_opts *o)
+{
+	struct cw_filter f;
+	struct cw_reap *r;
+
+	cw_filter_init(&f);
+	f.states = CW_STATE_BIT(CW_TCP_CLOSE_WAIT);
+	f.pid = pid;
+	f.sport = l->port;
+	assert_int_equal(cw_reap_now(&f, NULL, o, &r), 0);
+	return r;
+}
+
+static void test_now_fin_clean(void **state)
+{
+	int start = cwt_fd_count(0);
+	struct cw_reap_opts o = { .wait_ms = 1000 };
+	struct leak l;
+	struct cw_reap *r;
+
+	(void)state;
+	for (int by_pid = 0; by_pid < 2; by_pid++) {
+		leak_make(&l, 4);
+		r = reap_now_ours(&l, by_pid ? getpid() : 0, &o);
+		assert_int_equal(cw_reap_count(r), 4);
+		for (int i = 0; i < 4; i++) {
+			const struct cw_reap_item *it = cw_reap_item(r, (size_t)i);
+
+			assert_int_equal(it->status, CW_REAP_CLEAN);
+			assert_int_equal(it->end_state, CW_TCP_CLOSE);
+			assert_int_equal(it->pid, getpid());
+			assert_int_equal(it->fd, l.fd[i]); /* sorted by fd, as select sorts */
+			assert_int_equal(it->nowners, 1);
+			assert_string_equal(it->comm, "net_reap");
+			assert_int_equal(tcp_state(l.fd[i]), TCP_CLOSE);
+		}
+		/* the listener matched the port but not the state: never selected */
+		assert_true(tcp_state(l.lfd) == TCP_LISTEN);
+		cw_reap_free(r);
+		/* only the owner's fds are left: reap closed its duplicates, its
+		 * pidfd, and the walk's directories */
+		assert_int_equal(cwt_fd_count(0), start + 5);
+		leak_free(&l);
+		assert_int_equal(cwt_fd_count(0), start);
+	}
+}
+
+/* --pid of a process that holds none of them: nothing selected, nothing touched. */
+static void test_now_other_pid_selects_nothing(void **state)
+{
+	int start = cwt_fd_count(0);
+	struct cw_reap_opts o = { .wait_ms = 1000 };
+	struct leak l;
+	struct cw_reap *r;
+	pid_t child;
+
+	(void)state;
+	leak_make(&l, 2);
+	child = fork();
+	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a failed test */
+		/* it inherited copies of our fds: close them */
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
+		pause();
+		_exit(0);
+	}
+	cwt_sleep_ms(50); /* let it close the copies it inherited */
+	r = reap_now_ours(&l, child, &o);
+	assert_int_equal(cw_reap_count(r), 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(tcp_state(l.fd[i]), TCP_CLOSE_WAIT);
+	cw_reap_free(r);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	leak_free(&l);
+	assert_int_equal(cwt_fd_count(0), start);
+}
+
+/* The seam in the pipeline: the fd replaced right before acting is skipped. */
+static void test_now_seam_replaced_fd_is_skipped(void **state)
+{
+	int start = cwt_fd_count(0);
+	struct leak l;
+	struct seam s = { &l, 0, 0, 0 };
+	struct cw_reap_opts o = { .wait_ms = 1000, .before_act = seam_act, .arg = &s };
+	struct cw_reap *r;
+	size_t replaced = 0, clean = 0;
+
+	(void)state;
+	leak_make(&l, 2);
+	r = reap_now_ours(&l, getpid(), &o);
+	assert_int_equal(cw_reap_count(r), 2);
+	for (size_t i = 0; i < 2; i++) {
+		const struct cw_reap_item *it = cw_reap_item(r, i);
+
+		if (it->status == CW_REAP_SKIP_REPLACED) {
+			replaced++;
+			assert_int_equal(it->new_inode, s.new_inode);
+			assert_int_equal(tcp_state(it->fd), TCP_CLOSE_WAIT); /* untouched */
+		}
+		clean += it->status == CW_REAP_CLEAN;
+	}
+	assert_int_equal(replaced, 1);
+	assert_int_equal(clean, 1);
+	assert_int_equal(s.calls, 2);
+	cw_reap_free(r);
+	leak_free(&l);
+	assert_int_equal(cwt_fd_count(0), start);
+}
+
 static void test_rst_destroys(void **state)
 {
 	int start = cwt_fd_count(0);
@@ -392,10 +543,14 @@ static void test_check_pid(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_census_ports_in_kernel),
 		cmocka_unit_test(test_fin_clean_owner_fd_stays),
 		cmocka_unit_test(test_seam_replaced_fd_is_skipped),
 		cmocka_unit_test(test_seam_closed_fd_is_gone),
 		cmocka_unit_test(test_seam_state_changed_is_skipped),
+		cmocka_unit_test(test_now_fin_clean),
+		cmocka_unit_test(test_now_other_pid_selects_nothing),
+		cmocka_unit_test(test_now_seam_replaced_fd_is_skipped),
 		cmocka_unit_test(test_rst_destroys),
 		cmocka_unit_test(test_rst_seam_closed_is_not_destroyed),
 		cmocka_unit_test(test_ptrace_other_user),

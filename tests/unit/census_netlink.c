@@ -132,7 +132,7 @@ static void test_request(void **state)
 	const struct inet_diag_req_v2 *r;
 
 	(void)state;
-	len = netlink_request(buf, AF_INET6, CW_STATE_BIT(CW_TCP_CLOSE_WAIT) | CW_STATE_BIT(CW_TCP_FIN_WAIT2), 7);
+	len = netlink_request(buf, AF_INET6, CW_STATE_BIT(CW_TCP_CLOSE_WAIT) | CW_STATE_BIT(CW_TCP_FIN_WAIT2), NULL, 7);
 	assert_int_equal(len, NLMSG_LENGTH(sizeof(*r)));
 	r = mnl_nlmsg_get_payload(nlh);
 	assert_int_equal(nlh->nlmsg_flags, NLM_F_REQUEST | NLM_F_DUMP);
@@ -143,8 +143,108 @@ static void test_request(void **state)
 	assert_int_equal(r->idiag_states, CW_STATE_BIT(CW_TCP_CLOSE_WAIT) |
 						  CW_STATE_BIT(CW_TCP_FIN_WAIT2) |
 						  CW_STATE_BIT(CW_TCP_TIME_WAIT));
-	netlink_request(buf, AF_INET, CW_STATE_BIT(CW_TCP_CLOSE_WAIT), 7);
+	netlink_request(buf, AF_INET, CW_STATE_BIT(CW_TCP_CLOSE_WAIT), NULL, 7);
 	assert_int_equal(r->idiag_states, CW_STATE_BIT(CW_TCP_CLOSE_WAIT));
+}
+
+/* The kernel's inet_diag_bc_run for the ops we emit: true if accepted. */
+static bool bc_run(const uint8_t *bc, int len, uint16_t sport, uint16_t dport)
+{
+	while (len > 0) {
+		const struct inet_diag_bc_op *op = (const void *)bc;
+		bool yes = true;
+
+		switch (op->code) {
+		case INET_DIAG_BC_S_EQ: yes = sport == op[1].no; break;
+		case INET_DIAG_BC_D_EQ: yes = dport == op[1].no; break;
+		case INET_DIAG_BC_JMP: yes = false; break;
+		default: fail_msg("unexpected op %d", op->code);
+		}
+		if (yes) {
+			len -= op->yes;
+			bc += op->yes;
+		} else {
+			len -= op->no;
+			bc += op->no;
+		}
+	}
+	return len == 0;
+}
+
+/* The kernel's inet_diag_bc_audit: every op on the chain of "yes" jumps,
+ * each "no" within the program (or 4 past its end) and onto that chain. */
+static bool bc_audit(const uint8_t *bc, int len)
+{
+	const uint8_t *start = bc;
+	int total = len;
+
+	while (len > 0) {
+		const struct inet_diag_bc_op *op = (const void *)bc;
+		int min = op->code == INET_DIAG_BC_JMP ? 4 : 8;
+
+		if (op->no < min || op->no > len + 4 || op->no & 3)
+			return false;
+		if (op->no < len) { /* must land on an op of the yes chain */
+			int target = len - op->no, l = total;
+			const uint8_t *b = start;
+
+			while (l > target)
+				l -= ((const struct inet_diag_bc_op *)b)->yes,
+					b += ((const struct inet_diag_bc_op *)b)->yes;
+			if (l != target)
+				return false;
+		}
+		if (op->yes < min || op->yes > len + 4 || op->yes & 3)
+			return false;
+		bc += op->yes;
+		len -= op->yes;
+	}
+	return len == 0;
+}
+
+/* The bytecode for --port/--sport/--dport accepts exactly what the filter does. */
+static void test_request_ports(void **state)
+{
+	static const int vals[] = { -1, 80, 8000 };
+	static const uint16_t ports[] = { 0, 80, 8000, 9 };
+	char buf[NETLINK_REQ_MAX];
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+
+	(void)state;
+	for (int a = 0; a < 3; a++)
+		for (int b = 0; b < 3; b++)
+			for (int c = 0; c < 3; c++) {
+				struct cw_filter f;
+				const struct nlattr *at = NULL, *x;
+				size_t len;
+
+				cw_filter_init(&f);
+				f.port = vals[a];
+				f.sport = vals[b];
+				f.dport = vals[c];
+				len = netlink_request(buf, AF_INET, 0, &f, 1);
+				assert_true(len <= sizeof(buf));
+				mnl_attr_for_each(x, nlh, sizeof(struct inet_diag_req_v2))
+					if (mnl_attr_get_type(x) == INET_DIAG_REQ_BYTECODE)
+						at = x;
+				if (a == 0 && b == 0 && c == 0) {
+					assert_null(at);
+					continue;
+				}
+				assert_non_null(at);
+				assert_true(bc_audit(mnl_attr_get_payload(at), mnl_attr_get_payload_len(at)));
+				for (int i = 0; i < 4; i++)
+					for (int j = 0; j < 4; j++) {
+						struct cw_sock s = { .state = CW_TCP_ESTABLISHED };
+
+						s.local.port = ports[i];
+						s.remote.port = ports[j];
+						assert_int_equal(bc_run(mnl_attr_get_payload(at),
+									(int)mnl_attr_get_payload_len(at), ports[i],
+									ports[j]),
+								 cw_filter_match_addr(&f, &s));
+					}
+			}
 }
 
 int main(void)
@@ -153,6 +253,7 @@ int main(void)
 		cmocka_unit_test(test_parse_v4_v6),
 		cmocka_unit_test(test_done_and_error),
 		cmocka_unit_test(test_request),
+		cmocka_unit_test(test_request_ports),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
