@@ -188,13 +188,14 @@ static int waiting_order(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int waiting_dump(struct waiting *w)
+/* Each dump walks the whole established table: only the families asked. */
+static int waiting_dump(struct waiting *w, bool v4, bool v6)
 {
 	uint32_t states = CW_STATE_BIT(CW_TCP_LAST_ACK) | CW_STATE_BIT(CW_TCP_FIN_WAIT1) |
 			  CW_STATE_BIT(CW_TCP_CLOSING);
-	int err = netlink_dump_tcp(AF_INET, states, NULL, waiting_add, w);
+	int err = v4 ? netlink_dump_tcp(AF_INET, states, NULL, waiting_add, w) : 0;
 
-	if (!err)
+	if (!err && v6)
 		err = netlink_dump_tcp(AF_INET6, states, NULL, waiting_add, w);
 	if (!err && w->n)
 		qsort(w->v, w->n, sizeof(*w->v), waiting_order);
@@ -224,9 +225,16 @@ static void fin_answered(struct cw_reap_item *it, const struct pollfd *p)
 static size_t fin_check(struct cw_reap *r, const int *dup)
 {
 	struct waiting w = { 0 };
-	bool dumped = !waiting_dump(&w);
+	bool v4 = false, v6 = false, dumped;
 	struct pollfd *p = NULL;
 	size_t *at = NULL, waiting = 0, n = 0, cap = 0;
+
+	for (size_t i = 0; i < r->n; i++)
+		if (dup[i] >= 0 && r->items[i].status == CW_REAP_TODO) {
+			v4 |= r->items[i].sock.family == AF_INET;
+			v6 |= r->items[i].sock.family == AF_INET6;
+		}
+	dumped = !waiting_dump(&w, v4, v6);
 
 	for (size_t i = 0; i < r->n; i++) {
 		struct cw_reap_item *it = &r->items[i];
