@@ -118,7 +118,7 @@ alternates between runs. Every run checks the result in the kernel's table: no C
 and after reap every peer in TIME_WAIT (reap's report: $n clean).
 
 \`\`\`
-closewait reap --sport PORT_A --yes --json      # census + owners (/proc), pidfd_getfd, shutdown, wait for the ACKs
+closewait reap --sport PORT_A --yes --json      # dump; /proc walk || pidfd_getfd + shutdown; wait for the ACKs
 ss -K -tn state close-wait 'sport = :PORT_B'    # SOCK_DESTROY: an RST for each
 \`\`\`
 
@@ -129,8 +129,10 @@ ss -K -tn state close-wait 'sport = :PORT_B'    # SOCK_DESTROY: an RST for each
 CLOSE_WAIT sockets \`ss -K\` left behind (missed by its dump while it destroyed): $ssk_left.
 
 reap does more than ss -K for each socket: it finds the owner's fd (one readlinkat per fd of the
-owners in /proc, the census's walk), duplicates it (pidfd_getfd), checks its inode and state
-again, sends a FIN rather than an RST, and waits for the peer's answer, so that it can report
-clean or reset; ss -K needs no owner and does not wait.
+owners in /proc), duplicates it (pidfd_getfd), checks its inode and state again, sends a FIN
+rather than an RST, and waits for the peer's answer, so that it can report clean or reset; ss -K
+needs no owner and does not wait. With \`--yes\` the /proc walk runs on a thread of its own and
+hands over each socket as it finds it (duplicated, inode read), while the main thread sends the
+FINs: the two overlap on the machine's two cores (docs/reap.md, "How it works").
 MD
 echo "50-reap: reap (fin) ${m_reap}s, ss -K ${m_ssk}s for $n sockets (reap/ss -K ${x}x; under 1 s: $under; no slower: $noslower; ss -K left $ssk_left)" >&2
