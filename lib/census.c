@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 
+#include "clock.h"
 #include "netlink.h"
 
 static const char *const state_names[CW_TCP_MAX_STATE] = {
@@ -64,14 +65,6 @@ const char *cw_timer_name(int timer)
 	static const char *const names[] = { "none", "retrans", "keepalive", "timewait", "probe0" };
 
 	return timer >= 0 && timer <= CW_TIMER_PROBE0 ? names[timer] : "?";
-}
-
-static uint64_t clock_ms(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 int census_new(uint64_t time_ms, uint64_t mono_ms, struct cw_census **out)

@@ -1,4 +1,5 @@
 #include "loop_internal.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -48,14 +49,6 @@ struct cw_io {
 	struct loop_defer defer; /* freed after the batch: an event for it may be pending */
 };
 
-static uint64_t clock_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 int cw_loop_new(struct cw_loop **out)
 {
 	struct cw_loop *l = calloc(1, sizeof(*l));
@@ -71,7 +64,7 @@ int cw_loop_new(struct cw_loop **out)
 	}
 	l->sigio.fd = -1;
 	sigemptyset(&l->sigmask);
-	l->now = clock_ms();
+	l->now = clock_ms(CLOCK_MONOTONIC);
 	wheel_init(&l->wheel, l->now);
 	*out = l;
 	return 0;
@@ -207,7 +200,7 @@ static int wait_timeout(struct cw_loop *l, int timeout_ms)
 
 	if (next == UINT64_MAX)
 		return timeout_ms;
-	now = clock_ms(); /* callbacks may have taken a while since l->now */
+	now = clock_ms(CLOCK_MONOTONIC); /* callbacks may have taken a while since l->now */
 	wait = next > now ? next - now : 0;
 	if (wait > INT_MAX)
 		wait = INT_MAX;
@@ -228,7 +221,7 @@ int cw_loop_run_once(struct cw_loop *l, int timeout_ms)
 	l->stats.iterations++;
 	if (n < 0 && errno != EINTR)
 		return -errno;
-	l->now = clock_ms();
+	l->now = clock_ms(CLOCK_MONOTONIC);
 	for (int i = 0; i < n; i++) {
 		struct loop_io *io = l->events[i].data.ptr;
 

@@ -14,6 +14,7 @@
  * ECONNRESET in LAST_ACK and FIN_WAIT_*, so POLLERR there means "reset". */
 #include "reap_internal.h"
 #include "reap_pidfd.h"
+#include "clock.h"
 #include "netlink.h"
 
 #include <errno.h>
@@ -27,14 +28,6 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static int tcp_state(int fd)
 {
@@ -292,7 +285,7 @@ static size_t fin_check(struct cw_reap *r, const int *dup)
 
 static void fin_wait(struct cw_reap *r, const int *dup, uint64_t wait_ms)
 {
-	uint64_t deadline = mono_ms() + wait_ms;
+	uint64_t deadline = clock_ms(CLOCK_MONOTONIC) + wait_ms;
 	long pause_us = 200;
 
 	for (;;) {
@@ -301,7 +294,7 @@ static void fin_wait(struct cw_reap *r, const int *dup, uint64_t wait_ms)
 
 		if (!fin_check(r, dup))
 			return;
-		now = mono_ms();
+		now = clock_ms(CLOCK_MONOTONIC);
 		if (now >= deadline)
 			break;
 		/* On a LAN the ACKs come within an RTT: start short, back off. */
