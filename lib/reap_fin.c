@@ -214,21 +214,28 @@ static void fin_answered(struct cw_reap_item *it, const struct pollfd *p)
 }
 
 /* One pass over the sockets still waiting; returns how many still wait.
- * The answered ones are polled together: one poll() for all of them. */
-static size_t fin_check(struct cw_reap *r, const int *dup)
+ * bulk (the first pass, right after the FINs): one dump gives the state of
+ * every socket selected in CLOSE_WAIT, where a getsockopt each would cost
+ * more; later passes ask the few still waiting one by one, as a dump walks
+ * the whole table however few remain. The answered ones are polled
+ * together: one poll() for all of them. */
+static size_t fin_check(struct cw_reap *r, const int *dup, bool bulk)
 {
 	struct waiting w = { 0 };
-	bool v4 = false, v6 = false, dumped;
-	struct pollfd *p = NULL;
-	size_t *at = NULL, waiting = 0, n = 0, cap = 0;
+	bool v4 = false, v6 = false, dumped = false;
+	struct pollfd *p;
+	size_t *at, waiting = 0, n = 0, todo = 0;
 
 	for (size_t i = 0; i < r->n; i++)
 		if (dup[i] >= 0 && r->items[i].status == CW_REAP_TODO) {
+			todo++;
 			v4 |= r->items[i].sock.family == AF_INET;
 			v6 |= r->items[i].sock.family == AF_INET6;
 		}
-	dumped = !waiting_dump(&w, v4, v6);
-
+	if (bulk)
+		dumped = !waiting_dump(&w, v4, v6);
+	p = malloc((todo ? todo : 1) * sizeof(*p));
+	at = malloc((todo ? todo : 1) * sizeof(*at));
 	for (size_t i = 0; i < r->n; i++) {
 		struct cw_reap_item *it = &r->items[i];
 		int state;
@@ -251,23 +258,12 @@ static size_t fin_check(struct cw_reap *r, const int *dup)
 			continue;
 		}
 		/* State first, then POLLERR: tcp_reset() sets sk_err before tcp_done(). */
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
-			struct pollfd *np = realloc(p, ncap * sizeof(*np));
-			size_t *na = np ? realloc(at, ncap * sizeof(*na)) : NULL;
+		if (!p || !at) { /* no memory for the batch: this one alone */
+			struct pollfd one = { .fd = dup[i], .events = 0 };
 
-			if (np)
-				p = np;
-			if (na)
-				at = na;
-			if (!na) { /* no memory for the batch: this one alone */
-				struct pollfd one = { .fd = dup[i], .events = 0 };
-
-				poll(&one, 1, 0);
-				fin_answered(it, &one);
-				continue;
-			}
-			cap = ncap;
+			poll(&one, 1, 0);
+			fin_answered(it, &one);
+			continue;
 		}
 		p[n] = (struct pollfd){ .fd = dup[i], .events = 0 };
 		at[n++] = i;
@@ -288,11 +284,11 @@ static void fin_wait(struct cw_reap *r, const int *dup, uint64_t wait_ms)
 	uint64_t deadline = clock_ms(CLOCK_MONOTONIC) + wait_ms;
 	long pause_us = 200;
 
-	for (;;) {
+	for (bool first = true;; first = false) {
 		uint64_t now;
 		struct timespec ts;
 
-		if (!fin_check(r, dup))
+		if (!fin_check(r, dup, first))
 			return;
 		now = clock_ms(CLOCK_MONOTONIC);
 		if (now >= deadline)

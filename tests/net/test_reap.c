@@ -3,6 +3,7 @@
  * the tests can act inside the seam (cw_reap_opts.before_act) and check
  * that every fd reap opened is closed again. */
 #include "cwtest.h"
+#include "cwt_fault.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -227,6 +228,76 @@ static void test_seam_state_changed_is_skipped(void **state)
 	it = cw_reap_item(r, 0);
 	assert_int_equal(it->status, CW_REAP_SKIP_CHANGED);
 	assert_true(it->end_state == CW_TCP_LAST_ACK || it->end_state == CW_TCP_CLOSE);
+	cw_reap_free(r);
+	leak_free(&l);
+	assert_int_equal(cwt_fd_count(0), start);
+}
+
+static uint16_t peer_port(int fd)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+
+	assert_int_equal(getpeername(fd, (struct sockaddr *)&a, &len), 0);
+	return ntohs(a.sin_port);
+}
+
+/* The peer never sees our FIN (nftables drops the pair's packets): after
+ * the wait it is reported fin-sent, still in LAST_ACK, our duplicate closed. */
+static void test_fin_unanswered_is_fin_sent(void **state)
+{
+	int start = cwt_fd_count(0);
+	struct cw_reap_opts o = { .wait_ms = 300 };
+	struct leak l;
+	struct cw_reap *r;
+	const struct cw_reap_item *it;
+
+	(void)state;
+	leak_make(&l, 1);
+	cwt_nft_drop_port(peer_port(l.fd[0]));
+	r = select_ours(&l, CW_REAP_FIN);
+	assert_int_equal(cw_reap_run(r, &o), 0);
+	it = cw_reap_item(r, 0);
+	assert_int_equal(it->status, CW_REAP_FIN_SENT);
+	assert_int_equal(it->end_state, CW_TCP_LAST_ACK);
+	assert_int_equal(tcp_state(l.fd[0]), TCP_LAST_ACK);
+	cwt_nft_clear();
+	cw_reap_free(r);
+	leak_free(&l);
+	assert_int_equal(cwt_fd_count(0), start);
+}
+
+static void *clear_later(void *arg)
+{
+	(void)arg;
+	cwt_sleep_ms(300);
+	cwt_nft_clear();
+	return NULL;
+}
+
+/* Not answered at first (the first check, the bulk one, sees LAST_ACK);
+ * the drop ends 300 ms in, the kernel retransmits the FIN, and a later
+ * check (one socket at a time) sees it answered: clean. */
+static void test_fin_answered_late_is_clean(void **state)
+{
+	int start = cwt_fd_count(0);
+	struct cw_reap_opts o = { .wait_ms = 10000 };
+	struct leak l;
+	struct cw_reap *r;
+	pthread_t t;
+	uint64_t t0;
+
+	(void)state;
+	leak_make(&l, 1);
+	cwt_nft_drop_port(peer_port(l.fd[0]));
+	r = select_ours(&l, CW_REAP_FIN);
+	t0 = cwt_now_ms(); /* the clock starts before the FIN goes out */
+	assert_int_equal(pthread_create(&t, NULL, clear_later, NULL), 0);
+	assert_int_equal(cw_reap_run(r, &o), 0);
+	pthread_join(t, NULL);
+	assert_true(cwt_now_ms() - t0 >= 300); /* answered after the drop ended */
+	assert_int_equal(cw_reap_item(r, 0)->status, CW_REAP_CLEAN);
+	assert_int_equal(cw_reap_item(r, 0)->end_state, CW_TCP_CLOSE);
 	cw_reap_free(r);
 	leak_free(&l);
 	assert_int_equal(cwt_fd_count(0), start);
@@ -546,6 +617,8 @@ int main(void)
 		cmocka_unit_test(test_census_ports_in_kernel),
 		cmocka_unit_test(test_fin_clean_owner_fd_stays),
 		cmocka_unit_test(test_seam_replaced_fd_is_skipped),
+		cmocka_unit_test(test_fin_unanswered_is_fin_sent),
+		cmocka_unit_test(test_fin_answered_late_is_clean),
 		cmocka_unit_test(test_seam_closed_fd_is_gone),
 		cmocka_unit_test(test_seam_state_changed_is_skipped),
 		cmocka_unit_test(test_now_fin_clean),
