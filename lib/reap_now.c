@@ -131,25 +131,21 @@ static void q_done(void *arg)
 	pthread_mutex_unlock(&q->lock);
 }
 
-/* Acts on what the walkers took, as it comes, until the walk has ended. */
+/* Acts on what the walkers took, as it comes, until the walk has ended.
+ * Slots below n are written once and never move: acted on unlocked. */
 static void pipeline(struct hitq *q, struct reap_fin *fin)
 {
-	size_t taken = 0;
-
-	pthread_mutex_lock(&q->lock);
-	for (;;) {
+	for (size_t taken = 0, end;; taken = end) {
+		pthread_mutex_lock(&q->lock);
 		while (taken == q->n && !q->done)
 			pthread_cond_wait(&q->cond, &q->lock);
-		if (taken == q->n)
-			break;
-		/* Slots below n are written once and never move: act unlocked. */
-		for (size_t end = q->n; taken < end; taken++) {
-			pthread_mutex_unlock(&q->lock);
-			reap_fin_act_taken(fin, q->v[taken].item, q->o, &q->v[taken].t);
-			pthread_mutex_lock(&q->lock);
-		}
+		end = q->n;
+		pthread_mutex_unlock(&q->lock);
+		if (taken == end)
+			return; /* done, and all taken */
+		for (size_t k = taken; k < end; k++)
+			reap_fin_act_taken(fin, q->v[k].item, q->o, &q->v[k].t);
 	}
-	pthread_mutex_unlock(&q->lock);
 }
 
 /* Only the selected sockets are looked for. */
