@@ -230,14 +230,6 @@ static bool confirmed(const struct reap_opts *o, struct reap_view *v)
 	return false;
 }
 
-/* The sockets that were to be acted on, counted from their outcomes: an
- * ownerless one never was; one found closed, replaced or changed was. */
-static size_t were_todo(const struct cw_reap_counts *n)
-{
-	return n->handled + n->failed - n->status[CW_REAP_FAIL_NO_OWNER] + n->status[CW_REAP_SKIP_GONE] +
-	       n->status[CW_REAP_SKIP_REPLACED] + n->status[CW_REAP_SKIP_CHANGED];
-}
-
 /* --yes in fin mode: nothing to confirm, so the walk for owners and the
  * FINs overlap (cw_reap_now). */
 static struct cw_reap *reap_now(const struct reap_opts *o, struct cw_reap_opts *ro,
@@ -251,7 +243,7 @@ static struct cw_reap *reap_now(const struct reap_opts *o, struct cw_reap_opts *
 		cli_fatal("reap", "%s", strerror(-err));
 	cw_reap_counts(r, &n);
 	*v = (struct reap_view){ .r = r, .wait_ms = o->wait_ms, .older_ms = o->f.older_ms,
-				 .todo = were_todo(&n) };
+				 .todo = n.acted };
 	v->acted = v->todo > 0;
 	return r;
 }

@@ -6,26 +6,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* acted: an outcome of acting on the socket, not of selecting it. */
 static const struct {
 	const char *name;
 	enum cw_reap_kind kind;
+	bool acted;
 } statuses[CW_REAP_NSTATUS] = {
-	[CW_REAP_TODO] = { "to-reap", CW_REAP_KIND_TODO },
-	[CW_REAP_CLEAN] = { "clean", CW_REAP_KIND_HANDLED },
-	[CW_REAP_RESET] = { "reset", CW_REAP_KIND_HANDLED },
-	[CW_REAP_FIN_SENT] = { "fin-sent", CW_REAP_KIND_HANDLED },
-	[CW_REAP_DESTROYED] = { "destroyed", CW_REAP_KIND_HANDLED },
-	[CW_REAP_SKIP_LISTEN] = { "listening", CW_REAP_KIND_SKIPPED },
-	[CW_REAP_SKIP_AGE] = { "age-uncertain", CW_REAP_KIND_SKIPPED },
-	[CW_REAP_SKIP_MODE] = { "fin-not-possible", CW_REAP_KIND_SKIPPED },
-	[CW_REAP_SKIP_GONE] = { "gone", CW_REAP_KIND_SKIPPED },
-	[CW_REAP_SKIP_REPLACED] = { "replaced", CW_REAP_KIND_SKIPPED },
-	[CW_REAP_SKIP_CHANGED] = { "state-changed", CW_REAP_KIND_SKIPPED },
-	[CW_REAP_FAIL_PTRACE] = { "no-ptrace-rights", CW_REAP_KIND_FAILED },
-	[CW_REAP_FAIL_NO_OWNER] = { "owner-unknown", CW_REAP_KIND_FAILED },
-	[CW_REAP_FAIL_CAP] = { "no-cap-net-admin", CW_REAP_KIND_FAILED },
-	[CW_REAP_FAIL_NOSUPPORT] = { "destroy-unsupported", CW_REAP_KIND_FAILED },
-	[CW_REAP_FAIL_ERROR] = { "error", CW_REAP_KIND_FAILED },
+	[CW_REAP_TODO] = { "to-reap", CW_REAP_KIND_TODO, false },
+	[CW_REAP_CLEAN] = { "clean", CW_REAP_KIND_HANDLED, true },
+	[CW_REAP_RESET] = { "reset", CW_REAP_KIND_HANDLED, true },
+	[CW_REAP_FIN_SENT] = { "fin-sent", CW_REAP_KIND_HANDLED, true },
+	[CW_REAP_DESTROYED] = { "destroyed", CW_REAP_KIND_HANDLED, true },
+	[CW_REAP_SKIP_LISTEN] = { "listening", CW_REAP_KIND_SKIPPED, false },
+	[CW_REAP_SKIP_AGE] = { "age-uncertain", CW_REAP_KIND_SKIPPED, false },
+	[CW_REAP_SKIP_MODE] = { "fin-not-possible", CW_REAP_KIND_SKIPPED, false },
+	[CW_REAP_SKIP_GONE] = { "gone", CW_REAP_KIND_SKIPPED, true },
+	[CW_REAP_SKIP_REPLACED] = { "replaced", CW_REAP_KIND_SKIPPED, true },
+	[CW_REAP_SKIP_CHANGED] = { "state-changed", CW_REAP_KIND_SKIPPED, true },
+	[CW_REAP_FAIL_PTRACE] = { "no-ptrace-rights", CW_REAP_KIND_FAILED, true },
+	[CW_REAP_FAIL_NO_OWNER] = { "owner-unknown", CW_REAP_KIND_FAILED, false },
+	[CW_REAP_FAIL_CAP] = { "no-cap-net-admin", CW_REAP_KIND_FAILED, true },
+	[CW_REAP_FAIL_NOSUPPORT] = { "destroy-unsupported", CW_REAP_KIND_FAILED, true },
+	[CW_REAP_FAIL_ERROR] = { "error", CW_REAP_KIND_FAILED, true },
 };
 
 const char *cw_reap_status_name(enum cw_reap_status s)
@@ -243,6 +245,7 @@ void cw_reap_counts(const struct cw_reap *r, struct cw_reap_counts *n)
 		enum cw_reap_status s = r->items[i].status;
 
 		n->status[s]++;
+		n->acted += statuses[s].acted;
 		switch (cw_reap_status_kind(s)) {
 		case CW_REAP_KIND_TODO: n->todo++; break;
 		case CW_REAP_KIND_HANDLED: n->handled++; break;

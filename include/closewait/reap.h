@@ -107,6 +107,8 @@ const struct cw_reap_item *cw_reap_item(const struct cw_reap *r, size_t i);
 
 struct cw_reap_counts {
 	size_t total, todo, handled, skipped, failed;
+	size_t acted;                 /* outcomes of acting (not of selection): after
+				       * cw_reap_run, the TODO count before it */
 	size_t status[CW_REAP_NSTATUS];
 };
 void cw_reap_counts(const struct cw_reap *r, struct cw_reap_counts *n);

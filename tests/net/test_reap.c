@@ -360,6 +360,7 @@ static void test_now_fin_clean(void **state)
 {
 	int start = cwt_fd_count(0);
 	struct cw_reap_opts o = { .wait_ms = 1000 };
+	struct cw_reap_counts n;
 	struct leak l;
 	struct cw_reap *r;
 
@@ -379,6 +380,8 @@ static void test_now_fin_clean(void **state)
 			assert_string_equal(it->comm, "net_reap");
 			assert_int_equal(tcp_state(l.fd[i]), TCP_CLOSE);
 		}
+		cw_reap_counts(r, &n);
+		assert_int_equal(n.acted, 4);
 		/* the listener matched the port but not the state: never selected */
 		assert_true(tcp_state(l.lfd) == TCP_LISTEN);
 		cw_reap_free(r);

@@ -106,6 +106,7 @@ static void test_fin_rules(void **state)
 	assert_int_equal(n.skipped, 2);
 	assert_int_equal(n.failed, 1);
 	assert_int_equal(n.status[CW_REAP_SKIP_LISTEN], 1);
+	assert_int_equal(n.acted, 0); /* selection decides nothing by acting, the ownerless one included */
 	cw_reap_free(r);
 }
 
