@@ -36,10 +36,12 @@ bench_init() {
 	done
 }
 
+# Every pid in SERVERS is told to stop first, then waited for: they stop
+# side by side. Suites that do not call bench_init set SERVERS and TMPD and
+# trap it themselves.
 bench_cleanup() {
-	for p in $SERVERS; do
-		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true
-	done
+	for p in $SERVERS; do kill "$p" 2>/dev/null || true; done
+	for p in $SERVERS; do wait "$p" 2>/dev/null || true; done
 	rm -rf "$TMPD"
 }
 
@@ -65,6 +67,19 @@ fmt() {
 		if (v < 0 && v > -0.5 / 10 ^ d) v = 0   # no "-0.000"
 		printf "%.*f\n", d, v }'
 }
+# wall_us OUT CMD...: the microseconds CMD takes from start to exit; its
+# stdout goes to OUT, its stderr nowhere; its exit status is not judged.
+wall_us() {
+	wall_out=$1
+	shift
+	wall_s=$(date +%s%N)
+	"$@" >"$wall_out" 2>/dev/null || true
+	echo $(( ($(date +%s%N) - wall_s) / 1000 ))
+}
+# median_s FILE, range_s FILE: a file of microseconds, one per line, as
+# seconds with three decimals: the median, and "min-max".
+median_s() { fmt "$(calc "$(median $(cat "$1")) / 1e6")" 3; }
+range_s() { sort -n "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.3f-%.3f", lo / 1e6, hi / 1e6 }'; }
 # ratio A B: A/B with two decimals, n/a when B is 0 or missing.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0 || a == "nan" || a == "") print "n/a"; else printf "%.2f\n", a / b }'; }
 # ge A B: exit 0 when A >= B (numbers).

@@ -11,6 +11,7 @@
 # on all of them, run to run differently.
 #   sh bench/suites/30-scan.sh BUILD_DIR OUT_DIR [--smoke]
 set -eu
+. "$(dirname "$0")/../lib.sh" # helpers only: its bench_init is not for a pid namespace
 build=$1 out=$2 mode=${3:-}
 if [ "${CW_SCAN_BENCH_NS:-}" != 1 ]; then
 	exec env CW_SCAN_BENCH_NS=1 unshare -n -p -f --mount-proc -- sh "$0" "$@"
@@ -23,20 +24,17 @@ if [ "$mode" = --smoke ]; then
 else
 	est_procs=6 est_per=8334 cw_procs=2 cw_per=10000 runs=7
 fi
-tmp=$(mktemp -d)
-pids=
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null || true; done
-	for p in $pids; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
+TMPD=$(mktemp -d)
+tmp=$TMPD
+SERVERS= # the farms, ended by bench_cleanup
+trap bench_cleanup EXIT
+trap 'exit 1' INT TERM
 
 i=0
 while [ $i -lt $((est_procs + cw_procs)) ]; do
 	if [ $i -lt $est_procs ]; then kind=estab n=$est_per; else kind=leak n=$cw_per; fi
 	"$farm" $kind $n $((20000 + i)) 127.0.0.$((2 + i)) >"$tmp/farm$i" &
-	pids="$pids $!"
+	SERVERS="$SERVERS $!"
 	i=$((i + 1))
 done
 # all in place (a farm that fails exits: then this waits in vain, bounded)
@@ -53,7 +51,7 @@ n_all=$(ss -Htan | wc -l)
 n_est=$(ss -Htan state established | wc -l)
 n_cw=$(ss -Htan state close-wait | wc -l)
 n_fds=0
-for p in $pids; do n_fds=$((n_fds + $(ls /proc/$p/fd | wc -l))); done
+for p in $SERVERS; do n_fds=$((n_fds + $(ls /proc/$p/fd | wc -l))); done
 # what scan found, to check it is the whole table with its owners
 "$cw" scan --json >"$tmp/scan.json" || true
 scan_total=$(jq .sockets_total "$tmp/scan.json")
@@ -62,31 +60,21 @@ scan_owned=$(jq '[.sockets[] | select(.owners | length > 0)] | length' "$tmp/sca
 scan_cw=$(jq '[.sockets[] | select(.state == "close-wait" and (.owners | length > 0))] | length' "$tmp/scancw.json")
 ss_cw_owned=$(ss -Htanp state close-wait | grep -c 'users:' || true)
 
-# ms one command takes, its output thrown away
-timed() {
-	s=$(date +%s%N)
-	"$@" >/dev/null 2>&1 || true
-	e=$(date +%s%N)
-	echo $(( (e - s) / 1000 ))
-}
 r=0
 while [ $r -lt $runs ]; do
 	# interleaved, so that drift hits every tool alike
-	timed "$cw" scan --json >>"$tmp/t_scan"
-	timed ss -tanp >>"$tmp/t_ss"
-	timed netstat -antp >>"$tmp/t_netstat"
-	timed "$cw" scan --state close-wait --json >>"$tmp/t_scancw"
-	timed ss -tanp state close-wait >>"$tmp/t_sscw"
+	wall_us /dev/null "$cw" scan --json >>"$tmp/t_scan"
+	wall_us /dev/null ss -tanp >>"$tmp/t_ss"
+	wall_us /dev/null netstat -antp >>"$tmp/t_netstat"
+	wall_us /dev/null "$cw" scan --state close-wait --json >>"$tmp/t_scancw"
+	wall_us /dev/null ss -tanp state close-wait >>"$tmp/t_sscw"
 	r=$((r + 1))
 done
-median() { sort -n "$1" | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f", m / 1e6 }'; }
-range() { sort -n "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.3f-%.3f", lo / 1e6, hi / 1e6 }'; }
-m_scan=$(median "$tmp/t_scan") m_ss=$(median "$tmp/t_ss") m_ns=$(median "$tmp/t_netstat")
-m_scancw=$(median "$tmp/t_scancw") m_sscw=$(median "$tmp/t_sscw")
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+m_scan=$(median_s "$tmp/t_scan") m_ss=$(median_s "$tmp/t_ss") m_ns=$(median_s "$tmp/t_netstat")
+m_scancw=$(median_s "$tmp/t_scancw") m_sscw=$(median_s "$tmp/t_sscw")
 x_ss=$(ratio "$m_ss" "$m_scan") x_ns=$(ratio "$m_ns" "$m_scan") x_cw=$(ratio "$m_sscw" "$m_scancw")
 x_nscw=$(ratio "$m_ns" "$m_scancw")
-met() { awk -v x="$1" 'BEGIN { print (x >= 2) ? "met" : "NOT met" }'; }
+met() { metif ge "$1" 2; }
 
 cat <<MD
 
@@ -101,8 +89,8 @@ interleaved runs, seconds (min-max in brackets); ratio = the other tool's median
 
 | what | closewait | ss | netstat | vs ss | vs netstat | goal 2x |
 |---|---|---|---|---|---|---|
-| every socket with owners: \`scan --json\` / \`ss -tanp\` / \`netstat -antp\` | $m_scan ($(range "$tmp/t_scan")) | $m_ss ($(range "$tmp/t_ss")) | $m_ns ($(range "$tmp/t_netstat")) | ${x_ss}x | ${x_ns}x | $(met "$x_ss") / $(met "$x_ns") |
-| CLOSE_WAIT with owners: \`scan --state close-wait --json\` / \`ss -tanp state close-wait\` / \`netstat -antp\` | $m_scancw ($(range "$tmp/t_scancw")) | $m_sscw ($(range "$tmp/t_sscw")) | $m_ns | ${x_cw}x | ${x_nscw}x | $(met "$x_cw") / $(met "$x_nscw") |
+| every socket with owners: \`scan --json\` / \`ss -tanp\` / \`netstat -antp\` | $m_scan ($(range_s "$tmp/t_scan")) | $m_ss ($(range_s "$tmp/t_ss")) | $m_ns ($(range_s "$tmp/t_netstat")) | ${x_ss}x | ${x_ns}x | $(met "$x_ss") / $(met "$x_ns") |
+| CLOSE_WAIT with owners: \`scan --state close-wait --json\` / \`ss -tanp state close-wait\` / \`netstat -antp\` | $m_scancw ($(range_s "$tmp/t_scancw")) | $m_sscw ($(range_s "$tmp/t_sscw")) | $m_ns | ${x_cw}x | ${x_nscw}x | $(met "$x_cw") / $(met "$x_nscw") |
 
 netstat has no state filter: finding CLOSE_WAIT with it means \`netstat -antp | grep CLOSE_WAIT\`,
 whose cost is netstat's. closewait reads /proc/PID/fd with two threads (two cores here), one

@@ -9,6 +9,7 @@
 # the /proc walk reap needs for owners sees only this benchmark's processes.
 #   sh bench/suites/50-reap.sh BUILD_DIR OUT_DIR [--smoke]
 set -eu
+. "$(dirname "$0")/../lib.sh" # helpers only: its bench_init is not for a pid namespace
 build=$1 out=$2 mode=${3:-}
 if [ "${CW_REAP_BENCH_NS:-}" != 1 ]; then
 	exec env CW_REAP_BENCH_NS=1 unshare -n -p -f --mount-proc -- sh "$0" "$@"
@@ -23,14 +24,11 @@ if [ "$mode" = --smoke ]; then
 else
 	n=10000 runs=7
 fi
-tmp=$(mktemp -d)
-pids=
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null || true; done
-	for p in $pids; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
+TMPD=$(mktemp -d)
+tmp=$TMPD
+SERVERS= # the farms, ended by bench_cleanup
+trap bench_cleanup EXIT
+trap 'exit 1' INT TERM
 fail() { echo "50-reap: $*" >&2; exit 1; }
 
 count() { ss -Htan state "$1" "$2" | wc -l; }
@@ -39,26 +37,11 @@ count() { ss -Htan state "$1" "$2" | wc -l; }
 farm() {
 	"$farm" leak $n "$1" "$2" >"$tmp/farm$1" &
 	FARM=$!
-	pids="$pids $FARM"
-}
-wait_ready() {
-	deadline=$(( $(date +%s) + 120 ))
-	until grep -q ready "$tmp/farm$1"; do
-		[ "$(date +%s)" -lt $deadline ] || fail "the leaking process on port $1 did not start"
-		sleep 0.05
-	done
-}
-
-# us CMD...: runs CMD, stdout to $tmp/last, prints the wall time in µs.
-us() {
-	s=$(date +%s%N)
-	"$@" >"$tmp/last" 2>"$tmp/last.err" || true
-	e=$(date +%s%N)
-	echo $(( (e - s) / 1000 ))
+	SERVERS="$SERVERS $FARM"
 }
 
 run_reap() {
-	t=$(us "$cw" reap --sport "$1" --yes --json)
+	t=$(wall_us "$tmp/last" "$cw" reap --sport "$1" --yes --json)
 	clean=$(jq .results.clean "$tmp/last")
 	[ "$clean" = "$n" ] || fail "run $r: reap ended $clean sockets cleanly, not $n: $(jq -c .results "$tmp/last")"
 	[ "$(count close-wait "sport = :$1")" -eq 0 ] || fail "run $r: CLOSE_WAIT left after reap"
@@ -70,7 +53,7 @@ run_reap() {
 # about thirty) CLOSE_WAIT sockets were left after it: counted and reported,
 # not retried.
 run_ssk() {
-	t=$(us ss -K -tn state close-wait "sport = :$1")
+	t=$(wall_us "$tmp/last" ss -K -tn state close-wait "sport = :$1")
 	echo "$(count close-wait "sport = :$1")" >>"$tmp/ssk_left"
 	echo "$t" >>"$tmp/t_ssk"
 }
@@ -82,8 +65,8 @@ while [ $r -lt $runs ]; do
 	fa=$FARM
 	farm $pb 127.0.0.3
 	fb=$FARM
-	wait_ready $pa
-	wait_ready $pb
+	wait_ready "$tmp/farm$pa" 120
+	wait_ready "$tmp/farm$pb" 120
 	[ "$(count close-wait "sport = :$pa")" -eq $n ] || fail "run $r: $(count close-wait "sport = :$pa") CLOSE_WAIT on $pa"
 	[ "$(count close-wait "sport = :$pb")" -eq $n ] || fail "run $r: $(count close-wait "sport = :$pb") CLOSE_WAIT on $pb"
 	if [ $((r % 2)) -eq 0 ]; then
@@ -95,13 +78,11 @@ while [ $r -lt $runs ]; do
 	fi
 	kill $fa $fb
 	wait $fa $fb 2>/dev/null || true
-	pids=
+	SERVERS=
 	r=$((r + 1))
 done
 
-median() { sort -n "$1" | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f", m / 1e6 }'; }
-range() { sort -n "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.3f-%.3f", lo / 1e6, hi / 1e6 }'; }
-m_reap=$(median "$tmp/t_reap") m_ssk=$(median "$tmp/t_ssk")
+m_reap=$(median_s "$tmp/t_reap") m_ssk=$(median_s "$tmp/t_ssk")
 x=$(awk -v a="$m_reap" -v b="$m_ssk" 'BEGIN { printf "%.2f", a / b }')
 under=$(awk -v a="$m_reap" 'BEGIN { print (a < 1) ? "met" : "NOT met" }')
 noslower=$(awk -v x="$x" 'BEGIN { print (x <= 1) ? "met" : "NOT met" }')
@@ -124,7 +105,7 @@ ss -K -tn state close-wait 'sport = :PORT_B'    # SOCK_DESTROY: an RST for each
 
 | what | closewait reap (fin) | ss -K (rst) | reap / ss -K | goal: under 1 s | goal: no slower than ss -K |
 |---|---|---|---|---|---|
-| end $n CLOSE_WAIT sockets | $m_reap ($(range "$tmp/t_reap")) | $m_ssk ($(range "$tmp/t_ssk")) | ${x}x | $under | $noslower |
+| end $n CLOSE_WAIT sockets | $m_reap ($(range_s "$tmp/t_reap")) | $m_ssk ($(range_s "$tmp/t_ssk")) | ${x}x | $under | $noslower |
 
 CLOSE_WAIT sockets \`ss -K\` left behind (missed by its dump while it destroyed): $ssk_left.
 
