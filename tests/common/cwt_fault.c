@@ -114,8 +114,10 @@ uint16_t cwt_local_port(int fd)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 
-	getsockname(fd, (struct sockaddr *)&ss, &len);
-	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+		return 0;
+	return ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
 struct cwt_server *cwt_server_start_rec(struct cw_server_config *cfg, struct cwt_recorder *rec)

@@ -123,6 +123,24 @@ int cwt_connect(const char *addr, uint16_t port)
 	return fd;
 }
 
+int cwt_connect_n(const char *who, const char *addr, uint16_t port, int n, const char *msg, int *fds)
+{
+	char buf[256];
+
+	for (int i = 0; i < n; i++) {
+		fds[i] = cwt_connect(addr, port);
+		if (fds[i] < 0) {
+			fprintf(stderr, "%s: connect %d: %s\n", who, i, strerror(-fds[i]));
+			return -1;
+		}
+		if (msg && (cwt_write_all(fds[i], msg, strlen(msg)) || read(fds[i], buf, sizeof(buf)) <= 0)) {
+			fprintf(stderr, "%s: exchange %d failed\n", who, i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 void cwt_set_nonblock(int fd, bool on)
 {
 	int fl = fcntl(fd, F_GETFL);

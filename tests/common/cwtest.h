@@ -26,6 +26,11 @@ uint64_t cwt_now_ms(void);
 void cwt_sleep_ms(unsigned ms);
 /* Blocking TCP connect to addr:port; returns the fd or -errno. */
 int cwt_connect(const char *addr, uint16_t port);
+/* Opens n connections to addr:port into fds; with msg, sends it on each and
+ * reads a reply before the next. 0, or -1 once one fails, said on stderr as
+ * "who: connect I: ERROR" or "who: exchange I failed" (for test tools, which
+ * then exit: what was opened is left to the exit). */
+int cwt_connect_n(const char *who, const char *addr, uint16_t port, int n, const char *msg, int *fds);
 void cwt_set_nonblock(int fd, bool on);
 /* Writes and reads everything (blocking); 0 or -errno. */
 int cwt_write_all(int fd, const void *buf, size_t len);

@@ -45,18 +45,8 @@ int main(int argc, char **argv)
 			half = true;
 	}
 	fds = calloc((size_t)n, sizeof(*fds));
-	for (int i = 0; i < n; i++) {
-		fds[i] = cwt_connect(argv[1], (uint16_t)atoi(argv[2]));
-		if (fds[i] < 0) {
-			fprintf(stderr, "cw_clients: connect %d: %s\n", i, strerror(-fds[i]));
-			return 1;
-		}
-		if (msg && (cwt_write_all(fds[i], msg, strlen(msg)) ||
-			    read(fds[i], buf, sizeof(buf)) <= 0)) {
-			fprintf(stderr, "cw_clients: exchange %d failed\n", i);
-			return 1;
-		}
-	}
+	if (!fds || cwt_connect_n("cw_clients", argv[1], (uint16_t)atoi(argv[2]), n, msg, fds))
+		return 1;
 	if (idle)
 		cwt_sleep_ms(idle);
 	t0 = real_ms();

@@ -16,17 +16,7 @@
 #include <sys/socket.h>
 
 #include "cwtest.h"
-
-static uint16_t local_port(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &len))
-		return 0;
-	return ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
-}
+#include "cwt_fault.h"
 
 static void read_all(const int *fds, int n)
 {
@@ -38,7 +28,7 @@ static void read_all(const int *fds, int n)
 
 		poll(&p, 1, 2000);
 		r = recv(fds[i], buf, sizeof(buf), MSG_DONTWAIT);
-		printf("read %u %s\n", local_port(fds[i]),
+		printf("read %u %s\n", cwt_local_port(fds[i]),
 		       r == 0 ? "eof" : r > 0 ? "data" : strerrorname_np(errno));
 	}
 	printf("done\n");
@@ -64,22 +54,13 @@ int main(int argc, char **argv)
 			half = true;
 	}
 	fds = calloc((size_t)n, sizeof(*fds));
-	for (int i = 0; i < n; i++) {
-		fds[i] = cwt_connect(argv[1], (uint16_t)atoi(argv[2]));
-		if (fds[i] < 0) {
-			fprintf(stderr, "cw_peer: connect %d: %s\n", i, strerror(-fds[i]));
-			return 1;
-		}
-		if (msg && (cwt_write_all(fds[i], msg, strlen(msg)) || read(fds[i], buf, sizeof(buf)) <= 0)) {
-			fprintf(stderr, "cw_peer: exchange %d failed\n", i);
-			return 1;
-		}
-		if (half)
-			shutdown(fds[i], SHUT_WR);
-	}
+	if (!fds || cwt_connect_n("cw_peer", argv[1], (uint16_t)atoi(argv[2]), n, msg, fds))
+		return 1;
+	for (int i = 0; half && i < n; i++)
+		shutdown(fds[i], SHUT_WR);
 	printf("ready");
 	for (int i = 0; i < n; i++)
-		printf(" %u", local_port(fds[i]));
+		printf(" %u", cwt_local_port(fds[i]));
 	printf("\n");
 	while (fgets(buf, sizeof(buf), stdin))
 		if (!strcmp(buf, "read\n"))
