@@ -19,6 +19,17 @@ kill_bg() {
 
 now_ms() { date +%s%3N; }
 
+# leak_server PORT [SERVE OPTION...]: `serve --leak` on PORT, listening; sets
+# leak (its pid) and base (its fd count before any client).
+leak_server() {
+	local port=$1
+	shift
+	bg "$CW" serve --leak --quiet --port "$port" "$@"
+	leak=$LAST_PID
+	wait_listen "$port"
+	base=$(fd_count "$leak")
+}
+
 # wait_fw2 PORT N: until N client ends toward PORT are in FIN_WAIT_2 (5 s at
 # most). Right after close() they sit in FIN_WAIT_1 until the peer's kernel
 # acknowledges the FIN, which on loopback may be a delayed ACK (up to 200 ms).

@@ -18,10 +18,7 @@ hold() {
 }
 
 @test "500 CLOSE_WAIT from serve --leak: reaped within 60 s, peers to TIME_WAIT, server alive and serving, fds still open" {
-	bg "$CW" serve --leak --quiet --port 8300
-	leak=$LAST_PID
-	wait_listen 8300
-	base=$(fd_count "$leak")
+	leak_server 8300
 	t_leak=$(now_ms)
 	run "$T/cw_clients" 127.0.0.1 8300 500 --send hello
 	[ "$status" -eq 0 ]
@@ -107,10 +104,7 @@ hold() {
 }
 
 @test "--mode rst: gone from the table, TcpOutRsts grew by their number, a half-closed client sees ECONNRESET" {
-	bg "$CW" serve --leak --quiet --port 8303
-	leak=$LAST_PID
-	wait_listen 8303
-	base=$(fd_count "$leak")
+	leak_server 8303
 	"$T/cw_clients" 127.0.0.1 8303 30 --send hello >/dev/null
 	hold peer
 	exec 8<>"$BATS_TEST_TMPDIR/peer"
@@ -181,10 +175,7 @@ hold() {
 }
 
 @test "ESTABLISHED with --state established: acted on only after confirmation (--yes, or yes at the terminal prompt); LISTEN never touched" {
-	bg "$CW" serve --leak --quiet --port 8306
-	leak=$LAST_PID
-	wait_listen 8306
-	base=$(fd_count "$leak")
+	leak_server 8306
 	hold peer
 	exec 8<>"$BATS_TEST_TMPDIR/peer"
 	"$T/cw_peer" 127.0.0.1 8306 3 --send hi <"$BATS_TEST_TMPDIR/peer" >"$BATS_TEST_TMPDIR/peer.out" &
@@ -236,10 +227,7 @@ hold() {
 }
 
 @test "unprivileged (uid 65534) against a root-owned process: a message naming the missing right, exit 1, nothing changed" {
-	bg "$CW" serve --leak --quiet --port 8307
-	leak=$LAST_PID
-	wait_listen 8307
-	base=$(fd_count "$leak")
+	leak_server 8307
 	"$T/cw_clients" 127.0.0.1 8307 10 --send hello >/dev/null
 	wait_count 10 close-wait "sport = :8307"
 	before=$(out_rsts)
@@ -318,10 +306,7 @@ hold() {
 }
 
 @test "--dry-run lists and does nothing; usage errors exit 2; an unknown pid exits 1" {
-	bg "$CW" serve --leak --quiet --port 8309
-	leak=$LAST_PID
-	wait_listen 8309
-	base=$(fd_count "$leak")
+	leak_server 8309
 	"$T/cw_clients" 127.0.0.1 8309 4 --send hello >/dev/null
 	wait_count 4 close-wait "sport = :8309"
 	run "$CW" reap --pid "$leak" --dry-run

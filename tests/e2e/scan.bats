@@ -6,10 +6,7 @@ load census_helpers
 teardown() { kill_bg; }
 
 @test "200 CLOSE_WAIT from serve --leak: all found, right pid and fd, paired with orphaned FIN_WAIT_2" {
-	bg "$CW" serve --leak --quiet --port 8100
-	leak=$LAST_PID
-	wait_listen 8100
-	base=$(fd_count "$leak")
+	leak_server 8100
 	t_leak=$(now_ms)
 	run "$T/cw_clients" 127.0.0.1 8100 200 --send hello
 	[ "$status" -eq 0 ]
