@@ -82,6 +82,28 @@ uint64_t cwt_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+unsigned cwt_slack(void)
+{
+	const char *v = getenv("CW_TEST_SLACK");
+	char *end;
+	unsigned long n;
+
+	if (!v || !*v)
+		return 1;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || *end || n < 1 || n > 100) {
+		fprintf(stderr, "cwtest: CW_TEST_SLACK=%s: want a whole number from 1 to 100\n", v);
+		exit(1);
+	}
+	return (unsigned)n;
+}
+
+uint64_t cwt_slack_ms(uint64_t ms)
+{
+	return ms * cwt_slack();
+}
+
 void cwt_sleep_ms(unsigned ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };

@@ -23,6 +23,13 @@ int cwt_fd_count(pid_t pid);
 int cwt_fd_setup(void **state);
 int cwt_fd_teardown(void **state);
 uint64_t cwt_now_ms(void);
+/* The one factor by which a test widens its upper time bounds and deadlines:
+ * CW_TEST_SLACK (a whole number, 1 when unset). The sanitizer pass sets 3:
+ * the code runs several times slower there, the kernel's timers do not, so
+ * lower bounds ("not before D") are never scaled. Exits on a bad value. */
+unsigned cwt_slack(void);
+/* ms × cwt_slack(). */
+uint64_t cwt_slack_ms(uint64_t ms);
 void cwt_sleep_ms(unsigned ms);
 /* Blocking TCP connect to addr:port; returns the fd or -errno. */
 int cwt_connect(const char *addr, uint16_t port);

@@ -2,6 +2,11 @@
 # (scripts/netns-run), so fixed ports never collide with anything.
 # Env: CLOSEWAIT (the CLI), CW_TOOLS (test tools), CW_SRC (source tree).
 
+# slack_ms MS: MS times CW_TEST_SLACK (1 when unset; the sanitizer pass sets
+# 3), the one factor by which upper time bounds and deadlines widen. Lower
+# bounds ("not before D") are never scaled: the kernel's timers do not slow down.
+slack_ms() { echo $(($1 * ${CW_TEST_SLACK:-1})); }
+
 # wait_until DEADLINE_MS 'CONDITION': evaluates CONDITION (a shell string, so
 # put $(...) in single quotes: it must be re-run each time) every 20 ms until
 # it succeeds or DEADLINE_MS passes. The clock starts at the call.
