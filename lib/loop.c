@@ -27,7 +27,8 @@ struct cw_loop {
 	struct wheel wheel;
 	struct loop_defer *deferred;
 	struct loop_io sigio;       /* signalfd, created on the first cw_loop_signal */
-	sigset_t sigmask;
+	sigset_t sigmask;           /* the signals the signalfd reads */
+	sigset_t blocked;           /* of those, the ones we blocked (cw_loop_free unblocks them) */
 	struct signal_slot sig[NSIG];
 	struct cw_loop_stats stats; /* the loop's own counters; wheel's are merged on read */
 	struct epoll_event events[LOOP_MAX_EVENTS];
@@ -64,6 +65,7 @@ int cw_loop_new(struct cw_loop **out)
 	}
 	l->sigio.fd = -1;
 	sigemptyset(&l->sigmask);
+	sigemptyset(&l->blocked);
 	l->now = clock_ms(CLOCK_MONOTONIC);
 	wheel_init(&l->wheel, l->now);
 	*out = l;
@@ -79,8 +81,9 @@ void cw_loop_free(struct cw_loop *l)
 	run_deferred(l);
 	if (l->sigio.fd >= 0) {
 		close(l->sigio.fd);
-		/* Give the signals back to their default delivery. */
-		sigprocmask(SIG_UNBLOCK, &l->sigmask, NULL);
+		/* Only what we blocked: a signal the thread had blocked already
+		 * (by the application, or by a loop still running) stays so. */
+		sigprocmask(SIG_UNBLOCK, &l->blocked, NULL);
 	}
 	close(l->epfd);
 	free(l);
@@ -121,11 +124,13 @@ int loop_io_add(struct cw_loop *l, struct loop_io *io, int fd, uint32_t events)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = io };
 
-	io->fd = fd;
-	io->events = events;
 	l->stats.epoll_ctl++;
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -errno;
+	/* Only once registered: on failure the caller closes fd, and io must
+	 * not keep a number that is about to be reused. */
+	io->fd = fd;
+	io->events = events;
 	return 0;
 }
 
@@ -168,30 +173,43 @@ static void on_signalfd(struct loop_io *io, uint32_t events)
 
 int cw_loop_signal(struct cw_loop *l, int signo, cw_signal_cb cb, void *arg)
 {
-	sigset_t one;
+	sigset_t one, before, want;
+	bool ours;
 	int fd, err;
 
 	if (signo <= 0 || signo >= NSIG || !cb)
 		return -EINVAL;
 	sigemptyset(&one);
 	sigaddset(&one, signo);
-	sigaddset(&l->sigmask, signo);
-	if (sigprocmask(SIG_BLOCK, &one, NULL) < 0)
+	if (sigprocmask(SIG_BLOCK, &one, &before) < 0)
 		return -errno;
-	fd = signalfd(l->sigio.fd, &l->sigmask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	/* Already blocked when we came: not ours to unblock, now or at free. */
+	ours = !sigismember(&before, signo);
+	want = l->sigmask;
+	sigaddset(&want, signo);
+	fd = signalfd(l->sigio.fd, &want, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		goto fail;
+	}
 	if (l->sigio.fd < 0) {
 		l->sigio.cb = on_signalfd;
 		err = loop_io_add(l, &l->sigio, fd, EPOLLIN);
 		if (err) {
 			close(fd);
-			return err;
+			goto fail;
 		}
 	}
+	l->sigmask = want;
+	if (ours)
+		sigaddset(&l->blocked, signo);
 	l->sig[signo].cb = cb;
 	l->sig[signo].arg = arg;
 	return 0;
+fail:
+	if (ours)
+		sigprocmask(SIG_UNBLOCK, &one, NULL);
+	return err;
 }
 
 static int wait_timeout(struct cw_loop *l, int timeout_ms)

@@ -39,7 +39,8 @@ struct cw_loop_stats {
 
 /* Creates a loop. The clock starts at an arbitrary origin. */
 int cw_loop_new(struct cw_loop **out);
-/* Frees the loop; every object created on it must be freed first. */
+/* Frees the loop; every object created on it must be freed first. Unblocks
+ * the signals its cw_loop_signal calls blocked (see there). */
 void cw_loop_free(struct cw_loop *loop);
 /* Runs until cw_loop_stop(); returns 0, or -errno if epoll_wait fails. */
 int cw_loop_run(struct cw_loop *loop);
@@ -49,7 +50,17 @@ int cw_loop_run_once(struct cw_loop *loop, int timeout_ms);
 void cw_loop_stop(struct cw_loop *loop);
 /* Monotonic milliseconds, read once per iteration (no syscall: vDSO). */
 uint64_t cw_loop_now(const struct cw_loop *loop);
-/* Blocks signo for this thread and delivers it through the loop's signalfd. */
+/* Blocks signo for the calling thread and delivers it through the loop's
+ * signalfd. The thread's signal mask afterwards:
+ *  - signo was unblocked when this was called: the loop blocked it and
+ *    cw_loop_free unblocks it. Blocking it yourself in between changes
+ *    nothing (one bit cannot say who set it): block it again after
+ *    cw_loop_free, or before this call, to keep it blocked.
+ *  - signo was blocked already (by the application, or by another loop of
+ *    this thread): it stays blocked after cw_loop_free. So loops sharing a
+ *    signal on one thread must be freed in reverse order of their calls.
+ *  - on failure (-errno) the mask is as it was before the call.
+ * Call cw_loop_free on the thread that called this: masks are per thread. */
 int cw_loop_signal(struct cw_loop *loop, int signo, cw_signal_cb cb, void *arg);
 void cw_loop_stats(const struct cw_loop *loop, struct cw_loop_stats *out);
 
