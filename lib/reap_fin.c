@@ -207,10 +207,25 @@ static int waiting_state(const struct waiting *w, uint32_t ino)
 	return hit ? hit->state : CW_TCP_CLOSE;
 }
 
-/* Answered: reset if the kernel left an error (POLLERR), clean if not. */
-static void fin_answered(struct cw_reap_item *it, const struct pollfd *p)
+/* Answered: reset if the kernel left an error (POLLERR), clean if not.
+ * err: poll() failed, so revents says nothing (its 0 would read "clean"). */
+static void fin_answered(struct cw_reap_item *it, const struct pollfd *p, int err)
 {
+	if (err) {
+		it->status = CW_REAP_FAIL_ERROR;
+		it->err = err;
+		return;
+	}
 	it->status = p->revents & POLLERR ? CW_REAP_RESET : CW_REAP_CLEAN;
+}
+
+static int poll_now(struct pollfd *p, size_t n)
+{
+	int r;
+
+	while ((r = poll(p, n, 0)) < 0 && errno == EINTR)
+		;
+	return r < 0 ? -errno : 0;
 }
 
 /* One pass over the sockets still waiting; returns how many still wait.
@@ -225,6 +240,7 @@ static size_t fin_check(struct cw_reap *r, const int *dup, bool bulk)
 	bool v4 = false, v6 = false, dumped = false;
 	struct pollfd *p;
 	size_t *at, waiting = 0, n = 0, todo = 0;
+	int batch_err;
 
 	for (size_t i = 0; i < r->n; i++)
 		if (dup[i] >= 0 && r->items[i].status == CW_REAP_TODO) {
@@ -261,18 +277,16 @@ static size_t fin_check(struct cw_reap *r, const int *dup, bool bulk)
 		if (!p || !at) { /* no memory for the batch: this one alone */
 			struct pollfd one = { .fd = dup[i], .events = 0 };
 
-			poll(&one, 1, 0);
-			fin_answered(it, &one);
+			fin_answered(it, &one, poll_now(&one, 1));
 			continue;
 		}
 		p[n] = (struct pollfd){ .fd = dup[i], .events = 0 };
 		at[n++] = i;
 	}
-	if (n && poll(p, n, 0) < 0) /* EINVAL past RLIMIT_NOFILE: one by one */
-		for (size_t k = 0; k < n; k++)
-			poll(&p[k], 1, 0);
+	/* EINVAL past RLIMIT_NOFILE: one by one. */
+	batch_err = n ? poll_now(p, n) : 0;
 	for (size_t k = 0; k < n; k++)
-		fin_answered(&r->items[at[k]], &p[k]);
+		fin_answered(&r->items[at[k]], &p[k], batch_err ? poll_now(&p[k], 1) : 0);
 	free(p);
 	free(at);
 	free(w.v);
@@ -281,7 +295,9 @@ static size_t fin_check(struct cw_reap *r, const int *dup, bool bulk)
 
 static void fin_wait(struct cw_reap *r, const int *dup, uint64_t wait_ms)
 {
-	uint64_t deadline = clock_ms(CLOCK_MONOTONIC) + wait_ms;
+	uint64_t start = clock_ms(CLOCK_MONOTONIC);
+	/* Saturated: a wait of "forever" must not wrap into the past. */
+	uint64_t deadline = start > UINT64_MAX - wait_ms ? UINT64_MAX : start + wait_ms;
 	long pause_us = 200;
 
 	for (bool first = true;; first = false) {

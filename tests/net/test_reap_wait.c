@@ -1,0 +1,220 @@
+/* How reap (fin mode) waits for the answers to its FINs, at the edges: a
+ * wait too long to add to the clock, and a check whose poll() fails. This
+ * process owns the CLOSE_WAIT sockets and reaps them through its own pidfd,
+ * in a private network namespace. */
+#include "cwtest.h"
+#include "cwt_fault.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include "closewait/reap.h"
+
+struct leak {
+	int lfd;                      /* listener */
+	uint16_t port;
+	int fd[2];                    /* our (owner's) CLOSE_WAIT ends */
+	int n;
+};
+
+static int tcp_state(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) ? -errno : ti.tcpi_state;
+}
+
+struct state_is {
+	int fd, state;
+};
+
+static bool state_is(void *arg)
+{
+	struct state_is *s = arg;
+
+	return tcp_state(s->fd) == s->state;
+}
+
+/* One more connection whose client closes at once: our end goes CLOSE_WAIT. */
+static int close_wait_one(struct leak *l)
+{
+	int c = cwt_connect("127.0.0.1", l->port), s;
+	struct state_is cw;
+
+	assert_true(c >= 0);
+	s = accept4(l->lfd, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(s >= 0);
+	close(c);
+	cw = (struct state_is){ s, TCP_CLOSE_WAIT };
+	assert_true(cwt_poll_until(state_is, &cw, (unsigned)cwt_slack_ms(2000)) >= 0);
+	return s;
+}
+
+static void leak_make(struct leak *l, int n)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+
+	l->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(l->lfd >= 0);
+	assert_int_equal(bind(l->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(l->lfd, 16), 0);
+	assert_int_equal(getsockname(l->lfd, (struct sockaddr *)&a, &len), 0);
+	l->port = ntohs(a.sin_port);
+	l->n = n;
+	for (int i = 0; i < n; i++)
+		l->fd[i] = close_wait_one(l);
+}
+
+static void leak_free(struct leak *l)
+{
+	for (int i = 0; i < l->n; i++)
+		close(l->fd[i]);
+	close(l->lfd);
+}
+
+/* Our CLOSE_WAIT sockets on the leak's port, as reap --pid --sport selects them. */
+static struct cw_reap *select_ours(const struct leak *l)
+{
+	struct cw_census_opts co = { .states = CW_STATE_BIT(CW_TCP_CLOSE_WAIT), .owners = true };
+	struct cw_filter f;
+	struct cw_census *c;
+	struct cw_reap *r;
+
+	cw_filter_init(&f);
+	f.states = co.states;
+	f.pid = getpid();
+	f.sport = l->port;
+	assert_int_equal(cw_census_take(&co, &c), 0);
+	assert_int_equal(cw_reap_select(c, &f, CW_REAP_FIN, &r), 0);
+	cw_census_free(c);
+	assert_int_equal(cw_reap_count(r), (size_t)l->n);
+	for (int i = 0; i < l->n; i++) {
+		assert_int_equal(cw_reap_item(r, (size_t)i)->status, CW_REAP_TODO);
+		assert_int_equal(cw_reap_item(r, (size_t)i)->fd, l->fd[i]); /* sorted by fd */
+	}
+	return r;
+}
+
+static uint16_t peer_port(int fd)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+
+	assert_int_equal(getpeername(fd, (struct sockaddr *)&a, &len), 0);
+	return ntohs(a.sin_port);
+}
+
+static void *clear_later(void *arg)
+{
+	(void)arg;
+	cwt_sleep_ms(300);
+	cwt_nft_clear();
+	return NULL;
+}
+
+/* --wait of UINT64_MAX ms ("as long as it takes"): the deadline saturates
+ * instead of wrapping into the past. The FIN goes unanswered while
+ * nftables drops the pair's packets; 300 ms in the drop ends, the kernel
+ * retransmits, and reap is still waiting to see the answer: clean, not
+ * fin-sent. */
+static void test_huge_wait_waits(void **state)
+{
+	struct cw_reap_opts o = { .wait_ms = UINT64_MAX };
+	struct leak l;
+	struct cw_reap *r;
+	pthread_t t;
+	uint64_t t0, took;
+
+	(void)state;
+	leak_make(&l, 1);
+	cwt_nft_drop_port(peer_port(l.fd[0]));
+	r = select_ours(&l);
+	t0 = cwt_now_ms(); /* the clock starts before the FIN goes out */
+	assert_int_equal(pthread_create(&t, NULL, clear_later, NULL), 0);
+	assert_int_equal(cw_reap_run(r, &o), 0);
+	took = cwt_now_ms() - t0; /* before the join, which alone takes 300 ms */
+	pthread_join(t, NULL);
+	print_message("answered %llu ms after the FIN\n", (unsigned long long)took);
+	assert_int_equal(cw_reap_item(r, 0)->status, CW_REAP_CLEAN);
+	assert_int_equal(cw_reap_item(r, 0)->end_state, CW_TCP_CLOSE);
+	assert_true(took >= 300); /* not before the drop ended */
+	cw_reap_free(r);
+	leak_free(&l);
+}
+
+struct no_fds {
+	struct leak *l;
+	struct rlimit old;
+	int calls;
+};
+
+/* Before the second socket is taken: once the first one's FIN is answered,
+ * no fd may be opened (RLIMIT_NOFILE 0), so poll() fails with EINVAL
+ * (nfds above the limit) when reap checks how the first one ended. */
+static void no_fds_before_second(const struct cw_reap_item *it, void *arg)
+{
+	struct no_fds *s = arg;
+	struct rlimit none;
+	struct state_is closed = { s->l->fd[0], TCP_CLOSE };
+
+	if (++s->calls != 2)
+		return;
+	assert_int_equal(it->fd, s->l->fd[1]);
+	assert_true(cwt_poll_until(state_is, &closed, (unsigned)cwt_slack_ms(2000)) >= 0);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &s->old), 0);
+	none = s->old;
+	none.rlim_cur = 0;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &none), 0);
+}
+
+/* A failed poll() says nothing about how the socket ended (revents stays
+ * 0, which would read as "no error: clean"): the socket is reported as an
+ * error with poll's errno, in its end state. The second socket cannot be
+ * taken at all (EMFILE). */
+static void test_poll_fails_is_error(void **state)
+{
+	struct no_fds s = { 0 };
+	struct cw_reap_opts o = { .wait_ms = 1000, .before_act = no_fds_before_second, .arg = &s };
+	struct leak l;
+	struct cw_reap *r;
+	const struct cw_reap_item *it;
+	int err;
+
+	(void)state;
+	leak_make(&l, 2);
+	s.l = &l;
+	r = select_ours(&l);
+	err = cw_reap_run(r, &o);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &s.old), 0);
+	assert_int_equal(err, 0);
+	assert_int_equal(s.calls, 2);
+	it = cw_reap_item(r, 0);
+	assert_int_equal(it->end_state, CW_TCP_CLOSE);
+	assert_int_equal(it->status, CW_REAP_FAIL_ERROR);
+	assert_int_equal(it->err, -EINVAL);
+	it = cw_reap_item(r, 1);
+	assert_int_equal(it->status, CW_REAP_FAIL_ERROR);
+	assert_int_equal(it->err, -EMFILE);
+	cw_reap_free(r);
+	leak_free(&l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_huge_wait_waits, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_poll_fails_is_error, cwt_fd_setup, cwt_fd_teardown),
+	};
+
+	cwt_netns();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
