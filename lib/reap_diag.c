@@ -1,6 +1,9 @@
 #include "reap_diag.h"
+#include "clock.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -89,26 +92,48 @@ size_t reap_diag_request(void *buf, uint16_t type, const struct cw_sock *s, cons
 	return nlh->nlmsg_len;
 }
 
-/* Sends one request and reads until its answer: the socket (f), or the
- * error / acknowledgement. */
-static int transact(struct reap_diag *d, uint16_t type, const struct cw_sock *s,
-		    const uint32_t cookie[2], struct reap_diag_found *f)
+/* One datagram without blocking: the answer is normally queued already, so
+ * the wait (poll) is paid only when it is not. */
+static ssize_t recv_by(int fd, void *buf, size_t len, uint64_t deadline)
 {
-	char req[256];
-	uint32_t seq = ++d->seq;
-	size_t len = reap_diag_request(req, type, s, cookie, seq);
-
-	if (mnl_socket_sendto(d->nl, req, len) < 0)
-		return -errno;
 	for (;;) {
-		ssize_t n = mnl_socket_recvfrom(d->nl, d->buf, sizeof(d->buf));
-		const struct nlmsghdr *nlh = (const struct nlmsghdr *)d->buf;
+		/* MSG_TRUNC: the datagram's real length, to refuse a cut one. */
+		ssize_t n = recv(fd, buf, len, MSG_DONTWAIT | MSG_TRUNC);
+		uint64_t now;
+		int left;
+
+		if (n > (ssize_t)len)
+			return -ENOSPC;
+		if (n >= 0)
+			return n;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		now = clock_ms(CLOCK_MONOTONIC);
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		left = deadline - now > INT_MAX ? INT_MAX : (int)(deadline - now);
+		if (poll(&(struct pollfd){ .fd = fd, .events = POLLIN }, 1, left) < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+int reap_diag_recv(int fd, void *buf, size_t len, uint32_t seq, uint64_t wait_ms,
+		   struct reap_diag_found *f)
+{
+	uint64_t start = clock_ms(CLOCK_MONOTONIC);
+	/* In all, not per datagram: messages that are not the answer must not
+	 * keep it waiting. */
+	uint64_t deadline = start > UINT64_MAX - wait_ms ? UINT64_MAX : start + wait_ms;
+
+	for (;;) {
+		ssize_t n = recv_by(fd, buf, len, deadline);
+		const struct nlmsghdr *nlh = buf;
 		int left = (int)n;
 
-		if (n < 0 && errno == EINTR)
-			continue;
 		if (n <= 0)
-			return n < 0 ? -errno : -EBADMSG;
+			return n < 0 ? (int)n : -EBADMSG;
 		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
 			if (nlh->nlmsg_seq != seq)
 				continue; /* a late answer to an earlier request */
@@ -132,6 +157,21 @@ static int transact(struct reap_diag *d, uint16_t type, const struct cw_sock *s,
 			}
 		}
 	}
+}
+
+/* Sends one request and reads until its answer: the socket (f), or the
+ * error / acknowledgement. */
+static int transact(struct reap_diag *d, uint16_t type, const struct cw_sock *s,
+		    const uint32_t cookie[2], struct reap_diag_found *f)
+{
+	char req[256];
+	uint32_t seq = ++d->seq;
+	size_t len = reap_diag_request(req, type, s, cookie, seq);
+
+	if (mnl_socket_sendto(d->nl, req, len) < 0)
+		return -errno;
+	return reap_diag_recv(mnl_socket_get_fd(d->nl), d->buf, sizeof(d->buf), seq,
+			      REAP_DIAG_WAIT_MS, f);
 }
 
 int reap_diag_get(struct reap_diag *d, const struct cw_sock *s, struct reap_diag_found *f)

@@ -28,6 +28,16 @@ int reap_diag_get(struct reap_diag *d, const struct cw_sock *s, struct reap_diag
  * without CONFIG_INET_DIAG_DESTROY), or -errno. */
 int reap_diag_destroy(struct reap_diag *d, const struct cw_sock *s, const uint32_t cookie[2]);
 
+/* How long a request waits for its answer. The kernel answers before the
+ * send returns; this only bounds an answer that never comes. */
+#define REAP_DIAG_WAIT_MS 1000
+/* The receive half of a request: reads the NETLINK_SOCK_DIAG socket fd
+ * (into buf) until the answer to request seq, for at most wait_ms in all.
+ * 0 with f filled (f NULL: a destroy, answered by an acknowledgement), the
+ * kernel's -errno, -ETIMEDOUT when no answer came in time, or -errno. */
+int reap_diag_recv(int fd, void *buf, size_t len, uint32_t seq, uint64_t wait_ms,
+		   struct reap_diag_found *f);
+
 /* Builds either request into buf (at least 128 bytes); returns its length. */
 size_t reap_diag_request(void *buf, uint16_t type, const struct cw_sock *s, const uint32_t cookie[2],
 			 uint32_t seq);
