@@ -84,8 +84,10 @@ void conn_release(struct cw_conn *c)
 
 static void conn_reset(struct cw_conn *c)
 {
-	cw_sock_linger_abort(c->io.fd);
-	c->owner->stats.aborts++;
+	/* Counted only when set: without it, close() sends a FIN (or an RST
+	 * of its own, for unread input), not the abort asked for. */
+	if (cw_sock_linger_abort(c->io.fd) == 0)
+		c->owner->stats.aborts++;
 	conn_release(c);
 }
 
