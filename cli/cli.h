@@ -30,6 +30,14 @@ unsigned long opt_ulong(const char *cmd, const char *opt, const char *arg, unsig
 /* A numeric IPv4 or IPv6 address (no port). */
 void opt_addr(const char *cmd, const char *opt, const char *arg);
 
+/* Time for the commands that wait (deadline.c). Durations go up to 2^64 - 1 ms. */
+uint64_t cli_now_ms(void);  /* CLOCK_MONOTONIC */
+/* t + ms, saturated: a duration of "forever" never wraps into the past. */
+uint64_t cli_after(uint64_t t, uint64_t ms);
+/* poll()'s timeout for a deadline (cli_now_ms() time): the ms left, 0 once
+ * past, at most INT_MAX (24.8 days: poll again until the deadline). */
+int cli_ms_until(uint64_t deadline);
+
 /* Policy options shared by `serve` and `client --stream` (see policy_opts.c). */
 enum {
 	OPT_IDLE = 0x200,

@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -42,26 +41,18 @@ static void usage(FILE *f)
 		"(with the reason on stderr); 2 usage error.\n");
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Waits for events on fd until deadline; 0 on timeout. */
 static int wait_fd(int fd, short events, uint64_t deadline)
 {
 	for (;;) {
-		uint64_t now = now_ms();
 		struct pollfd p = { .fd = fd, .events = events };
-		int n;
+		int ms = cli_ms_until(deadline), n;
 
-		if (now >= deadline)
+		if (ms == 0)
 			return 0;
-		n = poll(&p, 1, (int)(deadline - now));
-		if (n >= 0 || errno != EINTR)
+		n = poll(&p, 1, ms);
+		/* 0 before the deadline: a wait cut at INT_MAX; go on. */
+		if (n > 0 || (n < 0 && errno != EINTR))
 			return n;
 	}
 }
@@ -168,7 +159,7 @@ static int exchange(const char *host, const char *port, const char *msg, uint64_
 {
 	char where[CW_ADDRSTRLEN + 8], *reply;
 	size_t len = strlen(msg);
-	uint64_t deadline = now_ms() + timeout;
+	uint64_t deadline = cli_after(cli_now_ms(), timeout);
 	int fd = dial(host, port, deadline, where, sizeof(where)), err;
 	ssize_t n;
 
@@ -179,7 +170,7 @@ static int exchange(const char *host, const char *port, const char *msg, uint64_
 	if (!reply)
 		cli_fatal("client", "out of memory");
 	/* The reply to an echo is as long as the message; stop there or at EOF. */
-	n = recv_reply(fd, reply, len, now_ms() + timeout);
+	n = recv_reply(fd, reply, len, cli_after(cli_now_ms(), timeout));
 	close(fd);
 	if (n <= 0) {
 		free(reply);

@@ -41,17 +41,9 @@ struct stream {
 	bool stopping;
 };
 
-uint64_t stream_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 void stream_stamp(uint64_t start_ms)
 {
-	uint64_t t = stream_now_ms() - start_ms;
+	uint64_t t = cli_now_ms() - start_ms;
 
 	printf("[%4" PRIu64 ".%03" PRIu64 "] ", t / 1000, t % 1000);
 }
@@ -90,7 +82,7 @@ static void on_tick(struct cw_timer *t, void *arg)
 {
 	struct stream *st = arg;
 	struct cw_conn *c = cw_dialer_conn(st->dialer);
-	uint64_t now = stream_now_ms();
+	uint64_t now = cli_now_ms();
 
 	if (st->stopping)
 		return;
@@ -137,7 +129,7 @@ static void on_ack(struct stream *st, const char *line)
 	if (st->sent_here)
 		st->sent_here--;
 	st->acked++;
-	now = stream_now_ms();
+	now = cli_now_ms();
 	if (now - st->last_ack > st->longest_gap)
 		st->longest_gap = now - st->last_ack;
 	st->last_ack = now;
@@ -271,7 +263,7 @@ static int stream_run(const struct stream_opts *o, const struct cw_policy *p)
 	int err, rc = 1;
 
 	st.o = *o;
-	st.start = st.last_ack = st.last_tick = stream_now_ms();
+	st.start = st.last_ack = st.last_tick = cli_now_ms();
 	cw_dialer_config_init(&cfg);
 	cfg.host = o->host;
 	cfg.port = o->port;

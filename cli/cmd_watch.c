@@ -200,25 +200,16 @@ static void parse_args(int argc, char **argv, struct watch_opts *wo)
 		cli_usage_error("watch", "--interval: at least 100ms");
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Waits until deadline; false if the user quit (q, Ctrl-C, a signal). */
 static bool wait_until(uint64_t deadline, bool keys)
 {
 	while (!watch_stop) {
-		uint64_t now = mono_ms();
 		struct pollfd p = { STDIN_FILENO, POLLIN, 0 };
-		int n;
+		int ms = cli_ms_until(deadline), n;
 
-		if (now >= deadline)
+		if (ms == 0)
 			return true;
-		n = poll(&p, keys ? 1 : 0, (int)(deadline - now));
+		n = poll(&p, keys ? 1 : 0, ms);
 		if (n > 0 && keys) {
 			char c;
 
@@ -282,10 +273,10 @@ int cmd_watch(int argc, char **argv)
 	if (wo.tty)
 		out_printf(o, "\033[?1049h\033[?25l"); /* alternate screen, no cursor */
 	for (unsigned long round = 0; !watch_stop && (!wo.count || round < wo.count); round++) {
-		uint64_t start = mono_ms();
+		uint64_t start = cli_now_ms();
 
 		err = one_round(w, o, &wo);
-		if (err || (wo.count && round + 1 == wo.count) || !wait_until(start + wo.interval_ms, keys))
+		if (err || (wo.count && round + 1 == wo.count) || !wait_until(cli_after(start, wo.interval_ms), keys))
 			break;
 	}
 	if (wo.tty)

@@ -184,11 +184,13 @@ static void detection_times(FILE *f, const struct cw_policy *p)
 		idle_by = "keepalive";
 	}
 	if (p->heartbeat_ms) {
-		uint64_t hb = p->heartbeat_ms + (ut > 0 ? (uint64_t)ut : busy_case);
+		uint64_t hb = cli_after(p->heartbeat_ms, ut > 0 ? (uint64_t)ut : busy_case);
 
 		if (hb < idle_case) {
 			idle_case = hb;
 			idle_by = ut > 0 ? "heartbeat + user timeout" : "heartbeat + retransmission limit";
+		} else if (idle_case == UINT64_MAX) {
+			idle_by = "nothing within 2^64 ms (the heartbeat is later than that)";
 		}
 	}
 	if (p->read_idle_ms && p->read_idle_ms < idle_case)

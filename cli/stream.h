@@ -20,6 +20,5 @@ struct stream_opts {
 int stream_leak(const struct stream_opts *o);
 /* "[  12.345] " before each status line: seconds since the start. */
 void stream_stamp(uint64_t start_ms);
-uint64_t stream_now_ms(void);
 
 #endif

@@ -31,6 +31,21 @@ static void pause_ms(uint64_t ms)
 	nanosleep(&ts, NULL); /* a signal cuts it short, and the loop sees leak_stop */
 }
 
+/* Waits for input on fd until deadline: > 0 there is some, 0 the deadline
+ * passed, < 0 a signal (the loop then sees leak_stop). */
+static int wait_input(int fd, uint64_t deadline)
+{
+	for (;;) {
+		int ms = cli_ms_until(deadline), n;
+
+		if (ms == 0)
+			return 0;
+		n = poll(&(struct pollfd){ .fd = fd, .events = POLLIN }, 1, ms);
+		if (n != 0) /* 0 before the deadline: a wait cut at INT_MAX */
+			return n;
+	}
+}
+
 /* One reply line; its length, or 0 when the connection broke. */
 static ssize_t read_line(int fd, char *buf, size_t len)
 {
@@ -52,7 +67,7 @@ int stream_leak(const struct stream_opts *o)
 {
 	struct sigaction sa = { .sa_handler = on_stop };
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *ai;
-	uint64_t start = stream_now_ms(), seq = 0, acked = 0, reconnects = 0, connected = 0;
+	uint64_t start = cli_now_ms(), seq = 0, acked = 0, reconnects = 0, connected = 0;
 	char port[8], line[64], reply[64];
 	int gai;
 
@@ -94,7 +109,7 @@ int stream_leak(const struct stream_opts *o)
 			/* Between lines it waits on its socket, as a reader does: the
 			 * server's FIN shows up as read() == 0 and the loop moves on to
 			 * a new socket, leaving this one in CLOSE_WAIT. */
-			if (poll(&(struct pollfd){ .fd = fd, .events = POLLIN }, 1, (int)o->interval_ms) > 0 &&
+			if (wait_input(fd, cli_after(cli_now_ms(), o->interval_ms)) > 0 &&
 			    read(fd, reply, sizeof(reply)) <= 0) {
 				stream_stamp(start);
 				printf("connection lost; reconnecting WITHOUT closing fd %d (the bug)\n", fd);
