@@ -162,6 +162,16 @@ for s in $LIST; do
 	summary "idle $s: $(fmt "$per" 0) B per connection; close p99 $(fmt "$b" 1) µs pinned, $(fmt "$d" 1) µs free"
 done
 echo
+# per_round MODE: closewait's p99 / the bare loop's, round by round.
+per_round() {
+	printf '%s\n%s\n' "$(rounds "$TMPD/cl.$1" "$port_closewait" p99_us)" "$(rounds "$TMPD/cl.$1" "$port_bare" p99_us)" |
+		awk 'NR == 1 { n = split($0, a, " ") } NR == 2 { split($0, b, " ")
+			for (i = 1; i <= n; i++) printf "%s%.2f", (i > 1 ? " " : ""), (b[i] > 0 ? a[i] / b[i] : 0) }'
+}
+echo "How much the p99 moves with the shared machine: closewait's p99 / the bare loop's, round by"
+echo "round (each round's samples alternate between the servers): pinned $(per_round pin); free"
+echo "$(per_round free)."
+echo
 echo "The close path on the client's FIN, seen by strace in this run (\`strace -f -p PID\` while"
 echo "\`closelat --port P --samples $TRACED --rounds 1\` closed $TRACED more connections to that server, the idle"
 echo "ones still open): the syscalls the server made on the connection's fd, from the read that"
