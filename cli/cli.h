@@ -74,6 +74,9 @@ bool policy_opt(const char *cmd, struct cw_policy *p, int opt, const char *arg);
 int keepalive_parse(const char *arg, bool *on, int *idle, int *intvl, int *cnt);
 /* Help for the policy options, with the detection times the values give. */
 void policy_help(FILE *f, const struct cw_policy *p, const char *read_idle_name);
+/* The same for a dialer (client --stream), which never lingers: without
+ * --linger and --half-close. */
+void policy_help_dialer(FILE *f, const struct cw_policy *p, const char *read_idle_name);
 
 int cmd_serve(int argc, char **argv);
 int cmd_client(int argc, char **argv);

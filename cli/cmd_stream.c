@@ -344,19 +344,19 @@ static void usage(FILE *f, const struct cw_policy *p)
 		"Keeps one connection to the server and streams lines (\"line N\") through it;\n"
 		"each is acknowledged by its uppercase echo. When the connection breaks it\n"
 		"reconnects with exponential backoff, closing the old socket first: it never\n"
-		"holds more than one (S9-S11). Lines not acknowledged when a connection dies\n"
-		"are sent again after the reconnect (at-least-once). One status line per\n"
-		"connection event; on SIGINT or SIGTERM a summary, exit 0.\n"
+		"holds more than one. Lines not acknowledged when a connection dies are sent\n"
+		"again after the reconnect (at-least-once). One status line per connection\n"
+		"event; on SIGINT or SIGTERM a summary, exit 0.\n"
 		"\n"
 		"  --host H              server address or name (default 127.0.0.1)\n"
 		"  --port N              server port (default 8000)\n"
 		"  --interval D          a line every D (default 1s)\n"
 		"  --rate N/s            N lines per second instead (e.g. 500/s)\n"
-		"  --bind ADDR[:PORT]    fixed local address (SO_REUSEADDR, S10). Reusing one local\n"
+		"  --bind ADDR[:PORT]    fixed local address (SO_REUSEADDR). Reusing one local\n"
 		"                        port across reconnects: with TCP timestamps on it reconnects\n"
 		"                        at once; with them off, a TIME_WAIT left on the server's\n"
 		"                        side still lets it (the server accepts a SYN with a higher\n"
-		"                        sequence number, S19), one left on this side makes connect\n"
+		"                        sequence number), one left on this side makes connect\n"
 		"                        fail with EADDRNOTAVAIL until it expires (60 s): reported,\n"
 		"                        and the backoff goes on\n"
 		"  --backoff MIN:MAX     reconnect delays: the n-th is drawn from [MIN, min(MAX,\n"
@@ -364,14 +364,17 @@ static void usage(FILE *f, const struct cw_policy *p)
 		"                        (default 100ms:30s)\n"
 		"  --connect-timeout D   give up a connect after D (default 5s)\n"
 		"  --leak                the seed's bug on purpose: reconnect without closing the old\n"
-		"                        socket, which then sits in CLOSE_WAIT (for demonstrations)\n"
+		"                        socket, which then sits in CLOSE_WAIT (for demonstrations).\n"
+		"                        A blocking loop that takes --host, --port, --interval or\n"
+		"                        --rate, --backoff and --quiet; any other option is an error\n"
 		"  --quiet               no status lines, only the summary\n"
 		"  --help                this text\n"
 		"\n"
-		"The dialer's graceful close reads what is there, shuts down its side and closes\n"
-		"at once (--linger does not apply; data the server sends after that draws an RST).\n"
+		"Its graceful close reads what is there, shuts down its side and closes at once\n"
+		"(data the server sends after that draws an RST); the server's FIN closes the\n"
+		"connection at once. So serve's --linger and --half-close have no use here.\n"
 		"\n");
-	policy_help(f, p, "recv-timeout D");
+	policy_help_dialer(f, p, "recv-timeout D");
 }
 
 static void parse_backoff(const char *arg, struct stream_opts *o)
@@ -392,6 +395,8 @@ static void parse_backoff(const char *arg, struct stream_opts *o)
 
 struct stream_args {
 	bool help, leak, interval;
+	const char *not_leak;   /* an option the seed's client has no use for */
+	const char *not_stream; /* an option a dialer has no use for (it never lingers) */
 };
 
 static void stream_option(struct stream_opts *o, struct stream_args *a, int opt, char **argv)
@@ -420,12 +425,14 @@ static void stream_option(struct stream_opts *o, struct stream_args *a, int opt,
 		if (cw_addr_parse(optarg, &ss, &sl, &(bool){ false }))
 			cli_usage_error("client", "--bind: invalid address \"%s\" (ADDR, ADDR:PORT or [v6]:PORT)", optarg);
 		o->bind = optarg;
+		a->not_leak = "bind";
 		break;
 	case OPT_BACKOFF:
 		parse_backoff(optarg, o);
 		break;
 	case OPT_CONNECT_TIMEOUT:
 		o->connect_timeout_ms = opt_duration("client", "--connect-timeout", optarg, false);
+		a->not_leak = "connect-timeout";
 		break;
 	case OPT_LEAK:
 		a->leak = true;
@@ -451,20 +458,34 @@ int cmd_stream(int argc, char **argv)
 	};
 	struct stream_args a = { 0 };
 	struct cw_policy p;
-	int opt;
+	int opt, idx;
 
 	cw_policy_init(&p);
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":", stream_options, NULL)) != -1)
-		if (!policy_opt("client", &p, opt, optarg))
+	while ((opt = getopt_long(argc, argv, ":", stream_options, &idx)) != -1) {
+		if (!policy_opt("client", &p, opt, optarg)) {
 			stream_option(&o, &a, opt, argv);
+			continue;
+		}
+		a.not_leak = stream_options[idx].name;
+		if (opt == OPT_LINGER || opt == OPT_HALF_CLOSE)
+			a.not_stream = stream_options[idx].name;
+	}
 	if (a.help) {
 		usage(stdout, &p);
 		return 0;
 	}
 	if (optind < argc)
 		cli_usage_error("client", "--stream takes no MESSAGE (it sends numbered lines): \"%s\"", argv[optind]);
+	if (a.leak && a.not_leak)
+		cli_usage_error("client", "--%s does not apply to --leak (the seed's client takes only --host, "
+				"--port, --interval or --rate, --backoff and --quiet)", a.not_leak);
+	if (a.not_stream)
+		cli_usage_error("client", "--%s does not apply to client --stream (%s)", a.not_stream,
+				strcmp(a.not_stream, "linger") == 0
+					? "its close does not wait for the server's FIN: it shuts down its side and closes at once"
+					: "the server's FIN closes the connection at once, dropping what is queued");
 	if (a.interval && o.rate > 0)
 		cli_usage_error("client", "--interval and --rate: choose one");
 	if (o.rate > 0) {

@@ -212,7 +212,10 @@ static void detection_times(FILE *f, const struct cw_policy *p)
 			   "  window closed (reads nothing) for %s.\n", dur((uint64_t)ut, b1, sizeof(b1)));
 }
 
-void policy_help(FILE *f, const struct cw_policy *p, const char *read_idle_name)
+/* lingers: the owner lingers after its FIN and flushes after the peer's
+ * (a server); a dialer does neither, so --linger and --half-close are not
+ * its options. */
+static void help(FILE *f, const struct cw_policy *p, const char *read_idle_name, bool lingers)
 {
 	struct cw_policy d;
 	char b[6][32];
@@ -229,14 +232,32 @@ void policy_help(FILE *f, const struct cw_policy *p, const char *read_idle_name)
 		"                        seconds and a count, empty field = system value; on, off\n"
 		"                        (default off)\n"
 		"  --user-timeout D      TCP_USER_TIMEOUT; default with keepalive on: IDLE+INTVL*CNT,\n"
-		"                        else off\n"
-		"  --close MODE          graceful (shutdown, read until the peer's FIN, close) or\n"
-		"                        abort (RST, no TIME_WAIT, queued data lost) (default graceful)\n"
-		"  --reset-timedout      abort connections closed by a timeout, whatever --close says\n"
-		"  --linger D            graceful close: wait at most D for the peer's FIN (default %s)\n"
-		"  --half-close D        after the peer's FIN: flush output for at most D (default %s)\n",
+		"                        else off\n",
 		dur(d.idle_ms, b[0], 32), read_idle_name, dur(d.read_idle_ms, b[1], 32),
-		dur(d.write_stall_ms, b[2], 32), dur(d.heartbeat_ms, b[3], 32),
-		dur(d.linger_ms, b[4], 32), dur(d.half_close_ms, b[5], 32));
+		dur(d.write_stall_ms, b[2], 32), dur(d.heartbeat_ms, b[3], 32));
+	if (lingers)
+		fprintf(f,
+			"  --close MODE          graceful (shutdown, read until the peer's FIN, close) or\n"
+			"                        abort (RST, no TIME_WAIT, queued data lost) (default graceful)\n");
+	else
+		fprintf(f,
+			"  --close MODE          graceful (read what is there, shutdown, close) or abort\n"
+			"                        (RST, no TIME_WAIT, queued data lost) (default graceful)\n");
+	fprintf(f, "  --reset-timedout      abort connections closed by a timeout, whatever --close says\n");
+	if (lingers)
+		fprintf(f,
+			"  --linger D            graceful close: wait at most D for the peer's FIN (default %s)\n"
+			"  --half-close D        after the peer's FIN: flush output for at most D (default %s)\n",
+			dur(d.linger_ms, b[4], 32), dur(d.half_close_ms, b[5], 32));
 	detection_times(f, p);
+}
+
+void policy_help(FILE *f, const struct cw_policy *p, const char *read_idle_name)
+{
+	help(f, p, read_idle_name, true);
+}
+
+void policy_help_dialer(FILE *f, const struct cw_policy *p, const char *read_idle_name)
+{
+	help(f, p, read_idle_name, false);
 }

@@ -7,6 +7,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -63,11 +64,44 @@ static ssize_t read_line(int fd, char *buf, size_t len)
 	return (ssize_t)got;
 }
 
+/* A status line, unless --quiet. */
+static void __attribute__((format(printf, 3, 4))) status(const struct stream_opts *o, uint64_t start,
+							   const char *fmt, ...)
+{
+	va_list ap;
+
+	if (o->quiet)
+		return;
+	stream_stamp(start);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+/* The n-th retry delay, drawn as the dialer draws it: uniform in
+ * [MIN, min(MAX, MIN * 2^n)]; n starts again at 0 after an exchange. */
+static uint64_t next_delay(const struct stream_opts *o, unsigned *n, uint64_t *rng)
+{
+	uint64_t min = o->backoff_min_ms, max = o->backoff_max_ms, ceil = min;
+
+	for (unsigned i = 0; i < *n && ceil < max; i++)
+		ceil = ceil > max / 2 ? max : ceil * 2;
+	if (*n < 64)
+		(*n)++;
+	*rng ^= *rng << 13;
+	*rng ^= *rng >> 7;
+	*rng ^= *rng << 17;
+	return min + (ceil > min ? *rng % (ceil - min + 1) : 0);
+}
+
 int stream_leak(const struct stream_opts *o)
 {
 	struct sigaction sa = { .sa_handler = on_stop };
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *ai;
 	uint64_t start = cli_now_ms(), seq = 0, acked = 0, reconnects = 0, connected = 0;
+	uint64_t rng = start << 20 ^ (uint64_t)getpid() ^ 0x9e3779b97f4a7c15u, delay;
+	unsigned failures = 0;
 	char port[8], line[64], reply[64];
 	int gai;
 
@@ -81,38 +115,37 @@ int stream_leak(const struct stream_opts *o)
 		int fd = socket(ai->ai_family, SOCK_STREAM, 0);
 
 		if (fd < 0) {
-			stream_stamp(start);
-			printf("socket: %s (the leak has used up the fds)\n", strerror(errno));
-			pause_ms(o->backoff_min_ms);
+			delay = next_delay(o, &failures, &rng);
+			status(o, start, "socket: %s (the leak has used up the fds); retrying in %" PRIu64 " ms",
+			       strerror(errno), delay);
+			pause_ms(delay);
 			continue;
 		}
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-			stream_stamp(start);
-			printf("connect failed: %s; retrying in %" PRIu64 " ms\n", strerror(errno), o->backoff_min_ms);
-			pause_ms(o->backoff_min_ms); /* and fd is never closed */
+			delay = next_delay(o, &failures, &rng);
+			status(o, start, "connect failed: %s; retrying in %" PRIu64 " ms", strerror(errno), delay);
+			pause_ms(delay); /* and fd is never closed */
 			continue;
 		}
 		if (connected++)
 			reconnects++;
-		stream_stamp(start);
-		printf("connected (fd %d)\n", fd);
+		status(o, start, "connected (fd %d)", fd);
 		while (!leak_stop) {
 			int n = snprintf(line, sizeof(line), "line %" PRIu64 "\n", seq);
 
 			if (send(fd, line, (size_t)n, MSG_NOSIGNAL) != n || read_line(fd, reply, sizeof(reply)) == 0) {
-				stream_stamp(start);
-				printf("connection lost; reconnecting WITHOUT closing fd %d (the bug)\n", fd);
+				status(o, start, "connection lost; reconnecting WITHOUT closing fd %d (the bug)", fd);
 				break;
 			}
 			seq++;
 			acked++;
+			failures = 0; /* an exchange: the backoff starts again at MIN */
 			/* Between lines it waits on its socket, as a reader does: the
 			 * server's FIN shows up as read() == 0 and the loop moves on to
 			 * a new socket, leaving this one in CLOSE_WAIT. */
 			if (wait_input(fd, cli_after(cli_now_ms(), o->interval_ms)) > 0 &&
 			    read(fd, reply, sizeof(reply)) <= 0) {
-				stream_stamp(start);
-				printf("connection lost; reconnecting WITHOUT closing fd %d (the bug)\n", fd);
+				status(o, start, "connection lost; reconnecting WITHOUT closing fd %d (the bug)", fd);
 				break;
 			}
 		}
