@@ -31,11 +31,12 @@ leak_server() {
 }
 
 # wait_fw2 PORT N: until N client ends toward PORT are in FIN_WAIT_2 (5 s at
-# most). Right after close() they sit in FIN_WAIT_1 until the peer's kernel
-# acknowledges the FIN, which on loopback may be a delayed ACK (up to 200 ms).
+# most, times CW_TEST_SLACK). Right after close() they sit in FIN_WAIT_1 until
+# the peer's kernel acknowledges the FIN, which on loopback may be a delayed
+# ACK (up to 200 ms).
 wait_fw2() {
 	local i
-	for i in $(seq 1 250); do
+	for i in $(seq 1 $((250 * ${CW_TEST_SLACK:-1}))); do
 		[ "$(ss -Htan state fin-wait-2 "dport = :$1" | wc -l)" -ge "$2" ] && return 0
 		sleep 0.02
 	done

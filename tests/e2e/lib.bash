@@ -25,8 +25,8 @@ wait_until() {
 }
 
 listening() { [ -n "$(ss -Htln "sport = :$1")" ]; }
-# wait_listen PORT: until something listens on PORT (5 s at most).
-wait_listen() { wait_until 5000 listening "$1"; }
+# wait_listen PORT: until something listens on PORT (5 s at most, times CW_TEST_SLACK).
+wait_listen() { wait_until "$(slack_ms 5000)" listening "$1"; }
 
 # start_bg NAME CMD...: runs CMD in the background, output in $BATS_TEST_TMPDIR/NAME.log;
 # sets BG_PID. fd 3 (bats' own) is closed so bats does not wait for it.
@@ -43,10 +43,24 @@ start_server() {
 	shift
 	start_bg serve "$CLOSEWAIT" serve --port "$port" "$@"
 	SERVER_PID=$BG_PID
-	wait_until 5000 listening "$port" || { cat "$BATS_TEST_TMPDIR/serve.log" >&2; return 1; }
+	wait_until "$(slack_ms 5000)" listening "$port" || { cat "$BATS_TEST_TMPDIR/serve.log" >&2; return 1; }
 }
 
 fd_count() { ls "/proc/$1/fd" | wc -l; }
+
+# wait_fds PID BASE: until process PID holds BASE fds again (2 s at most, times
+# CW_TEST_SLACK: a close can lag the event the test saw by a loop turn).
+# Fails listing PID's fds if it does not. Every test that opens sockets ends
+# with this for the processes that outlive it (the server, the test's shell).
+wait_fds() {
+	local pid=$1 base=$2
+	if wait_until "$(slack_ms 2000)" "[ \"\$(fd_count $pid)\" -eq $base ]"; then
+		return 0
+	fi
+	echo "pid $pid holds $(fd_count "$pid") fds, want $base:" >&2
+	ls -l "/proc/$pid/fd" >&2
+	return 1
+}
 
 # stop_pid PID [SIGNAL]: signals PID and waits for it; sets STOP_STATUS.
 stop_pid() {

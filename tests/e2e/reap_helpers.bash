@@ -1,11 +1,12 @@
 # Shared by reap.bats (run inside netns-run); builds on census_helpers.
 load census_helpers
 
-# wait_count N STATE FILTER...: until exactly N such sockets exist (10 s at most).
+# wait_count N STATE FILTER...: until exactly N such sockets exist (10 s at
+# most, times CW_TEST_SLACK).
 wait_count() {
 	local n=$1 i
 	shift
-	for i in $(seq 1 500); do
+	for i in $(seq 1 $((500 * ${CW_TEST_SLACK:-1}))); do
 		[ "$(count_state "$@")" -eq "$n" ] && return 0
 		sleep 0.02
 	done
@@ -13,10 +14,11 @@ wait_count() {
 	return 1
 }
 
-# wait_line FILE REGEX: until a line of FILE matches (10 s at most).
+# wait_line FILE REGEX: until a line of FILE matches (10 s at most, times
+# CW_TEST_SLACK).
 wait_line() {
 	local i
-	for i in $(seq 1 500); do
+	for i in $(seq 1 $((500 * ${CW_TEST_SLACK:-1}))); do
 		grep -qE "$2" "$1" 2>/dev/null && return 0
 		sleep 0.02
 	done

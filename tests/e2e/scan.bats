@@ -44,20 +44,23 @@ age_check() {
 		amin_ms=$(awk -v a="$amin" 'BEGIN{printf "%d", a*1000}')
 		amax_ms=$(awk -v a="$amax" 'BEGIN{printf "%d", a*1000}')
 		echo "truth [$tmin,$tmax] ms, age [$amin_ms,$amax_ms] exact=$exact" >&2
+		# every socket is checked: each test on its own line (in a loop, a
+		# failing first half of an && list would not fail the test)
 		if [ "$4" = exact ]; then
 			[ "$exact" = true ]
-			[ $(( amin_ms - tmax )) -le 1000 ] && [ $(( tmin - amin_ms )) -le 1000 ]
+			[ $(( amin_ms - tmax )) -le 1000 ]
+			[ $(( tmin - amin_ms )) -le 1000 ]
 		else
 			[ "$exact" = false ]
 			# holds the truth (100 ms for jiffies and the dump's own time)
-			[ "$amin_ms" -le $(( tmax + 100 )) ] && [ "$amax_ms" -ge $(( tmin - 100 )) ]
+			[ "$amin_ms" -le $(( tmax + 100 )) ]
+			[ "$amax_ms" -ge $(( tmin - 100 )) ]
 		fi
 	done <"$1.ages"
 }
 
 @test "ages: clients idle 3 s before closing -> exact within 1 s" {
-	bg "$CW" serve --leak --quiet --port 8101
-	wait_listen 8101
+	leak_server 8101
 	out=$("$T/cw_clients" 127.0.0.1 8101 20 --send hello --idle 3000)
 	read -r _ c0 c1 <<<"$out"
 	sleep 1.5
@@ -65,11 +68,11 @@ age_check() {
 	[ "$status" -eq 1 ]
 	echo "$output" >"$BATS_TEST_TMPDIR/a.json"
 	age_check "$BATS_TEST_TMPDIR/a.json" "$c0" "$c1" exact
+	wait_fds "$leak" $((base + 20))
 }
 
 @test "ages: serve --leak --keepalive 1:1:2 (probes answered) -> a range holding the truth, not exact" {
-	bg "$CW" serve --leak --quiet --port 8102 --keepalive 1:1:2
-	wait_listen 8102
+	leak_server 8102 --keepalive 1:1:2
 	out=$("$T/cw_clients" 127.0.0.1 8102 20 --send hello)
 	read -r _ c0 c1 <<<"$out"
 	sleep 4
@@ -79,18 +82,20 @@ age_check() {
 	age_check "$BATS_TEST_TMPDIR/k.json" "$c0" "$c1" range
 	# the probes did reset lastack: it is well below the truth
 	[ "$(jq '[.sockets[] | select(.lastack_ms < 2000)] | length' "$BATS_TEST_TMPDIR/k.json")" -eq 20 ]
+	wait_fds "$leak" $((base + 20))
 }
 
 @test "ages: SO_KEEPALIVE at the system default -> exact within 1 s" {
-	bg "$CW" serve --leak --quiet --port 8103 --keepalive on
-	wait_listen 8103
+	leak_server 8103 --keepalive on
 	out=$("$T/cw_clients" 127.0.0.1 8103 20 --send hello --idle 3000)
 	read -r _ c0 c1 <<<"$out"
 	sleep 1.5
 	run "$CW" scan --state close-wait --port 8103 --json
+	[ "$status" -eq 1 ]
 	echo "$output" >"$BATS_TEST_TMPDIR/d.json"
 	[ "$(jq '[.sockets[] | select(.timer=="keepalive")] | length' "$BATS_TEST_TMPDIR/d.json")" -eq 20 ]
 	age_check "$BATS_TEST_TMPDIR/d.json" "$c0" "$c1" exact
+	wait_fds "$leak" $((base + 20))
 }
 
 @test "ages: half-closed peer, owner writes after the FIN -> a range holding the truth; peer pid named; --older uncertain" {
@@ -109,11 +114,12 @@ age_check() {
 	for i in $(seq 1 250); do [ -s "$BATS_TEST_TMPDIR/closed" ] && break; sleep 0.02; done
 	read -r _ c0 c1 <"$BATS_TEST_TMPDIR/closed"
 	# Wait for the owner's writes after the FIN (they make the age a range).
-	for i in $(seq 1 500); do
+	for i in $(seq 1 $((500 * ${CW_TEST_SLACK:-1}))); do
 		n=$("$CW" scan --state close-wait --port 8104 --json | jq '[.sockets[] | select(.age_exact == false)] | length')
 		[ "$n" -eq 10 ] && break
 		sleep 0.02
 	done
+	[ "$n" -eq 10 ]
 	run "$CW" scan --state close-wait --port 8104 --json
 	[ "$status" -eq 1 ]
 	echo "$output" >"$BATS_TEST_TMPDIR/h.json"
@@ -126,18 +132,19 @@ age_check() {
 	# the socket may or may not be that old: uncertain, listed, not claimed
 	mid() { "$CW" scan --state close-wait --port 8104 --json | jq '.sockets[0] | ((.age_min + .age_max) * 500 | floor)'; }
 	run "$CW" scan --state close-wait --port 8104 --older "$(mid)ms" --json
+	[ "$status" -eq 1 ]
 	[ "$(echo "$output" | jq '.uncertain_total')" -eq 10 ]
 	[ "$(echo "$output" | jq '.sockets_total')" -eq 10 ]
 	run "$CW" scan --state close-wait --port 8104 --older "$(mid)ms"
 	echo "$output"
+	[ "$status" -eq 1 ]
 	[ "$(echo "$output" | grep -c 'uncertain$')" -eq 10 ]
 	[ "$(fd_count "$peer_srv")" -eq $((base + 10)) ]
 	exec 8>&-
 }
 
 @test "--older selects old sockets and leaves young ones out" {
-	bg "$CW" serve --leak --quiet --port 8105
-	wait_listen 8105
+	leak_server 8105
 	"$T/cw_clients" 127.0.0.1 8105 5 --send hello --idle 1500 >/dev/null
 	sleep 3
 	"$T/cw_clients" 127.0.0.1 8105 7 --send hello >/dev/null
@@ -146,14 +153,15 @@ age_check() {
 	[ "$(echo "$output" | jq '.sockets_total')" -eq 5 ]
 	[ "$(echo "$output" | jq '.uncertain_total')" -eq 0 ]
 	run "$CW" scan --state close-wait --port 8105 --json
+	[ "$status" -eq 1 ]
 	[ "$(echo "$output" | jq '.sockets_total')" -eq 12 ]
+	wait_fds "$leak" $((base + 12))
 }
 
 @test "IPv6 sockets appear alongside IPv4 ones" {
-	bg "$CW" serve --leak --quiet --port 8106
-	bg "$CW" serve --leak --quiet --port 8107 --bind ::1
-	wait_listen 8106
-	wait_listen 8107
+	leak_server 8106
+	leak4=$leak base4=$base
+	leak_server 8107 --bind ::1
 	"$T/cw_clients" 127.0.0.1 8106 3 --send hello >/dev/null
 	"$T/cw_clients" ::1 8107 4 --send hello >/dev/null
 	wait_fw2 8106 3
@@ -165,36 +173,44 @@ age_check() {
 	run "$CW" scan --peer '[::1]' --state close-wait
 	[ "$status" -eq 1 ]
 	echo "$output" | grep -q '\[::1\]:8107'
-	! echo "$output" | grep -q '127.0.0.1:8106'
+	[ "$(grep -c '127\.0\.0\.1:8106' <<<"$output")" -eq 0 ]
+	wait_fds "$leak4" $((base4 + 3))
+	wait_fds "$leak" $((base + 4))
 }
 
 @test "filters and grouping: --pid, --sport, --dport, --peer, --by peer, --by local-port" {
-	bg "$CW" serve --leak --quiet --port 8108
-	a=$LAST_PID
-	bg "$CW" serve --leak --quiet --port 8109
-	b=$LAST_PID
-	wait_listen 8108
-	wait_listen 8109
+	leak_server 8108
+	a=$leak abase=$base
+	leak_server 8109
+	b=$leak bbase=$base
 	"$T/cw_clients" 127.0.0.1 8108 3 --send hello >/dev/null
 	"$T/cw_clients" 127.0.0.1 8109 5 --send hello >/dev/null
+	wait_fw2 8108 3
 	wait_fw2 8109 5
 	run "$CW" scan --pid "$a" --json
+	[ "$status" -eq 1 ]
 	[ "$(echo "$output" | jq '[.sockets[] | select(.state=="close-wait")] | length')" -eq 3 ]
 	run "$CW" scan --sport 8109 --state close-wait --json
+	[ "$status" -eq 1 ]
 	[ "$(echo "$output" | jq '.sockets_total')" -eq 5 ]
 	run "$CW" scan --dport 8109 --json
+	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | jq '[.sockets[] | select(.state=="fin-wait-2")] | length')" -eq 5 ]
 	run "$CW" scan --peer 127.0.0.1 --sport 8108 --state close-wait --json
+	[ "$status" -eq 1 ]
 	[ "$(echo "$output" | jq '.sockets_total')" -eq 3 ]
 	run "$CW" scan --by local-port --state close-wait --json
+	[ "$status" -eq 1 ]
 	[ "$(echo "$output" | jq '.groups[] | select(.local_port==8109) | .close_wait')" -eq 5 ]
 	run "$CW" scan --by peer --state close-wait
+	[ "$status" -eq 1 ]
 	echo "$output" | grep -E '^127\.0\.0\.1 +8 '
+	wait_fds "$a" $((abase + 3))
+	wait_fds "$b" $((bbase + 5))
 }
 
 @test "exit status: 1 with CLOSE_WAIT in the results, 0 without (--state time-wait)" {
-	bg "$CW" serve --leak --quiet --port 8110
-	wait_listen 8110
+	leak_server 8110
 	"$T/cw_clients" 127.0.0.1 8110 2 --send hello >/dev/null
 	run "$CW" scan
 	[ "$status" -eq 1 ]
@@ -203,16 +219,17 @@ age_check() {
 	run "$CW" scan --state established,listen --json
 	[ "$status" -eq 0 ]
 	echo "$output" | jq -e '.groups | length > 0'
+	wait_fds "$leak" $((base + 2))
 }
 
 @test "unreadable processes: their sockets have an unknown owner, not an error" {
-	bg "$CW" serve --leak --quiet --port 8111
-	wait_listen 8111
+	leak_server 8111
 	"$T/cw_clients" 127.0.0.1 8111 2 --send hello >/dev/null
 	run setpriv --reuid=65534 --regid=65534 --clear-groups "$CW" scan --state close-wait --json
 	[ "$status" -eq 1 ]
 	[ "$(echo "$output" | jq '[.sockets[] | select(.owner=="unknown")] | length')" -eq 2 ]
 	[ "$(echo "$output" | jq '.unreadable_processes')" -gt 0 ]
+	wait_fds "$leak" $((base + 2))
 }
 
 @test "bad input exits 2 and names the option" {

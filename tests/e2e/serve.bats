@@ -11,12 +11,12 @@ teardown() {
 @test "serve --leak: 100 clients leave exactly 100 CLOSE_WAIT sockets owned by the server" {
 	start_bg serve "$CLOSEWAIT" serve --leak --quiet --port 8000
 	SERVER_PID=$BG_PID
-	wait_until 5000 listening 8000
+	wait_until "$(slack_ms 5000)" listening 8000
 	fds_before=$(fd_count "$SERVER_PID")
 	run "$CW_TOOLS/cwt-clients" --port 8000 -n 100 --sequential
 	[ "$status" -eq 0 ]
 	# The FIN of each client reaches the server; the seed never closes.
-	wait_until 2000 '[ "$(owned_in_state close-wait 8000 "$SERVER_PID")" -eq 100 ]'
+	wait_until "$(slack_ms 2000)" '[ "$(owned_in_state close-wait 8000 "$SERVER_PID")" -eq 100 ]'
 	[ "$(count_state close-wait '( sport = :8000 )')" -eq 100 ]
 	# Each holds one unread byte: the FIN (Recv-Q 1).
 	[ "$(ss -Htan state close-wait '( sport = :8000 )' | awk '$1 == 1' | wc -l)" -eq 100 ]
@@ -33,7 +33,7 @@ teardown() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"no CLOSE_WAIT left on port 8000"* ]]
-	wait_until 2000 '[ "$(fd_count "$SERVER_PID")" -eq "$fds_before" ]'
+	wait_until "$(slack_ms 2000)" '[ "$(fd_count "$SERVER_PID")" -eq "$fds_before" ]'
 	stop_pid "$SERVER_PID" TERM
 	[ "$STOP_STATUS" -eq 0 ]
 }
@@ -48,7 +48,7 @@ teardown() {
 	run "$CLOSEWAIT" client --host ::1 "ipv6 works"
 	[ "$status" -eq 0 ]
 	[ "${lines[1]}" = "IPV6 WORKS" ]
-	wait_until 2000 '[ "$(fd_count "$SERVER_PID")" -eq "$fds_before" ]'
+	wait_until "$(slack_ms 2000)" '[ "$(fd_count "$SERVER_PID")" -eq "$fds_before" ]'
 	stop_pid "$SERVER_PID" INT
 	[ "$STOP_STATUS" -eq 0 ]
 	grep -q "^received from 127.0.0.1 at PORT [0-9]*$" "$BATS_TEST_TMPDIR/serve.log"
@@ -58,7 +58,10 @@ teardown() {
 
 @test "serve --stats: closes counted per reason, printed on exit" {
 	start_server 8000 --quiet --stats
-	"$CW_TOOLS/cwt-clients" --port 8000 -n 7
+	fds_before=$(fd_count "$SERVER_PID")
+	run "$CW_TOOLS/cwt-clients" --port 8000 -n 7
+	[ "$status" -eq 0 ]
+	wait_fds "$SERVER_PID" "$fds_before"
 	stop_pid "$SERVER_PID" TERM
 	[ "$STOP_STATUS" -eq 0 ]
 	grep -Eq "^  eof +7$" "$BATS_TEST_TMPDIR/serve.log"
@@ -68,19 +71,25 @@ teardown() {
 
 @test "serve: SIGTERM with connections open closes them all and exits 0" {
 	start_server 8000 --quiet --stats --drain 2s
+	fds_before=$(fd_count "$SERVER_PID")
+	me=$BASHPID
+	shell_fds=$(fd_count "$me")
 	exec 5<>/dev/tcp/127.0.0.1/8000
 	exec 6<>/dev/tcp/127.0.0.1/8000
-	wait_until 2000 '[ "$(count_state established "( sport = :8000 )")" -eq 2 ]'
+	wait_until "$(slack_ms 2000)" '[ "$(count_state established "( sport = :8000 )")" -eq 2 ]'
+	# the server exits at the end: its fds are checked before, one per connection
+	wait_fds "$SERVER_PID" $((fds_before + 2))
 	stop_pid "$SERVER_PID" TERM
 	[ "$STOP_STATUS" -eq 0 ]
 	exec 5>&- 6>&-
+	[ "$(fd_count "$me")" -eq "$shell_fds" ]
 	grep -Eq "^  drain +2$" "$BATS_TEST_TMPDIR/serve.log"
 }
 
 @test "serve: port already in use is a clear error, exit 1, also against SO_REUSEPORT" {
 	start_bg other "$CW_TOOLS/cwt-listen" 8000 --reuseport
 	OTHER_PID=$BG_PID
-	wait_until 5000 listening 8000
+	wait_until "$(slack_ms 5000)" listening 8000
 	run "$CLOSEWAIT" serve --port 8000
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"cannot listen on 0.0.0.0:8000: Address already in use"* ]]
@@ -159,7 +168,7 @@ teardown() {
 	# A server that accepts and never answers: the reply times out.
 	start_bg other "$CW_TOOLS/cwt-listen" 8001
 	OTHER_PID=$BG_PID
-	wait_until 5000 listening 8001
+	wait_until "$(slack_ms 5000)" listening 8001
 	run "$CLOSEWAIT" client --port 8001 --timeout 300ms hello
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"timed out"* ]]

@@ -2,6 +2,7 @@
 # client --stream --bind ADDR:PORT (S10): one fixed local port across
 # reconnects, with TCP timestamps on and off (set in this test's namespace).
 
+bats_require_minimum_version 1.5.0
 load lib
 
 teardown() {
@@ -17,29 +18,35 @@ start_client() {
 	CLIENT_PID=$BG_PID
 }
 stop_client() { kill -INT "$CLIENT_PID"; wait "$CLIENT_PID" || true; CLIENT_PID=; }
+# sockets PID: how many sockets PID holds
+sockets() { ls -l "/proc/$1/fd" | grep -c 'socket:' || true; }
 
 restarts() {
 	start_server 8000 --quiet
+	# every server is started the same way: this is what each holds alone
+	base=$(fd_count "$SERVER_PID")
 	# 1 s before each retry (a loaded machine is slow to look): the retry's SYN takes the server's TIME_WAIT
 	# pair over (S19), so the check below must come before it.
 	start_client --backoff 1s:2s --interval 20ms
-	wait_until 5000 '[ "$(connects_from)" -ge 1 ]'
+	wait_until "$(slack_ms 5000)" '[ "$(connects_from)" -ge 1 ]'
 	for i in 1 2 3; do
 		kill -KILL "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
 		# The server closed first: once the client has closed too, the
 		# server's end of the old pair is in TIME_WAIT.
-		wait_until 2000 '[ "$(ss -Htan state time-wait "( sport = :8000 and dport = :$BPORT )" | wc -l)" -eq 1 ]'
+		wait_until "$(slack_ms 2000)" '[ "$(ss -Htan state time-wait "( sport = :8000 and dport = :$BPORT )" | wc -l)" -eq 1 ]'
 		start_server 8000 --quiet
-		wait_until 5000 '[ "$(connects_from)" -ge $((i + 1)) ]'
+		wait_until "$(slack_ms 5000)" '[ "$(connects_from)" -ge $((i + 1)) ]'
 	done
+	[ "$(sockets "$CLIENT_PID")" -eq 1 ]
 	stop_client
-	! grep -q EADDRNOTAVAIL "$(log)"
+	run -1 grep -q EADDRNOTAVAIL "$(log)"
+	wait_fds "$SERVER_PID" "$base"
 }
 
 client_closes() {
 	start_bg other "$CW_TOOLS/cwt-silent" 8000
 	OTHER_PID=$BG_PID
-	wait_until 5000 listening 8000
+	wait_until "$(slack_ms 5000)" listening 8000
 	start_client --recv-timeout 300ms --backoff 10ms:50ms --interval 50ms
 }
 
@@ -53,9 +60,11 @@ client_closes() {
 	BPORT=40002
 	sysctl -qw net.ipv4.tcp_timestamps=1
 	client_closes
-	wait_until 5000 '[ "$(connects_from)" -ge 4 ]'
+	wait_until "$(slack_ms 5000)" '[ "$(connects_from)" -ge 4 ]'
+	# each connection it left is closed before the next: one socket at most
+	[ "$(sockets "$CLIENT_PID")" -le 1 ]
 	stop_client
-	! grep -q EADDRNOTAVAIL "$(log)"
+	run -1 grep -q EADDRNOTAVAIL "$(log)"
 }
 
 @test "timestamps off: server restarts: still reconnects (the server takes a SYN with a higher sequence number onto its TIME_WAIT, S19)" {
@@ -68,7 +77,9 @@ client_closes() {
 	BPORT=40004
 	sysctl -qw net.ipv4.tcp_timestamps=0
 	client_closes
-	wait_until 5000 '[ "$(grep -c EADDRNOTAVAIL "$(log)")" -ge 3 ]'
+	wait_until "$(slack_ms 5000)" '[ "$(grep -c EADDRNOTAVAIL "$(log)")" -ge 3 ]'
+	# a failed connect's socket is closed before the retry: one at most
+	[ "$(sockets "$CLIENT_PID")" -le 1 ]
 	stop_client
 	[ "$(connects_from)" -eq 1 ]
 	[ "$(ss -Htan state time-wait "( sport = :$BPORT )" | wc -l)" -eq 1 ]
@@ -78,12 +89,16 @@ client_closes() {
 @test "a listener holding the address: EADDRINUSE named, and the backoff goes on" {
 	BPORT=40005
 	start_server 8000 --quiet
+	base=$(fd_count "$SERVER_PID")
 	start_bg other "$CW_TOOLS/cwt-listen" "$BPORT"
 	OTHER_PID=$BG_PID
-	wait_until 5000 listening "$BPORT"
+	wait_until "$(slack_ms 5000)" listening "$BPORT"
 	start_client --backoff 10ms:50ms
-	wait_until 5000 '[ "$(grep -c "retrying in" "$(log)")" -ge 3 ]'
+	wait_until "$(slack_ms 5000)" '[ "$(grep -c "retrying in" "$(log)")" -ge 3 ]'
+	# a socket that could not bind is closed before the retry: one at most
+	[ "$(sockets "$CLIENT_PID")" -le 1 ]
 	stop_client
 	grep -q "cannot bind 127.0.0.1:$BPORT: Address already in use (EADDRINUSE" "$(log)"
 	[ "$(connects_from)" -eq 0 ]
+	wait_fds "$SERVER_PID" "$base"
 }
