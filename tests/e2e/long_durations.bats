@@ -18,6 +18,7 @@ teardown() {
 	start_bg listen "$CW_TOOLS/cwt-listen" 8000 # accepts nothing: the reply never comes
 	OTHER_PID=$BG_PID
 	wait_listen 8000
+	base=$(fd_count "$OTHER_PID")
 	start_bg client "$CLOSEWAIT" client --timeout 4294967396ms hello
 	CLIENT_PID=$BG_PID
 	sleep 1
@@ -25,6 +26,9 @@ teardown() {
 	[ "$status" -eq 0 ]
 	run cat "$BATS_TEST_TMPDIR/client.log"
 	[ "$output" = "" ]
+	stop_pid "$CLIENT_PID" KILL
+	CLIENT_PID=
+	[ "$(fd_count "$OTHER_PID")" -eq "$base" ] # the connection never left its backlog
 }
 
 @test "client --timeout 2^64 - 1 ms: the deadline saturates and the reply is printed" {
