@@ -244,6 +244,44 @@ int cwt_count_state(enum cwt_tcp_state state, uint16_t local_port, uint16_t remo
 	       count_file("/proc/net/tcp6", state, local_port, remote_port);
 }
 
+static int pair_file(const char *path, uint16_t lport, uint16_t rport, unsigned *send_q)
+{
+	FILE *f = fopen(path, "re");
+	char line[512];
+	int found = 0;
+
+	if (!f)
+		return 0;
+	if (!fgets(line, sizeof(line), f)) {
+		fclose(f);
+		return 0;
+	}
+	while (!found && fgets(line, sizeof(line), f)) {
+		char local[64], remote[64];
+		unsigned st, txq;
+		char *lp, *rp;
+
+		if (sscanf(line, "%*d: %63s %63s %x %x", local, remote, &st, &txq) != 4)
+			continue;
+		lp = strrchr(local, ':');
+		rp = strrchr(remote, ':');
+		if (lp && rp && strtoul(lp + 1, NULL, 16) == lport && strtoul(rp + 1, NULL, 16) == rport) {
+			found = (int)st;
+			if (send_q)
+				*send_q = txq;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+int cwt_pair_state(uint16_t local_port, uint16_t remote_port, unsigned *send_q)
+{
+	int st = pair_file("/proc/net/tcp", local_port, remote_port, send_q);
+
+	return st ? st : pair_file("/proc/net/tcp6", local_port, remote_port, send_q);
+}
+
 long cwt_tcpext(const char *name)
 {
 	char names[8192], values[8192];

@@ -53,6 +53,10 @@ enum cwt_tcp_state {
  * read from /proc/net/tcp and tcp6 (the kernel's table, not our counters).
  * Port 0 on both sides counts every socket in that state. */
 int cwt_count_state(enum cwt_tcp_state state, uint16_t local_port, uint16_t remote_port);
+/* The state of the socket with this local and remote port (one end of one
+ * connection), from the kernel's table; 0 when there is none. send_q (may be
+ * NULL) gets its send queue: bytes written and not yet acknowledged. */
+int cwt_pair_state(uint16_t local_port, uint16_t remote_port, unsigned *send_q);
 /* A TcpExt counter of this namespace's /proc/net/netstat (ListenOverflows,
  * TCPSynRetrans...), or -1 if the kernel has no such counter. */
 long cwt_tcpext(const char *name);

@@ -1,6 +1,8 @@
 cw_test_tool(cwt-clients SOURCES tools/cwt_clients.c)
 cw_test_tool(cwt-listen SOURCES tools/cwt_listen.c)
 cw_test_tool(cwt-peer SOURCES tools/cwt_peer.c)
+cw_test_tool(cwt-probe SOURCES tools/cwt_probe.c)
+cw_test_tool(cwt-share SOURCES tools/cwt_share.c)
 cw_test_tool(cwt-sample SOURCES tools/cwt_sample.c)
 cw_test_tool(cwt-silent SOURCES tools/cwt_silent.c)
 cw_test_tool(cwt-stall SOURCES tools/cwt_stall.c)
