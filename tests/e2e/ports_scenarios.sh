@@ -15,7 +15,8 @@ exhaust|keepalive) sysctl -qw net.ipv4.tcp_tw_reuse=0 ;;
 reuse) sysctl -qw net.ipv4.tcp_tw_reuse=2 net.ipv4.tcp_timestamps=1 ;;
 esac
 "$CW" serve --quiet --port 9000 & srv=$!
-for i in $(seq 1 250); do ss -Htln 'sport = :9000' | grep -q . && break; sleep 0.02; done
+for i in $(seq 1 $((250 * ${CW_TEST_SLACK:-1}))); do ss -Htln 'sport = :9000' | grep -q . && break; sleep 0.02; done
+ss -Htln 'sport = :9000' | grep -q . || { echo "ports_scenarios: the server does not listen" >&2; exit 1; }
 base=$(ls /proc/$srv/fd | wc -l)
 
 "$CW" ports --rate 100/s --dest 127.0.0.1:9000 --json >"$dir/p.json"

@@ -88,11 +88,18 @@ stop_client() {
 	wait_until "$(slack_ms 5000)" '[ "$(grep -c "connected (fd" "$(log)")" -ge 1 ]'
 	cw() { ss -Htanp state close-wait | grep -c "pid=$CLIENT_PID," || true; }
 	for i in 1 2 3 4 5; do
+		# The client is stopped while its server dies, and the server has
+		# 50 ms to read what it sent: a line left unread would make the dying
+		# server's kernel answer with an RST, and the client's socket would
+		# be closed, not in CLOSE_WAIT.
+		kill -STOP "$CLIENT_PID"
+		sleep 0.05
 		kill -KILL "$SERVER_PID"
 		wait "$SERVER_PID" 2>/dev/null || true
+		kill -CONT "$CLIENT_PID"
 		start_server 8000 --quiet
 		wait_until "$(slack_ms 5000)" '[ "$(grep -c "connected (fd" "$(log)")" -ge $((i + 1)) ]'
-		wait_until "$(slack_ms 2000)" '[ "$(cw)" -eq "$i" ]'
+		wait_until "$(slack_ms 2000)" '[ "$(cw)" -eq "$i" ]' || { ss -tanp | grep "pid=$CLIENT_PID,"; false; }
 	done
 	stop_client
 	wait_fds "$SERVER_PID" "$base"

@@ -21,20 +21,29 @@ stop_client() { kill -INT "$CLIENT_PID"; wait "$CLIENT_PID" || true; CLIENT_PID=
 # sockets PID: how many sockets PID holds
 sockets() { ls -l "/proc/$1/fd" | grep -c 'socket:' || true; }
 
+# lines the current server has read
+received() { grep -c "^received from" "$BATS_TEST_TMPDIR/serve.log" || true; }
+
 restarts() {
-	start_server 8000 --quiet
+	start_server 8000
 	# every server is started the same way: this is what each holds alone
 	base=$(fd_count "$SERVER_PID")
 	# 1 s before each retry (a loaded machine is slow to look): the retry's SYN takes the server's TIME_WAIT
 	# pair over (S19), so the check below must come before it.
-	start_client --backoff 1s:2s --interval 20ms
+	start_client --backoff 1s:2s --interval 500ms
 	wait_until "$(slack_ms 5000)" '[ "$(connects_from)" -ge 1 ]'
 	for i in 1 2 3; do
+		# The server dies just after it read and answered a line (the next
+		# comes 500 ms later): a line left unread, or one the client sends
+		# before it sees the FIN, would draw an RST, and leave no TIME_WAIT.
+		n=$(received)
+		wait_until "$(slack_ms 2000)" "[ \"\$(received)\" -gt $n ]"
 		kill -KILL "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
 		# The server closed first: once the client has closed too, the
 		# server's end of the old pair is in TIME_WAIT.
-		wait_until "$(slack_ms 2000)" '[ "$(ss -Htan state time-wait "( sport = :8000 and dport = :$BPORT )" | wc -l)" -eq 1 ]'
-		start_server 8000 --quiet
+		wait_until "$(slack_ms 2000)" '[ "$(ss -Htan state time-wait "( sport = :8000 and dport = :$BPORT )" | wc -l)" -eq 1 ]' ||
+			{ ss -tan "( sport = :8000 or dport = :8000 )"; cat "$(log)"; false; }
+		start_server 8000
 		wait_until "$(slack_ms 5000)" '[ "$(connects_from)" -ge $((i + 1)) ]'
 	done
 	[ "$(sockets "$CLIENT_PID")" -eq 1 ]
