@@ -196,6 +196,25 @@ static void test_plain_close_with_unread_input_resets(void **state)
 
 static int server_time_waits(uint16_t port) { return cwt_count_state(CWT_TIME_WAIT, port, 0); }
 
+struct pair {
+	uint16_t sport, cport;
+};
+
+static bool server_time_wait(void *arg)
+{
+	const struct pair *p = arg;
+
+	return cwt_pair_state(p->sport, p->cport, NULL) == CWT_TIME_WAIT;
+}
+
+/* Neither end of the connection is in the kernel's table any more. */
+static bool pair_gone(void *arg)
+{
+	const struct pair *p = arg;
+
+	return !cwt_pair_state(p->sport, p->cport, NULL) && !cwt_pair_state(p->cport, p->sport, NULL);
+}
+
 /* The server closes an idle connection: graceful leaves TIME_WAIT on the
  * server's side (it closed first); abort leaves none anywhere. */
 static void time_wait_after_idle_close(enum cw_close_mode mode, bool reset_timedout)
@@ -205,6 +224,7 @@ static void time_wait_after_idle_close(enum cw_close_mode mode, bool reset_timed
 	struct cwt_server *s;
 	char tail[64];
 	uint16_t port;
+	struct pair pr;
 	int fd, err;
 
 	cw_server_config_init(&cfg);
@@ -215,17 +235,21 @@ static void time_wait_after_idle_close(enum cw_close_mode mode, bool reset_timed
 	s = start(&cfg, rec);
 	port = cwt_server_port(s);
 	fd = cwt_connect("127.0.0.1", port);
+	pr = (struct pair){ port, cwt_local_port(fd) };
 	read_all(fd, tail, &err); /* waits for the server's end */
 	close(fd);
 	if (mode == CW_CLOSE_GRACEFUL && !reset_timedout) {
 		assert_int_equal(err, 0); /* FIN */
-		for (int i = 0; i < 500 && server_time_waits(port) == 0; i++)
-			cwt_sleep_ms(2);
+		/* our close answers the server's FIN: its end goes to TIME_WAIT */
+		assert_true(cwt_poll_until(server_time_wait, &pr, cwt_slack_ms(1000)) >= 0);
 		assert_int_equal(server_time_waits(port), 1);
 		assert_int_equal(cwt_count_state(CWT_TIME_WAIT, 0, port), 0);
 	} else {
 		assert_int_equal(err, ECONNRESET);
-		cwt_sleep_ms(20);
+		/* The RST came from the server's close(), which freed its end;
+		 * ours closed on reading it. Both leave the table (polled), and
+		 * a socket gone from it cannot come back as TIME_WAIT. */
+		assert_true(cwt_poll_until(pair_gone, &pr, cwt_slack_ms(1000)) >= 0);
 		assert_int_equal(server_time_waits(port), 0);
 		assert_int_equal(cwt_count_state(CWT_TIME_WAIT, 0, port), 0);
 	}

@@ -134,9 +134,52 @@ static void test_fin_clean_owner_fd_stays(void **state)
 	assert_int_equal(cwt_fd_count(0), start);
 }
 
+static uint16_t peer_port(int fd)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+
+	assert_int_equal(getpeername(fd, (struct sockaddr *)&a, &len), 0);
+	return ntohs(a.sin_port);
+}
+
+/* Puts a new connection on the address pair of fd, our CLOSE_WAIT end:
+ * our end is reset away (SO_LINGER {1,0}: the pair is gone from both sides
+ * at once, no TIME_WAIT), the client reconnects from the same port and
+ * closes, and the new end, in CLOSE_WAIT too, takes the same fd number.
+ * Only its inode (and the kernel's cookie) differ. */
+static void replace_pair(struct leak *l, int fd)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in to = a;
+	struct linger lg = { 1, 0 };
+	int c, s, one = 1;
+	long waited;
+
+	a.sin_port = htons(peer_port(fd));
+	to.sin_port = htons(l->port);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	assert_int_equal(close(fd), 0); /* the RST: the client's orphaned end goes too */
+	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(c >= 0);
+	assert_int_equal(setsockopt(c, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	assert_int_equal(bind(c, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&to, sizeof(to)), 0);
+	s = accept4(l->lfd, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(s >= 0);
+	close(c);
+	for (waited = 0; tcp_state(s) != TCP_CLOSE_WAIT && waited < 2000; waited++)
+		cwt_sleep_ms(1);
+	assert_int_equal(tcp_state(s), TCP_CLOSE_WAIT);
+	if (s != fd) { /* c may have had fd's number while s was accepted */
+		assert_int_equal(dup2(s, fd), fd);
+		close(s);
+	}
+}
+
 struct seam {
 	struct leak *l;
-	int what;                     /* 0 replace the fd, 1 close it, 2 shutdown it */
+	int what;                     /* 0 replace the fd, 1 close it, 2 shutdown it, 3 replace the address pair */
 	int calls;
 	uint32_t new_inode;
 };
@@ -159,8 +202,12 @@ static void seam_act(const struct cw_reap_item *it, void *arg)
 		close(it->fd);
 		s->l->fd[0] = -1;
 		break;
-	default: /* the owner fixes itself: our FIN goes out, LAST_ACK, then CLOSE */
+	case 2: /* the owner fixes itself: our FIN goes out, LAST_ACK, then CLOSE */
 		shutdown(it->fd, SHUT_WR);
+		break;
+	default:
+		replace_pair(s->l, it->fd);
+		s->new_inode = inode_of(it->fd);
 		break;
 	}
 }
@@ -233,15 +280,6 @@ static void test_seam_state_changed_is_skipped(void **state)
 	assert_int_equal(cwt_fd_count(0), start);
 }
 
-static uint16_t peer_port(int fd)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-
-	assert_int_equal(getpeername(fd, (struct sockaddr *)&a, &len), 0);
-	return ntohs(a.sin_port);
-}
-
 /* The peer never sees our FIN (nftables drops the pair's packets): after
  * the wait it is reported fin-sent, still in LAST_ACK, our duplicate closed. */
 static void test_fin_unanswered_is_fin_sent(void **state)
@@ -285,7 +323,7 @@ static void test_fin_answered_late_is_clean(void **state)
 	struct leak l;
 	struct cw_reap *r;
 	pthread_t t;
-	uint64_t t0;
+	uint64_t t0, ran;
 
 	(void)state;
 	leak_make(&l, 1);
@@ -294,8 +332,17 @@ static void test_fin_answered_late_is_clean(void **state)
 	t0 = cwt_now_ms(); /* the clock starts before the FIN goes out */
 	assert_int_equal(pthread_create(&t, NULL, clear_later, NULL), 0);
 	assert_int_equal(cw_reap_run(r, &o), 0);
+	ran = cwt_now_ms() - t0; /* when the run saw its answer */
+	/* The kernel agrees, at once: the owner's socket is closed. */
+	assert_int_equal(tcp_state(l.fd[0]), TCP_CLOSE);
 	pthread_join(t, NULL);
-	assert_true(cwt_now_ms() - t0 >= 300); /* answered after the drop ended */
+	print_message("FIN answered once the drop ended (300 ms in): the run returned %llu ms in\n",
+		      (unsigned long long)ran);
+	/* The first check runs right after the FIN, long before the drop ends:
+	 * an answer seen before 300 ms is one nobody sent. Seen after it and
+	 * before the wait ran out: a later pass saw it. */
+	assert_true(ran >= 300);
+	assert_true(ran < o.wait_ms);
 	assert_int_equal(cw_reap_item(r, 0)->status, CW_REAP_CLEAN);
 	assert_int_equal(cw_reap_item(r, 0)->end_state, CW_TCP_CLOSE);
 	cw_reap_free(r);
@@ -503,22 +550,61 @@ static void test_rst_seam_closed_is_not_destroyed(void **state)
 	assert_int_equal(cwt_fd_count(0), start);
 }
 
+/* rst mode, the pair replaced between selection and action: the first
+ * selected socket is reset away and its client reconnects from the same
+ * port, so the same address pair, state and fd number hold a new socket.
+ * The exact lookup right before acting sees another inode: replaced, with
+ * the new inode, and left alone; the other one is destroyed. */
+static void test_rst_seam_replaced_is_not_destroyed(void **state)
+{
+	int start = cwt_fd_count(0);
+	struct leak l;
+	struct seam s = { &l, 3, 0, 0 };
+	struct cw_reap_opts o = { .before_act = seam_act, .arg = &s };
+	struct cw_reap *r;
+	const struct cw_reap_item *it;
+
+	(void)state;
+	leak_make(&l, 2);
+	r = select_ours(&l, CW_REAP_RST);
+	assert_int_equal(cw_reap_run(r, &o), 0);
+	assert_int_equal(s.calls, 2);
+	it = cw_reap_item(r, 0);
+	assert_int_equal(it->status, CW_REAP_SKIP_REPLACED);
+	assert_int_equal(it->new_inode, s.new_inode);
+	assert_int_not_equal(it->new_inode, it->sock.inode);
+	/* the new connection on that pair is untouched: still CLOSE_WAIT, our
+	 * write to it goes through (a destroyed one would fail) */
+	assert_int_equal(cwt_pair_state(l.port, it->sock.remote.port, NULL), CWT_CLOSE_WAIT);
+	assert_int_equal(tcp_state(it->fd), TCP_CLOSE_WAIT);
+	assert_int_equal(send(it->fd, "x", 1, MSG_NOSIGNAL), 1);
+	assert_int_equal(cw_reap_item(r, 1)->status, CW_REAP_DESTROYED);
+	assert_int_equal(tcp_state(cw_reap_item(r, 1)->fd), TCP_CLOSE);
+	cw_reap_free(r);
+	leak_free(&l);
+	assert_int_equal(cwt_fd_count(0), start);
+}
+
 static void drop_to_nobody(void)
 {
 	if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
 		_exit(90);
 }
 
-/* In a child: 0 if cw_reap_check_pid(pid) is refused for reason why. */
+/* In a child: 0 if cw_reap_check_pid(pid) is refused for reason why and
+ * leaves the child with the fds it had (a process's own /proc/PID/fd stays
+ * readable to it after the uid change). */
 static int check_refused(pid_t pid, enum cw_ptrace_block why, uid_t owner)
 {
 	struct cw_ptrace_denial d;
-	int err = cw_reap_check_pid(pid, true, &d);
+	int fds = cwt_fd_count(0), err = cw_reap_check_pid(pid, true, &d);
 
 	if (err != -EPERM)
 		return 1;
 	if (d.why != why || d.our_uid != 65534 || d.cap_sys_ptrace || d.owner_uid != owner)
 		return 2;
+	if (fds < 0 || cwt_fd_count(0) != fds)
+		return 3; /* the pidfd or a directory it opened is still open */
 	return 0;
 }
 
@@ -617,21 +703,22 @@ static void test_check_pid(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_census_ports_in_kernel),
-		cmocka_unit_test(test_fin_clean_owner_fd_stays),
-		cmocka_unit_test(test_seam_replaced_fd_is_skipped),
-		cmocka_unit_test(test_fin_unanswered_is_fin_sent),
-		cmocka_unit_test(test_fin_answered_late_is_clean),
-		cmocka_unit_test(test_seam_closed_fd_is_gone),
-		cmocka_unit_test(test_seam_state_changed_is_skipped),
-		cmocka_unit_test(test_now_fin_clean),
-		cmocka_unit_test(test_now_other_pid_selects_nothing),
-		cmocka_unit_test(test_now_seam_replaced_fd_is_skipped),
-		cmocka_unit_test(test_rst_destroys),
-		cmocka_unit_test(test_rst_seam_closed_is_not_destroyed),
-		cmocka_unit_test(test_ptrace_other_user),
-		cmocka_unit_test(test_ptrace_not_dumpable),
-		cmocka_unit_test(test_check_pid),
+		cmocka_unit_test_setup_teardown(test_census_ports_in_kernel, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_fin_clean_owner_fd_stays, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_seam_replaced_fd_is_skipped, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_fin_unanswered_is_fin_sent, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_fin_answered_late_is_clean, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_seam_closed_fd_is_gone, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_seam_state_changed_is_skipped, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_now_fin_clean, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_now_other_pid_selects_nothing, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_now_seam_replaced_fd_is_skipped, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_rst_destroys, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_rst_seam_closed_is_not_destroyed, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_rst_seam_replaced_is_not_destroyed, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_ptrace_other_user, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_ptrace_not_dumpable, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_check_pid, cwt_fd_setup, cwt_fd_teardown),
 	};
 
 	cwt_netns();
