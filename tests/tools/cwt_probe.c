@@ -18,9 +18,11 @@
  *                the end is the server's end leaving ESTABLISHED:
  *                "stalled=C end=E how=STATE"
  *   half-close   sends --bytes, then its FIN at F0, never reads; F is when the
- *                server's end was seen in CLOSE_WAIT (our FIN arrived); the
- *                end is that end leaving CLOSE_WAIT (another state, or gone):
- *                "fin_sent=F0 fin_seen=F end=E how=STATE|gone"
+ *                server's end was seen in CLOSE_WAIT (our FIN arrived); M the
+ *                last look that saw the queues (ours, the server's send
+ *                queue) move after that; the end is that end leaving
+ *                CLOSE_WAIT (another state, or gone):
+ *                "fin_sent=F0 fin_seen=F moved=M end=E how=STATE|gone"
  *   user-timeout one exchange, then an nft rule (input hook, table cwt_probe)
  *                drops every packet to our port, then "data" goes out at S:
  *                the echo stays unacknowledged; the end is the server's end
@@ -127,6 +129,7 @@ static int read_idle(struct probe *p)
 static int linger(struct probe *p)
 {
 	uint64_t s, r, e = 0, l = 0;
+	bool released = false;
 	const char *how;
 
 	if (ping(p, &s, &r))
@@ -135,11 +138,12 @@ static int linger(struct probe *p)
 	while (strcmp(how, "timeout") && !timed_out(p)) {
 		if (cwt_fd_count(p->pid) == p->fds) {
 			l = since(p);
+			released = true;
 			break;
 		}
 		cwt_sleep_ms(1);
 	}
-	if (!l)
+	if (!released)
 		how = "timeout";
 	printf("sent=%llu replied=%llu end=%llu released=%llu how=%s\n", (unsigned long long)s,
 	       (unsigned long long)r, (unsigned long long)e, (unsigned long long)l, how);
@@ -195,8 +199,10 @@ static int half_close(struct probe *p)
 {
 	static char chunk[65536];
 	size_t sent = 0;
-	uint64_t fin_sent, fin_seen = 0, end = 0;
-	int st = CWT_ESTABLISHED;
+	uint64_t fin_sent, fin_seen = 0, moved = 0, end = 0;
+	bool seen = false, ended = false;
+	int st = CWT_ESTABLISHED, rq = -1;
+	unsigned sq = 0;
 
 	memset(chunk, 'h', sizeof(chunk));
 	cwt_set_nonblock(p->fd, true);
@@ -215,27 +221,40 @@ static int half_close(struct probe *p)
 		return 1;
 	}
 	while (!timed_out(p)) {
-		st = server_end(p);
-		if (!fin_seen && st == CWT_CLOSE_WAIT)
+		unsigned now_sq = 0;
+		int now_rq = 0;
+
+		ioctl(p->fd, FIONREAD, &now_rq);
+		st = cwt_pair_state(p->sport, p->cport, &now_sq);
+		if (st == CWT_CLOSE_WAIT && (now_rq != rq || now_sq != sq)) {
+			moved = since(p); /* the server's output still moving after our FIN */
+			rq = now_rq;
+			sq = now_sq;
+		}
+		if (!seen && st == CWT_CLOSE_WAIT) {
 			fin_seen = since(p);
-		if (fin_seen && st != CWT_CLOSE_WAIT) {
+			seen = true;
+		}
+		if (seen && st != CWT_CLOSE_WAIT) {
 			end = since(p);
+			ended = true;
 			break;
 		}
-		if (!fin_seen && st != CWT_ESTABLISHED)
+		if (!seen && st != CWT_ESTABLISHED)
 			break; /* closed before our FIN arrived */
 		cwt_sleep_ms(1);
 	}
-	printf("fin_sent=%llu fin_seen=%llu end=%llu how=%s\n", (unsigned long long)fin_sent,
-	       (unsigned long long)fin_seen, (unsigned long long)end,
-	       !fin_seen ? (st == CWT_ESTABLISHED ? "no-fin" : state_name(st)) : end ? state_name(st) : "timeout");
-	return fin_seen && end ? 0 : 1;
+	printf("fin_sent=%llu fin_seen=%llu moved=%llu end=%llu how=%s\n", (unsigned long long)fin_sent,
+	       (unsigned long long)fin_seen, (unsigned long long)moved, (unsigned long long)end,
+	       !seen ? (st == CWT_ESTABLISHED ? "no-fin" : state_name(st)) : ended ? state_name(st) : "timeout");
+	return ended ? 0 : 1;
 }
 
 static int user_timeout(struct probe *p)
 {
 	char cmd[256];
 	uint64_t s, r, e = 0;
+	bool ended = false;
 	int st = CWT_ESTABLISHED, rc;
 
 	if (ping(p, &s, &r))
@@ -255,6 +274,7 @@ static int user_timeout(struct probe *p)
 		st = server_end(p);
 		if (st != CWT_ESTABLISHED) {
 			e = since(p);
+			ended = true;
 			break;
 		}
 		cwt_sleep_ms(1);
@@ -262,8 +282,8 @@ static int user_timeout(struct probe *p)
 	rc = system("nft delete table inet cwt_probe");
 	(void)rc;
 	printf("sent=%llu end=%llu how=%s\n", (unsigned long long)s, (unsigned long long)e,
-	       e ? state_name(st) : "timeout");
-	return e ? 0 : 1;
+	       ended ? state_name(st) : "timeout");
+	return ended ? 0 : 1;
 }
 
 /* Connects to 127.0.0.1:port. small: with the smallest receive buffer
