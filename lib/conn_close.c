@@ -171,8 +171,11 @@ void conn_end_how(struct cw_conn *c, enum cw_close_reason r, int err, enum end_h
 		return;
 	}
 	c->since = conn_now(c);
-	if (r == CW_CLOSE_WRITE_STALL || o->no_linger)
-		drop_output(c); /* it is not going anywhere, or we do not wait for it */
+	/* Output that made no progress is not going anywhere, and the dialer
+	 * does not wait for it: flushing it for a linger would keep a
+	 * half-closed peer's socket in CLOSE_WAIT past the bound. */
+	if (r == CW_CLOSE_WRITE_STALL || r == CW_CLOSE_HALF_CLOSE_TIMEOUT || o->no_linger)
+		drop_output(c);
 	if (!c->out) {
 		conn_linger(c);
 		return;

@@ -157,9 +157,9 @@ late_ms() { echo $(($1 + $(slack_ms $((TICK_1S + WAKE))))); }
 	# buffer starts at 1 MiB (this namespace only; the probe's own receive
 	# buffer is the smallest there is).
 	sysctl -qw net.ipv4.tcp_wmem="4096 16384 65536" net.ipv4.tcp_rmem="4096 1048576 6291456"
-	# --linger 0: with a linger, the library keeps flushing the stuck output
-	# for the linger too (reported: it should drop it at the half-close bound).
-	start_server 8405 --bind 127.0.0.1 --half-close 1s --linger 0
+	# The default --linger (5 s) must not extend the bound: the stuck output
+	# is dropped at it, not flushed for a linger more.
+	start_server 8405 --bind 127.0.0.1 --half-close 1s
 	base=$(fd_count "$SERVER_PID")
 	run "$CW_TOOLS/cwt-probe" half-close --port 8405 --bytes 524288 --timeout "$(slack_ms 4000)"
 	echo "$output"
