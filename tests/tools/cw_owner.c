@@ -73,7 +73,8 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct pollfd p[2];
-	char line[128];
+	char in[4096];
+	size_t have = 0;
 	int lfd, one = 1;
 
 	if (argc != 2) {
@@ -105,9 +106,27 @@ int main(int argc, char **argv)
 			}
 		}
 		if (p[1].revents & (POLLIN | POLLHUP)) {
-			if (!fgets(line, sizeof(line), stdin))
+			/* read(), not stdio: commands written together must all run
+			 * now, not wait in a buffer poll() cannot see. */
+			ssize_t n = read(STDIN_FILENO, in + have, sizeof(in) - 1 - have);
+			char *line = in, *nl;
+
+			if (n <= 0)
 				return 0;
-			command(line);
+			have += (size_t)n;
+			in[have] = 0;
+			while ((nl = strchr(line, '\n'))) {
+				char c = nl[1];
+
+				nl[1] = 0;
+				command(line);
+				nl[1] = c;
+				line = nl + 1;
+			}
+			have -= (size_t)(line - in);
+			memmove(in, line, have);
+			if (have == sizeof(in) - 1)
+				have = 0; /* a line longer than the buffer: dropped */
 		}
 	}
 }
