@@ -20,87 +20,7 @@
 #include <sys/wait.h>
 
 #include "closewait/reap.h"
-
-struct leak {
-	int lfd;                      /* listener */
-	uint16_t port;
-	int fd[4];                    /* our (owner's) CLOSE_WAIT ends */
-	int n;
-};
-
-static int tcp_state(int fd)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) ? -errno : ti.tcpi_state;
-}
-
-static uint32_t inode_of(int fd)
-{
-	struct stat st;
-
-	return fstat(fd, &st) ? 0 : (uint32_t)st.st_ino;
-}
-
-/* One more connection whose client closes at once: our end goes CLOSE_WAIT. */
-static int close_wait_one(struct leak *l)
-{
-	int c = cwt_connect("127.0.0.1", l->port), s;
-	long waited;
-
-	assert_true(c >= 0);
-	s = accept4(l->lfd, NULL, NULL, SOCK_CLOEXEC);
-	assert_true(s >= 0);
-	close(c);
-	for (waited = 0; tcp_state(s) != TCP_CLOSE_WAIT && waited < 2000; waited++)
-		cwt_sleep_ms(1);
-	assert_int_equal(tcp_state(s), TCP_CLOSE_WAIT);
-	return s;
-}
-
-static void leak_make(struct leak *l, int n)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-
-	l->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(l->lfd >= 0);
-	assert_int_equal(bind(l->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(l->lfd, 16), 0);
-	getsockname(l->lfd, (struct sockaddr *)&a, &len);
-	l->port = ntohs(a.sin_port);
-	l->n = n;
-	for (int i = 0; i < n; i++)
-		l->fd[i] = close_wait_one(l);
-}
-
-static void leak_free(struct leak *l)
-{
-	for (int i = 0; i < l->n; i++)
-		if (l->fd[i] >= 0)
-			close(l->fd[i]);
-	close(l->lfd);
-}
-
-/* Selects our CLOSE_WAIT sockets on the leak's port, as reap --pid --sport would. */
-static struct cw_reap *select_ours(const struct leak *l, enum cw_reap_mode mode)
-{
-	struct cw_census_opts co = { .states = CW_STATE_BIT(CW_TCP_CLOSE_WAIT), .owners = true };
-	struct cw_filter f;
-	struct cw_census *c;
-	struct cw_reap *r;
-
-	cw_filter_init(&f);
-	f.states = co.states;
-	f.pid = getpid();
-	f.sport = l->port;
-	assert_int_equal(cw_census_take(&co, &c), 0);
-	assert_int_equal(cw_reap_select(c, &f, mode, &r), 0);
-	cw_census_free(c);
-	assert_int_equal(cw_reap_count(r), (size_t)l->n);
-	return r;
-}
+#include "reap_leak.h"
 
 static void test_fin_clean_owner_fd_stays(void **state)
 {
@@ -132,15 +52,6 @@ static void test_fin_clean_owner_fd_stays(void **state)
 	cw_reap_free(r);
 	leak_free(&l);
 	assert_int_equal(cwt_fd_count(0), start);
-}
-
-static uint16_t peer_port(int fd)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-
-	assert_int_equal(getpeername(fd, (struct sockaddr *)&a, &len), 0);
-	return ntohs(a.sin_port);
 }
 
 /* Puts a new connection on the address pair of fd, our CLOSE_WAIT end:
@@ -303,14 +214,6 @@ static void test_fin_unanswered_is_fin_sent(void **state)
 	cw_reap_free(r);
 	leak_free(&l);
 	assert_int_equal(cwt_fd_count(0), start);
-}
-
-static void *clear_later(void *arg)
-{
-	(void)arg;
-	cwt_sleep_ms(300);
-	cwt_nft_clear();
-	return NULL;
 }
 
 /* Not answered at first (the first check, the bulk one, sees LAST_ACK);

@@ -16,110 +16,7 @@
 #include <sys/socket.h>
 
 #include "closewait/reap.h"
-
-struct leak {
-	int lfd;                      /* listener */
-	uint16_t port;
-	int fd[2];                    /* our (owner's) CLOSE_WAIT ends */
-	int n;
-};
-
-static int tcp_state(int fd)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) ? -errno : ti.tcpi_state;
-}
-
-struct state_is {
-	int fd, state;
-};
-
-static bool state_is(void *arg)
-{
-	struct state_is *s = arg;
-
-	return tcp_state(s->fd) == s->state;
-}
-
-/* One more connection whose client closes at once: our end goes CLOSE_WAIT. */
-static int close_wait_one(struct leak *l)
-{
-	int c = cwt_connect("127.0.0.1", l->port), s;
-	struct state_is cw;
-
-	assert_true(c >= 0);
-	s = accept4(l->lfd, NULL, NULL, SOCK_CLOEXEC);
-	assert_true(s >= 0);
-	close(c);
-	cw = (struct state_is){ s, TCP_CLOSE_WAIT };
-	assert_true(cwt_poll_until(state_is, &cw, (unsigned)cwt_slack_ms(2000)) >= 0);
-	return s;
-}
-
-static void leak_make(struct leak *l, int n)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-
-	l->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(l->lfd >= 0);
-	assert_int_equal(bind(l->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(l->lfd, 16), 0);
-	assert_int_equal(getsockname(l->lfd, (struct sockaddr *)&a, &len), 0);
-	l->port = ntohs(a.sin_port);
-	l->n = n;
-	for (int i = 0; i < n; i++)
-		l->fd[i] = close_wait_one(l);
-}
-
-static void leak_free(struct leak *l)
-{
-	for (int i = 0; i < l->n; i++)
-		close(l->fd[i]);
-	close(l->lfd);
-}
-
-/* Our CLOSE_WAIT sockets on the leak's port, as reap --pid --sport selects them. */
-static struct cw_reap *select_ours(const struct leak *l)
-{
-	struct cw_census_opts co = { .states = CW_STATE_BIT(CW_TCP_CLOSE_WAIT), .owners = true };
-	struct cw_filter f;
-	struct cw_census *c;
-	struct cw_reap *r;
-
-	cw_filter_init(&f);
-	f.states = co.states;
-	f.pid = getpid();
-	f.sport = l->port;
-	assert_int_equal(cw_census_take(&co, &c), 0);
-	assert_int_equal(cw_reap_select(c, &f, CW_REAP_FIN, &r), 0);
-	cw_census_free(c);
-	assert_int_equal(cw_reap_count(r), (size_t)l->n);
-	for (int i = 0; i < l->n; i++) {
-		assert_int_equal(cw_reap_item(r, (size_t)i)->status, CW_REAP_TODO);
-		assert_int_equal(cw_reap_item(r, (size_t)i)->fd, l->fd[i]); /* sorted by fd */
-	}
-	return r;
-}
-
-static uint16_t peer_port(int fd)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-
-	assert_int_equal(getpeername(fd, (struct sockaddr *)&a, &len), 0);
-	return ntohs(a.sin_port);
-}
-
-static void *clear_later(void *arg)
-{
-	(void)arg;
-	cwt_sleep_ms(300);
-	cwt_nft_clear();
-	return NULL;
-}
+#include "reap_leak.h"
 
 /* --wait of UINT64_MAX ms ("as long as it takes"): the deadline saturates
  * instead of wrapping into the past. The FIN goes unanswered while
@@ -137,7 +34,7 @@ static void test_huge_wait_waits(void **state)
 	(void)state;
 	leak_make(&l, 1);
 	cwt_nft_drop_port(peer_port(l.fd[0]));
-	r = select_ours(&l);
+	r = select_ours(&l, CW_REAP_FIN);
 	t0 = cwt_now_ms(); /* the clock starts before the FIN goes out */
 	assert_int_equal(pthread_create(&t, NULL, clear_later, NULL), 0);
 	assert_int_equal(cw_reap_run(r, &o), 0);
@@ -192,7 +89,7 @@ static void test_poll_fails_is_error(void **state)
 	(void)state;
 	leak_make(&l, 2);
 	s.l = &l;
-	r = select_ours(&l);
+	r = select_ours(&l, CW_REAP_FIN);
 	err = cw_reap_run(r, &o);
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &s.old), 0);
 	assert_int_equal(err, 0);
