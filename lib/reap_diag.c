@@ -92,16 +92,24 @@ size_t reap_diag_request(void *buf, uint16_t type, const struct cw_sock *s, cons
 	return nlh->nlmsg_len;
 }
 
-/* One datagram without blocking: the answer is normally queued already, so
- * the wait (poll) is paid only when it is not. */
+/* One datagram from the kernel without blocking: the answer is normally
+ * queued already, so the wait (poll) is paid only when it is not. Any local
+ * process may send to our port id: what does not come from the kernel
+ * (nl_pid 0) is dropped, so it can neither answer for the kernel nor keep
+ * the wait from ending. */
 static ssize_t recv_by(int fd, void *buf, size_t len, uint64_t deadline)
 {
 	for (;;) {
+		struct sockaddr_nl from;
+		socklen_t flen = sizeof(from);
 		/* MSG_TRUNC: the datagram's real length, to refuse a cut one. */
-		ssize_t n = recv(fd, buf, len, MSG_DONTWAIT | MSG_TRUNC);
+		ssize_t n = recvfrom(fd, buf, len, MSG_DONTWAIT | MSG_TRUNC, (struct sockaddr *)&from,
+				     &flen);
 		uint64_t now;
 		int left;
 
+		if (n >= 0 && (flen < sizeof(from) || from.nl_pid != 0))
+			continue;
 		if (n > (ssize_t)len)
 			return -ENOSPC;
 		if (n >= 0)

@@ -67,25 +67,39 @@ static void test_no_answer_times_out(void **state)
 	close(tx);
 }
 
-/* The answer still ends the wait at once, after what is not the answer:
- * a late one to an earlier request (another seq) and a NOOP. */
+/* The kernel's answer still ends the wait at once, after what is not the
+ * answer: a late one to an earlier request (another seq), a NOOP, and an
+ * error with the request's seq forged by another socket (any process may
+ * send to our port id: only the kernel's messages count). The request asks
+ * for a socket that does not exist: the kernel answers -ENOENT. */
 static void test_answer_after_noise(void **state)
 {
 	uint32_t rx_id, tx_id;
 	int rx = nl_open(&rx_id), tx = nl_open(&tx_id), err;
-	char buf[8192];
+	char buf[8192], req[256];
 	struct {
 		struct nlmsghdr h;
 		struct nlmsgerr e;
 	} m = { .h = { .nlmsg_len = sizeof(m), .nlmsg_type = NLMSG_ERROR, .nlmsg_seq = SEQ },
-		.e = { .error = -ENOENT } };
-	struct sockaddr_nl to = { .nl_family = AF_NETLINK };
+		.e = { .error = -EPERM } };
+	struct sockaddr_nl to = { .nl_family = AF_NETLINK }, kernel = { .nl_family = AF_NETLINK };
+	struct cw_sock none = { .family = AF_INET, .state = CW_TCP_CLOSE_WAIT };
+	size_t len;
 
 	(void)state;
 	send_msg(tx, rx_id, NLMSG_ERROR, SEQ - 1);
 	send_msg(tx, rx_id, NLMSG_NOOP, SEQ);
 	to.nl_pid = rx_id;
 	assert_int_equal(sendto(tx, &m, sizeof(m), 0, (struct sockaddr *)&to, sizeof(to)), (ssize_t)sizeof(m));
+	/* 127.0.0.1:1 <-> 127.0.0.1:2, IPv4-mapped as the census stores it. */
+	none.local.addr.s6_addr[10] = none.local.addr.s6_addr[11] = 0xff;
+	none.local.addr.s6_addr[12] = 127;
+	none.local.addr.s6_addr[15] = 1;
+	none.remote = none.local;
+	none.local.port = 1;
+	none.remote.port = 2;
+	len = reap_diag_request(req, SOCK_DIAG_BY_FAMILY, &none, NULL, SEQ);
+	assert_int_equal(sendto(rx, req, len, 0, (struct sockaddr *)&kernel, sizeof(kernel)), (ssize_t)len);
 	alarm(10 * cwt_slack());
 	err = reap_diag_recv(rx, buf, sizeof(buf), SEQ, 300, NULL);
 	alarm(0);
