@@ -141,6 +141,20 @@ static int msg_to_sock(const struct nlmsghdr *nlh, struct cw_sock *s)
 	return 0;
 }
 
+ssize_t netlink_recv(int fd, void *buf, size_t len, int flags)
+{
+	for (;;) {
+		struct sockaddr_nl from;
+		socklen_t flen = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, len, flags, (struct sockaddr *)&from, &flen);
+
+		if (n < 0)
+			return -errno;
+		if (flen == sizeof(from) && from.nl_pid == 0)
+			return n;
+	}
+}
+
 int netlink_parse(const void *buf, size_t len, netlink_sock_cb cb, void *arg)
 {
 	const struct nlmsghdr *nlh = buf;
@@ -213,12 +227,16 @@ int netlink_dump_tcp(int family, uint32_t states, const struct cw_filter *ports,
 		goto fail;
 	}
 	while (!err) {
-		ssize_t n = mnl_socket_recvfrom(nl, buf, bufsz);
+		ssize_t n = netlink_recv(mnl_socket_get_fd(nl), buf, bufsz, MSG_TRUNC);
 
-		if (n < 0 && errno == EINTR)
+		if (n == -EINTR)
 			continue;
 		if (n < 0) {
-			err = -errno;
+			err = (int)n;
+			break;
+		}
+		if ((size_t)n > bufsz) {
+			err = -ENOSPC;
 			break;
 		}
 		if (n == 0) {

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "closewait/census.h"
 
@@ -20,6 +21,12 @@ int netlink_dump_tcp(int family, uint32_t states, const struct cw_filter *ports,
  * (NLMSG_DONE), 0 when more is to come, or -errno (NLMSG_ERROR, a bad message,
  * or the callback's value). */
 int netlink_parse(const void *buf, size_t len, netlink_sock_cb cb, void *arg);
+/* recv() of the next datagram the kernel sent (nl_pid 0) on a netlink
+ * socket: any local process may send to a socket's port id, and what it
+ * sends must neither pass for the kernel's answer nor be read as sockets, so
+ * other datagrams are dropped. With MSG_TRUNC in flags the length returned
+ * is the datagram's own, which may exceed len. -errno on failure. */
+ssize_t netlink_recv(int fd, void *buf, size_t len, int flags);
 /* Builds the request: fills buf (at least NETLINK_REQ_MAX bytes), returns its length. */
 #define NETLINK_REQ_MAX 256
 size_t netlink_request(void *buf, int family, uint32_t states, const struct cw_filter *ports,

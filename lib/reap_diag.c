@@ -1,5 +1,6 @@
 #include "reap_diag.h"
 #include "clock.h"
+#include "netlink.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -93,31 +94,25 @@ size_t reap_diag_request(void *buf, uint16_t type, const struct cw_sock *s, cons
 }
 
 /* One datagram from the kernel without blocking: the answer is normally
- * queued already, so the wait (poll) is paid only when it is not. Any local
- * process may send to our port id: what does not come from the kernel
- * (nl_pid 0) is dropped, so it can neither answer for the kernel nor keep
- * the wait from ending. */
+ * queued already, so the wait (poll) is paid only when it is not. What
+ * other processes send to our port id is dropped (netlink_recv), so it can
+ * neither answer for the kernel nor keep the wait from ending. */
 static ssize_t recv_by(int fd, void *buf, size_t len, uint64_t deadline)
 {
 	for (;;) {
-		struct sockaddr_nl from;
-		socklen_t flen = sizeof(from);
 		/* MSG_TRUNC: the datagram's real length, to refuse a cut one. */
-		ssize_t n = recvfrom(fd, buf, len, MSG_DONTWAIT | MSG_TRUNC, (struct sockaddr *)&from,
-				     &flen);
+		ssize_t n = netlink_recv(fd, buf, len, MSG_DONTWAIT | MSG_TRUNC);
 		uint64_t now;
 		int left;
 
-		if (n >= 0 && (flen < sizeof(from) || from.nl_pid != 0))
-			continue;
 		if (n > (ssize_t)len)
 			return -ENOSPC;
 		if (n >= 0)
 			return n;
-		if (errno == EINTR)
+		if (n == -EINTR)
 			continue;
-		if (errno != EAGAIN)
-			return -errno;
+		if (n != -EAGAIN)
+			return n;
 		now = clock_ms(CLOCK_MONOTONIC);
 		if (now >= deadline)
 			return -ETIMEDOUT;
