@@ -55,6 +55,12 @@ void reap_ptrace_text(const struct cw_ptrace_denial *d, pid_t pid, char *buf, si
 			 "without CAP_SYS_PTRACE (run it as the same user, or with CAP_SYS_PTRACE)",
 			 (int)pid, user_name(d->owner_uid, a, sizeof(a)), user_name(d->our_uid, b, sizeof(b)));
 		break;
+	case CW_PTRACE_OTHER_GROUP:
+		snprintf(buf, len, "no ptrace rights over pid %d: it runs as %s but with gid %u, closewait "
+			 "with gid %u, without CAP_SYS_PTRACE (run it with the same group, or with "
+			 "CAP_SYS_PTRACE)", (int)pid, user_name(d->owner_uid, a, sizeof(a)),
+			 (unsigned)d->owner_gid, (unsigned)d->our_gid);
+		break;
 	case CW_PTRACE_NOT_DUMPABLE:
 		snprintf(buf, len, "no ptrace rights over pid %d: same user, but it is not dumpable "
 			 "(setuid, or PR_SET_DUMPABLE 0): needs CAP_SYS_PTRACE", (int)pid);

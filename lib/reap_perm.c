@@ -92,23 +92,29 @@ void cw_ptrace_explain(pid_t pid, uid_t uid, struct cw_ptrace_denial *d)
 {
 	unsigned tu[3] = { 0 }, tg[3] = { 0 };
 	bool ids = pid > 0 && !proc_ids(pid, tu, tg);
-	bool same;
+	bool same_user, same_group = true;
 
 	memset(d, 0, sizeof(*d));
 	d->our_uid = getuid();
+	d->our_gid = getgid();
 	d->cap_sys_ptrace = have_cap(CAP_SYS_PTRACE);
 	d->yama_scope = yama_scope();
 	d->owner_uid = uid != (uid_t)-1 ? uid : ids ? (uid_t)tu[1] : (uid_t)-1;
+	/* __ptrace_may_access: every uid of the owner must be ours, then every gid. */
 	if (ids) {
-		gid_t g = getgid();
-
-		same = tu[0] == d->our_uid && tu[1] == d->our_uid && tu[2] == d->our_uid &&
-		       tg[0] == g && tg[1] == g && tg[2] == g;
+		same_user = tu[0] == d->our_uid && tu[1] == d->our_uid && tu[2] == d->our_uid;
+		for (int i = 0; i < 3 && same_group; i++)
+			if (tg[i] != d->our_gid) {
+				same_group = false;
+				d->owner_gid = (gid_t)tg[i];
+			}
 	} else {
-		same = d->owner_uid == d->our_uid;
+		same_user = d->owner_uid == d->our_uid;
 	}
-	if (!same && !d->cap_sys_ptrace)
+	if (!same_user && !d->cap_sys_ptrace)
 		d->why = CW_PTRACE_OTHER_UID;
+	else if (!same_group && !d->cap_sys_ptrace)
+		d->why = CW_PTRACE_OTHER_GROUP;
 	else if (ids && !d->cap_sys_ptrace && not_dumpable(pid, tu[1]))
 		d->why = CW_PTRACE_NOT_DUMPABLE;
 	else if (d->yama_scope >= 1)

@@ -55,6 +55,8 @@ const char *cw_reap_kind_name(enum cw_reap_kind k); /* "todo", "handled", "skipp
 enum cw_ptrace_block {
 	CW_PTRACE_OK,
 	CW_PTRACE_OTHER_UID,     /* not the owner's user, and no CAP_SYS_PTRACE */
+	CW_PTRACE_OTHER_GROUP,   /* the owner's user, not its group (its real, effective
+				  * and saved gids must all be ours), no CAP_SYS_PTRACE */
 	CW_PTRACE_NOT_DUMPABLE,  /* same user, but the owner is not dumpable (setuid,
 				  * PR_SET_DUMPABLE 0): needs CAP_SYS_PTRACE */
 	CW_PTRACE_YAMA,          /* kernel.yama.ptrace_scope forbids it */
@@ -64,6 +66,8 @@ struct cw_ptrace_denial {
 	enum cw_ptrace_block why;
 	uid_t owner_uid;          /* the owner's uid (socket uid when the owner is unknown) */
 	uid_t our_uid;            /* our real uid (pidfd_getfd checks real credentials) */
+	gid_t owner_gid;          /* OTHER_GROUP: the owner's gid that is not ours */
+	gid_t our_gid;            /* our real gid */
 	bool cap_sys_ptrace;      /* we hold CAP_SYS_PTRACE */
 	int yama_scope;           /* kernel.yama.ptrace_scope; -1 without Yama */
 };

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,11 +144,58 @@ static void test_explain_as_nobody(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* Same user, another group: the kernel wants every gid of the owner to be
+ * ours too. The owner runs as nobody with gid 1234; we, as nobody with
+ * nobody's group, are refused, and the reason names the group, not the user. */
+static void test_explain_other_group(void **state)
+{
+	int p[2], st;
+	pid_t target, checker;
+	char b;
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	target = fork();
+	assert_true(target >= 0);
+	if (target == 0) {
+		if (setgroups(0, NULL) || setgid(1234) || setuid(NOBODY) || write(p[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	assert_int_equal(read(p[0], &b, 1), 1);
+	checker = fork();
+	assert_true(checker >= 0);
+	if (checker == 0) {
+		struct cw_ptrace_denial d;
+
+		if (drop_to_nobody())
+			_exit(2);
+		cw_ptrace_explain(target, (uid_t)-1, &d);
+		if (d.why != CW_PTRACE_OTHER_GROUP || d.owner_uid != NOBODY || d.our_uid != NOBODY ||
+		    d.owner_gid != 1234 || d.our_gid != NOBODY) {
+			fprintf(stderr, "other group: why %d owner %u/%u ours %u/%u\n", d.why,
+				(unsigned)d.owner_uid, (unsigned)d.owner_gid, (unsigned)d.our_uid,
+				(unsigned)d.our_gid);
+			_exit(3);
+		}
+		_exit(kernel_refuses(target) ? 4 : 0);
+	}
+	assert_int_equal(waitpid(checker, &st, 0), checker);
+	kill(target, SIGKILL);
+	waitpid(target, NULL, 0);
+	close(p[0]);
+	close(p[1]);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_explain_as_root, cwt_fd_setup, cwt_fd_teardown),
 		cmocka_unit_test_setup_teardown(test_explain_as_nobody, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_explain_other_group, cwt_fd_setup, cwt_fd_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
