@@ -140,10 +140,10 @@ int loop_io_mod(struct cw_loop *l, struct loop_io *io, uint32_t events)
 
 	if (io->events == events)
 		return 0;
-	io->events = events;
 	l->stats.epoll_ctl++;
 	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, io->fd, &ev) < 0)
-		return -errno;
+		return -errno; /* the kernel keeps the old set, and so do we */
+	io->events = events;
 	return 0;
 }
 

@@ -526,7 +526,8 @@ static struct io_rec poll_io(struct cw_loop *l, struct io_rec *rec)
 }
 
 /* cw_io_set: the new interest set takes effect at the next iteration; the
- * same set again costs no epoll_ctl. */
+ * same set again costs no epoll_ctl; a refused change leaves the set the
+ * kernel has. */
 static void test_io_set(void **state)
 {
 	struct cw_loop *l;
@@ -567,6 +568,18 @@ static void test_io_set(void **state)
 	assert_int_equal(cw_io_set(io, 0), 0);
 	assert_int_equal(epoll_ctls(l), ctl + 2);
 	assert_int_equal(read(sp[0], &b, 1), 1);
+
+	/* A change the kernel refuses (EPOLLEXCLUSIVE on a modify) is not
+	 * taken for done: asked again, it is tried again and refused again,
+	 * and the watcher keeps the set the kernel has. */
+	assert_int_equal(cw_io_set(io, EPOLLOUT), 0);
+	assert_int_equal(cw_io_set(io, EPOLLIN | EPOLLEXCLUSIVE), -EINVAL);
+	ctl = epoll_ctls(l);
+	assert_int_equal(cw_io_set(io, EPOLLIN | EPOLLEXCLUSIVE), -EINVAL);
+	assert_int_equal(epoll_ctls(l), ctl + 1);
+	assert_int_equal(poll_io(l, &rec).events, EPOLLOUT);
+	assert_int_equal(cw_io_set(io, EPOLLOUT), 0);
+	assert_int_equal(epoll_ctls(l), ctl + 1);
 
 	cw_io_free(io);
 	cw_loop_free(l);
