@@ -71,6 +71,7 @@ stop_client() {
 	echo "$summary"
 	echo "took $(( $(date +%s) - t0 )) s"
 	[ "$CLIENT_STATUS" -eq 0 ]
+	[[ "$sample" == *" max_sockets=1 "* ]]   # every socket fd, closed connections too
 	[[ "$sample" == *" max_tcp=1 "* ]]
 	[[ "$sample" == *" close_wait_twice=0" ]]
 	sent=$(echo "$summary" | sed -E 's/^sent ([0-9]+) lines.*/\1/')

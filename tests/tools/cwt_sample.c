@@ -1,9 +1,11 @@
-/* cwt-sample --pid P [--interval-ms 20]: samples the TCP sockets process P
- * owns (its /proc/P/fd against the kernel's /proc/net/tcp{,6}) every
+/* cwt-sample --pid P [--interval-ms 20]: samples the sockets process P
+ * holds (its /proc/P/fd against the kernel's /proc/net/tcp{,6}) every
  * interval until SIGINT/SIGTERM, then prints
- *   samples=N max_tcp=M max_close_wait=K close_wait_twice=J
- * where close_wait_twice counts consecutive samples that both saw one of
- * P's sockets in CLOSE_WAIT. */
+ *   samples=N max_sockets=S max_tcp=M max_close_wait=K close_wait_twice=J
+ * where max_sockets counts every socket fd, also one whose connection is
+ * over (a closed socket leaves the kernel's table but its fd still holds
+ * it), max_tcp those in the table, and close_wait_twice the consecutive
+ * samples that both saw one of P's sockets in CLOSE_WAIT. */
 #include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
@@ -72,7 +74,7 @@ static void scan(const char *table, const unsigned long *ino, int n, int *tcp, i
 int main(int argc, char **argv)
 {
 	static unsigned long ino[MAX_INODES];
-	int pid = 0, interval = 20, samples = 0, max_tcp = 0, max_cw = 0, twice = 0;
+	int pid = 0, interval = 20, samples = 0, max_sockets = 0, max_tcp = 0, max_cw = 0, twice = 0;
 	bool prev_cw = false;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
@@ -93,6 +95,8 @@ int main(int argc, char **argv)
 		scan("/proc/net/tcp", ino, n, &tcp, &cw);
 		scan("/proc/net/tcp6", ino, n, &tcp, &cw);
 		samples++;
+		if (n > max_sockets)
+			max_sockets = n;
 		if (tcp > max_tcp)
 			max_tcp = tcp;
 		if (cw > max_cw)
@@ -102,6 +106,7 @@ int main(int argc, char **argv)
 		prev_cw = cw > 0;
 		cwt_sleep_ms((unsigned)interval);
 	}
-	printf("samples=%d max_tcp=%d max_close_wait=%d close_wait_twice=%d\n", samples, max_tcp, max_cw, twice);
+	printf("samples=%d max_sockets=%d max_tcp=%d max_close_wait=%d close_wait_twice=%d\n", samples,
+	       max_sockets, max_tcp, max_cw, twice);
 	return 0;
 }

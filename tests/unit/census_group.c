@@ -61,6 +61,7 @@ static void test_group_by_process(void **state)
 {
 	struct cw_census *c = fixture_census_file("recorded.txt", 0, 0);
 	size_t n = cw_census_count(c), *peer = malloc(n * sizeof(*peer)), ng;
+	size_t orphans;
 	struct cw_group *g;
 	const struct cw_group *half;
 
@@ -80,12 +81,15 @@ static void test_group_by_process(void **state)
 	assert_non_null(half);
 	assert_int_equal(half->peers_half_closed, 3);
 	assert_string_equal(half->peer_comm, "cw_clients");
-	/* orphans (FIN_WAIT_2 after close, TIME_WAIT) form one group */
+	/* orphans (FIN_WAIT_2 after close, TIME_WAIT) form one group, and there is one */
+	orphans = 0;
 	for (size_t i = 0; i < ng; i++)
 		if (g[i].kind == CW_ORPHAN) {
+			orphans++;
 			assert_int_equal(g[i].count[CW_TCP_FIN_WAIT2], 22);
 			assert_int_equal(g[i].count[CW_TCP_TIME_WAIT], 5);
 		}
+	assert_int_equal(orphans, 1);
 	free(g);
 	free(peer);
 	cw_census_free(c);

@@ -97,8 +97,13 @@ static void test_churn_is_ok(void **state)
 		feed(w, text, 1000 + k * 1000);
 		const struct cw_watch_row *r = cw_watch_rows(w, &n);
 
-		for (size_t i = 0; i < n; i++)
+		/* the young ones are there (none every third census), and judged */
+		assert_int_equal(n, k % 3 ? 1 : 0);
+		for (size_t i = 0; i < n; i++) {
+			assert_int_equal(r[i].pid, 300);
+			assert_int_equal(r[i].close_wait, k % 3);
 			assert_int_equal(r[i].verdict, CW_VERDICT_OK);
+		}
 	}
 	cw_watch_free(w);
 }
