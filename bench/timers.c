@@ -27,7 +27,7 @@
 
 #include "bench_util.h"
 #include "heap.h"
-#include "wheel.h"
+#include "core/wheel.h"
 
 #define RND 65536u  /* size of the precomputed random tables */
 #define BATCH 1000u /* timers armed then cancelled per round */

@@ -14,7 +14,7 @@
 #include <linux/sock_diag.h>
 #include <sys/socket.h>
 
-#include "reap_diag.h"
+#include "reap/reap_diag.h"
 
 #define SEQ 4242u
 

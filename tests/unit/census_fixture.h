@@ -5,7 +5,7 @@
 #ifndef CENSUS_FIXTURE_H
 #define CENSUS_FIXTURE_H
 
-#include "census_internal.h"
+#include "census/census_internal.h"
 
 /* Builds a census stamped (time_ms, mono_ms) from fixture text; aborts the test on bad input. */
 struct cw_census *fixture_census(const char *text, uint64_t time_ms, uint64_t mono_ms);

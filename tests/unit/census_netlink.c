@@ -10,7 +10,7 @@
 #include <linux/sock_diag.h>
 #include <linux/tcp.h>
 
-#include "netlink.h"
+#include "census/census_netlink.h"
 
 struct got {
 	struct cw_sock s[8];

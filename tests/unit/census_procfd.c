@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "procfd.h"
+#include "census/census_procfd.h"
 
 static char root[64];
 

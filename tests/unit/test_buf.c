@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "buf.h"
+#include "core/buf.h"
 
 static void test_append_consume_release(void **state)
 {

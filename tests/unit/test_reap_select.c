@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "census_internal.h"
+#include "census/census_internal.h"
 #include "closewait/reap.h"
 
 static void ep(struct cw_endpoint *e, uint8_t last, uint16_t port)

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "tcpinfo.h"
+#include "core/tcpinfo.h"
 
 static void test_keepalive(void **state)
 {

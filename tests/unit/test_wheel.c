@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wheel.h"
+#include "core/wheel.h"
 
 struct probe {
 	struct wheel_entry e;

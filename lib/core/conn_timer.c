@@ -2,6 +2,8 @@
  * deadline of the policy and re-checked lazily when it fires (activity only
  * moves time stamps), plus heartbeats and write-stall checks. */
 #include "conn_internal.h"
+#include "clock.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -20,7 +22,6 @@ enum deadline_kind { DL_CLOSE, DL_HEARTBEAT, DL_STALL_CHECK, DL_FINAL };
 static uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
 
 /* Deadlines saturate: a duration of "forever" must not wrap into the past. */
-static uint64_t after(uint64_t t, uint64_t d) { return t > UINT64_MAX - d ? UINT64_MAX : t + d; }
 
 /* While output is queued, write stalls are checked four times per period,
  * so a drain of the kernel's queue is seen within a quarter of it. */
@@ -46,26 +47,26 @@ static uint64_t conn_deadline(const struct cw_conn *c, enum cw_close_reason *rea
 	} while (0)
 
 	if (c->state == CONN_FLUSH || c->state == CONN_LINGER) {
-		CONSIDER(after(c->since, p->linger_ms), CW_CLOSE_LOCAL, DL_FINAL);
+		CONSIDER(clock_after(c->since, p->linger_ms), CW_CLOSE_LOCAL, DL_FINAL);
 		return best;
 	}
 	if (c->state != CONN_OPEN)
 		return best;
 	if (p->idle_ms)
-		CONSIDER(after(max_u64(c->last_read, c->last_write), p->idle_ms), CW_CLOSE_IDLE, DL_CLOSE);
+		CONSIDER(clock_after(max_u64(c->last_read, c->last_write), p->idle_ms), CW_CLOSE_IDLE, DL_CLOSE);
 	if (p->read_idle_ms && !(c->flags & CONN_F_PEER_FIN))
-		CONSIDER(after(c->last_read, p->read_idle_ms), CW_CLOSE_READ_IDLE, DL_CLOSE);
+		CONSIDER(clock_after(c->last_read, p->read_idle_ms), CW_CLOSE_READ_IDLE, DL_CLOSE);
 	if (p->write_stall_ms && c->out)
-		CONSIDER(after(c->stall_check, stall_step(p)), CW_CLOSE_WRITE_STALL, DL_STALL_CHECK);
+		CONSIDER(clock_after(c->stall_check, stall_step(p)), CW_CLOSE_WRITE_STALL, DL_STALL_CHECK);
 	if (p->heartbeat_ms && !c->out && !(c->flags & CONN_F_PEER_FIN))
-		CONSIDER(after(c->last_write, p->heartbeat_ms), CW_CLOSE_LOCAL, DL_HEARTBEAT);
+		CONSIDER(clock_after(c->last_write, p->heartbeat_ms), CW_CLOSE_LOCAL, DL_HEARTBEAT);
 	/* After the peer's FIN, CLOSE_WAIT is bounded. We read on to the EOF
 	 * (and then close) whenever nothing is queued, so what can hold us is
 	 * queued output the peer does not take: half_close_ms without progress
 	 * ends it. A peer that half-closes and reads its reply slowly is
 	 * served; one that never reads is cut off (HAProxy's client-fin). */
 	if ((c->flags & CONN_F_PEER_FIN) && c->out)
-		CONSIDER(after(max_u64(c->since, c->last_write), p->half_close_ms),
+		CONSIDER(clock_after(max_u64(c->since, c->last_write), p->half_close_ms),
 			 CW_CLOSE_HALF_CLOSE_TIMEOUT, DL_CLOSE);
 #undef CONSIDER
 	return best;
@@ -133,7 +134,7 @@ static void conn_heartbeat(struct cw_conn *c)
 
 void conn_on_timer(struct wheel_entry *e)
 {
-	struct cw_conn *c = (struct cw_conn *)((char *)e - offsetof(struct cw_conn, timer));
+	struct cw_conn *c = container_of(e, struct cw_conn, timer);
 	uint64_t now = conn_now(c);
 
 	while (c->state != CONN_DEAD) {

@@ -9,6 +9,7 @@
 #include "closewait/addr.h"
 #include "closewait/sockopt.h"
 #include "conn_internal.h"
+#include "util.h"
 
 #define ACCEPT_BATCH 64            /* accepts per wake-up, so one listener cannot starve the rest */
 #define ACCEPT_PAUSE_MS 100        /* back off this long when out of fds */
@@ -92,7 +93,7 @@ static void on_accept(struct loop_io *io, uint32_t events)
 
 static void run_done(struct loop_defer *d)
 {
-	struct cw_server *s = (struct cw_server *)((char *)d - offsetof(struct cw_server, done_defer));
+	struct cw_server *s = container_of(d, struct cw_server, done_defer);
 
 	if (s->done)
 		s->done(s, s->done_arg); /* may free s */
@@ -112,7 +113,7 @@ static void maybe_done(struct cw_server *s)
 
 static void on_released(struct conn_owner *o, struct cw_conn *c)
 {
-	struct cw_server *s = (struct cw_server *)((char *)o - offsetof(struct cw_server, owner));
+	struct cw_server *s = container_of(o, struct cw_server, owner);
 
 	(void)c;
 	maybe_done(s);
@@ -229,7 +230,7 @@ int cw_server_port(const struct cw_server *s)
 
 static void free_listener(struct loop_defer *d)
 {
-	free((char *)d - offsetof(struct listener, defer));
+	free(container_of(d, struct listener, defer));
 }
 
 static void close_listeners(struct cw_server *s)

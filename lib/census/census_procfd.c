@@ -1,4 +1,4 @@
-#include "procfd.h"
+#include "census_procfd.h"
 
 #include <dirent.h>
 #include <errno.h>

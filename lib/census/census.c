@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 
 #include "clock.h"
-#include "netlink.h"
+#include "census_netlink.h"
 
 static const char *const state_names[CW_TCP_MAX_STATE] = {
 	[CW_TCP_ESTABLISHED] = "established", [CW_TCP_SYN_SENT] = "syn-sent",

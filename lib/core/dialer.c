@@ -11,6 +11,7 @@
 #include "closewait/addr.h"
 #include "closewait/sockopt.h"
 #include "conn_internal.h"
+#include "util.h"
 
 #define DIALER_MAX_ADDRS 8
 
@@ -198,7 +199,7 @@ static void attempt(struct cw_dialer *d)
 
 static void on_released(struct conn_owner *o, struct cw_conn *c)
 {
-	struct cw_dialer *d = (struct cw_dialer *)((char *)o - offsetof(struct cw_dialer, owner));
+	struct cw_dialer *d = container_of(o, struct cw_dialer, owner);
 
 	(void)c;
 	d->conn = NULL;
@@ -301,7 +302,7 @@ void cw_dialer_stop(struct cw_dialer *d)
 
 static void dialer_free(struct loop_defer *df)
 {
-	free((char *)df - offsetof(struct cw_dialer, defer));
+	free(container_of(df, struct cw_dialer, defer));
 }
 
 void cw_dialer_free(struct cw_dialer *d)

@@ -1,7 +1,7 @@
 /* NETLINK_SOCK_DIAG dumps of TCP sockets (private). The parser is apart from
  * the socket so that tests feed it recorded dumps. */
-#ifndef CW_NETLINK_H
-#define CW_NETLINK_H
+#ifndef CW_CENSUS_NETLINK_H
+#define CW_CENSUS_NETLINK_H
 
 #include <stddef.h>
 #include <stdint.h>

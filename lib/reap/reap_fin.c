@@ -15,7 +15,7 @@
 #include "reap_internal.h"
 #include "reap_pidfd.h"
 #include "clock.h"
-#include "netlink.h"
+#include "census/census_lib.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -297,7 +297,7 @@ static void fin_wait(struct cw_reap *r, const int *dup, uint64_t wait_ms)
 {
 	uint64_t start = clock_ms(CLOCK_MONOTONIC);
 	/* Saturated: a wait of "forever" must not wrap into the past. */
-	uint64_t deadline = start > UINT64_MAX - wait_ms ? UINT64_MAX : start + wait_ms;
+	uint64_t deadline = clock_after(start, wait_ms);
 	long pause_us = 200;
 
 	for (bool first = true;; first = false) {

@@ -3,7 +3,7 @@
 #define CW_CENSUS_INTERNAL_H
 
 #include "closewait/census.h"
-#include "procfd.h"
+#include "census_procfd.h"
 
 struct cw_census {
 	struct cw_sock *socks;

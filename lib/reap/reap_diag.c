@@ -1,6 +1,6 @@
 #include "reap_diag.h"
 #include "clock.h"
-#include "netlink.h"
+#include "census/census_lib.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -128,7 +128,7 @@ int reap_diag_recv(int fd, void *buf, size_t len, uint32_t seq, uint64_t wait_ms
 	uint64_t start = clock_ms(CLOCK_MONOTONIC);
 	/* In all, not per datagram: messages that are not the answer must not
 	 * keep it waiting. */
-	uint64_t deadline = start > UINT64_MAX - wait_ms ? UINT64_MAX : start + wait_ms;
+	uint64_t deadline = clock_after(start, wait_ms);
 
 	for (;;) {
 		ssize_t n = recv_by(fd, buf, len, deadline);

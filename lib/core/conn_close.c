@@ -1,6 +1,7 @@
 /* How a connection ends: once, with a reason; gracefully (lingering),
  * plainly, or by RST; and what is freed when. */
 #include "conn_internal.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -42,7 +43,7 @@ static bool is_timeout(enum cw_close_reason r)
 
 static void conn_free(struct loop_defer *d)
 {
-	free((char *)d - offsetof(struct cw_conn, defer));
+	free(container_of(d, struct cw_conn, defer));
 }
 
 static void drop_output(struct cw_conn *c)

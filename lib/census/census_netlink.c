@@ -1,4 +1,4 @@
-#include "netlink.h"
+#include "census_netlink.h"
 
 #include <errno.h>
 #include <stdlib.h>

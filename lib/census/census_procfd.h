@@ -1,8 +1,8 @@
 /* Socket owners from /proc/PID/fd (private). One pass over every process's
  * fd directory, one readlinkat() per fd and nothing more, keeping only the
  * socket inodes asked for; /proc/PID/comm read once per owning process. */
-#ifndef CW_PROCFD_H
-#define CW_PROCFD_H
+#ifndef CW_CENSUS_PROCFD_H
+#define CW_CENSUS_PROCFD_H
 
 #include <stdbool.h>
 #include <stddef.h>

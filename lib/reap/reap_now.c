@@ -24,7 +24,7 @@
 #include <unistd.h>
 #include <sys/resource.h>
 
-#include "census_internal.h"
+#include "census/census_lib.h"
 #include "reap_pidfd.h"
 
 struct taken {

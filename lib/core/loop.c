@@ -1,5 +1,6 @@
 #include "loop_internal.h"
 #include "clock.h"
+#include "util.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -159,7 +160,7 @@ void loop_io_del(struct cw_loop *l, struct loop_io *io)
 
 static void on_signalfd(struct loop_io *io, uint32_t events)
 {
-	struct cw_loop *l = (struct cw_loop *)((char *)io - offsetof(struct cw_loop, sigio));
+	struct cw_loop *l = container_of(io, struct cw_loop, sigio);
 	struct signalfd_siginfo si;
 
 	(void)events;
@@ -316,7 +317,7 @@ void cw_timer_start(struct cw_timer *t, uint64_t after_ms)
 	uint64_t now = t->loop->now;
 
 	/* Saturate: "forever" must not wrap into the past. */
-	wheel_arm(&t->loop->wheel, &t->entry, now > UINT64_MAX - after_ms ? UINT64_MAX : now + after_ms);
+	wheel_arm(&t->loop->wheel, &t->entry, clock_after(now, after_ms));
 }
 
 void cw_timer_stop(struct cw_timer *t)
@@ -334,7 +335,7 @@ static void io_fire(struct loop_io *io, uint32_t events)
 
 static void io_free(struct loop_defer *d)
 {
-	free((char *)d - offsetof(struct cw_io, defer));
+	free(container_of(d, struct cw_io, defer));
 }
 
 int cw_io_new(struct cw_loop *l, int fd, uint32_t events, cw_io_cb cb, void *arg,
