@@ -1,6 +1,10 @@
-# The own test of scripts/check-words, on the sample trees in build/words/.
-# The check of the real tree (lint_words) is in words.cmake.pending until
-# the tree passes it.
+# The own tests of scripts/check-words and scripts/check-layers, on the
+# sample trees in build/words/ and build/layers/. The checks of the real tree
+# (lint_words, lint_layers) are in words.cmake.pending and
+# layers.cmake.pending until the tree passes them.
 add_test(NAME lint_words_samples
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/build/check-words-samples ${PROJECT_SOURCE_DIR}/scripts/check-words)
-set_tests_properties(lint_words_samples PROPERTIES LABELS lint TIMEOUT 60)
+add_test(NAME lint_layers_samples
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/build/check-layers-samples ${PROJECT_SOURCE_DIR}/scripts/check-layers)
+set_tests_properties(lint_words_samples lint_layers_samples PROPERTIES
+  LABELS lint TIMEOUT 60 ENVIRONMENT "CC=${CMAKE_C_COMPILER}")
