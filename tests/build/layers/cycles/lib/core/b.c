@@ -1,4 +1,4 @@
-#include "../util.h"
+#include "util.h"
 int a_one(void);
 int a_three(void);
 int b_two(void);
