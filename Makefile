@@ -5,38 +5,52 @@ ASAN    := $(BUILD)/asan
 PREFIX  ?= /usr/local
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all bootstrap release asan demo test bench install clean
+# The library and the CLI need libmnl only; the tests and the benchmarks also
+# need cmocka and libuv (CW_BUILD_TESTING). demo and install build the
+# library and the CLI in $(REL): a new $(REL) is configured without the
+# tests; one that has them on (make test, make bench) keeps them.
+CONFIGURE_REL := cmake -S . -B $(REL) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+NO_TESTS = $(if $(wildcard $(REL)/CMakeCache.txt),,-DCW_BUILD_TESTING=OFF)
+
+.PHONY: all bootstrap release asan programs demo test bench install clean
 
 all: release
 
 bootstrap:
-	@scripts/bootstrap
+	@scripts/bootstrap test
 
 release:
-	@cmake -S . -B $(REL) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@$(CONFIGURE_REL) -DCW_BUILD_TESTING=ON >/dev/null
 	@cmake --build $(REL) -j$(JOBS)
 
 asan:
-	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DCW_SANITIZE=ON >/dev/null
+	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DCW_SANITIZE=ON -DCW_BUILD_TESTING=ON >/dev/null
 	@cmake --build $(ASAN) -j$(JOBS)
 
-demo: bootstrap
-	@$(MAKE) --no-print-directory release >/dev/null
+# libclosewait.a, libclosewait.so and the closewait CLI, nothing else.
+programs:
+	@$(CONFIGURE_REL) $(NO_TESTS) >/dev/null
+	@cmake --build $(REL) -j$(JOBS) --target closewait closewait_shared closewait-cli
+
+demo:
+	@scripts/bootstrap demo
+	@$(MAKE) --no-print-directory programs >/dev/null
 	@scripts/demo $(REL)/closewait
 
-# Every test in the optimized build, then every test but the timing-sensitive
-# ones under ASan+UBSan; fails if anything failed in either.
-test: bootstrap
+# Every test in the optimized build, then every test but the benchmark smoke
+# run under ASan+UBSan; fails if anything failed in either.
+test:
+	@scripts/bootstrap test
 	@$(MAKE) --no-print-directory release
 	@$(MAKE) --no-print-directory asan
 	@scripts/test $(REL) $(ASAN)
 
-bench: bootstrap
+bench:
 	@scripts/bootstrap bench
 	@$(MAKE) --no-print-directory release
 	@bench/run $(REL)
 
-install: release
+install: programs
 	@cmake --install $(REL) --prefix $(PREFIX)
 
 clean:

@@ -1,0 +1,2 @@
+int y_(void); int z_(void);
+int y_(void) { return z_(); }

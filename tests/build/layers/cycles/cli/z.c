@@ -1,0 +1,2 @@
+int z_(void); int x_(void);
+int z_(void) { return x_() + 1; }

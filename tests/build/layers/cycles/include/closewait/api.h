@@ -1,0 +1,1 @@
+int cw_api(void);

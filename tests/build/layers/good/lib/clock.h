@@ -1,0 +1,1 @@
+static inline int clock_now(void) { return 1; }

@@ -1,0 +1,1 @@
+int loop_run(void);

@@ -1,0 +1,1 @@
+int census_owners(void);

@@ -1,0 +1,1 @@
+/* Pairing, as in s22 of the notes. */

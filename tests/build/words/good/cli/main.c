@@ -1,0 +1,2 @@
+/* A clean command: nothing to resolve. */
+int main(void) { return 0; }
