@@ -100,7 +100,7 @@ static void conn_io_open(struct cw_conn *c, uint32_t ev)
 	uint8_t had_flags = c->flags;
 
 	if (ev & EPOLLERR) {
-		int err = cw_sock_error(c->io.fd);
+		int err = -cw_sockopt_error(c->io.fd);
 
 		conn_fail(c, err ? err : EIO);
 		return;

@@ -87,7 +87,7 @@ static void conn_reset(struct cw_conn *c)
 {
 	/* Counted only when set: without it, close() sends a FIN (or an RST
 	 * of its own, for unread input), not the abort asked for. */
-	if (cw_sock_linger_abort(c->io.fd) == 0)
+	if (cw_sockopt_linger_abort(c->io.fd) == 0)
 		c->owner->stats.aborts++;
 	conn_release(c);
 }

@@ -132,9 +132,9 @@ static void on_connecting(struct loop_io *io, uint32_t events)
 	(void)events;
 	if (d->state != D_CONNECTING)
 		return; /* stopped, or given up, earlier in this batch */
-	err = cw_sock_error(io->fd);
+	err = cw_sockopt_error(io->fd);
 	if (err)
-		connect_failed(d, err);
+		connect_failed(d, -err);
 	else
 		connected(d);
 }
@@ -163,7 +163,7 @@ static int start_connect(struct cw_dialer *d, const struct sockaddr_storage *to,
 		/* S10: SO_REUSEADDR lets a fixed local address rebind while its
 		 * last connection is still in TIME_WAIT (whether connect() then
 		 * succeeds depends on timestamps: see the README). */
-		err = cw_sock_reuseaddr(fd);
+		err = cw_sockopt_reuseaddr(fd);
 		if (!err && bind(fd, (const struct sockaddr *)&d->local, d->locallen) < 0)
 			err = -errno;
 	}

@@ -24,7 +24,7 @@ void cw_policy_init(struct cw_policy *p)
 int64_t cw_policy_user_timeout(const struct cw_policy *p)
 {
 	int idle = p->keepidle_s, intvl = p->keepintvl_s, cnt = p->keepcnt;
-	int sidle = 7200, sintvl = 75, scnt = 9;
+	int sidle, sintvl, scnt;
 
 	if (p->user_timeout_ms >= 0)
 		return p->user_timeout_ms;
@@ -32,7 +32,7 @@ int64_t cw_policy_user_timeout(const struct cw_policy *p)
 		return 0;
 	/* A peer that vanishes while we have data in flight is never probed by
 	 * keepalive; a user timeout of the same length finds it as fast. */
-	cw_sys_keepalive(&sidle, &sintvl, &scnt);
+	cw_sockopt_sys_keepalive(&sidle, &sintvl, &scnt); /* unreadable: Linux's defaults */
 	if (idle < 0)
 		idle = sidle;
 	if (intvl < 0)
@@ -48,10 +48,10 @@ int cw_policy_apply(const struct cw_policy *p, int fd)
 	int err = 0;
 
 	if (p->nodelay)
-		err = cw_sock_nodelay(fd);
+		err = cw_sockopt_nodelay(fd);
 	if (!err && p->keepalive)
-		err = cw_sock_keepalive(fd, p->keepidle_s, p->keepintvl_s, p->keepcnt);
+		err = cw_sockopt_keepalive(fd, p->keepidle_s, p->keepintvl_s, p->keepcnt);
 	if (!err && ut > 0)
-		err = cw_sock_user_timeout(fd, ut > (int64_t)INT32_MAX ? (unsigned)INT32_MAX : (unsigned)ut);
+		err = cw_sockopt_user_timeout(fd, ut > (int64_t)INT32_MAX ? (unsigned)INT32_MAX : (unsigned)ut);
 	return err;
 }

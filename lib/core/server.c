@@ -183,9 +183,9 @@ int cw_server_listen(struct cw_server *s, const char *addr, uint16_t port)
 		err = -errno;
 		goto fail;
 	}
-	err = cw_sock_reuseaddr(fd);
+	err = cw_sockopt_reuseaddr(fd);
 	if (!err && s->cfg.reuseport)
-		err = cw_sock_reuseport(fd);
+		err = cw_sockopt_reuseport(fd);
 	if (!err && ss.ss_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
 		err = -errno;
