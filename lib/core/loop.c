@@ -106,9 +106,14 @@ void loop_defer(struct cw_loop *l, struct loop_defer *d)
 	l->deferred = d;
 }
 
-struct loop_defer **loop_deferred(struct cw_loop *l)
+void loop_defer_cancel(struct cw_loop *l, struct loop_defer *d)
 {
-	return &l->deferred;
+	for (struct loop_defer **p = &l->deferred; *p; p = &(*p)->next) {
+		if (*p == d) {
+			*p = d->next;
+			return;
+		}
+	}
 }
 
 static void run_deferred(struct cw_loop *l)

@@ -284,13 +284,7 @@ void cw_server_free(struct cw_server *s)
 	s->done = NULL;
 	s->shutting_down = true;
 	s->done_called = true;
-	/* A done already deferred must not run on freed memory. */
-	for (struct loop_defer **d = loop_deferred(s->loop); *d; d = &(*d)->next) {
-		if (*d == &s->done_defer) {
-			*d = s->done_defer.next;
-			break;
-		}
-	}
+	loop_defer_cancel(s->loop, &s->done_defer); /* a done deferred must not run on freed memory */
 	conn_owner_destroy(&s->owner);
 	cw_timer_free(s->pause);
 	cw_timer_free(s->deadline);
