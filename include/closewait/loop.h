@@ -28,12 +28,6 @@ struct cw_loop_stats {
 	uint64_t timer_arms;      /* timers armed or re-armed */
 	uint64_t timer_cancels;   /* armed timers cancelled */
 	uint64_t timer_fires;     /* timer callbacks run */
-	uint64_t timer_examined;  /* entries the wheel took out of due slots */
-	uint64_t timer_reinserted;/* of those, parked beyond the horizon (days) */
-	uint64_t timer_ticks;     /* wheel ticks that had due slots */
-	uint64_t timer_slots;     /* due slots visited */
-	uint64_t timer_max_tick_slots; /* most slots visited in one tick: <= 8 levels */
-	uint64_t timer_max_tick_extra; /* most entries examined but not fired in one tick */
 	uint64_t timers_armed;    /* armed right now */
 };
 

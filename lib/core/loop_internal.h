@@ -29,6 +29,9 @@ void loop_defer(struct cw_loop *l, struct loop_defer *d);
 /* Takes d back if it is still waiting (its owner goes first); else nothing. */
 void loop_defer_cancel(struct cw_loop *l, struct loop_defer *d);
 struct wheel *loop_wheel(struct cw_loop *l);
+/* The wheel's own counters: how much work its ticks did (slots visited,
+ * entries examined), which tests and benchmarks bound. */
+void loop_wheel_stats(const struct cw_loop *l, struct wheel_stats *out);
 /* The shared read buffer: valid until the caller returns to the loop. */
 uint8_t *loop_rbuf(struct cw_loop *l, size_t *len);
 
