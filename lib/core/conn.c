@@ -58,7 +58,6 @@ static int conn_flush(struct cw_conn *c)
 	o->stats.bytes_out += (uint64_t)n;
 	o->stats.bytes_queued -= (uint64_t)n;
 	outbuf_consume(&o->pool, &c->out, (size_t)n);
-	o->stats.out_buffers = o->pool.held;
 	stamp_write(c);
 	if (!c->out)
 		conn_schedule(c); /* deadlines left out while queued (heartbeat) apply again */
@@ -279,7 +278,6 @@ int cw_conn_write(struct cw_conn *c, const void *data, size_t len)
 	if (formed)
 		stamp_write(c); /* the queue just formed: the write-stall clock starts now */
 	o->stats.bytes_queued += len - (size_t)n;
-	o->stats.out_buffers = o->pool.held;
 	queued = outbuf_len(c->out);
 	if (queued > o->stats.bytes_queued_peak)
 		o->stats.bytes_queued_peak = queued;

@@ -54,7 +54,6 @@ static void drop_output(struct cw_conn *c)
 		return;
 	o->stats.bytes_queued -= outbuf_len(c->out);
 	outbuf_release(&o->pool, &c->out);
-	o->stats.out_buffers = o->pool.held;
 }
 
 /* Closes the fd and schedules the free; the end was already reported. */

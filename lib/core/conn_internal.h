@@ -15,7 +15,7 @@ struct conn_owner {
 	const struct cw_policy *policy;
 	const struct cw_conn_ops *ops;
 	void *arg;
-	struct cw_conn_stats stats;
+	struct cw_conn_stats stats; /* but out_buffers: pool.held, read when stats are taken */
 	struct bufpool pool;
 	struct cw_conn *conns;  /* every connection whose fd is still open */
 	bool draining;          /* end connections as soon as their output is flushed */

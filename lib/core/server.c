@@ -294,4 +294,5 @@ void cw_server_free(struct cw_server *s)
 void cw_server_stats(const struct cw_server *s, struct cw_conn_stats *out)
 {
 	*out = s->owner.stats;
+	out->out_buffers = s->owner.pool.held;
 }
