@@ -104,7 +104,8 @@ int cw_conn_fd(const struct cw_conn *c);
 size_t cw_conn_queued(const struct cw_conn *c);
 /* The peer's address as the kernel gave it at accept or connect. */
 void cw_conn_peer(const struct cw_conn *c, struct sockaddr_storage *ss, socklen_t *len);
-/* "ADDR at PORT N", the seed's wording; IPv6 addresses without brackets. */
+/* The peer as "ADDR:PORT", IPv6 as "[ADDR]:PORT" (cw_addr_port_str). 0;
+ * -ENOSPC if it does not fit in len; -EAFNOSUPPORT if the peer is unknown. */
 int cw_conn_peer_str(const struct cw_conn *c, char *buf, size_t len);
 void cw_conn_set_data(struct cw_conn *c, void *data);
 void *cw_conn_data(const struct cw_conn *c);

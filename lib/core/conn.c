@@ -320,12 +320,7 @@ int cw_conn_peer_str(const struct cw_conn *c, char *buf, size_t len)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	char a[CW_ADDRSTRLEN];
-	int n;
 
 	cw_conn_peer(c, &ss, &sl);
-	if (!sl || cw_addr_str(&ss, a, sizeof(a)))
-		snprintf(a, sizeof(a), "unknown");
-	n = snprintf(buf, len, "%s at PORT %u", a, c->peer_port);
-	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
+	return cw_addr_port_str(&ss, buf, len);
 }

@@ -243,8 +243,8 @@ static void test_conn_fd(void **state)
 	rig_stop(&r, NULL);
 }
 
-/* cw_conn_peer_str: "ADDR at PORT N", IPv6 without brackets; -ENOSPC when
- * it does not fit. */
+/* cw_conn_peer_str: "ADDR:PORT", IPv6 as "[ADDR]:PORT"; -ENOSPC when it
+ * does not fit. */
 static void test_conn_peer_str(void **state)
 {
 	static const char *const addrs[] = { "127.0.0.1", "::1" };
@@ -257,7 +257,7 @@ static void test_conn_peer_str(void **state)
 
 		rig_start(&r, addrs[k], NULL);
 		fd = rig_connect(&r, addrs[k], 0);
-		snprintf(want, sizeof(want), "%s at PORT %u", addrs[k], sock_port(fd, false));
+		snprintf(want, sizeof(want), k ? "[%s]:%u" : "%s:%u", addrs[k], sock_port(fd, false));
 		assert_int_equal(cw_conn_peer_str(r.conn[0], got, sizeof(got)), 0);
 		assert_string_equal(got, want);
 		assert_int_equal(cw_conn_peer_str(r.conn[0], tiny, sizeof(tiny)), -ENOSPC);
