@@ -157,9 +157,11 @@ static int start_connect(struct cw_dialer *d, const struct sockaddr_storage *to,
 		return -errno;
 	d->io.fd = fd;
 	if (d->locallen) {
-		/* S10: SO_REUSEADDR lets a fixed local address rebind while its
-		 * last connection is still in TIME_WAIT (whether connect() then
-		 * succeeds depends on timestamps: see the README). */
+		/* SO_REUSEADDR lets a fixed local address rebind while its last
+		 * connection is still in TIME_WAIT. Whether connect() then
+		 * succeeds depends on TCP timestamps: with them, at once; without,
+		 * a TIME_WAIT on our side makes it fail with EADDRNOTAVAIL until
+		 * it expires. */
 		err = cw_sockopt_reuseaddr(fd);
 		if (!err && bind(fd, (const struct sockaddr *)&d->local, d->locallen) < 0)
 			err = -errno;
@@ -249,7 +251,7 @@ int cw_dialer_new(struct cw_loop *loop, const struct cw_dialer_config *cfg, stru
 	d->io.cb = on_connecting;
 	d->policy = cfg->policy;
 	d->policy.half_close_ms = 0; /* no CLOSE_WAIT while flushing to a server that left */
-	d->rng = cfg->seed ? cfg->seed : (uint64_t)time(NULL) ^ ((uint64_t)(uintptr_t)d << 16);
+	d->rng = cfg->jitter_seed ? cfg->jitter_seed : (uint64_t)time(NULL) ^ ((uint64_t)(uintptr_t)d << 16);
 	if (!d->rng)
 		d->rng = 88172645463325252ull;
 	if (cfg->bind) {

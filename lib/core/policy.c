@@ -1,6 +1,5 @@
 /* cw_policy: the rules that end a connection, their defaults, the
  * socket-level part, and the words for each reason. */
-#include <errno.h>
 #include <stdint.h>
 
 #include "closewait/conn.h"
