@@ -162,14 +162,14 @@ static const char *dur(uint64_t ms, char *buf, size_t len)
  * after the user timeout. */
 static void detection_times(FILE *f, const struct cw_policy *p)
 {
-	int sidle = 7200, sintvl = 75, scnt = 9;
+	int sidle, sintvl, scnt;
 	int64_t ut = cw_policy_user_timeout(p);
 	uint64_t idle_case = UINT64_MAX, busy_case = 15 * 60 * 1000;
 	const char *idle_by = "nothing (keepalive off, no heartbeat, no idle timeout)";
 	const char *busy_by = "the kernel's retransmission limit (tcp_retries2, about 15 min)";
 	char b1[32], b2[32];
 
-	cw_sys_keepalive(&sidle, &sintvl, &scnt);
+	cw_sockopt_sys_keepalive(&sidle, &sintvl, &scnt);
 	if (p->keepalive) {
 		uint64_t idle = (uint64_t)(p->keepidle_s >= 0 ? p->keepidle_s : sidle) * 1000;
 		uint64_t intvl = (uint64_t)(p->keepintvl_s >= 0 ? p->keepintvl_s : sintvl) * 1000;

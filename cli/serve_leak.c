@@ -44,7 +44,7 @@ static int leak_listen(const struct leak_opts *o)
 	if (ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	/* Set on the listener: accepted sockets inherit keepalive and its timers. */
-	if (o->keepalive && cw_sock_keepalive(fd, o->keepidle_s, o->keepintvl_s, o->keepcnt))
+	if (o->keepalive && cw_sockopt_keepalive(fd, o->keepidle_s, o->keepintvl_s, o->keepcnt))
 		cli_fatal("serve", "keepalive: %s", strerror(errno));
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
 		char a[CW_ADDRSTRLEN];

@@ -6,8 +6,22 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "closewait/addr.h"
 #include "closewait/duration.h"
 #include "serve.h"
+
+/* The peer as this server's log has always named it: "ADDR at PORT N". */
+static void peer_words(const struct cw_conn *c, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char a[CW_ADDRSTRLEN];
+
+	cw_conn_peer(c, &ss, &sl);
+	if (!sl || cw_addr_str(&ss, a, sizeof(a)))
+		snprintf(a, sizeof(a), "unknown");
+	snprintf(buf, len, "%s at PORT %u", a, cw_addr_port(&ss));
+}
 
 static void on_data(struct cw_conn *c, uint8_t *data, size_t len, void *arg)
 {
@@ -20,7 +34,7 @@ static void on_data(struct cw_conn *c, uint8_t *data, size_t len, void *arg)
 	if (!s->quiet) {
 		char peer[96];
 
-		cw_conn_peer_str(c, peer, sizeof(peer));
+		peer_words(c, peer, sizeof(peer));
 		printf("received from %s\n", peer);
 	}
 	if (cw_conn_write(c, data, len) == -ENOBUFS)
@@ -34,7 +48,7 @@ static void on_close(struct cw_conn *c, enum cw_close_reason reason, int err, vo
 
 	if (s->quiet)
 		return;
-	cw_conn_peer_str(c, peer, sizeof(peer));
+	peer_words(c, peer, sizeof(peer));
 	if (reason == CW_CLOSE_EOF)
 		printf("the other side has been closed. (%s)\n", peer);
 	else if (err)

@@ -66,7 +66,7 @@ static int precheck(struct serve *s)
 		if (fd < 0) {
 			err = -errno;
 		} else {
-			cw_sock_reuseaddr(fd);
+			cw_sockopt_reuseaddr(fd);
 			if (ss.ss_family == AF_INET6)
 				setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 			if (bind(fd, (struct sockaddr *)&ss, sl) < 0)

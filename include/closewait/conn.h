@@ -1,5 +1,29 @@
 /* cw_conn and cw_policy: one TCP connection and the rules that end it.
  *
+ *	static void on_data(struct cw_conn *c, uint8_t *data, size_t len, void *arg)
+ *	{
+ *		int err = cw_conn_write(c, data, len);  // an echo
+ *
+ *		if (err == -ENOBUFS)                     // the peer does not read
+ *			cw_conn_close(c);
+ *	}
+ *	static void on_close(struct cw_conn *c, enum cw_close_reason reason, int err, void *arg)
+ *	{
+ *		char peer[64];
+ *
+ *		if (cw_conn_peer_str(c, peer, sizeof(peer)) == 0)
+ *			printf("%s: %s\n", peer, cw_close_reason_name(reason));
+ *	}
+ *
+ *	struct cw_server_config cfg;            // server.h; a dialer's config is alike
+ *
+ *	cw_server_config_init(&cfg);            // its policy: cw_policy_init's defaults
+ *	cfg.policy.idle_ms = 30000;             // end connections silent for 30 s
+ *	cfg.policy.keepalive = true;            // and those whose peer vanished
+ *	cfg.policy.keepidle_s = 60;
+ *	cfg.ops.on_data = on_data;
+ *	cfg.ops.on_close = on_close;
+ *
  * A connection has exactly one way to end, and the library takes it: on the
  * peer's FIN (after flushing what is queued, bounded by half_close_ms), on a
  * read or write error, on a timeout of the policy, on server shutdown, or when
@@ -34,7 +58,8 @@ enum cw_close_reason {
 };
 
 /* "eof", "reset", "error", "idle", "read-idle", "write-stall", "keepalive",
- * "user-timeout", "half-close-timeout", "drain", "limit", "local". */
+ * "user-timeout", "half-close-timeout", "drain", "limit", "local" (static
+ * strings); "unknown" for a value out of range. */
 const char *cw_close_reason_name(enum cw_close_reason reason);
 
 enum cw_close_mode {
@@ -74,9 +99,10 @@ struct cw_policy {
 void cw_policy_init(struct cw_policy *p);
 /* The TCP_USER_TIMEOUT that the policy puts on sockets, in ms (0 = none):
  * explicit, or IDLE + INTVL x CNT when keepalive is on and it is AUTO. The
- * system's keepalive values fill unset fields. */
+ * system's keepalive values fill unset fields (cw_sockopt_sys_keepalive). */
 int64_t cw_policy_user_timeout(const struct cw_policy *p);
-/* Applies the socket-level part (keepalive, user timeout, nodelay) to fd. */
+/* Applies the socket-level part (nodelay, keepalive, user timeout) to fd.
+ * 0, or -errno of the first option that failed (those before it stay set). */
 int cw_policy_apply(const struct cw_policy *p, int fd);
 
 struct cw_conn_ops {
@@ -95,18 +121,24 @@ struct cw_conn_ops {
  * if the connection is closing; other -errno if the socket failed or memory
  * ran out, in which case the connection is ended (reason reset or error). */
 int cw_conn_write(struct cw_conn *c, const void *data, size_t len);
-/* Ends the connection by the policy's close mode; reason CW_CLOSE_LOCAL. */
+/* Ends the connection by the policy's close mode; reason CW_CLOSE_LOCAL.
+ * on_close runs from inside this call. Nothing if it is ending already. */
 void cw_conn_close(struct cw_conn *c);
 /* Ends it with an explicit mode, for the few callers that must choose. */
 void cw_conn_close_mode(struct cw_conn *c, enum cw_close_mode mode);
+/* The socket, for getsockopt and the like; the library closes it. */
 int cw_conn_fd(const struct cw_conn *c);
 /* Bytes queued in user space, waiting for the socket to take them. */
 size_t cw_conn_queued(const struct cw_conn *c);
-/* The peer's address as the kernel gave it at accept or connect. */
+/* The peer's address as the kernel gave it at accept or connect; *len 0 if
+ * it is not known. */
 void cw_conn_peer(const struct cw_conn *c, struct sockaddr_storage *ss, socklen_t *len);
-/* "ADDR at PORT N", the seed's wording; IPv6 addresses without brackets. */
+/* The peer as "ADDR:PORT", IPv6 as "[ADDR]:PORT" (cw_addr_port_str). 0;
+ * -ENOSPC if it does not fit in len; -EAFNOSUPPORT if the peer is unknown. */
 int cw_conn_peer_str(const struct cw_conn *c, char *buf, size_t len);
+/* A pointer of the application's, kept with the connection (NULL at first). */
 void cw_conn_set_data(struct cw_conn *c, void *data);
+/* The pointer last set, or NULL. */
 void *cw_conn_data(const struct cw_conn *c);
 
 /* Counters kept by whatever owns connections (a server or a dialer). */

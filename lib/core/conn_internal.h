@@ -15,7 +15,7 @@ struct conn_owner {
 	const struct cw_policy *policy;
 	const struct cw_conn_ops *ops;
 	void *arg;
-	struct cw_conn_stats stats;
+	struct cw_conn_stats stats; /* but out_buffers: pool.held, read when stats are taken */
 	struct bufpool pool;
 	struct cw_conn *conns;  /* every connection whose fd is still open */
 	bool draining;          /* end connections as soon as their output is flushed */
@@ -42,7 +42,7 @@ struct cw_conn {
 	uint64_t last_read;         /* ms: last byte read */
 	uint64_t last_write;        /* ms: last byte the socket took (or queue formed) */
 	uint64_t since;             /* ms: the peer's FIN (open) or the start of a graceful end */
-	uint64_t stall_check;       /* ms: last write-stall check (while output is queued) */
+	uint64_t last_stall_check;  /* ms: last write-stall check (while output is queued) */
 	uint32_t outq;              /* kernel send queue (SIOCOUTQ) at that check */
 	uint8_t state;              /* enum conn_state */
 	uint8_t flags;              /* CONN_F_* */
@@ -67,25 +67,11 @@ void conn_abort(struct cw_conn *c);
 /* Server shutdown: ends c now if it has nothing queued, else once flushed. */
 void conn_drain(struct cw_conn *c);
 
-/* Shared by conn.c (I/O), conn_timer.c (deadlines) and conn_close.c (ends). */
-static inline struct cw_loop *conn_loop(const struct cw_conn *c) { return c->owner->loop; }
-static inline uint64_t conn_now(const struct cw_conn *c) { return cw_loop_now(conn_loop(c)); }
-/* Sets the epoll interest the state asks for (no syscall when unchanged). */
-void conn_watch(struct cw_conn *c);
-/* Arms the timer if a deadline came earlier than the armed one. */
-void conn_schedule(struct cw_conn *c);
-void conn_on_timer(struct wheel_entry *e);
-/* Output made progress, or began to queue: the write-stall clock restarts. */
-void stamp_write(struct cw_conn *c);
+/* How an end closes: as the policy says, plainly, gracefully or by RST. */
 enum end_how { END_POLICY, END_PLAIN, END_GRACEFUL, END_ABORT };
-void conn_end_how(struct cw_conn *c, enum cw_close_reason r, int err, enum end_how how);
-/* Closes the fd and schedules the free; the end was already reported. */
-void conn_release(struct cw_conn *c);
-/* Graceful end, once the output is flushed: shut down our side, linger. */
-void conn_linger(struct cw_conn *c);
-/* Ends c for a socket error err (the reason comes from err and tcp_info). */
-void conn_fail(struct cw_conn *c, int err);
-/* Nothing queued to send and nothing received unread. */
-bool drain_idle(const struct cw_conn *c);
+/* The way the policy closes an end for reason r (never END_POLICY): ends we
+ * did not choose plainly, timeouts by RST if it says so, the rest by its
+ * close mode. */
+enum end_how policy_end_how(const struct cw_policy *p, enum cw_close_reason r);
 
 #endif

@@ -35,7 +35,7 @@ struct cw_dialer {
 	unsigned failures_in_row;     /* n in MIN * 2^n */
 	uint64_t rng;                 /* xorshift64 state for the jitter */
 	uint64_t in_at_open, out_at_open; /* byte counters when the connection opened */
-	struct cw_dialer_stats stats;
+	struct cw_dialer_stats stats; /* but sockets and conn: derived when stats are taken */
 };
 
 static void attempt(struct cw_dialer *d);
@@ -92,7 +92,6 @@ static void close_connecting(struct cw_dialer *d)
 	loop_io_del(d->loop, &d->io);
 	close(d->io.fd);
 	d->io.fd = -1;
-	d->stats.sockets = 0;
 }
 
 static void connect_failed(struct cw_dialer *d, int err)
@@ -118,7 +117,6 @@ static void connected(struct cw_dialer *d)
 	d->out_at_open = d->owner.stats.bytes_out;
 	if (conn_open(&d->owner, fd, (struct sockaddr *)&d->addr[i], d->addrlen[i], &d->conn) < 0) {
 		d->conn = NULL;
-		d->stats.sockets = 0;
 		d->stats.failures++;
 		schedule(d, ENOMEM);
 	}
@@ -132,9 +130,9 @@ static void on_connecting(struct loop_io *io, uint32_t events)
 	(void)events;
 	if (d->state != D_CONNECTING)
 		return; /* stopped, or given up, earlier in this batch */
-	err = cw_sock_error(io->fd);
+	err = cw_sockopt_error(io->fd);
 	if (err)
-		connect_failed(d, err);
+		connect_failed(d, -err);
 	else
 		connected(d);
 }
@@ -158,12 +156,13 @@ static int start_connect(struct cw_dialer *d, const struct sockaddr_storage *to,
 	if (fd < 0)
 		return -errno;
 	d->io.fd = fd;
-	d->stats.sockets = 1;
 	if (d->locallen) {
-		/* S10: SO_REUSEADDR lets a fixed local address rebind while its
-		 * last connection is still in TIME_WAIT (whether connect() then
-		 * succeeds depends on timestamps: see the README). */
-		err = cw_sock_reuseaddr(fd);
+		/* SO_REUSEADDR lets a fixed local address rebind while its last
+		 * connection is still in TIME_WAIT. Whether connect() then
+		 * succeeds depends on TCP timestamps: with them, at once; without,
+		 * a TIME_WAIT on our side makes it fail with EADDRNOTAVAIL until
+		 * it expires. */
+		err = cw_sockopt_reuseaddr(fd);
 		if (!err && bind(fd, (const struct sockaddr *)&d->local, d->locallen) < 0)
 			err = -errno;
 	}
@@ -176,7 +175,6 @@ static int start_connect(struct cw_dialer *d, const struct sockaddr_storage *to,
 	if (err) {
 		close(fd);
 		d->io.fd = -1;
-		d->stats.sockets = 0;
 	}
 	return err;
 }
@@ -203,7 +201,6 @@ static void on_released(struct conn_owner *o, struct cw_conn *c)
 
 	(void)c;
 	d->conn = NULL;
-	d->stats.sockets = 0;
 	if (d->state == D_STOPPED)
 		return;
 	/* An exchange completed on it: the next delay starts again at MIN. */
@@ -254,7 +251,7 @@ int cw_dialer_new(struct cw_loop *loop, const struct cw_dialer_config *cfg, stru
 	d->io.cb = on_connecting;
 	d->policy = cfg->policy;
 	d->policy.half_close_ms = 0; /* no CLOSE_WAIT while flushing to a server that left */
-	d->rng = cfg->seed ? cfg->seed : (uint64_t)time(NULL) ^ ((uint64_t)(uintptr_t)d << 16);
+	d->rng = cfg->jitter_seed ? cfg->jitter_seed : (uint64_t)time(NULL) ^ ((uint64_t)(uintptr_t)d << 16);
 	if (!d->rng)
 		d->rng = 88172645463325252ull;
 	if (cfg->bind) {
@@ -327,7 +324,10 @@ struct cw_conn *cw_dialer_conn(const struct cw_dialer *d)
 void cw_dialer_stats(const struct cw_dialer *d, struct cw_dialer_stats *out)
 {
 	*out = d->stats;
+	/* The connecting socket, or the connection's until it is closed. */
+	out->sockets = d->io.fd >= 0 || d->conn != NULL;
 	out->conn = d->owner.stats;
+	out->conn.out_buffers = d->owner.pool.held;
 }
 
 int cw_dialer_peer_str(const struct cw_dialer *d, char *buf, size_t len)

@@ -106,9 +106,14 @@ void loop_defer(struct cw_loop *l, struct loop_defer *d)
 	l->deferred = d;
 }
 
-struct loop_defer **loop_deferred(struct cw_loop *l)
+void loop_defer_cancel(struct cw_loop *l, struct loop_defer *d)
 {
-	return &l->deferred;
+	for (struct loop_defer **p = &l->deferred; *p; p = &(*p)->next) {
+		if (*p == d) {
+			*p = d->next;
+			return;
+		}
+	}
 }
 
 static void run_deferred(struct cw_loop *l)
@@ -274,13 +279,12 @@ void cw_loop_stats(const struct cw_loop *l, struct cw_loop_stats *out)
 	out->timer_arms = w->arms;
 	out->timer_cancels = w->cancels;
 	out->timer_fires = w->fires;
-	out->timer_examined = w->examined;
-	out->timer_reinserted = w->reinserted;
-	out->timer_ticks = w->ticks;
-	out->timer_slots = w->slots;
-	out->timer_max_tick_slots = w->max_tick_slots;
-	out->timer_max_tick_extra = w->max_tick_extra;
 	out->timers_armed = w->armed;
+}
+
+void loop_wheel_stats(const struct cw_loop *l, struct wheel_stats *out)
+{
+	*out = l->wheel.stats;
 }
 
 static void timer_fire(struct wheel_entry *e)

@@ -26,9 +26,12 @@ int loop_io_add(struct cw_loop *l, struct loop_io *io, int fd, uint32_t events);
 int loop_io_mod(struct cw_loop *l, struct loop_io *io, uint32_t events);
 void loop_io_del(struct cw_loop *l, struct loop_io *io);
 void loop_defer(struct cw_loop *l, struct loop_defer *d);
-/* The list of deferred work, to take back an entry whose owner goes first. */
-struct loop_defer **loop_deferred(struct cw_loop *l);
+/* Takes d back if it is still waiting (its owner goes first); else nothing. */
+void loop_defer_cancel(struct cw_loop *l, struct loop_defer *d);
 struct wheel *loop_wheel(struct cw_loop *l);
+/* The wheel's own counters: how much work its ticks did (slots visited,
+ * entries examined), which tests and benchmarks bound. */
+void loop_wheel_stats(const struct cw_loop *l, struct wheel_stats *out);
 /* The shared read buffer: valid until the caller returns to the loop. */
 uint8_t *loop_rbuf(struct cw_loop *l, size_t *len);
 

@@ -183,9 +183,9 @@ int cw_server_listen(struct cw_server *s, const char *addr, uint16_t port)
 		err = -errno;
 		goto fail;
 	}
-	err = cw_sock_reuseaddr(fd);
+	err = cw_sockopt_reuseaddr(fd);
 	if (!err && s->cfg.reuseport)
-		err = cw_sock_reuseport(fd);
+		err = cw_sockopt_reuseport(fd);
 	if (!err && ss.ss_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
 		err = -errno;
@@ -284,13 +284,7 @@ void cw_server_free(struct cw_server *s)
 	s->done = NULL;
 	s->shutting_down = true;
 	s->done_called = true;
-	/* A done already deferred must not run on freed memory. */
-	for (struct loop_defer **d = loop_deferred(s->loop); *d; d = &(*d)->next) {
-		if (*d == &s->done_defer) {
-			*d = s->done_defer.next;
-			break;
-		}
-	}
+	loop_defer_cancel(s->loop, &s->done_defer); /* a done deferred must not run on freed memory */
 	conn_owner_destroy(&s->owner);
 	cw_timer_free(s->pause);
 	cw_timer_free(s->deadline);
@@ -300,4 +294,5 @@ void cw_server_free(struct cw_server *s)
 void cw_server_stats(const struct cw_server *s, struct cw_conn_stats *out)
 {
 	*out = s->owner.stats;
+	out->out_buffers = s->owner.pool.held;
 }

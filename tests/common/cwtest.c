@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/loop_internal.h"
+
 void cwt_netns(void)
 {
 	struct ifreq ifr = { 0 };
@@ -399,6 +401,12 @@ struct cw_loop *cwt_server_loop(const struct cwt_server *s) { return s->loop; }
 void cwt_server_stop(struct cwt_server *s, uint64_t drain_ms, struct cw_conn_stats *st,
 		     struct cw_loop_stats *ls)
 {
+	cwt_server_stop_wheel(s, drain_ms, st, ls, NULL);
+}
+
+void cwt_server_stop_wheel(struct cwt_server *s, uint64_t drain_ms, struct cw_conn_stats *st,
+			   struct cw_loop_stats *ls, struct wheel_stats *ws)
+{
 	uint64_t one = 1;
 
 	s->drain_ms = drain_ms;
@@ -408,6 +416,8 @@ void cwt_server_stop(struct cwt_server *s, uint64_t drain_ms, struct cw_conn_sta
 		cw_server_stats(s->srv, st);
 	if (ls)
 		cw_loop_stats(s->loop, ls);
+	if (ws)
+		loop_wheel_stats(s->loop, ws);
 	cw_io_free(s->wake);
 	close(s->efd);
 	cw_server_free(s->srv);

@@ -76,6 +76,10 @@ struct cw_loop *cwt_server_loop(const struct cwt_server *s);
  * the final counters. Frees everything. */
 void cwt_server_stop(struct cwt_server *s, uint64_t drain_ms, struct cw_conn_stats *st,
 		     struct cw_loop_stats *ls);
+/* The same, and the timing wheel's own counters (core/loop_internal.h). */
+struct wheel_stats;
+void cwt_server_stop_wheel(struct cwt_server *s, uint64_t drain_ms, struct cw_conn_stats *st,
+			   struct cw_loop_stats *ls, struct wheel_stats *ws);
 /* The echo callback itself, for tests that build their own server. */
 void cwt_echo_on_data(struct cw_conn *c, uint8_t *data, size_t len, void *arg);
 

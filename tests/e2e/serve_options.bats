@@ -123,7 +123,7 @@ late_ms() { echo $(($1 + $(slack_ms $((TICK_1S + WAKE))))); }
 	[ "$(val how)" = fin-wait-1 ]
 	# The clock: the last look at the queues (ours, and the server's send
 	# queue in /proc/net/tcp) before they last moved. The server checks for
-	# progress four times a period (lib/conn_timer.c), so it ends 1 to 1.25
+	# progress four times a period (lib/core/conn.c), so it ends 1 to 1.25
 	# periods after the last progress; the checks are 250 ms apart (wheel
 	# level 0, 1 ms granule), the last one at most a 1 s granule late.
 	[ $(($(val end) - $(val stalled))) -ge 1000 ]

@@ -243,8 +243,8 @@ static void test_conn_fd(void **state)
 	rig_stop(&r, NULL);
 }
 
-/* cw_conn_peer_str: "ADDR at PORT N", IPv6 without brackets; -ENOSPC when
- * it does not fit. */
+/* cw_conn_peer_str: "ADDR:PORT", IPv6 as "[ADDR]:PORT"; -ENOSPC when it
+ * does not fit. */
 static void test_conn_peer_str(void **state)
 {
 	static const char *const addrs[] = { "127.0.0.1", "::1" };
@@ -257,7 +257,7 @@ static void test_conn_peer_str(void **state)
 
 		rig_start(&r, addrs[k], NULL);
 		fd = rig_connect(&r, addrs[k], 0);
-		snprintf(want, sizeof(want), "%s at PORT %u", addrs[k], sock_port(fd, false));
+		snprintf(want, sizeof(want), k ? "[%s]:%u" : "%s:%u", addrs[k], sock_port(fd, false));
 		assert_int_equal(cw_conn_peer_str(r.conn[0], got, sizeof(got)), 0);
 		assert_string_equal(got, want);
 		assert_int_equal(cw_conn_peer_str(r.conn[0], tiny, sizeof(tiny)), -ENOSPC);
@@ -374,17 +374,23 @@ static void read_client(struct rig *r, int fd, struct reading *rd)
 }
 
 /* cw_conn_queued: the bytes held in user space, while the peer is not
- * reading and out_cap is far; once the peer has read everything, 0. */
+ * reading and out_cap is far; once the peer has read everything, 0. The
+ * server's bytes_queued and out_buffers follow. */
 static void test_conn_queued(void **state)
 {
 	struct rig r;
 	struct held h;
 	struct reading rd = { 0 };
+	struct cw_conn_stats st;
 	size_t before;
 
 	(void)state;
 	rig_start(&r, "127.0.0.1", NULL);
 	hold_output(&r, &h, 8 * CHUNK);
+	/* The server's counters see the same queue, in one output buffer. */
+	cw_server_stats(r.srv, &st);
+	assert_int_equal(st.bytes_queued, cw_conn_queued(h.c));
+	assert_int_equal(st.out_buffers, 1);
 	print_message("written %zu: queued %zu, server send queue %zu, client receive queue %zu\n",
 		      h.written, cw_conn_queued(h.c), outq(cw_conn_fd(h.c)), inq(h.client));
 	/* The kernel holds a few KiB at most: most of it is ours to hold. */
@@ -402,6 +408,9 @@ static void test_conn_queued(void **state)
 	assert_int_equal(rd.end_err, -1);
 	assert_int_equal(rd.wrong, 0);
 	assert_int_equal(cw_conn_queued(h.c), 0);
+	cw_server_stats(r.srv, &st);
+	assert_int_equal(st.bytes_queued, 0);
+	assert_int_equal(st.out_buffers, 0); /* given back once drained */
 	close(h.client);
 	rig_stop(&r, NULL);
 }

@@ -15,7 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "closewait/conn.h"
@@ -65,14 +68,14 @@ static uint16_t local_port(int fd)
 	return ntohs(a.sin_port);
 }
 
-/* A listener on 127.0.0.1, any port; SO_REUSEADDR by cw_sock_reuseaddr if asked. */
+/* A listener on 127.0.0.1, any port; SO_REUSEADDR by cw_sockopt_reuseaddr if asked. */
 static int listener(bool reuseaddr)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	int fd = tcp_socket();
 
 	if (reuseaddr)
-		assert_int_equal(cw_sock_reuseaddr(fd), 0);
+		assert_int_equal(cw_sockopt_reuseaddr(fd), 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
 	assert_int_equal(listen(fd, 8), 0);
 	return fd;
@@ -112,13 +115,47 @@ static void test_sys_keepalive(void **state)
 	int idle = -1, intvl = -1, cnt = -1;
 
 	(void)state;
-	assert_int_equal(cw_sys_keepalive(&idle, &intvl, &cnt), 0);
+	assert_int_equal(cw_sockopt_sys_keepalive(&idle, &intvl, &cnt), 0);
 	assert_int_equal(idle, SYS_IDLE);
 	assert_int_equal(intvl, SYS_INTVL);
 	assert_int_equal(cnt, SYS_CNT);
 }
 
-/* cw_sock_keepalive: SO_KEEPALIVE on, each value >= 0 set, each negative
+/* Where the sysctls cannot be read (an empty tmpfs over them, in a private
+ * mount namespace of a child): the error of the first, and Linux's defaults,
+ * which the policy's user timeout then uses. */
+static void test_sys_keepalive_unreadable(void **state)
+{
+	int status;
+	pid_t pid;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int idle = -1, intvl = -1, cnt = -1;
+		struct cw_policy p;
+
+		cw_policy_init(&p);
+		p.keepalive = true;
+		if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    mount("none", "/proc/sys/net/ipv4", "tmpfs", 0, NULL))
+			_exit(2);
+		if (cw_sockopt_sys_keepalive(&idle, &intvl, &cnt) != -ENOENT)
+			_exit(3);
+		if (idle != CW_KEEPALIVE_DEFAULT_IDLE_S || intvl != CW_KEEPALIVE_DEFAULT_INTVL_S ||
+		    cnt != CW_KEEPALIVE_DEFAULT_CNT)
+			_exit(4);
+		if (cw_policy_user_timeout(&p) != (7200 + 75 * 9) * 1000)
+			_exit(5);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* cw_sockopt_keepalive: SO_KEEPALIVE on, each value >= 0 set, each negative
  * one left at the system's. */
 static void test_keepalive(void **state)
 {
@@ -136,7 +173,7 @@ static void test_keepalive(void **state)
 		int fd = tcp_socket();
 
 		assert_int_equal(get_int(fd, SOL_SOCKET, SO_KEEPALIVE), 0);
-		assert_int_equal(cw_sock_keepalive(fd, c[0], c[1], c[2]), 0);
+		assert_int_equal(cw_sockopt_keepalive(fd, c[0], c[1], c[2]), 0);
 		assert_int_equal(get_int(fd, SOL_SOCKET, SO_KEEPALIVE), 1);
 		assert_int_equal(get_int(fd, IPPROTO_TCP, TCP_KEEPIDLE), c[3]);
 		assert_int_equal(get_int(fd, IPPROTO_TCP, TCP_KEEPINTVL), c[4]);
@@ -145,7 +182,7 @@ static void test_keepalive(void **state)
 	}
 }
 
-/* cw_sock_keepalive_off: SO_KEEPALIVE reads 0, and on a connection the
+/* cw_sockopt_keepalive_off: SO_KEEPALIVE reads 0, and on a connection the
  * kernel's keepalive timer is gone. */
 static void test_keepalive_off(void **state)
 {
@@ -157,13 +194,13 @@ static void test_keepalive_off(void **state)
 	lp = local_port(cli);
 	rp = local_port(l);
 	assert_int_equal(tcp_timer(lp, rp), 0);
-	assert_int_equal(cw_sock_keepalive(cli, 30, 5, 3), 0);
+	assert_int_equal(cw_sockopt_keepalive(cli, 30, 5, 3), 0);
 	assert_int_equal(tcp_timer(lp, rp), 2);
-	assert_int_equal(cw_sock_keepalive_off(cli), 0);
+	assert_int_equal(cw_sockopt_keepalive_off(cli), 0);
 	assert_int_equal(get_int(cli, SOL_SOCKET, SO_KEEPALIVE), 0);
 	assert_int_equal(tcp_timer(lp, rp), 0);
 	/* and it stays off: a second call is no toggle */
-	assert_int_equal(cw_sock_keepalive_off(cli), 0);
+	assert_int_equal(cw_sockopt_keepalive_off(cli), 0);
 	assert_int_equal(get_int(cli, SOL_SOCKET, SO_KEEPALIVE), 0);
 	close(cli);
 	close(srv);
@@ -176,14 +213,14 @@ static void test_user_timeout(void **state)
 
 	(void)state;
 	assert_int_equal(get_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT), 0);
-	assert_int_equal(cw_sock_user_timeout(fd, 1234), 0);
+	assert_int_equal(cw_sockopt_user_timeout(fd, 1234), 0);
 	assert_int_equal(get_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT), 1234);
-	assert_int_equal(cw_sock_user_timeout(fd, 0), 0);
+	assert_int_equal(cw_sockopt_user_timeout(fd, 0), 0);
 	assert_int_equal(get_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT), 0);
 	close(fd);
 }
 
-/* cw_sock_linger_abort: SO_LINGER {1, 0}; the next close() resets the
+/* cw_sockopt_linger_abort: SO_LINGER {1, 0}; the next close() resets the
  * connection (the peer reads ECONNRESET) and leaves no TIME_WAIT. */
 static void test_linger_abort(void **state)
 {
@@ -197,7 +234,7 @@ static void test_linger_abort(void **state)
 	connected(l, &cli, &srv);
 	sp = local_port(srv);
 	cp = local_port(cli);
-	assert_int_equal(cw_sock_linger_abort(srv), 0);
+	assert_int_equal(cw_sockopt_linger_abort(srv), 0);
 	assert_int_equal(getsockopt(srv, SOL_SOCKET, SO_LINGER, &lg, &len), 0);
 	assert_int_equal(lg.l_onoff, 1);
 	assert_int_equal(lg.l_linger, 0);
@@ -211,7 +248,7 @@ static void test_linger_abort(void **state)
 	close(l);
 }
 
-/* cw_sock_reuseaddr: a listener binds the port that a connection of the
+/* cw_sockopt_reuseaddr: a listener binds the port that a connection of the
  * last one holds in TIME_WAIT; without it the bind fails. (The kernel wants
  * the flag on both: the TIME_WAIT socket has it from its listener, which is
  * why a cw_server sets it on every listener.) */
@@ -236,13 +273,13 @@ static void test_reuseaddr(void **state)
 	assert_int_equal(errno, EADDRINUSE);
 	close(fresh);
 	fresh = tcp_socket();
-	assert_int_equal(cw_sock_reuseaddr(fresh), 0);
+	assert_int_equal(cw_sockopt_reuseaddr(fresh), 0);
 	assert_int_equal(bind(fresh, (struct sockaddr *)&a, sizeof(a)), 0);
 	assert_int_equal(listen(fresh, 1), 0);
 	close(fresh);
 }
 
-/* cw_sock_reuseport: two listeners share one port; without it the second
+/* cw_sockopt_reuseport: two listeners share one port; without it the second
  * bind fails. */
 static void test_reuseport(void **state)
 {
@@ -251,14 +288,14 @@ static void test_reuseport(void **state)
 	int one = tcp_socket(), two = tcp_socket(), plain = tcp_socket();
 
 	(void)state;
-	assert_int_equal(cw_sock_reuseport(one), 0);
+	assert_int_equal(cw_sockopt_reuseport(one), 0);
 	assert_int_equal(get_int(one, SOL_SOCKET, SO_REUSEPORT), 1);
 	assert_int_equal(bind(one, (struct sockaddr *)&a, sizeof(a)), 0);
 	assert_int_equal(listen(one, 1), 0);
 	assert_int_equal(getsockname(one, (struct sockaddr *)&a, &al), 0);
 	assert_int_equal(bind(plain, (struct sockaddr *)&a, sizeof(a)), -1);
 	assert_int_equal(errno, EADDRINUSE);
-	assert_int_equal(cw_sock_reuseport(two), 0);
+	assert_int_equal(cw_sockopt_reuseport(two), 0);
 	assert_int_equal(bind(two, (struct sockaddr *)&a, sizeof(a)), 0);
 	assert_int_equal(listen(two, 1), 0);
 	assert_int_equal(cwt_count_state(CWT_LISTEN, ntohs(a.sin_port), 0), 2);
@@ -273,13 +310,13 @@ static void test_nodelay(void **state)
 
 	(void)state;
 	assert_int_equal(get_int(fd, IPPROTO_TCP, TCP_NODELAY), 0);
-	assert_int_equal(cw_sock_nodelay(fd), 0);
+	assert_int_equal(cw_sockopt_nodelay(fd), 0);
 	assert_int_equal(get_int(fd, IPPROTO_TCP, TCP_NODELAY), 1);
 	close(fd);
 }
 
-/* cw_sock_error: the pending error as a positive errno, cleared by reading
- * it; a failing getsockopt's errno, positive too. */
+/* cw_sockopt_error: the pending error as -errno, cleared by reading it; a
+ * failing getsockopt's -errno too. */
 static void test_sock_error(void **state)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -292,21 +329,21 @@ static void test_sock_error(void **state)
 	/* a port bound but never listening: the connect is refused */
 	assert_int_equal(bind(closed, (struct sockaddr *)&a, sizeof(a)), 0);
 	assert_int_equal(getsockname(closed, (struct sockaddr *)&a, &al), 0);
-	assert_int_equal(cw_sock_error(fd), 0);
+	assert_int_equal(cw_sockopt_error(fd), 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), -1);
 	assert_int_equal(errno, EINPROGRESS);
 	assert_int_equal(poll(&pfd, 1, (int)cwt_slack_ms(2000)), 1);
-	assert_int_equal(cw_sock_error(fd), ECONNREFUSED);
-	assert_int_equal(cw_sock_error(fd), 0);
+	assert_int_equal(cw_sockopt_error(fd), -ECONNREFUSED);
+	assert_int_equal(cw_sockopt_error(fd), 0);
 	assert_int_equal(pipe(p), 0);
-	assert_int_equal(cw_sock_error(p[0]), ENOTSOCK);
+	assert_int_equal(cw_sockopt_error(p[0]), -ENOTSOCK);
 	close(p[0]);
 	close(p[1]);
 	close(fd);
 	close(closed);
 }
 
-/* "All return 0 or -errno": each setter on a pipe and on no fd at all. */
+/* "All return 0 or -errno": each function on a pipe and on no fd at all. */
 static void test_errors(void **state)
 {
 	int p[2];
@@ -316,13 +353,14 @@ static void test_errors(void **state)
 	for (int k = 0; k < 2; k++) {
 		int fd = k ? -1 : p[0], want = k ? -EBADF : -ENOTSOCK;
 
-		assert_int_equal(cw_sock_keepalive(fd, 1, 1, 1), want);
-		assert_int_equal(cw_sock_keepalive_off(fd), want);
-		assert_int_equal(cw_sock_user_timeout(fd, 1000), want);
-		assert_int_equal(cw_sock_linger_abort(fd), want);
-		assert_int_equal(cw_sock_reuseaddr(fd), want);
-		assert_int_equal(cw_sock_reuseport(fd), want);
-		assert_int_equal(cw_sock_nodelay(fd), want);
+		assert_int_equal(cw_sockopt_keepalive(fd, 1, 1, 1), want);
+		assert_int_equal(cw_sockopt_keepalive_off(fd), want);
+		assert_int_equal(cw_sockopt_user_timeout(fd, 1000), want);
+		assert_int_equal(cw_sockopt_linger_abort(fd), want);
+		assert_int_equal(cw_sockopt_reuseaddr(fd), want);
+		assert_int_equal(cw_sockopt_reuseport(fd), want);
+		assert_int_equal(cw_sockopt_nodelay(fd), want);
+		assert_int_equal(cw_sockopt_error(fd), want);
 	}
 	close(p[0]);
 	close(p[1]);
@@ -430,6 +468,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_sys_keepalive, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_sys_keepalive_unreadable, cwt_fd_setup, cwt_fd_teardown),
 		cmocka_unit_test_setup_teardown(test_keepalive, cwt_fd_setup, cwt_fd_teardown),
 		cmocka_unit_test_setup_teardown(test_keepalive_off, cwt_fd_setup, cwt_fd_teardown),
 		cmocka_unit_test_setup_teardown(test_user_timeout, cwt_fd_setup, cwt_fd_teardown),

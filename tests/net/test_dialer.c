@@ -99,7 +99,7 @@ static struct cw_dialer *dialer(struct cw_loop *loop, uint16_t port, struct prob
 	cfg.ops.on_close = on_close;
 	cfg.on_retry = on_retry;
 	cfg.arg = p;
-	cfg.seed = 12345;
+	cfg.jitter_seed = 12345;
 	assert_int_equal(cw_dialer_new(loop, &cfg, &d), 0);
 	return d;
 }

@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/loop_internal.h"
+
 #define NCONN 10000
 #define CONNECTING_MAX 64 /* connects in flight: never more than the accept queue holds */
 /* How late an idle close may come, times CW_TEST_SLACK: the wheel's granule
@@ -209,6 +211,7 @@ static void test_idle_1s_with_10000_connections(void **state)
 	struct cwt_server *s;
 	struct cw_conn_stats st;
 	struct cw_loop_stats ls;
+	struct wheel_stats ws;
 	struct idle_report r;
 	int pfd[2], status;
 	pid_t pid;
@@ -228,7 +231,7 @@ static void test_idle_1s_with_10000_connections(void **state)
 	assert_int_equal(read(pfd[0], &r, sizeof(r)), sizeof(r));
 	close(pfd[0]);
 	waitpid(pid, &status, 0);
-	cwt_server_stop(s, 1000, &st, &ls);
+	cwt_server_stop_wheel(s, 1000, &st, &ls, &ws);
 	print_message("idle 1s: %d connections (%d failed), %d idle-closed, %d after their ping was echoed; EOF after the last message: min %ld ms, max %ld ms; %d early, %d late; pings up to %ld ms late\n",
 		      r.connected, r.connect_failed, r.closed, r.echoed, r.min_ms, r.max_ms, r.early, r.late,
 		      r.ping_lag_ms);
@@ -236,8 +239,8 @@ static void test_idle_1s_with_10000_connections(void **state)
 		      cwt_tcpext("TCPSynRetrans"));
 	print_message("server: %llu closed idle; wheel: %llu arms, %llu fires, %llu examined, max %llu slots and %llu extra entries in one tick\n",
 		      (unsigned long long)st.closed[CW_CLOSE_IDLE], (unsigned long long)ls.timer_arms,
-		      (unsigned long long)ls.timer_fires, (unsigned long long)ls.timer_examined,
-		      (unsigned long long)ls.timer_max_tick_slots, (unsigned long long)ls.timer_max_tick_extra);
+		      (unsigned long long)ls.timer_fires, (unsigned long long)ws.examined,
+		      (unsigned long long)ws.max_tick_slots, (unsigned long long)ws.max_tick_extra);
 	assert_int_equal(r.connect_failed, 0);
 	assert_int_equal(r.connected, NCONN);
 	assert_int_equal(r.closed, NCONN - 1);
@@ -250,8 +253,8 @@ static void test_idle_1s_with_10000_connections(void **state)
 	 * old deadline, and fired again at the new one. */
 	assert_true(r.echoed > 0);
 	assert_true(ls.timer_fires >= (uint64_t)(NCONN - 1 + r.echoed));
-	assert_int_equal(ls.timer_max_tick_extra, 0);
-	assert_true(ls.timer_max_tick_slots <= 8);
+	assert_int_equal(ws.max_tick_extra, 0);
+	assert_true(ws.max_tick_slots <= 8);
 }
 
 struct pp_report {
@@ -316,6 +319,7 @@ static void test_no_timer_work_per_message_at_scale(void **state)
 	struct cwt_server *s;
 	struct cw_conn_stats st;
 	struct cw_loop_stats ls;
+	struct wheel_stats ws;
 	struct pp_report r;
 	int pfd[2], status;
 	pid_t pid;
@@ -338,16 +342,16 @@ static void test_no_timer_work_per_message_at_scale(void **state)
 	/* Let the server see every FIN, so the counters are final (5 s at most, times CW_TEST_SLACK). */
 	for (uint64_t t = cwt_now_ms(); cwt_count_state(CWT_CLOSE_WAIT, 0, 0) && cwt_now_ms() - t < cwt_slack_ms(5000);)
 		cwt_sleep_ms(5);
-	cwt_server_stop(s, 1000, &st, &ls);
+	cwt_server_stop_wheel(s, 1000, &st, &ls, &ws);
 	print_message("%d connections, %ld messages in 5 s; wheel: %llu arms, %llu cancels, %llu fires, %llu examined; epoll_ctl %llu\n",
 		      r.connected, r.messages, (unsigned long long)ls.timer_arms,
 		      (unsigned long long)ls.timer_cancels, (unsigned long long)ls.timer_fires,
-		      (unsigned long long)ls.timer_examined, (unsigned long long)ls.epoll_ctl);
+		      (unsigned long long)ws.examined, (unsigned long long)ls.epoll_ctl);
 	assert_int_equal(r.connected, NCONN);
 	assert_int_equal(r.bad_reply, 0);
 	assert_true(r.messages > 10 * NCONN);
 	assert_int_equal(ls.timer_arms, NCONN);      /* one per connection, at accept */
-	assert_int_equal(ls.timer_examined, 0);      /* nothing came due */
+	assert_int_equal(ws.examined, 0);            /* nothing came due */
 	assert_true(ls.epoll_ctl <= 2 * NCONN + 16); /* add + delete per connection */
 	assert_int_equal(st.closed[CW_CLOSE_EOF], NCONN);
 }

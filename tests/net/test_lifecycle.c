@@ -19,7 +19,7 @@ struct ctx {
 	struct cw_dialer *dialer;
 	int efd;
 	bool done;
-	int opens, retries;
+	int opens, retries, dones;
 };
 
 static void on_done_free(struct cw_server *s, void *arg)
@@ -71,6 +71,41 @@ static void test_shutdown_with_accept_pending_in_the_batch(void **state)
 	close(fd);
 	cw_io_free(wake);
 	close(efd);
+	cw_loop_free(x.loop);
+}
+
+static void on_done_count(struct cw_server *s, void *arg)
+{
+	(void)s;
+	((struct ctx *)arg)->dones++;
+}
+
+/* A server freed while its done callback waits in the loop (shut down with
+ * no connection: done is deferred, not called): done never runs, and the
+ * loop does not reach into the freed server (ASan). */
+static void test_server_freed_with_done_pending(void **state)
+{
+	struct ctx x = { 0 };
+	struct cw_server_config cfg;
+
+	(void)state;
+	assert_int_equal(cw_loop_new(&x.loop), 0);
+	cw_server_config_init(&cfg);
+	cfg.ops.on_data = cwt_echo_on_data;
+	assert_int_equal(cw_server_new(x.loop, &cfg, &x.srv), 0);
+	assert_int_equal(cw_server_listen(x.srv, "127.0.0.1", 0), 0);
+	cw_server_shutdown(x.srv, 1000, on_done_count, &x);
+	assert_int_equal(x.dones, 0); /* never from inside the call */
+	cw_server_free(x.srv);
+	for (int i = 0; i < 3; i++)
+		cw_loop_run_once(x.loop, 0);
+	assert_int_equal(x.dones, 0);
+	/* The control: not freed, the same shutdown's done runs from the loop. */
+	assert_int_equal(cw_server_new(x.loop, &cfg, &x.srv), 0);
+	cw_server_shutdown(x.srv, 1000, on_done_count, &x);
+	cw_loop_run_once(x.loop, 0);
+	assert_int_equal(x.dones, 1);
+	cw_server_free(x.srv);
 	cw_loop_free(x.loop);
 }
 
@@ -171,6 +206,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_shutdown_with_accept_pending_in_the_batch, cwt_fd_setup, cwt_fd_teardown),
 		cmocka_unit_test_setup_teardown(test_dialer_freed_in_the_connect_batch, cwt_fd_setup, cwt_fd_teardown),
+		cmocka_unit_test_setup_teardown(test_server_freed_with_done_pending, cwt_fd_setup, cwt_fd_teardown),
 		cmocka_unit_test_setup_teardown(test_forever_does_not_wrap, cwt_fd_setup, cwt_fd_teardown),
 	};
 	cwt_netns();
