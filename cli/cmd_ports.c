@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "cli.h"
+#include "closewait/census_ports.h"
 #include "out.h"
 
 enum { OPT_RATE = 0x300, OPT_DEST, OPT_JSON, OPT_HELP };
@@ -36,7 +37,7 @@ static void ports_help(void)
 }
 
 struct ports_ctx {
-	struct cw_port_report r;
+	struct cw_ports_report *r;
 	struct cw_port_sys sys;
 	double rate;
 };
@@ -53,7 +54,7 @@ static void ep_str(const struct cw_endpoint *e, bool port, char *buf, size_t len
 		snprintf(buf, len, v4 ? "%s:%u" : "[%s]:%u", a, e->port);
 }
 
-#define DEST(ctx, row) (&((struct ports_ctx *)(ctx))->r.dests[row])
+#define DEST(ctx, row) cw_ports_dest(((struct ports_ctx *)(ctx))->r, row)
 
 static void d_dest(void *ctx, size_t row, struct out_val *v)
 {
@@ -149,7 +150,7 @@ static const struct out_col what_if_cols[] = {
 	{ NULL, "AT-RATE", false, d_wi_t },
 };
 
-#define LOC(ctx, row) (&((struct ports_ctx *)(ctx))->r.locals[row])
+#define LOC(ctx, row) cw_ports_local(((struct ports_ctx *)(ctx))->r, row)
 
 static void l_addr(void *ctx, size_t row, struct out_val *v)
 {
@@ -185,8 +186,8 @@ static size_t advice(const struct ports_ctx *p, const char **lines, size_t max)
 	size_t n = 0;
 	bool pressed = false, no_reuse = false;
 
-	for (size_t i = 0; i < p->r.ndests; i++) {
-		const struct cw_port_dest *d = &p->r.dests[i];
+	for (size_t i = 0; i < cw_ports_dest_count(p->r); i++) {
+		const struct cw_port_dest *d = cw_ports_dest(p->r, i);
 
 		if (d->utilisation > 0.5 || (d->exhaust_what_if_s >= 0 && p->rate > 0)) {
 			pressed = true;
@@ -238,9 +239,9 @@ static void print_json(struct out *o, struct ports_ctx *p, const struct cw_censu
 		out_json_num(o, "rate", p->rate, 3);
 	else
 		out_json_str(o, "rate", NULL);
-	out_json_rows(o, "destinations", cols, nc, p, p->r.ndests);
+	out_json_rows(o, "destinations", cols, nc, p, cw_ports_dest_count(p->r));
 	out_json_rows(o, "locals", local_cols, sizeof(local_cols) / sizeof(local_cols[0]), p,
-		      p->r.nlocals);
+		      cw_ports_local_count(p->r));
 	out_json_open(o, "advice", '[');
 	for (size_t i = 0; i < na; i++)
 		out_json_str(o, NULL, adv[i]);
@@ -274,13 +275,14 @@ static void print_table(struct out *o, struct ports_ctx *p)
 		out_printf(o, ": no reuse, %.1f new connections/s per source and destination at most\n",
 			   p->sys.usable / (CW_TIME_WAIT_MS / 1000.0));
 	out_printf(o, "\n");
-	if (p->r.ndests)
-		out_table(o, cols, nc, p, p->r.ndests);
+	if (cw_ports_dest_count(p->r))
+		out_table(o, cols, nc, p, cw_ports_dest_count(p->r));
 	else
 		out_printf(o, "no outgoing connections\n");
-	if (p->r.nlocals) {
+	if (cw_ports_local_count(p->r)) {
 		out_printf(o, "\n");
-		out_table(o, local_cols, sizeof(local_cols) / sizeof(local_cols[0]), p, p->r.nlocals);
+		out_table(o, local_cols, sizeof(local_cols) / sizeof(local_cols[0]), p,
+			  cw_ports_local_count(p->r));
 	}
 	if (na)
 		out_printf(o, "\nadvice:\n");
@@ -326,7 +328,7 @@ int cmd_ports(int argc, char **argv)
 	else
 		print_table(o, &p);
 	err = out_close(o);
-	cw_ports_report_free(&p.r);
+	cw_ports_report_free(p.r);
 	cw_census_free(c);
 	if (err)
 		cli_fail("ports", "writing output: %s", strerror(-err));

@@ -15,6 +15,11 @@
 #include "closewait/reap.h"
 #include "filter_opts.h"
 #include "reap_view.h"
+#ifdef CW_REAP_TEST_SEAM
+#include "reap/reap_testing.h"
+#else
+struct reap_seam; /* the test build's hook between selection and action */
+#endif
 
 enum { OPT_MODE = OPT_F_LAST, OPT_WAIT, OPT_DRY_RUN, OPT_YES, OPT_JSON, OPT_HELP };
 
@@ -233,11 +238,17 @@ static bool confirmed(const struct reap_opts *o, struct reap_view *v)
 /* --yes in fin mode: nothing to confirm, so the walk for owners and the
  * FINs overlap (cw_reap_now). */
 static struct cw_reap *reap_now(const struct reap_opts *o, struct cw_reap_opts *ro,
-				struct reap_view *v)
+				const struct reap_seam *seam, struct reap_view *v)
 {
 	struct cw_reap_counts n;
 	struct cw_reap *r;
+#ifdef CW_REAP_TEST_SEAM
+	int err = reap_now_seam(&o->f, NULL, ro, seam, &r);
+#else
 	int err = cw_reap_now(&o->f, NULL, ro, &r);
+
+	(void)seam;
+#endif
 
 	if (err) /* the dump, or memory */
 		cli_fatal("reap", "%s", strerror(-err));
@@ -251,8 +262,9 @@ static struct cw_reap *reap_now(const struct reap_opts *o, struct cw_reap_opts *
 int cmd_reap(int argc, char **argv)
 {
 	struct reap_opts o = { 0 };
-	struct cw_census_opts co = { 0 };
-	struct cw_reap_opts ro = { 0 };
+	struct cw_census_opts co;
+	struct cw_reap_opts ro;
+	const struct reap_seam *seam = NULL;
 	struct reap_view v = { 0 };
 	struct cw_reap_counts n;
 	struct cw_census *c;
@@ -263,17 +275,19 @@ int cmd_reap(int argc, char **argv)
 	if (o.f.pid)
 		check_pid(o.f.pid, o.mode);
 	raise_fd_limit();
+	cw_reap_opts_init(&ro);
 	ro.wait_ms = o.wait_ms;
 #ifdef CW_REAP_TEST_SEAM
 	static atomic_bool paused;
+	static const struct reap_seam pause = { seam_pause, &paused };
 
-	ro.before_act = seam_pause;
-	ro.arg = &paused;
+	seam = &pause;
 #endif
 	if (o.yes && !o.dry_run && o.mode == CW_REAP_FIN) {
-		r = reap_now(&o, &ro, &v);
+		r = reap_now(&o, &ro, seam, &v);
 		goto report;
 	}
+	cw_census_opts_init(&co);
 	co.states = o.f.states;
 	co.ports = &o.f;
 	co.owners = true;
@@ -288,9 +302,13 @@ int cmd_reap(int argc, char **argv)
 		cli_fatal("reap", "%s", strerror(-err));
 	cw_reap_counts(r, &n);
 	v = (struct reap_view){ .r = r, .wait_ms = o.wait_ms, .older_ms = o.f.older_ms,
-				.dry_run = o.dry_run, .todo = n.todo };
-	if (n.todo && !o.dry_run && confirmed(&o, &v)) {
+				.dry_run = o.dry_run, .todo = n.to_reap };
+	if (n.to_reap && !o.dry_run && confirmed(&o, &v)) {
+#ifdef CW_REAP_TEST_SEAM
+		err = reap_run_seam(r, &ro, seam);
+#else
 		err = cw_reap_run(r, &ro);
+#endif
 		if (err) {
 			cw_reap_free(r);
 			cli_fatal("reap", "%s", strerror(-err));

@@ -103,7 +103,7 @@ static bool want_owner(const struct cw_sock *s, void *arg)
 int cmd_scan(int argc, char **argv)
 {
 	struct scan_opts o = { 0 };
-	struct cw_census_opts co = { 0 };
+	struct cw_census_opts co;
 	struct want_ctx w;
 	struct cw_census *c;
 	struct scan_result r;
@@ -112,6 +112,7 @@ int cmd_scan(int argc, char **argv)
 
 	parse_args(argc, argv, &o);
 	w.f = &o.f;
+	cw_census_opts_init(&co);
 	co.states = o.f.states;
 	/* Pairing needs the FIN_WAIT_2 ends of CLOSE_WAIT sockets. */
 	if (co.states & CW_STATE_BIT(CW_TCP_CLOSE_WAIT))

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "closewait/census_watch.h"
 #include "out.h"
 
 enum { OPT_INTERVAL = 0x300, OPT_STUCK, OPT_COUNT, OPT_JSON, OPT_HELP };
@@ -51,7 +52,7 @@ static void watch_help(void)
 	       "On a terminal it redraws in place; q or Ctrl-C quits.\n");
 }
 
-#define ROW(ctx, r) (&((const struct cw_watch_row *)(ctx))[r])
+#define ROW(ctx, r) cw_watch_row((const struct cw_watch *)(ctx), r)
 
 static void w_pid(void *ctx, size_t r, struct out_val *v)
 {
@@ -117,36 +118,39 @@ static void clock_str(char *buf, size_t len)
 }
 
 /* Non-terminal: one line per interval. */
-static void print_line(struct out *o, const struct cw_watch_row *rows, size_t n)
+static void print_line(struct out *o, const struct cw_watch *w)
 {
 	char t[16], age[64];
+	size_t n = cw_watch_count(w);
 
 	clock_str(t, sizeof(t));
 	out_printf(o, "%s", t);
 	if (!n)
 		out_printf(o, " no CLOSE_WAIT sockets");
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		const struct cw_watch_row *row = cw_watch_row(w, i);
+
 		out_printf(o, "%s %s[%d] close-wait=%zu growth=%+.1f/min oldest=%s verdict=%s",
-			   i ? " |" : "", rows[i].comm, (int)rows[i].pid, rows[i].close_wait,
-			   rows[i].growth_per_min, out_age_str(&rows[i].oldest, age, sizeof(age)),
-			   cw_verdict_name(rows[i].verdict));
+			   i ? " |" : "", row->comm, (int)row->pid, row->close_wait,
+			   row->growth_per_min, out_age_str(&row->oldest, age, sizeof(age)),
+			   cw_verdict_name(row->verdict));
+	}
 	out_printf(o, "\n");
 }
 
-static void print_json(struct out *o, const struct cw_census *c, const struct cw_watch_row *rows,
-		       size_t n)
+static void print_json(struct out *o, const struct cw_census *c, const struct cw_watch *w)
 {
 	out_json_open(o, NULL, '{');
 	out_json_int(o, "time_ms", (long long)cw_census_time_ms(c));
-	out_json_rows(o, "processes", watch_cols, NWATCH_COLS, (void *)rows, n);
+	out_json_rows(o, "processes", watch_cols, NWATCH_COLS, (void *)w, cw_watch_count(w));
 	out_json_end(o);
 }
 
 /* Terminal: redraw in place. The frame is built in memory, then every line
  * is cleared to its end and the screen below it, so nothing blinks. */
-static void print_frame(struct out *o, const struct watch_opts *wo, const struct cw_watch_row *rows,
-			size_t n)
+static void print_frame(struct out *o, const struct watch_opts *wo, const struct cw_watch *w)
 {
+	size_t n = cw_watch_count(w);
 	char t[16], iv[32], st[32], *text = NULL;
 	size_t len = 0;
 	FILE *mem = open_memstream(&text, &len);
@@ -159,7 +163,7 @@ static void print_frame(struct out *o, const struct watch_opts *wo, const struct
 	out_printf(f, "closewait watch  every %s, stuck after %s  %s  (q quits)\n\n",
 		   out_ms_str(wo->interval_ms, iv, sizeof(iv)), out_ms_str(wo->stuck_ms, st, sizeof(st)), t);
 	if (n)
-		out_table(f, watch_cols, NWATCH_COLS, (void *)rows, n);
+		out_table(f, watch_cols, NWATCH_COLS, (void *)w, n);
 	else
 		out_printf(f, "no CLOSE_WAIT sockets\n");
 	out_close(f);
@@ -222,23 +226,24 @@ static bool wait_until(uint64_t deadline, bool keys)
 
 static int one_round(struct cw_watch *w, struct out *o, const struct watch_opts *wo)
 {
-	struct cw_census_opts co = { .states = CW_STATE_BIT(CW_TCP_CLOSE_WAIT), .owners = true };
+	struct cw_census_opts co;
 	struct cw_census *c;
-	const struct cw_watch_row *rows;
-	size_t n;
-	int err = cw_census_take(&co, &c);
+	int err;
 
+	cw_census_opts_init(&co);
+	co.states = CW_STATE_BIT(CW_TCP_CLOSE_WAIT);
+	co.owners = true;
+	err = cw_census_take(&co, &c);
 	if (err)
 		return err;
 	err = cw_watch_update(w, c);
 	if (!err) {
-		rows = cw_watch_rows(w, &n);
 		if (wo->tty)
-			print_frame(o, wo, rows, n);
+			print_frame(o, wo, w);
 		else if (wo->json)
-			print_json(o, c, rows, n);
+			print_json(o, c, w);
 		else
-			print_line(o, rows, n);
+			print_line(o, w);
 		out_flush(o);
 	}
 	cw_census_free(c);

@@ -7,7 +7,7 @@
 
 #include <stdbool.h>
 
-#include "closewait/census.h"
+#include "closewait/census_filter.h"
 
 enum {
 	OPT_F_STATE = 0x400,

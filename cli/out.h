@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "closewait/census.h"
+#include "closewait/census_types.h"
 
 enum out_type { OUT_STR, OUT_INT, OUT_NUM, OUT_BOOL, OUT_AGE, OUT_LIST };
 

@@ -93,7 +93,7 @@ static bool need_reset(int state)
 static void skip_text(const struct reap_view *v, const struct cw_reap_item *it, char *buf, size_t len)
 {
 	char a[48], b[48];
-	bool fin = cw_reap_get_mode(v->r) == CW_REAP_FIN;
+	bool fin = cw_reap_mode(v->r) == CW_REAP_FIN;
 
 	switch (it->status) {
 	case CW_REAP_SKIP_LISTEN: snprintf(buf, len, "listening socket: never touched"); break;
@@ -103,7 +103,7 @@ static void skip_text(const struct reap_view *v, const struct cw_reap_item *it, 
 		break;
 	case CW_REAP_SKIP_MODE:
 		snprintf(buf, len, "a FIN cannot end a %s socket (ours was sent already); --mode rst can",
-			 cw_tcp_state_name(it->sock.state));
+			 cw_tcp_state_name(it->sock->state));
 		break;
 	case CW_REAP_SKIP_GONE:
 		if (it->err == -EBADF)
@@ -117,7 +117,7 @@ static void skip_text(const struct reap_view *v, const struct cw_reap_item *it, 
 		if (fin)
 			snprintf(buf, len, "fd %d now holds another %s (inode %u), not the one selected "
 				 "(inode %u): not touched", it->fd, it->new_inode ? "socket" : "file",
-				 it->new_inode, it->sock.inode);
+				 it->new_inode, it->sock->inode);
 		else
 			snprintf(buf, len, "another socket (inode %u) now has this address pair: not touched",
 				 it->new_inode);
@@ -125,7 +125,7 @@ static void skip_text(const struct reap_view *v, const struct cw_reap_item *it, 
 	default: /* CW_REAP_SKIP_CHANGED */
 		snprintf(buf, len, "now %s, no longer %s: not touched",
 			 it->end_state ? cw_tcp_state_name(it->end_state) : "closed",
-			 cw_tcp_state_name(it->sock.state));
+			 cw_tcp_state_name(it->sock->state));
 		break;
 	}
 }
@@ -161,7 +161,7 @@ static void fail_text(const struct cw_reap_item *it, char *buf, size_t len)
 static void detail_text(const struct reap_view *v, const struct cw_reap_item *it, char *buf, size_t len)
 {
 	char a[48];
-	bool fin = cw_reap_get_mode(v->r) == CW_REAP_FIN;
+	bool fin = cw_reap_mode(v->r) == CW_REAP_FIN;
 
 	switch (cw_reap_status_kind(it->status)) {
 	case CW_REAP_KIND_SKIPPED: skip_text(v, it, buf, len); return;
@@ -169,7 +169,7 @@ static void detail_text(const struct reap_view *v, const struct cw_reap_item *it
 	default: break;
 	}
 	switch (it->status) {
-	case CW_REAP_TODO:
+	case CW_REAP_TO_REAP:
 		snprintf(buf, len, fin ? "send our FIN (shutdown on a duplicate of the fd)"
 				       : "destroy: the peer gets an RST");
 		break;
@@ -188,7 +188,7 @@ static void detail_text(const struct reap_view *v, const struct cw_reap_item *it
 			 out_ms_str(v->wait_ms, a, sizeof(a)), cw_tcp_state_name(it->end_state));
 		break;
 	default: /* CW_REAP_DESTROYED */
-		snprintf(buf, len, need_reset(it->sock.state) ? "destroyed: RST sent to the peer" : "destroyed");
+		snprintf(buf, len, need_reset(it->sock->state) ? "destroyed: RST sent to the peer" : "destroyed");
 		break;
 	}
 }
@@ -196,27 +196,27 @@ static void detail_text(const struct reap_view *v, const struct cw_reap_item *it
 static void g_family(void *c, size_t row, struct out_val *v)
 {
 	v->type = OUT_STR;
-	v->s = ITEM((struct ctx *)c, row)->sock.family == AF_INET6 ? "ipv6" : "ipv4";
+	v->s = ITEM((struct ctx *)c, row)->sock->family == AF_INET6 ? "ipv6" : "ipv4";
 }
 
 static void g_local(void *c, size_t row, struct out_val *v)
 {
 	v->type = OUT_STR;
-	ep_str(&ITEM((struct ctx *)c, row)->sock.local, v->buf, sizeof(v->buf));
+	ep_str(&ITEM((struct ctx *)c, row)->sock->local, v->buf, sizeof(v->buf));
 	v->s = v->buf;
 }
 
 static void g_remote(void *c, size_t row, struct out_val *v)
 {
 	v->type = OUT_STR;
-	ep_str(&ITEM((struct ctx *)c, row)->sock.remote, v->buf, sizeof(v->buf));
+	ep_str(&ITEM((struct ctx *)c, row)->sock->peer, v->buf, sizeof(v->buf));
 	v->s = v->buf;
 }
 
 static void g_state(void *c, size_t row, struct out_val *v)
 {
 	v->type = OUT_STR;
-	v->s = cw_tcp_state_name(ITEM((struct ctx *)c, row)->sock.state);
+	v->s = cw_tcp_state_name(ITEM((struct ctx *)c, row)->sock->state);
 }
 
 static void g_end_state(void *c, size_t row, struct out_val *v)
@@ -237,7 +237,7 @@ static void g_age(void *c, size_t row, struct out_val *v)
 static void g_inode(void *c, size_t row, struct out_val *v)
 {
 	v->type = OUT_INT;
-	v->i = ITEM((struct ctx *)c, row)->sock.inode;
+	v->i = ITEM((struct ctx *)c, row)->sock->inode;
 }
 
 static void g_pid(void *c, size_t row, struct out_val *v)
@@ -370,7 +370,7 @@ static void owner_text_one(const struct cw_reap_item *it, size_t fds, void *arg)
 static void summary_text(const struct reap_view *v, char *buf, size_t len)
 {
 	struct cw_reap_counts n;
-	bool fin = cw_reap_get_mode(v->r) == CW_REAP_FIN;
+	bool fin = cw_reap_mode(v->r) == CW_REAP_FIN;
 	const char *mode = fin ? "fin" : "rst";
 	char owners[512];
 	struct owner_text t = { owners, sizeof(owners), 0, 0, 0 };
@@ -390,7 +390,7 @@ static void summary_text(const struct reap_view *v, char *buf, size_t len)
 	if (!v->acted) {
 		snprintf(buf, len, "%s: %zu socket%s to reap (mode %s), %zu skipped, %zu cannot be reaped. "
 			 "Nothing was done.", v->dry_run ? "Dry run" : v->not_acted,
-			 n.todo, n.todo == 1 ? "" : "s", mode, n.skipped, n.failed);
+			 n.to_reap, n.to_reap == 1 ? "" : "s", mode, n.skipped, n.failed);
 		return;
 	}
 	if (fin)
@@ -440,7 +440,7 @@ void reap_print_json(struct out *o, const struct reap_view *v)
 	cw_reap_counts(v->r, &n);
 	summary_text(v, msg, sizeof(msg));
 	out_json_open(o, NULL, '{');
-	out_json_str(o, "mode", cw_reap_get_mode(v->r) == CW_REAP_FIN ? "fin" : "rst");
+	out_json_str(o, "mode", cw_reap_mode(v->r) == CW_REAP_FIN ? "fin" : "rst");
 	out_json_bool(o, "dry_run", v->dry_run);
 	out_json_bool(o, "acted", v->acted);
 	out_json_int(o, "wait_ms", (long long)v->wait_ms);

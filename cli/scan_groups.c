@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define GRP(ctx, row) (&((const struct cw_group *)(ctx))[row])
+#define GRP(ctx, row) cw_grouping_at((const struct cw_grouping *)(ctx), row)
 
 static void g_pid(void *ctx, size_t row, struct out_val *v)
 {
@@ -117,8 +117,8 @@ static size_t group_columns(const struct scan_result *r, bool json, struct out_c
 		int s = state_order[k];
 		bool any = json;
 
-		for (size_t g = 0; g < r->ngroups && !any; g++)
-			any = r->groups[g].count[s] > 0;
+		for (size_t g = 0; g < cw_grouping_count(r->groups) && !any; g++)
+			any = cw_grouping_at(r->groups, g)->count[s] > 0;
 		/* Every state is in JSON (stable keys); the table shows those present,
 		 * and CLOSE-WAIT always. */
 		if (any || s == CW_TCP_CLOSE_WAIT)
@@ -142,9 +142,9 @@ void scan_print_groups(struct out *o, struct scan_result *r, bool json)
 
 	if (json) {
 		out_json_str(o, "by", by_name[r->by]);
-		out_json_rows(o, "groups", cols, n, r->groups, r->ngroups);
-	} else if (r->ngroups) {
-		out_table(o, cols, n, r->groups, r->ngroups);
+		out_json_rows(o, "groups", cols, n, r->groups, cw_grouping_count(r->groups));
+	} else if (cw_grouping_count(r->groups)) {
+		out_table(o, cols, n, r->groups, cw_grouping_count(r->groups));
 	} else {
 		out_printf(o, "no sockets matched\n");
 	}

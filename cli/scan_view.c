@@ -10,10 +10,16 @@
 
 #include "closewait/addr.h"
 
+/* The owners of one socket, for the nested rows of its owners column. */
+struct owners_of {
+	const struct cw_census *c;
+	size_t i;
+};
+
 struct view {
 	struct scan_result *r;
 	const size_t *rows;           /* display row -> census index (sockets view) */
-	const struct cw_group *g;     /* groups view */
+	struct owners_of owners;      /* the owners column's nested rows, cell by cell */
 };
 
 const char *scan_state_key(int state)
@@ -69,7 +75,7 @@ static void g_local(void *ctx, size_t row, struct out_val *v)
 static void g_remote(void *ctx, size_t row, struct out_val *v)
 {
 	v->type = OUT_STR;
-	ep_str(&SOCK((struct view *)ctx, row)->remote, true, v->buf, sizeof(v->buf));
+	ep_str(&SOCK((struct view *)ctx, row)->peer, true, v->buf, sizeof(v->buf));
 	v->s = v->buf;
 }
 
@@ -101,7 +107,7 @@ INFO_GETTER(g_lastack, lastack_ms)
 static void g_timer(void *ctx, size_t row, struct out_val *v)
 {
 	v->type = OUT_STR;
-	v->s = cw_timer_name(SOCK((struct view *)ctx, row)->timer);
+	v->s = cw_sock_timer_name(SOCK((struct view *)ctx, row)->timer);
 }
 
 static void g_age(void *ctx, size_t row, struct out_val *v)
@@ -127,27 +133,30 @@ static void g_older(void *ctx, size_t row, struct out_val *v)
 }
 
 /* nested: one owner */
+#define OWNER(ctx, row) \
+	cw_census_owner(((struct owners_of *)(ctx))->c, ((struct owners_of *)(ctx))->i, row)
+
 static void o_pid(void *ctx, size_t row, struct out_val *v)
 {
 	v->type = OUT_INT;
-	v->i = ((const struct cw_owner *)ctx)[row].pid;
+	v->i = OWNER(ctx, row)->pid;
 }
 
 static void o_fd(void *ctx, size_t row, struct out_val *v)
 {
 	v->type = OUT_INT;
-	v->i = ((const struct cw_owner *)ctx)[row].fd;
+	v->i = OWNER(ctx, row)->fd;
 }
 
 static void o_comm(void *ctx, size_t row, struct out_val *v)
 {
 	v->type = OUT_STR;
-	v->s = ((const struct cw_owner *)ctx)[row].comm;
+	v->s = OWNER(ctx, row)->comm;
 }
 
 static void o_text(void *ctx, size_t row, struct out_val *v)
 {
-	const struct cw_owner *o = &((const struct cw_owner *)ctx)[row];
+	const struct cw_owner *o = OWNER(ctx, row);
 
 	v->type = OUT_STR;
 	snprintf(v->buf, sizeof(v->buf), "%s[%d]:%d", o->comm, (int)o->pid, o->fd);
@@ -164,12 +173,13 @@ static const struct out_col owner_cols[] = {
 static void g_owners(void *ctx, size_t row, struct out_val *v)
 {
 	struct view *w = ctx;
-	size_t n, i = w->rows[row];
-	const struct cw_owner *o = cw_census_owners(w->r->c, i, &n);
+	size_t i = w->rows[row];
 
+	/* The list is rendered before the next cell is asked for. */
+	w->owners = (struct owners_of){ w->r->c, i };
 	v->type = OUT_LIST;
-	v->list_ctx = (void *)o;
-	v->list_n = n;
+	v->list_ctx = &w->owners;
+	v->list_n = cw_census_owner_count(w->r->c, i);
 	v->list_cols = owner_cols;
 	v->list_ncols = sizeof(owner_cols) / sizeof(owner_cols[0]);
 }
@@ -215,7 +225,7 @@ static void g_peer_state(void *ctx, size_t row, struct out_val *v)
 static void g_peer_owner(void *ctx, size_t row, struct out_val *v)
 {
 	struct view *w = ctx;
-	size_t j = peer_of(w, row), n;
+	size_t j = peer_of(w, row);
 	const struct cw_owner *o;
 
 	v->type = OUT_STR;
@@ -223,11 +233,11 @@ static void g_peer_owner(void *ctx, size_t row, struct out_val *v)
 		v->null = true;
 		return;
 	}
-	o = cw_census_owners(w->r->c, j, &n);
+	o = cw_census_owner_count(w->r->c, j) ? cw_census_owner(w->r->c, j, 0) : NULL;
 	if (!cw_census_sock(w->r->c, j)->inode)
 		v->s = "orphaned";
 	else if (o)
-		snprintf(v->buf, sizeof(v->buf), "%s[%d]", o[0].comm, (int)o[0].pid), v->s = v->buf;
+		snprintf(v->buf, sizeof(v->buf), "%s[%d]", o->comm, (int)o->pid), v->s = v->buf;
 	else
 		v->s = "unknown";
 }
@@ -235,12 +245,13 @@ static void g_peer_owner(void *ctx, size_t row, struct out_val *v)
 static void g_peer_pid(void *ctx, size_t row, struct out_val *v)
 {
 	struct view *w = ctx;
-	size_t j = peer_of(w, row), n;
-	const struct cw_owner *o = j == CW_NO_PEER ? NULL : cw_census_owners(w->r->c, j, &n);
+	size_t j = peer_of(w, row);
+	const struct cw_owner *o = j == CW_NO_PEER || !cw_census_owner_count(w->r->c, j)
+					   ? NULL : cw_census_owner(w->r->c, j, 0);
 
 	v->type = OUT_INT;
 	v->null = !o;
-	v->i = o ? o[0].pid : 0;
+	v->i = o ? o->pid : 0;
 }
 
 static const struct out_col sock_cols[] = {
@@ -317,9 +328,9 @@ int scan_compute(const struct cw_census *c, const struct cw_filter *f, enum cw_g
 		r->idx[r->nidx++] = i;
 		r->close_wait += cw_census_sock(c, i)->state == CW_TCP_CLOSE_WAIT;
 	}
-	err = cw_census_group(c, r->sel, r->peer, by, &r->groups, &r->ngroups);
+	err = cw_census_group(c, r->sel, r->peer, by, &r->groups);
 	if (!err)
-		err = cw_census_group(c, r->sel, r->peer, CW_BY_PROCESS, &r->procs, &r->nprocs);
+		err = cw_census_group(c, r->sel, r->peer, CW_BY_PROCESS, &r->procs);
 	if (!err)
 		return 0;
 fail:
@@ -333,8 +344,8 @@ void scan_result_free(struct scan_result *r)
 	free(r->sel);
 	free(r->uncertain);
 	free(r->idx);
-	free(r->groups);
-	free(r->procs);
+	cw_grouping_free(r->groups);
+	cw_grouping_free(r->procs);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -381,7 +392,7 @@ void scan_print_table(struct out *o, struct scan_result *r)
 {
 	struct out_col cols[NSOCK_COLS + 4];
 	size_t *rows = malloc((r->nidx ? r->nidx : 1) * sizeof(*rows));
-	struct view v = { r, rows, NULL };
+	struct view v = { r, rows, { 0 } };
 	size_t ncols = sock_columns(r, cols), nrows;
 	char line[512];
 	bool any_culprit = false;
@@ -389,13 +400,15 @@ void scan_print_table(struct out *o, struct scan_result *r)
 	if (!rows)
 		return;
 	scan_print_groups(o, r, false);
-	for (size_t g = 0; g < r->nprocs; g++) {
-		if (!r->procs[g].peers_closed || r->procs[g].kind != CW_OWNED)
+	for (size_t g = 0; g < cw_grouping_count(r->procs); g++) {
+		const struct cw_group *p = cw_grouping_at(r->procs, g);
+
+		if (!p->peers_closed || p->kind != CW_OWNED)
 			continue;
 		if (!any_culprit)
 			out_printf(o, "\n");
 		any_culprit = true;
-		scan_culprit_line(&r->procs[g], line, sizeof(line));
+		scan_culprit_line(p, line, sizeof(line));
 		out_printf(o, "%s\n", line);
 	}
 	nrows = table_rows(r, rows);
@@ -418,7 +431,7 @@ void scan_print_table(struct out *o, struct scan_result *r)
 void scan_print_json(struct out *o, struct scan_result *r)
 {
 	struct out_col cols[NSOCK_COLS + 4];
-	struct view v = { r, r->idx, NULL };
+	struct view v = { r, r->idx, { 0 } };
 	size_t ncols = sock_columns(r, cols);
 	char line[512];
 
@@ -433,8 +446,8 @@ void scan_print_json(struct out *o, struct scan_result *r)
 	out_json_int(o, "uncertain_total", (long long)r->uncertain_n);
 	scan_print_groups(o, r, true);
 	out_json_open(o, "culprits", '[');
-	for (size_t g = 0; g < r->nprocs; g++) {
-		const struct cw_group *p = &r->procs[g];
+	for (size_t g = 0; g < cw_grouping_count(r->procs); g++) {
+		const struct cw_group *p = cw_grouping_at(r->procs, g);
 
 		if (!p->peers_closed || p->kind != CW_OWNED)
 			continue;

@@ -3,7 +3,8 @@
 #ifndef CW_SCAN_VIEW_H
 #define CW_SCAN_VIEW_H
 
-#include "closewait/census.h"
+#include "closewait/census_filter.h"
+#include "closewait/census_group.h"
 #include "out.h"
 
 struct scan_result {
@@ -16,10 +17,8 @@ struct scan_result {
 	bool *uncertain;              /* --older: age range contains the limit */
 	size_t *idx;                  /* selected sockets, census order */
 	size_t nidx;
-	struct cw_group *groups;      /* by `by` */
-	size_t ngroups;
-	struct cw_group *procs;       /* by process, for the culprit lines */
-	size_t nprocs;
+	struct cw_grouping *groups;   /* by `by` */
+	struct cw_grouping *procs;    /* by process, for the culprit lines */
 	size_t close_wait;            /* selected CLOSE_WAIT sockets: exit status 1 if any */
 	size_t uncertain_n;
 };

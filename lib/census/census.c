@@ -1,5 +1,6 @@
 /* Taking a census: the sock_diag dumps, then (if asked) the /proc owners. */
 #include "census_internal.h"
+#include "census_lib.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -8,64 +9,9 @@
 #include <unistd.h>
 #include <sys/socket.h>
 
+#include "census_procfd.h"
 #include "clock.h"
-#include "census_netlink.h"
-
-static const char *const state_names[CW_TCP_MAX_STATE] = {
-	[CW_TCP_ESTABLISHED] = "established", [CW_TCP_SYN_SENT] = "syn-sent",
-	[CW_TCP_SYN_RECV] = "syn-recv",       [CW_TCP_FIN_WAIT1] = "fin-wait-1",
-	[CW_TCP_FIN_WAIT2] = "fin-wait-2",    [CW_TCP_TIME_WAIT] = "time-wait",
-	[CW_TCP_CLOSE] = "unconnected",       [CW_TCP_CLOSE_WAIT] = "close-wait",
-	[CW_TCP_LAST_ACK] = "last-ack",       [CW_TCP_LISTEN] = "listen",
-	[CW_TCP_CLOSING] = "closing",
-};
-
-const char *cw_tcp_state_name(int state)
-{
-	return state > 0 && state < CW_TCP_MAX_STATE ? state_names[state] : "?";
-}
-
-static int state_one(const char *name, size_t len, uint32_t *mask)
-{
-	if (len == 3 && !strncmp(name, "all", 3)) {
-		*mask |= CW_STATES_ALL;
-		return 0;
-	}
-	for (int s = 1; s < CW_TCP_MAX_STATE; s++) {
-		if (s != CW_TCP_CLOSE && strlen(state_names[s]) == len &&
-		    !strncmp(state_names[s], name, len)) {
-			*mask |= CW_STATE_BIT(s);
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-int cw_tcp_states_parse(const char *names, uint32_t *mask)
-{
-	uint32_t m = 0;
-
-	if (!names || !*names)
-		return -EINVAL;
-	for (const char *p = names;;) {
-		size_t len = strcspn(p, ",");
-
-		if (!len || state_one(p, len, &m))
-			return -EINVAL;
-		if (!p[len])
-			break;
-		p += len + 1;
-	}
-	*mask |= m;
-	return 0;
-}
-
-const char *cw_timer_name(int timer)
-{
-	static const char *const names[] = { "none", "retrans", "keepalive", "timewait", "probe0" };
-
-	return timer >= 0 && timer <= CW_TIMER_PROBE0 ? names[timer] : "?";
-}
+#include "util.h"
 
 int census_new(uint64_t time_ms, uint64_t mono_ms, struct cw_census **out)
 {
@@ -81,19 +27,12 @@ int census_new(uint64_t time_ms, uint64_t mono_ms, struct cw_census **out)
 
 int census_add(struct cw_census *c, const struct cw_sock *s)
 {
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 1024;
-		struct cw_sock *v = realloc(c->socks, cap * sizeof(*v));
+	struct cw_sock *v = vec_room(c->socks, c->n, &c->cap, sizeof(*v), 1024);
 
-		if (!v)
-			return -ENOMEM;
-		c->socks = v;
-		c->cap = cap;
-	}
-	c->socks[c->n] = *s;
-	c->socks[c->n].owner_first = 0;
-	c->socks[c->n].nowners = 0;
-	c->n++;
+	if (!v)
+		return -ENOMEM;
+	c->socks = v;
+	c->socks[c->n++] = *s;
 	return 0;
 }
 
@@ -109,20 +48,20 @@ int census_set_owners(struct cw_census *c, const size_t *sock_idx, const pid_t *
 	c->has_owners = true;
 	if (!n)
 		return 0;
+	c->spans = calloc(c->n, sizeof(*c->spans));
 	c->owners = calloc(n, sizeof(*c->owners));
 	c->comms = calloc(n, sizeof(*c->comms));
-	if (!c->owners || !c->comms)
+	if (!c->spans || !c->owners || !c->comms)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		struct cw_sock *s = &c->socks[sock_idx[i]];
+		struct owner_span *sp = &c->spans[sock_idx[i]];
 
 		if (!c->ncomms || strcmp(c->comms[c->ncomms - 1], comm[i]))
 			strncpy(c->comms[c->ncomms++], comm[i], sizeof(c->comms[0]) - 1);
 		c->owners[i] = (struct cw_owner){ pid[i], fd[i], c->comms[c->ncomms - 1] };
-		if (!s->nowners)
-			s->owner_first = (uint32_t)i;
-		if (s->nowners < UINT16_MAX)
-			s->nowners++;
+		if (!sp->n)
+			sp->first = (uint32_t)i;
+		sp->n++;
 	}
 	c->nowners = n;
 	return 0;
@@ -156,36 +95,69 @@ out:
 	return err;
 }
 
-int census_owners_start(struct cw_census *c, const struct cw_census_opts *o, const pid_t *only,
-			size_t nonly, const struct procfd_sink *sink, struct procfd_walk **w)
-{
-	uint32_t *inodes = calloc(c->n ? c->n : 1, sizeof(*inodes));
-	unsigned threads = o->threads;
-	int err;
+struct census_walk {
+	struct procfd_walk *pw;
+	struct census_walk_sink sink;
+};
 
-	if (!inodes)
-		return -ENOMEM;
+static void walk_hit(const struct procfd_hit *h, void *arg)
+{
+	struct census_walk *w = arg;
+
+	if (w->sink.hit)
+		w->sink.hit(h->idx, h->pid, h->fd, w->sink.arg);
+}
+
+static void walk_done(void *arg)
+{
+	struct census_walk *w = arg;
+
+	if (w->sink.done)
+		w->sink.done(w->sink.arg);
+}
+
+int census_walk_start(struct cw_census *c, const struct census_walk_opts *o,
+		      struct census_walk **out)
+{
+	struct census_walk *w = calloc(1, sizeof(*w));
+	uint32_t *inodes = calloc(c->n ? c->n : 1, sizeof(*inodes));
+	struct procfd_spec spec = { .root = "/proc", .inodes = inodes, .n = c->n,
+				    .threads = o->threads, .stop_early = !o->all_owners,
+				    .only = o->only ? &o->only : NULL, .nonly = o->only ? 1 : 0 };
+	struct procfd_sink sink = { walk_hit, walk_done, w };
+	int err = -ENOMEM;
+
+	if (!w || !inodes)
+		goto fail;
 	for (size_t i = 0; i < c->n; i++)
-		if (!o->want || o->want(&c->socks[i], o->want_arg))
+		if (!o->want || o->want(i, o->want_arg))
 			inodes[i] = c->socks[i].inode;
-	if (!threads) {
+	if (!spec.threads) {
 		/* Two readers keep both cores of a small host busy; /proc lookups of
 		 * different processes do not contend. More gains little. */
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
-		threads = cpus >= 2 ? 2 : 1;
+		spec.threads = cpus >= 2 ? 2 : 1;
 	}
-	err = procfd_start(o->proc_root ? o->proc_root : "/proc", inodes, c->n, threads,
-			   !o->all_owners, only, nonly, sink, w);
+	w->sink = o->sink;
+	err = procfd_start(&spec, &sink, &w->pw);
+	if (err)
+		goto fail;
 	free(inodes);
+	*out = w;
+	return 0;
+fail:
+	free(inodes);
+	free(w);
 	return err;
 }
 
-int census_owners_finish(struct cw_census *c, struct procfd_walk *w)
+int census_walk_finish(struct cw_census *c, struct census_walk *w)
 {
 	struct procfd_result r;
-	int err = procfd_finish(w, &r);
+	int err = procfd_finish(w->pw, &r);
 
+	free(w);
 	if (err)
 		return err;
 	c->partial = r.partial;
@@ -195,31 +167,55 @@ int census_owners_finish(struct cw_census *c, struct procfd_walk *w)
 	return err;
 }
 
-static int take_owners(struct cw_census *c, const struct cw_census_opts *o)
-{
-	struct procfd_walk *w;
-	int err = census_owners_start(c, o, NULL, 0, NULL, &w);
+/* cw_census_opts.want, asked by socket index. */
+struct want_sock {
+	const struct cw_census *c;
+	const struct cw_census_opts *o;
+};
 
-	return err ? err : census_owners_finish(c, w);
+static bool want_sock(size_t i, void *arg)
+{
+	const struct want_sock *ws = arg;
+
+	return ws->o->want(&ws->c->socks[i], ws->o->want_arg);
 }
 
-int cw_census_take(const struct cw_census_opts *o, struct cw_census **out)
+static int take_owners(struct cw_census *c, const struct cw_census_opts *o)
 {
-	static const struct cw_census_opts defaults = { 0 };
-	struct cw_census *c;
-	int err;
+	struct want_sock ws = { c, o };
+	struct census_walk_opts wo = { .want = o->want ? want_sock : NULL, .want_arg = &ws,
+				       .threads = o->threads, .all_owners = o->all_owners };
+	struct census_walk *w;
+	int err = census_walk_start(c, &wo, &w);
 
-	if (!o)
-		o = &defaults;
+	return err ? err : census_walk_finish(c, w);
+}
+
+int cw_census_take(const struct cw_census_opts *opts, struct cw_census **out)
+{
+	struct cw_census_opts o;
+	struct cw_filter ports;
+	struct cw_census *c;
+	int err = 0;
+
+	cw_census_opts_init(&o);
+	if (opts)
+		err = census_opts_read(opts, &o);
+	if (!err && o.ports)
+		err = census_filter_read(o.ports, &ports);
+	if (err)
+		return err;
+	if (o.ports)
+		o.ports = &ports;
 	err = census_new(clock_ms(CLOCK_REALTIME), clock_ms(CLOCK_MONOTONIC), &c);
 	if (err)
 		return err;
-	err = netlink_dump_tcp(AF_INET, o->states, o->ports, add_cb, c);
+	err = netlink_dump_tcp(AF_INET, o.states, o.ports, add_cb, c);
 	if (!err)
-		err = netlink_dump_tcp(AF_INET6, o->states, o->ports, add_cb, c);
+		err = netlink_dump_tcp(AF_INET6, o.states, o.ports, add_cb, c);
 	c->mono_end_ms = clock_ms(CLOCK_MONOTONIC);
-	if (!err && o->owners)
-		err = take_owners(c, o);
+	if (!err && o.owners)
+		err = take_owners(c, &o);
 	if (err) {
 		cw_census_free(c);
 		return err;
@@ -233,6 +229,7 @@ void cw_census_free(struct cw_census *c)
 	if (!c)
 		return;
 	free(c->socks);
+	free(c->spans);
 	free(c->owners);
 	free(c->comms);
 	free(c);
@@ -247,15 +244,19 @@ bool cw_census_has_owners(const struct cw_census *c) { return c->has_owners; }
 bool cw_census_owners_partial(const struct cw_census *c) { return c->partial; }
 unsigned cw_census_unreadable(const struct cw_census *c) { return c->unreadable; }
 
-const struct cw_owner *cw_census_owners(const struct cw_census *c, size_t i, size_t *n)
+size_t cw_census_owner_count(const struct cw_census *c, size_t i)
 {
-	*n = c->socks[i].nowners;
-	return *n ? &c->owners[c->socks[i].owner_first] : NULL;
+	return c->spans ? c->spans[i].n : 0;
+}
+
+const struct cw_owner *cw_census_owner(const struct cw_census *c, size_t i, size_t k)
+{
+	return &c->owners[c->spans[i].first + k];
 }
 
 enum cw_owner_kind cw_census_owner_kind(const struct cw_census *c, size_t i)
 {
 	if (!c->socks[i].inode)
 		return CW_ORPHAN;
-	return c->socks[i].nowners ? CW_OWNED : CW_UNKNOWN;
+	return cw_census_owner_count(c, i) ? CW_OWNED : CW_UNKNOWN;
 }

@@ -9,13 +9,10 @@
  *   wrote after the FIN, or an answer to a keepalive probe.
  * - Neither a pure ACK nor a keepalive probe of ours refreshes lastsnd
  *   (tcpi_last_data_sent, tp->lsndtime is set only by data segments). */
-#include "closewait/census.h"
+#include "closewait/census_types.h"
 
 #include <string.h>
 
-/* A range narrower than this is called exact: the times come in jiffies and
- * tests and people read seconds. */
-#define EXACT_WIDTH_MS 1000u
 /* Our last data must predate the last ACK by this much for that ACK not to
  * be the answer to it: a delayed ACK comes within 200 ms (TCP_DELACK_MAX),
  * plus a few RTTs for the segment to travel. */
@@ -30,9 +27,9 @@ static bool ack_after_fin_possible(const struct cw_sock *s)
 	if (s->lastsnd_ms == CW_MS_UNKNOWN || (uint64_t)s->lastsnd_ms < s->lastack_ms + margin)
 		return true;
 	switch (s->timer) {
-	case CW_TIMER_NONE:
+	case CW_SOCK_TIMER_NONE:
 		return false; /* no SO_KEEPALIVE: no probe, hence no answer */
-	case CW_TIMER_KEEPALIVE:
+	case CW_SOCK_TIMER_KEEPALIVE:
 		/* tcp_keepalive_timer probes only once nothing was received for
 		 * keepidle; until a probe is answered the timer is due at most
 		 * keepidle after the last ACK, so keepidle >= timer + lastack.
@@ -49,7 +46,7 @@ static bool ack_after_fin_possible(const struct cw_sock *s)
 void cw_sock_age(const struct cw_sock *s, struct cw_age *a)
 {
 	memset(a, 0, sizeof(*a));
-	if (s->state == CW_TCP_TIME_WAIT && s->timer == CW_TIMER_TIMEWAIT) {
+	if (s->state == CW_TCP_TIME_WAIT && s->timer == CW_SOCK_TIMER_TIMEWAIT) {
 		/* inet_twsk_schedule(tw, TCP_TIMEWAIT_LEN): the timer started at entry. */
 		uint32_t left = s->timer_ms < CW_TIME_WAIT_MS ? s->timer_ms : CW_TIME_WAIT_MS;
 
@@ -62,7 +59,7 @@ void cw_sock_age(const struct cw_sock *s, struct cw_age *a)
 	a->known = true;
 	a->min_ms = s->lastack_ms;
 	a->max_ms = s->lastrcv_ms > s->lastack_ms ? s->lastrcv_ms : s->lastack_ms;
-	if (a->max_ms - a->min_ms < EXACT_WIDTH_MS) {
+	if (a->max_ms - a->min_ms < CW_AGE_EXACT_MS) {
 		a->exact = true;
 	} else if (!ack_after_fin_possible(s)) {
 		a->exact = true; /* the last ACK is the FIN's own */

@@ -1,13 +1,7 @@
 /* Selecting sockets: the filter vocabulary of scan and reap (ss's names). Pure. */
-#include "closewait/census.h"
+#include "closewait/census_filter.h"
 
 #include <string.h>
-
-void cw_filter_init(struct cw_filter *f)
-{
-	memset(f, 0, sizeof(*f));
-	f->port = f->sport = f->dport = -1;
-}
 
 bool cw_filter_needs_owners(const struct cw_filter *f)
 {
@@ -18,16 +12,16 @@ bool cw_filter_match_addr(const struct cw_filter *f, const struct cw_sock *s)
 {
 	if (f->states && !(f->states & CW_STATE_BIT(s->state)))
 		return false;
-	if (f->port >= 0 && s->local.port != f->port && s->remote.port != f->port)
+	if (f->port >= 0 && s->local.port != f->port && s->peer.port != f->port)
 		return false;
 	if (f->sport >= 0 && s->local.port != f->sport)
 		return false;
-	if (f->dport >= 0 && s->remote.port != f->dport)
+	if (f->dport >= 0 && s->peer.port != f->dport)
 		return false;
 	if (f->has_peer) {
-		if (memcmp(&f->peer.addr, &s->remote.addr, sizeof(f->peer.addr)))
+		if (memcmp(&f->peer.addr, &s->peer.addr, sizeof(f->peer.addr)))
 			return false;
-		if (f->peer.port && f->peer.port != s->remote.port)
+		if (f->peer.port && f->peer.port != s->peer.port)
 			return false;
 	}
 	return true;
@@ -42,12 +36,11 @@ enum cw_match cw_filter_match(const struct cw_filter *f, const struct cw_census 
 	if (!cw_filter_match_addr(f, s))
 		return CW_MATCH_NO;
 	if (f->pid) {
-		size_t n;
-		const struct cw_owner *o = cw_census_owners(c, i, &n);
+		size_t n = cw_census_owner_count(c, i);
 		bool hit = false;
 
 		for (size_t k = 0; k < n && !hit; k++)
-			hit = o[k].pid == f->pid;
+			hit = cw_census_owner(c, i, k)->pid == f->pid;
 		if (!hit)
 			return CW_MATCH_NO;
 	}
@@ -58,7 +51,7 @@ enum cw_match cw_filter_match(const struct cw_filter *f, const struct cw_census 
 		age = &own;
 	}
 	/* Sockets of states with no age rule (established...) never match
-	 * --older: nothing says how old they are. */
+	 * older_ms: nothing says how old they are. */
 	if (!age->known || age->max_ms < f->older_ms)
 		return CW_MATCH_NO;
 	return age->min_ms >= f->older_ms ? CW_MATCH_YES : CW_MATCH_UNCERTAIN;

@@ -1,5 +1,5 @@
 /* Grouping a census by process, peer address or local port. Pure. */
-#include "closewait/census.h"
+#include "closewait/census_group.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -9,6 +9,11 @@ struct gkey {
 	uint32_t kind;
 	int32_t pid;
 	struct cw_endpoint ep;
+};
+
+struct cw_grouping {
+	struct cw_group *g;
+	size_t n;
 };
 
 struct gtable {
@@ -29,21 +34,26 @@ static uint64_t key_hash(const struct gkey *k)
 	return h ^ (h >> 31);
 }
 
+/* The first owner of socket i (a shared socket counts for it), or NULL. */
+static const struct cw_owner *first_owner(const struct cw_census *c, size_t i)
+{
+	return cw_census_owner_count(c, i) ? cw_census_owner(c, i, 0) : NULL;
+}
+
 static void key_of(const struct cw_census *c, size_t i, enum cw_group_by by, struct gkey *k)
 {
 	const struct cw_sock *s = cw_census_sock(c, i);
-	size_t n;
 	const struct cw_owner *o;
 
 	memset(k, 0, sizeof(*k));
 	switch (by) {
 	case CW_BY_PROCESS:
 		k->kind = cw_census_owner_kind(c, i);
-		o = cw_census_owners(c, i, &n);
-		k->pid = o ? o[0].pid : 0; /* a shared socket counts for its first owner */
+		o = first_owner(c, i);
+		k->pid = o ? o->pid : 0;
 		break;
 	case CW_BY_PEER:
-		k->ep.addr = s->remote.addr;
+		k->ep.addr = s->peer.addr;
 		break;
 	case CW_BY_LOCAL_PORT:
 		k->ep.port = s->local.port;
@@ -54,7 +64,7 @@ static void key_of(const struct cw_census *c, size_t i, enum cw_group_by by, str
 static struct cw_group *group_get(struct gtable *t, const struct cw_census *c, size_t i,
 				  const struct gkey *k)
 {
-	size_t h = key_hash(k) & t->mask, n;
+	size_t h = key_hash(k) & t->mask;
 	const struct cw_owner *o;
 	struct cw_group *g;
 
@@ -68,8 +78,8 @@ static struct cw_group *group_get(struct gtable *t, const struct cw_census *c, s
 	g->kind = k->kind;
 	g->pid = k->pid;
 	g->key = k->ep;
-	o = cw_census_owners(c, i, &n);
-	g->comm = o ? o[0].comm : NULL;
+	o = first_owner(c, i);
+	g->comm = o ? o->comm : NULL;
 	return g;
 }
 
@@ -90,8 +100,8 @@ static void account(struct cw_group *g, const struct cw_census *c, size_t i, con
 			g->cw_oldest = a;
 	}
 	if (peer && peer[i] != CW_NO_PEER) {
-		size_t j = peer[i], n;
-		const struct cw_owner *o = cw_census_owners(c, j, &n);
+		size_t j = peer[i];
+		const struct cw_owner *o = first_owner(c, j);
 
 		g->peers_closed++;
 		if (cw_census_sock(c, j)->inode == 0) {
@@ -99,8 +109,8 @@ static void account(struct cw_group *g, const struct cw_census *c, size_t i, con
 		} else {
 			g->peers_half_closed++;
 			if (o && !g->peer_pid) {
-				g->peer_pid = o[0].pid;
-				g->peer_comm = o[0].comm;
+				g->peer_pid = o->pid;
+				g->peer_comm = o->comm;
 			}
 		}
 	}
@@ -124,9 +134,10 @@ static int group_cmp(const void *a, const void *b)
 }
 
 int cw_census_group(const struct cw_census *c, const bool *sel, const size_t *peer,
-		    enum cw_group_by by, struct cw_group **groups, size_t *ngroups)
+		    enum cw_group_by by, struct cw_grouping **out)
 {
 	size_t n = cw_census_count(c), cap = 16;
+	struct cw_grouping *gr = malloc(sizeof(*gr));
 	struct gtable t = { 0 };
 
 	while (cap < n * 2)
@@ -135,12 +146,8 @@ int cw_census_group(const struct cw_census *c, const bool *sel, const size_t *pe
 	t.slots = calloc(cap, sizeof(*t.slots));
 	t.g = malloc((n ? n : 1) * sizeof(*t.g));
 	t.keys = malloc((n ? n : 1) * sizeof(*t.keys));
-	if (!t.slots || !t.g || !t.keys) {
-		free(t.slots);
-		free(t.g);
-		free(t.keys);
-		return -ENOMEM;
-	}
+	if (!gr || !t.slots || !t.g || !t.keys)
+		goto fail;
 	for (size_t i = 0; i < n; i++) {
 		struct gkey k;
 
@@ -152,7 +159,24 @@ int cw_census_group(const struct cw_census *c, const bool *sel, const size_t *pe
 	free(t.slots);
 	free(t.keys);
 	qsort(t.g, t.n, sizeof(*t.g), group_cmp);
-	*groups = t.g;
-	*ngroups = t.n;
+	*gr = (struct cw_grouping){ t.g, t.n };
+	*out = gr;
 	return 0;
+fail:
+	free(gr);
+	free(t.slots);
+	free(t.g);
+	free(t.keys);
+	return -ENOMEM;
 }
+
+void cw_grouping_free(struct cw_grouping *g)
+{
+	if (!g)
+		return;
+	free(g->g);
+	free(g);
+}
+
+size_t cw_grouping_count(const struct cw_grouping *g) { return g->n; }
+const struct cw_group *cw_grouping_at(const struct cw_grouping *g, size_t i) { return &g->g[i]; }

@@ -125,12 +125,12 @@ static int msg_to_sock(const struct nlmsghdr *nlh, struct cw_sock *s)
 	s->family = m->idiag_family;
 	s->state = m->idiag_state;
 	endpoint_set(&s->local, m->idiag_family, m->id.idiag_src, m->id.idiag_sport);
-	endpoint_set(&s->remote, m->idiag_family, m->id.idiag_dst, m->id.idiag_dport);
+	endpoint_set(&s->peer, m->idiag_family, m->id.idiag_dst, m->id.idiag_dport);
 	s->inode = m->idiag_inode;
 	s->uid = m->idiag_uid;
 	s->rqueue = m->idiag_rqueue;
 	s->wqueue = m->idiag_wqueue;
-	s->timer = m->idiag_timer <= CW_TIMER_PROBE0 ? m->idiag_timer : CW_TIMER_NONE;
+	s->timer = m->idiag_timer <= CW_SOCK_TIMER_PROBE0 ? m->idiag_timer : CW_SOCK_TIMER_NONE;
 	s->timer_ms = s->timer ? m->idiag_expires : 0;
 	s->retrans = m->idiag_retrans;
 	s->lastsnd_ms = s->lastrcv_ms = s->lastack_ms = CW_MS_UNKNOWN;

@@ -1,7 +1,7 @@
-/* Pairing (S22): both ends of a connection on this host. A local CLOSE_WAIT
- * socket whose peer is a local FIN_WAIT_2 socket is the signature of the bug:
+/* Pairing: both ends of a connection on this host. A local CLOSE_WAIT
+ * socket whose peer is a local FIN_WAIT_2 socket is the signature of a leak:
  * the FIN_WAIT_2 side closed, the CLOSE_WAIT side never did. Pure. */
-#include "closewait/census.h"
+#include "closewait/census_group.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -32,7 +32,7 @@ static bool ep_eq(const struct cw_endpoint *a, const struct cw_endpoint *b)
 /* Is socket j the other end of socket i? */
 static bool is_peer(const struct cw_sock *i, const struct cw_sock *j)
 {
-	return ep_eq(&i->local, &j->remote) && ep_eq(&i->remote, &j->local);
+	return ep_eq(&i->local, &j->peer) && ep_eq(&i->peer, &j->local);
 }
 
 int cw_census_pair(const struct cw_census *c, size_t *peer)
@@ -57,7 +57,7 @@ int cw_census_pair(const struct cw_census *c, size_t *peer)
 
 		if (s->state != CW_TCP_FIN_WAIT2)
 			continue;
-		for (h = conn_hash(&s->local, &s->remote) & mask; t[h].idx != CW_NO_PEER; h = (h + 1) & mask)
+		for (h = conn_hash(&s->local, &s->peer) & mask; t[h].idx != CW_NO_PEER; h = (h + 1) & mask)
 			;
 		t[h].idx = i;
 	}
@@ -67,7 +67,7 @@ int cw_census_pair(const struct cw_census *c, size_t *peer)
 
 		if (s->state != CW_TCP_CLOSE_WAIT)
 			continue;
-		for (size_t h = conn_hash(&s->remote, &s->local) & mask; t[h].idx != CW_NO_PEER;
+		for (size_t h = conn_hash(&s->peer, &s->local) & mask; t[h].idx != CW_NO_PEER;
 		     h = (h + 1) & mask) {
 			if (is_peer(s, cw_census_sock(c, t[h].idx))) {
 				peer[i] = t[h].idx;

@@ -1,5 +1,5 @@
-/* Port arithmetic (S16-S18): how fast new connections to one destination can
- * be made before connect() runs out of local ports. Pure but for
+/* Port arithmetic: how fast new connections to one destination can be made
+ * before connect() runs out of local ports. Pure but for
  * cw_port_sys_read. Kernel facts (net/ipv4/inet_hashtables.c, tcp_ipv4.c):
  * - connect() picks a port from ip_local_port_range, skipping
  *   ip_local_reserved_ports; the count is rounded down to even (it scans
@@ -10,7 +10,7 @@
  *   tcp_twsk_unique() lets connect() take it over: tcp_tw_reuse 1, or 2 when
  *   an address is loopback, and the connection had timestamps, once
  *   tcp_tw_reuse_delay (1 s) has passed since its last timestamp. */
-#include "closewait/census.h"
+#include "closewait/census_ports.h"
 
 #include <errno.h>
 #include <math.h>
@@ -260,10 +260,20 @@ static int pair_cmp(const void *a, const void *b)
 	return memcmp(&x->src, &y->src, sizeof(x->src));
 }
 
+/* What collect() counts: per destination, per local address, each
+ * outgoing TIME_WAIT and each (destination, source) pair seen. tws and
+ * pairs have room for every socket of the census. */
+struct tally {
+	struct acc *dests, *locals;
+	size_t nd, nl;
+	struct tw *tws;
+	size_t ntw;
+	struct pair *pairs;
+	size_t np;
+};
+
 /* Counts every outgoing socket into its destination and local address. */
-static int collect(const struct cw_census *c, const struct cw_port_sys *sys, struct acc **dests,
-		   size_t *nd, struct acc **locals, size_t *nl, struct tw *tws, size_t *ntw,
-		   struct pair *pairs, size_t *np)
+static int collect(const struct cw_census *c, const struct cw_port_sys *sys, struct tally *t)
 {
 	uint8_t listen[65536 / 8];
 	int err = 0;
@@ -272,103 +282,130 @@ static int collect(const struct cw_census *c, const struct cw_port_sys *sys, str
 	for (size_t i = 0, n = cw_census_count(c); i < n && !err; i++) {
 		const struct cw_sock *s = cw_census_sock(c, i);
 		struct cw_endpoint lk = { s->local.addr, 0 };
-		size_t d, l;
+		size_t di, li;
+		struct acc *d, *l;
 
 		if (s->state == CW_TCP_LISTEN || s->local.port < sys->range_lo ||
 		    s->local.port > sys->range_hi ||
 		    (listen[s->local.port / 8] & (1u << (s->local.port % 8))))
 			continue;
-		d = acc_find(dests, nd, &s->remote, &err);
-		l = err ? 0 : acc_find(locals, nl, &lk, &err);
+		di = acc_find(&t->dests, &t->nd, &s->peer, &err);
+		li = err ? 0 : acc_find(&t->locals, &t->nl, &lk, &err);
 		if (err)
 			break;
-		(*dests)[d].src = s->local.addr;
-		pairs[(*np)++] = (struct pair){ d, s->local.addr };
+		d = &t->dests[di];
+		l = &t->locals[li];
+		d->src = s->local.addr;
+		t->pairs[t->np++] = (struct pair){ di, s->local.addr };
 		if (s->state == CW_TCP_TIME_WAIT) {
 			struct cw_age a;
 
 			cw_sock_age(s, &a);
-			(*dests)[d].time_wait++;
-			(*locals)[l].time_wait++;
-			(*dests)[d].recent += a.min_ms <= CW_RATE_WINDOW_MS;
-			if (a.min_ms > (*dests)[d].oldest_tw_ms)
-				(*dests)[d].oldest_tw_ms = (uint32_t)a.min_ms;
-			tws[(*ntw)++] = (struct tw){ d, CW_TIME_WAIT_MS - (uint32_t)a.min_ms, s->local.addr };
+			d->time_wait++;
+			l->time_wait++;
+			d->recent += a.min_ms <= CW_RATE_WINDOW_MS;
+			if (a.min_ms > d->oldest_tw_ms)
+				d->oldest_tw_ms = (uint32_t)a.min_ms;
+			t->tws[t->ntw++] = (struct tw){ di, CW_TIME_WAIT_MS - (uint32_t)a.min_ms,
+							s->local.addr };
 		} else {
-			(*dests)[d].open++;
-			(*locals)[l].open++;
+			d->open++;
+			l->open++;
 		}
 	}
 	return err;
 }
 
-static void count_sources(struct acc *dests, struct acc *locals, size_t nl, struct pair *pairs,
-			  size_t np)
+static void count_sources(struct tally *t)
 {
-	qsort(pairs, np, sizeof(*pairs), pair_cmp);
-	for (size_t i = 0; i < np; i++) {
-		if (i && pairs[i].dest == pairs[i - 1].dest &&
-		    !memcmp(&pairs[i].src, &pairs[i - 1].src, sizeof(pairs[i].src)))
+	qsort(t->pairs, t->np, sizeof(*t->pairs), pair_cmp);
+	for (size_t i = 0; i < t->np; i++) {
+		const struct pair *p = &t->pairs[i];
+
+		if (i && p->dest == p[-1].dest && !memcmp(&p->src, &p[-1].src, sizeof(p->src)))
 			continue;
-		dests[pairs[i].dest].sources++;
-		for (size_t l = 0; l < nl; l++)
-			if (!memcmp(&locals[l].key.addr, &pairs[i].src, sizeof(pairs[i].src)))
-				locals[l].dests++;
+		t->dests[p->dest].sources++;
+		for (size_t l = 0; l < t->nl; l++)
+			if (!memcmp(&t->locals[l].key.addr, &p->src, sizeof(p->src)))
+				t->locals[l].dests++;
 	}
+}
+
+struct cw_ports_report {
+	struct cw_port_dest *dests;   /* sorted by utilisation, then TIME_WAIT */
+	size_t ndests;
+	struct cw_port_local *locals;
+	size_t nlocals;
+	uint32_t *tw_storage;         /* holds the dests' tw_left_ms */
+};
+
+/* The report from what collect() counted. */
+static int report_fill(struct cw_ports_report *r, const struct tally *t,
+		       const struct cw_port_sys *sys, double what_if)
+{
+	r->dests = calloc(t->nd ? t->nd : 1, sizeof(*r->dests));
+	r->locals = calloc(t->nl ? t->nl : 1, sizeof(*r->locals));
+	r->tw_storage = malloc((t->ntw ? t->ntw : 1) * sizeof(*r->tw_storage));
+	if (!r->dests || !r->locals || !r->tw_storage)
+		return -ENOMEM;
+	for (size_t i = 0, off = 0; i < t->nd; i++) {
+		finish_dest(sys, &t->dests[i], t->tws, what_if, r->tw_storage + off, &r->dests[i]);
+		off += t->dests[i].time_wait;
+	}
+	r->ndests = t->nd;
+	qsort(r->dests, t->nd, sizeof(*r->dests), dest_cmp);
+	for (size_t i = 0; i < t->nl; i++)
+		r->locals[i] = (struct cw_port_local){ t->locals[i].key, t->locals[i].dests,
+						       t->locals[i].open, t->locals[i].time_wait };
+	r->nlocals = t->nl;
+	return 0;
 }
 
 int cw_ports_report(const struct cw_census *c, const struct cw_port_sys *sys, double what_if,
-		    const struct cw_endpoint *extra, struct cw_port_report *r)
+		    const struct cw_endpoint *extra, struct cw_ports_report **out)
 {
-	size_t n = cw_census_count(c), nd = 0, nl = 0, ntw = 0, np = 0, off = 0;
-	struct acc *dests = NULL, *locals = NULL;
-	struct tw *tws = malloc((n ? n : 1) * sizeof(*tws));
-	struct pair *pairs = malloc((n ? n : 1) * sizeof(*pairs));
-	int err = tws && pairs ? 0 : -ENOMEM;
+	size_t n = cw_census_count(c);
+	struct cw_ports_report *r = calloc(1, sizeof(*r));
+	struct tally t = { .tws = malloc((n ? n : 1) * sizeof(*t.tws)),
+			   .pairs = malloc((n ? n : 1) * sizeof(*t.pairs)) };
+	int err = r && t.tws && t.pairs ? 0 : -ENOMEM;
 
-	memset(r, 0, sizeof(*r));
 	if (!err)
-		err = collect(c, sys, &dests, &nd, &locals, &nl, tws, &ntw, pairs, &np);
+		err = collect(c, sys, &t);
 	if (!err && extra)
-		acc_find(&dests, &nd, extra, &err);
+		acc_find(&t.dests, &t.nd, extra, &err);
 	if (err)
 		goto out;
-	count_sources(dests, locals, nl, pairs, np);
-	qsort(tws, ntw, sizeof(*tws), tw_cmp);
-	for (size_t k = 0; k < ntw; k++)
-		if (!k || tws[k].dest != tws[k - 1].dest)
-			dests[tws[k].dest].tw_first = k;
-	r->dests = calloc(nd ? nd : 1, sizeof(*r->dests));
-	r->locals = calloc(nl ? nl : 1, sizeof(*r->locals));
-	r->tw_storage = malloc((ntw ? ntw : 1) * sizeof(*r->tw_storage));
-	if (!r->dests || !r->locals || !r->tw_storage) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < nd; i++) {
-		finish_dest(sys, &dests[i], tws, what_if, r->tw_storage + off, &r->dests[i]);
-		off += dests[i].time_wait;
-	}
-	r->ndests = nd;
-	qsort(r->dests, nd, sizeof(*r->dests), dest_cmp);
-	for (size_t i = 0; i < nl; i++)
-		r->locals[i] = (struct cw_port_local){ locals[i].key, locals[i].dests, locals[i].open,
-						       locals[i].time_wait };
-	r->nlocals = nl;
+	count_sources(&t);
+	qsort(t.tws, t.ntw, sizeof(*t.tws), tw_cmp);
+	for (size_t k = 0; k < t.ntw; k++)
+		if (!k || t.tws[k].dest != t.tws[k - 1].dest)
+			t.dests[t.tws[k].dest].tw_first = k;
+	err = report_fill(r, &t, sys, what_if);
 out:
-	free(dests);
-	free(locals);
-	free(tws);
-	free(pairs);
-	if (err)
+	free(t.dests);
+	free(t.locals);
+	free(t.tws);
+	free(t.pairs);
+	if (err) {
 		cw_ports_report_free(r);
-	return err;
+		return err;
+	}
+	*out = r;
+	return 0;
 }
 
-void cw_ports_report_free(struct cw_port_report *r)
+void cw_ports_report_free(struct cw_ports_report *r)
 {
+	if (!r)
+		return;
 	free(r->dests);
 	free(r->locals);
 	free(r->tw_storage);
-	memset(r, 0, sizeof(*r));
+	free(r);
 }
+
+size_t cw_ports_dest_count(const struct cw_ports_report *r) { return r->ndests; }
+const struct cw_port_dest *cw_ports_dest(const struct cw_ports_report *r, size_t i) { return &r->dests[i]; }
+size_t cw_ports_local_count(const struct cw_ports_report *r) { return r->nlocals; }
+const struct cw_port_local *cw_ports_local(const struct cw_ports_report *r, size_t i) { return &r->locals[i]; }

@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 
+#include "util.h"
+
 /* getdents64 buffer: about 170 fds a call. Hits go to the sink a buffer at
  * a time, so a small one lets the caller start acting sooner; the extra
  * calls cost nothing next to a readlinkat per fd. */
@@ -103,15 +105,11 @@ static long table_find(const struct ino_table *t, uint32_t ino)
 
 static int hit_push(struct hitvec *hv, uint32_t idx, pid_t pid, int fd)
 {
-	if (hv->n == hv->cap) {
-		size_t cap = hv->cap ? hv->cap * 2 : 256;
-		struct procfd_hit *v = realloc(hv->v, cap * sizeof(*v));
+	struct procfd_hit *v = vec_room(hv->v, hv->n, &hv->cap, sizeof(*v), 256);
 
-		if (!v)
-			return -ENOMEM;
-		hv->v = v;
-		hv->cap = cap;
-	}
+	if (!v)
+		return -ENOMEM;
+	hv->v = v;
 	hv->v[hv->n++] = (struct procfd_hit){ idx, pid, fd };
 	return 0;
 }
@@ -245,15 +243,13 @@ static int list_pids(struct procfd_walk *w)
 	while ((e = readdir(d))) {
 		if (e->d_name[0] < '1' || e->d_name[0] > '9')
 			continue;
-		if (w->npids == cap) {
-			pid_t *p = realloc(w->pids, (cap = cap ? cap * 2 : 512) * sizeof(*p));
+		pid_t *p = vec_room(w->pids, w->npids, &cap, sizeof(*p), 512);
 
-			if (!p) {
-				closedir(d);
-				return -ENOMEM;
-			}
-			w->pids = p;
+		if (!p) {
+			closedir(d);
+			return -ENOMEM;
 		}
+		w->pids = p;
 		w->pids[w->npids++] = (pid_t)atoi(e->d_name);
 	}
 	closedir(d);
@@ -363,33 +359,33 @@ static int pids_copy(struct procfd_walk *w, const pid_t *only, size_t n)
 	return 0;
 }
 
-int procfd_start(const char *root, const uint32_t *inodes, size_t n, unsigned threads,
-		 bool stop_early, const pid_t *only, size_t nonly, const struct procfd_sink *sink,
+int procfd_start(const struct procfd_spec *spec, const struct procfd_sink *sink,
 		 struct procfd_walk **out)
 {
 	struct procfd_walk *w = calloc(1, sizeof(*w));
+	unsigned threads;
 	int err;
 
 	if (!w)
 		return -ENOMEM;
-	w->root = root;
-	w->stop_early = stop_early;
+	w->root = spec->root;
+	w->stop_early = spec->stop_early;
 	if (sink)
 		w->sink = *sink;
-	err = table_build(&w->t, inodes, n, &w->distinct);
+	err = table_build(&w->t, spec->inodes, spec->n, &w->distinct);
 	if (err)
 		goto fail;
-	w->found = calloc(n ? n : 1, sizeof(*w->found));
+	w->found = calloc(spec->n ? spec->n : 1, sizeof(*w->found));
 	if (!w->found) {
 		err = -ENOMEM;
 		goto fail;
 	}
 	atomic_init(&w->remaining, w->distinct);
 	atomic_init(&w->stop, w->distinct == 0);
-	err = only ? pids_copy(w, only, nonly) : list_pids(w);
+	err = spec->only ? pids_copy(w, spec->only, spec->nonly) : list_pids(w);
 	if (err)
 		goto fail;
-	threads = threads < 1 ? 1 : threads > MAX_WALKERS ? MAX_WALKERS : threads;
+	threads = spec->threads < 1 ? 1 : spec->threads > MAX_WALKERS ? MAX_WALKERS : spec->threads;
 	atomic_init(&w->live, threads);
 	for (unsigned i = 0; i < threads; i++)
 		w->k[i].w = w;
@@ -431,11 +427,10 @@ out:
 	return err;
 }
 
-int procfd_scan(const char *root, const uint32_t *inodes, size_t n, unsigned threads,
-		bool stop_early, struct procfd_result *r)
+int procfd_scan(const struct procfd_spec *spec, struct procfd_result *r)
 {
 	struct procfd_walk *w;
-	int err = procfd_start(root, inodes, n, threads, stop_early, NULL, 0, NULL, &w);
+	int err = procfd_start(spec, NULL, &w);
 
 	if (err) {
 		memset(r, 0, sizeof(*r));

@@ -30,11 +30,20 @@ struct procfd_result {
 	uint64_t readlinks;           /* work done, for tests and benchmarks */
 };
 
-/* inodes[i] (0 = not wanted) are looked up under root ("/proc"); threads >= 1.
- * stop_early: end the pass once every wanted inode has one owner. 0 or -errno
- * (-ENOMEM, or root itself unreadable). */
-int procfd_scan(const char *root, const uint32_t *inodes, size_t n, unsigned threads,
-		bool stop_early, struct procfd_result *r);
+/* What to look for, and where. */
+struct procfd_spec {
+	const char *root;             /* "/proc", or a tree laid out like it */
+	const uint32_t *inodes;       /* inodes[i]: the socket wanted at index i; 0: none */
+	size_t n;
+	unsigned threads;             /* walker threads, at least 1 (at most 8 are used) */
+	bool stop_early;              /* end the pass once every wanted inode has one owner */
+	const pid_t *only;            /* only these processes (nonly of them); NULL: all under root */
+	size_t nonly;
+};
+
+/* One pass, waited for. 0 or -errno (-ENOMEM, or root itself unreadable);
+ * r is then empty. */
+int procfd_scan(const struct procfd_spec *spec, struct procfd_result *r);
 
 /* The same pass run in the background, so that a caller can act on owners
  * while the walk goes on. hit is called from a walker thread for each owner
@@ -48,12 +57,12 @@ struct procfd_sink {
 	void *arg;
 };
 struct procfd_walk;
-/* As procfd_scan; only (nonly pids; NULL = every process under root) limits
- * the walk to those processes. inodes may be freed once it returns. */
-int procfd_start(const char *root, const uint32_t *inodes, size_t n, unsigned threads,
-		 bool stop_early, const pid_t *only, size_t nonly, const struct procfd_sink *sink,
+/* As procfd_scan; sink may be NULL. spec, its inodes and only may be freed
+ * once it returns; root must outlive the walk. 0 or -errno. */
+int procfd_start(const struct procfd_spec *spec, const struct procfd_sink *sink,
 		 struct procfd_walk **out);
-/* Waits for the walkers, fills r as procfd_scan does, frees w. */
+/* Waits for the walkers, fills r as procfd_scan does, frees w. 0 or
+ * -ENOMEM (r then empty). */
 int procfd_finish(struct procfd_walk *w, struct procfd_result *r);
 void procfd_result_free(struct procfd_result *r);
 /* The comm of pid in r, or NULL. */

@@ -6,13 +6,17 @@
  * narrows: [t_start - age_max, t_end - age_min] from the kernel's times, and,
  * for a socket absent from the previous census, after that census began.
  * Keepalive answers can reset lastack but never undo what was seen before. */
-#include "closewait/census.h"
+#include "closewait/census_watch.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_SAMPLES 512
+/* The lower bound of an entry time no census has bounded yet (its socket's
+ * state had no age rule): far below any clock, yet far enough above
+ * INT64_MIN that differences with real times do not overflow. */
+#define LO_UNKNOWN (INT64_MIN / 2)
 
 struct entry {
 	uint32_t inode;
@@ -86,11 +90,11 @@ static struct entry *find(const struct cw_watch *w, const struct cw_sock *s)
 {
 	if (!w->slot)
 		return NULL;
-	for (size_t h = ehash(s->inode, s->local.port, s->remote.port) & w->mask; w->slot[h];
+	for (size_t h = ehash(s->inode, s->local.port, s->peer.port) & w->mask; w->slot[h];
 	     h = (h + 1) & w->mask) {
 		struct entry *e = &w->e[w->slot[h] - 1];
 
-		if (e->inode == s->inode && e->lport == s->local.port && e->rport == s->remote.port)
+		if (e->inode == s->inode && e->lport == s->local.port && e->rport == s->peer.port)
 			return e;
 	}
 	return NULL;
@@ -104,7 +108,7 @@ static void observe(const struct cw_watch *w, const struct cw_census *c, const s
 	struct cw_age a;
 
 	cw_sock_age(s, &a);
-	e->lo = a.known ? t0 - (int64_t)a.max_ms : INT64_MIN / 2;
+	e->lo = a.known ? t0 - (int64_t)a.max_ms : LO_UNKNOWN;
 	e->hi = a.known ? t1 - (int64_t)a.min_ms : t1;
 	e->exact = a.known && a.exact;
 	if (!old) {
@@ -126,21 +130,29 @@ static void observe(const struct cw_watch *w, const struct cw_census *c, const s
 		e->lo = old->lo > t0 ? t0 : old->lo;
 		e->hi = e->lo > e->hi ? e->lo : e->hi;
 	}
-	e->exact = e->exact || old->exact || e->hi - e->lo < 1000;
+	e->exact = e->exact || old->exact || e->hi - e->lo < CW_AGE_EXACT_MS;
+}
+
+/* The age at t0 of the socket of e, whose entry time lies in [lo, hi]. */
+static void entry_age(const struct entry *e, int64_t t0, struct cw_age *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (e->lo == LO_UNKNOWN)
+		return;
+	a->known = true;
+	a->min_ms = t0 > e->hi ? (uint64_t)(t0 - e->hi) : 0;
+	a->max_ms = t0 > e->lo ? (uint64_t)(t0 - e->lo) : 0;
+	a->exact = e->exact || a->max_ms - a->min_ms < CW_AGE_EXACT_MS;
 }
 
 void cw_watch_age(const struct cw_watch *w, const struct cw_census *c, size_t i, struct cw_age *a)
 {
 	const struct entry *e = find(w, cw_census_sock(c, i));
-	int64_t t0 = (int64_t)w->t0;
 
-	memset(a, 0, sizeof(*a));
-	if (!e || e->lo < INT64_MIN / 4)
-		return;
-	a->known = true;
-	a->min_ms = t0 > e->hi ? (uint64_t)(t0 - e->hi) : 0;
-	a->max_ms = t0 > e->lo ? (uint64_t)(t0 - e->lo) : 0;
-	a->exact = e->exact || a->max_ms - a->min_ms < 1000;
+	if (e)
+		entry_age(e, (int64_t)w->t0, a);
+	else
+		memset(a, 0, sizeof(*a));
 }
 
 static int track(struct cw_watch *w, const struct cw_census *c, uint64_t prev_t0)
@@ -159,16 +171,15 @@ static int track(struct cw_watch *w, const struct cw_census *c, uint64_t prev_t0
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct cw_sock *s = cw_census_sock(c, i);
-		size_t no, h;
-		const struct cw_owner *o;
+		size_t h;
 
 		if (s->state != CW_TCP_CLOSE_WAIT)
 			continue;
-		o = cw_census_owners(c, i, &no);
 		e[ne] = (struct entry){ .inode = s->inode, .lport = s->local.port,
-					.rport = s->remote.port, .pid = o ? o[0].pid : 0 };
+					.rport = s->peer.port,
+					.pid = cw_census_owner_count(c, i) ? cw_census_owner(c, i, 0)->pid : 0 };
 		observe(w, c, s, find(w, s), prev_t0, &e[ne]);
-		for (h = ehash(s->inode, s->local.port, s->remote.port) & (cap - 1); slot[h];
+		for (h = ehash(s->inode, s->local.port, s->peer.port) & (cap - 1); slot[h];
 		     h = (h + 1) & (cap - 1))
 			;
 		slot[h] = ++ne;
@@ -245,7 +256,6 @@ static void fill_row(struct cw_watch *w, const struct sample *first, const struc
 		     struct cw_watch_row *r)
 {
 	size_t persisted_new = 0;
-	int64_t t0 = (int64_t)w->t0;
 
 	r->close_wait = count_of(last, r->pid);
 	if (last->t > first->t)
@@ -253,19 +263,14 @@ static void fill_row(struct cw_watch *w, const struct sample *first, const struc
 				    (double)(last->t - first->t);
 	for (size_t i = 0; i < w->ne; i++) {
 		const struct entry *e = &w->e[i];
-		struct cw_age a = { 0 };
+		struct cw_age a;
 
 		if (e->pid != r->pid)
 			continue;
 		if (e->first_seq > first->seq && e->seen >= 2)
 			persisted_new++;
-		if (e->lo < INT64_MIN / 4)
-			continue;
-		a.known = true;
-		a.min_ms = t0 > e->hi ? (uint64_t)(t0 - e->hi) : 0;
-		a.max_ms = t0 > e->lo ? (uint64_t)(t0 - e->lo) : 0;
-		a.exact = e->exact || a.max_ms - a.min_ms < 1000;
-		if (!r->oldest.known || a.min_ms > r->oldest.min_ms)
+		entry_age(e, (int64_t)w->t0, &a);
+		if (a.known && (!r->oldest.known || a.min_ms > r->oldest.min_ms))
 			r->oldest = a;
 	}
 	/* Leaking: more than at the window's start, and some of the new ones
@@ -304,12 +309,11 @@ static int build_rows(struct cw_watch *w, const struct cw_census *c)
 	}
 	/* Names from the census's owners. */
 	for (size_t i = 0, cnt = cw_census_count(c); i < cnt; i++) {
-		size_t no;
-		const struct cw_owner *o = cw_census_owners(c, i, &no);
+		const struct cw_owner *o = cw_census_owner_count(c, i) ? cw_census_owner(c, i, 0) : NULL;
 
 		for (size_t j = 0; o && j < n; j++)
-			if (rows[j].pid == o[0].pid && rows[j].comm[0] == '?')
-				strncpy(rows[j].comm, o[0].comm, sizeof(rows[j].comm) - 1);
+			if (rows[j].pid == o->pid && rows[j].comm[0] == '?')
+				strncpy(rows[j].comm, o->comm, sizeof(rows[j].comm) - 1);
 	}
 	qsort(rows, n, sizeof(*rows), row_cmp);
 	free(w->rows);
@@ -332,8 +336,5 @@ int cw_watch_update(struct cw_watch *w, const struct cw_census *c)
 	return err ? err : build_rows(w, c);
 }
 
-const struct cw_watch_row *cw_watch_rows(const struct cw_watch *w, size_t *n)
-{
-	*n = w->nrows;
-	return w->rows;
-}
+size_t cw_watch_count(const struct cw_watch *w) { return w->nrows; }
+const struct cw_watch_row *cw_watch_row(const struct cw_watch *w, size_t i) { return &w->rows[i]; }

@@ -6,13 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "census/census_lib.h"
+#include "util.h"
+
 /* acted: an outcome of acting on the socket, not of selecting it. */
 static const struct {
 	const char *name;
 	enum cw_reap_kind kind;
 	bool acted;
 } statuses[CW_REAP_NSTATUS] = {
-	[CW_REAP_TODO] = { "to-reap", CW_REAP_KIND_TODO, false },
+	[CW_REAP_TO_REAP] = { "to-reap", CW_REAP_KIND_TO_REAP, false },
 	[CW_REAP_CLEAN] = { "clean", CW_REAP_KIND_HANDLED, true },
 	[CW_REAP_RESET] = { "reset", CW_REAP_KIND_HANDLED, true },
 	[CW_REAP_FIN_SENT] = { "fin-sent", CW_REAP_KIND_HANDLED, true },
@@ -42,7 +45,7 @@ enum cw_reap_kind cw_reap_status_kind(enum cw_reap_status s)
 
 const char *cw_reap_kind_name(enum cw_reap_kind k)
 {
-	static const char *const names[] = { "todo", "handled", "skipped", "failed" };
+	static const char *const names[] = { "to-reap", "handled", "skipped", "failed" };
 
 	return (unsigned)k <= CW_REAP_KIND_FAILED ? names[k] : "?";
 }
@@ -58,21 +61,22 @@ static bool fin_can_end(int state)
 void reap_item_owner(struct cw_reap_item *it, const struct cw_census *c, size_t i,
 		     const struct cw_filter *f)
 {
-	size_t n, pick = 0;
-	const struct cw_owner *o = cw_census_owners(c, i, &n);
+	size_t n = cw_census_owner_count(c, i), pick = 0;
+	const struct cw_owner *o;
 
-	it->nowners = (uint16_t)(n < UINT16_MAX ? n : UINT16_MAX);
+	it->nowners = n;
 	if (!n)
 		return;
-	/* With --pid, act through that process even if others share the socket. */
+	/* Given a pid, act through that process even if others share the socket. */
 	for (size_t k = 0; f->pid && k < n; k++)
-		if (o[k].pid == f->pid) {
+		if (cw_census_owner(c, i, k)->pid == f->pid) {
 			pick = k;
 			break;
 		}
-	it->pid = o[pick].pid;
-	it->fd = o[pick].fd;
-	strncpy(it->comm, o[pick].comm ? o[pick].comm : "?", sizeof(it->comm) - 1);
+	o = cw_census_owner(c, i, pick);
+	it->pid = o->pid;
+	it->fd = o->fd;
+	strncpy(it->comm, o->comm ? o->comm : "?", sizeof(it->comm) - 1);
 }
 
 /* The explanation of the last ownerless socket: they usually share a uid. */
@@ -85,28 +89,28 @@ struct no_owner {
 static void no_owner(struct cw_reap_item *it, struct no_owner *last)
 {
 	it->status = CW_REAP_FAIL_NO_OWNER;
-	if (!last->known || last->uid != it->sock.uid)
-		cw_ptrace_explain(0, it->sock.uid, &last->d);
+	if (!last->known || last->uid != it->sock->uid)
+		cw_ptrace_explain(0, it->sock->uid, &last->d);
 	last->known = true;
-	last->uid = it->sock.uid;
+	last->uid = it->sock->uid;
 	it->denial = last->d;
 }
 
 /* pending: owners are not known yet (cw_reap_now): a fin item without one
- * stays TODO until the walk has ended. */
+ * stays TO_REAP until the walk has ended. */
 static void item_classify(struct cw_reap_item *it, enum cw_match m, enum cw_reap_mode mode,
 			  bool pending, struct no_owner *last)
 {
-	if (it->sock.state == CW_TCP_LISTEN)
+	if (it->sock->state == CW_TCP_LISTEN)
 		it->status = CW_REAP_SKIP_LISTEN;
 	else if (m == CW_MATCH_UNCERTAIN)
 		it->status = CW_REAP_SKIP_AGE;
-	else if (mode == CW_REAP_FIN && !fin_can_end(it->sock.state))
+	else if (mode == CW_REAP_FIN && !fin_can_end(it->sock->state))
 		it->status = CW_REAP_SKIP_MODE;
 	else if (mode == CW_REAP_FIN && !it->pid && !pending)
 		no_owner(it, last);
 	else
-		it->status = CW_REAP_TODO;
+		it->status = CW_REAP_TO_REAP;
 }
 
 static int item_cmp(const void *a, const void *b)
@@ -117,9 +121,9 @@ static int item_cmp(const void *a, const void *b)
 		return x->pid < y->pid ? -1 : 1;
 	if (x->fd != y->fd)
 		return x->fd < y->fd ? -1 : 1;
-	if (x->sock.local.port != y->sock.local.port)
-		return x->sock.local.port < y->sock.local.port ? -1 : 1;
-	return x->sock.remote.port < y->sock.remote.port ? -1 : x->sock.remote.port > y->sock.remote.port;
+	if (x->sock->local.port != y->sock->local.port)
+		return x->sock->local.port < y->sock->local.port ? -1 : 1;
+	return x->sock->peer.port < y->sock->peer.port ? -1 : x->sock->peer.port > y->sock->peer.port;
 }
 
 static void items_sort(struct cw_reap *r)
@@ -128,13 +132,41 @@ static void items_sort(struct cw_reap *r)
 		qsort(r->items, r->n, sizeof(*r->items), item_cmp);
 }
 
+/* Capacities of the vectors reap_select fills. */
+struct caps {
+	size_t items, socks, src;
+};
+
+/* Room for one more item, its socket and (src not NULL) its census index. */
+static int items_room(struct cw_reap *r, struct caps *cap, size_t **src)
+{
+	struct cw_reap_item *v = vec_room(r->items, r->n, &cap->items, sizeof(*v), 64);
+	struct cw_sock *sv;
+	size_t *iv;
+
+	if (!v)
+		return -ENOMEM;
+	r->items = v;
+	sv = vec_room(r->socks, r->n, &cap->socks, sizeof(*sv), 64);
+	if (!sv)
+		return -ENOMEM;
+	r->socks = sv;
+	if (!src)
+		return 0;
+	iv = vec_room(*src, r->n, &cap->src, sizeof(*iv), 64);
+	if (!iv)
+		return -ENOMEM;
+	*src = iv;
+	return 0;
+}
+
 int reap_select(const struct cw_census *c, const struct cw_filter *f, enum cw_reap_mode mode,
 		bool pending, struct cw_reap **out, size_t **src)
 {
 	struct cw_reap *r = calloc(1, sizeof(*r));
 	struct no_owner last = { 0 };
 	struct cw_filter fm = *f;
-	size_t cap = 0;
+	struct caps cap = { 0 };
 
 	if (!r)
 		return -ENOMEM;
@@ -151,30 +183,22 @@ int reap_select(const struct cw_census *c, const struct cw_filter *f, enum cw_re
 		m = cw_filter_match(&fm, c, i, &age);
 		if (m == CW_MATCH_NO)
 			continue;
-		if (r->n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct cw_reap_item *v = realloc(r->items, ncap * sizeof(*v));
-			size_t *sv = src ? realloc(*src, ncap * sizeof(*sv)) : NULL;
-
-			if (v)
-				r->items = v;
-			if (sv)
-				*src = sv;
-			if (!v || (src && !sv))
-				goto fail;
-			cap = ncap;
-		}
+		if (items_room(r, &cap, src))
+			goto fail;
 		if (src)
 			(*src)[r->n] = i;
+		r->socks[r->n] = *s;
 		it = &r->items[r->n++];
 		memset(it, 0, sizeof(*it));
-		it->sock = *s;
+		it->sock = s; /* the census's, until our copies stop moving */
 		it->age = age;
 		it->fd = -1;
 		if (!pending)
 			reap_item_owner(it, c, i, f);
 		item_classify(it, m, mode, pending, &last);
 	}
+	for (size_t k = 0; k < r->n; k++)
+		r->items[k].sock = &r->socks[k];
 	if (!pending)
 		items_sort(r);
 	*out = r;
@@ -191,7 +215,10 @@ fail:
 int cw_reap_select(const struct cw_census *c, const struct cw_filter *f, enum cw_reap_mode mode,
 		   struct cw_reap **out)
 {
-	return reap_select(c, f, mode, false, out, NULL);
+	struct cw_filter fr;
+	int err = census_filter_read(f, &fr);
+
+	return err ? err : reap_select(c, &fr, mode, false, out, NULL);
 }
 
 void reap_select_finish(struct cw_reap *r, const struct cw_census *c, const struct cw_filter *f,
@@ -202,21 +229,23 @@ void reap_select_finish(struct cw_reap *r, const struct cw_census *c, const stru
 
 	for (size_t i = 0; i < r->n; i++) {
 		struct cw_reap_item *it = &r->items[i];
-		size_t n;
-		const struct cw_owner *o = cw_census_owners(c, src[i], &n);
+		size_t n = cw_census_owner_count(c, src[i]);
 
 		if (!n && f->pid)
-			continue; /* not held by --pid: never selected */
+			continue; /* not held by the process asked for: never selected */
 		if (it->pid) { /* acted on through the owner the walk found first */
-			it->nowners = (uint16_t)(n < UINT16_MAX ? n : UINT16_MAX);
-			for (size_t k = 0; k < n; k++)
-				if (o[k].pid == it->pid) {
-					strncpy(it->comm, o[k].comm ? o[k].comm : "?", sizeof(it->comm) - 1);
+			it->nowners = n;
+			for (size_t k = 0; k < n; k++) {
+				const struct cw_owner *o = cw_census_owner(c, src[i], k);
+
+				if (o->pid == it->pid) {
+					strncpy(it->comm, o->comm ? o->comm : "?", sizeof(it->comm) - 1);
 					break;
 				}
+			}
 		} else {
 			reap_item_owner(it, c, src[i], f);
-			if (it->status == CW_REAP_TODO && r->mode == CW_REAP_FIN && !it->pid)
+			if (it->status == CW_REAP_TO_REAP && r->mode == CW_REAP_FIN && !it->pid)
 				no_owner(it, &last);
 		}
 		r->items[kept++] = *it;
@@ -230,10 +259,11 @@ void cw_reap_free(struct cw_reap *r)
 	if (!r)
 		return;
 	free(r->items);
+	free(r->socks);
 	free(r);
 }
 
-enum cw_reap_mode cw_reap_get_mode(const struct cw_reap *r) { return r->mode; }
+enum cw_reap_mode cw_reap_mode(const struct cw_reap *r) { return r->mode; }
 size_t cw_reap_count(const struct cw_reap *r) { return r->n; }
 const struct cw_reap_item *cw_reap_item(const struct cw_reap *r, size_t i) { return &r->items[i]; }
 
@@ -247,7 +277,7 @@ void cw_reap_counts(const struct cw_reap *r, struct cw_reap_counts *n)
 		n->status[s]++;
 		n->acted += statuses[s].acted;
 		switch (cw_reap_status_kind(s)) {
-		case CW_REAP_KIND_TODO: n->todo++; break;
+		case CW_REAP_KIND_TO_REAP: n->to_reap++; break;
 		case CW_REAP_KIND_HANDLED: n->handled++; break;
 		case CW_REAP_KIND_SKIPPED: n->skipped++; break;
 		case CW_REAP_KIND_FAILED: n->failed++; break;
@@ -255,16 +285,45 @@ void cw_reap_counts(const struct cw_reap *r, struct cw_reap_counts *n)
 	}
 }
 
+void cw_reap_opts_init(struct cw_reap_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->size = sizeof(*o);
+	o->wait_ms = CW_REAP_WAIT_MS;
+}
+
+int reap_how_init(struct reap_how *h, const struct cw_reap_opts *o, const struct reap_seam *seam)
+{
+	struct cw_reap_opts ro;
+	int err;
+
+	cw_reap_opts_init(&ro);
+	err = o ? ext_read(&ro, sizeof(ro), o, EXT_SIZE(struct cw_reap_opts, wait_ms)) : 0;
+	if (err)
+		return err;
+	memset(h, 0, sizeof(*h));
+	h->wait_ms = ro.wait_ms;
+	if (seam)
+		h->seam = *seam;
+	return 0;
+}
+
+int reap_run_seam(struct cw_reap *r, const struct cw_reap_opts *o, const struct reap_seam *seam)
+{
+	struct reap_how how;
+	size_t to_reap = 0;
+	int err = reap_how_init(&how, o, seam);
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < r->n; i++)
+		to_reap += r->items[i].status == CW_REAP_TO_REAP;
+	if (!to_reap)
+		return 0;
+	return r->mode == CW_REAP_FIN ? reap_fin_run(r, &how) : reap_rst_run(r, &how);
+}
+
 int cw_reap_run(struct cw_reap *r, const struct cw_reap_opts *o)
 {
-	static const struct cw_reap_opts defaults = { .wait_ms = CW_REAP_WAIT_MS };
-	size_t todo = 0;
-
-	if (!o)
-		o = &defaults;
-	for (size_t i = 0; i < r->n; i++)
-		todo += r->items[i].status == CW_REAP_TODO;
-	if (!todo)
-		return 0;
-	return r->mode == CW_REAP_FIN ? reap_fin_run(r, o) : reap_rst_run(r, o);
+	return reap_run_seam(r, o, NULL);
 }

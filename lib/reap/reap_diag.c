@@ -85,9 +85,9 @@ size_t reap_diag_request(void *buf, uint16_t type, const struct cw_sock *s, cons
 	req->sdiag_protocol = IPPROTO_TCP;
 	req->idiag_states = ~0u;
 	req->id.idiag_sport = htons(s->local.port);
-	req->id.idiag_dport = htons(s->remote.port);
+	req->id.idiag_dport = htons(s->peer.port);
 	put_addr(req->id.idiag_src, s->family, &s->local.addr);
-	put_addr(req->id.idiag_dst, s->family, &s->remote.addr);
+	put_addr(req->id.idiag_dst, s->family, &s->peer.addr);
 	req->id.idiag_cookie[0] = cookie ? cookie[0] : INET_DIAG_NOCOOKIE;
 	req->id.idiag_cookie[1] = cookie ? cookie[1] : INET_DIAG_NOCOOKIE;
 	return nlh->nlmsg_len;

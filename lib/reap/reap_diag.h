@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "closewait/census.h"
+#include "closewait/census_types.h"
 
 struct reap_diag;
 

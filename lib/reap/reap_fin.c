@@ -15,6 +15,7 @@
 #include "reap_internal.h"
 #include "reap_pidfd.h"
 #include "clock.h"
+#include "util.h"
 #include "census/census_lib.h"
 
 #include <errno.h>
@@ -39,29 +40,19 @@ static int tcp_state(int fd)
 	return ti.tcpi_state;
 }
 
-void reap_fin_take(int pidfd, int fd, struct reap_fin_taken *t)
-{
-	struct stat st;
-
-	t->inode = 0;
-	t->d = pidfd >= 0 ? reap_pidfd_getfd(pidfd, fd) : pidfd;
-	if (t->d >= 0 && !fstat(t->d, &st) && S_ISSOCK(st.st_mode))
-		t->inode = (uint32_t)st.st_ino;
-}
-
 /* Re-checks, on our duplicate, that it is the socket selected: same inode
  * (the fd number may have been closed and reused), same state. */
 static bool same_socket(struct cw_reap_item *it, const struct reap_fin_taken *t)
 {
 	int state;
 
-	if (t->inode != it->sock.inode) {
+	if (t->inode != it->sock->inode) {
 		it->status = CW_REAP_SKIP_REPLACED;
 		it->new_inode = t->inode;
 		return false;
 	}
 	state = tcp_state(t->d);
-	if (state != it->sock.state) {
+	if (state != it->sock->state) {
 		it->status = CW_REAP_SKIP_CHANGED;
 		it->end_state = state > 0 ? (uint8_t)state : 0;
 		return false;
@@ -69,39 +60,27 @@ static bool same_socket(struct cw_reap_item *it, const struct reap_fin_taken *t)
 	return true;
 }
 
-/* The owner's process: one pidfd per owner, the items being sorted by pid. */
-struct owner {
-	pid_t pid;
-	int pidfd;                    /* -errno when pidfd_open failed */
-	pid_t denied;                 /* the process denial explains (0: none yet) */
+/* Why the last process refused us (explained once per process: it reads /proc). */
+struct denied {
+	pid_t pid;                    /* 0: none yet */
 	struct cw_ptrace_denial denial;
 };
-
-static void owner_set(struct owner *o, pid_t pid)
-{
-	if (o->pid == pid && o->pidfd != -EMFILE)
-		return;
-	if (o->pidfd >= 0)
-		close(o->pidfd);
-	o->pid = pid;
-	o->pidfd = reap_pidfd_open(pid);
-}
 
 /* Judges what reap_fin_take found and, if it is still the socket selected
  * in the state selected, shuts it down. Returns our duplicate, -EMFILE when
  * we hold too many already (status untouched), or -1 with the status set. */
-static int fin_send(struct cw_reap_item *it, struct owner *o, const struct reap_fin_taken *t)
+static int fin_send(struct cw_reap_item *it, struct denied *dn, const struct reap_fin_taken *t)
 {
 	int d = t->d;
 
 	if (d == -EMFILE)
 		return d;
 	if (d == -EPERM) {
-		if (o->denied != it->pid) /* once per process: it reads /proc */
-			cw_ptrace_explain(it->pid, (uid_t)-1, &o->denial);
-		o->denied = it->pid;
+		if (dn->pid != it->pid)
+			cw_ptrace_explain(it->pid, (uid_t)-1, &dn->denial);
+		dn->pid = it->pid;
 		it->status = CW_REAP_FAIL_PTRACE;
-		it->denial = o->denial;
+		it->denial = dn->denial;
 		return -1;
 	}
 	if (d == -EBADF || d == -ESRCH) { /* fd closed, or the process exited */
@@ -127,19 +106,6 @@ static int fin_send(struct cw_reap_item *it, struct owner *o, const struct reap_
 	return d;
 }
 
-/* Duplicates and shuts down one socket (see fin_send). */
-static int fin_one(struct cw_reap_item *it, struct owner *o, const struct cw_reap_opts *opts,
-		   bool seam)
-{
-	struct reap_fin_taken t;
-
-	owner_set(o, it->pid);
-	if (seam && opts->before_act)
-		opts->before_act(it, opts->arg);
-	reap_fin_take(o->pidfd, it->fd, &t);
-	return fin_send(it, o, &t);
-}
-
 /* Our FIN is answered once the socket left the states that wait for its ACK. */
 static bool fin_pending(int state)
 {
@@ -160,16 +126,11 @@ struct waiting {
 static int waiting_add(const struct cw_sock *s, void *arg)
 {
 	struct waiting *w = arg;
+	struct waiting_sock *v = vec_room(w->v, w->n, &w->cap, sizeof(*v), 256);
 
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 256;
-		struct waiting_sock *v = realloc(w->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		w->v = v;
-		w->cap = cap;
-	}
+	if (!v)
+		return -ENOMEM;
+	w->v = v;
 	w->v[w->n++] = (struct waiting_sock){ s->inode, s->state };
 	return 0;
 }
@@ -243,10 +204,10 @@ static size_t fin_check(struct cw_reap *r, const int *dup, bool bulk)
 	int batch_err;
 
 	for (size_t i = 0; i < r->n; i++)
-		if (dup[i] >= 0 && r->items[i].status == CW_REAP_TODO) {
+		if (dup[i] >= 0 && r->items[i].status == CW_REAP_TO_REAP) {
 			todo++;
-			v4 |= r->items[i].sock.family == AF_INET;
-			v6 |= r->items[i].sock.family == AF_INET6;
+			v4 |= r->items[i].sock->family == AF_INET;
+			v6 |= r->items[i].sock->family == AF_INET6;
 		}
 	if (bulk)
 		dumped = !waiting_dump(&w, v4, v6);
@@ -256,11 +217,11 @@ static size_t fin_check(struct cw_reap *r, const int *dup, bool bulk)
 		struct cw_reap_item *it = &r->items[i];
 		int state;
 
-		if (dup[i] < 0 || it->status != CW_REAP_TODO)
+		if (dup[i] < 0 || it->status != CW_REAP_TO_REAP)
 			continue;
 		/* Other states (ESTABLISHED: FIN_WAIT_2 next, or more) are asked. */
-		if (dumped && it->sock.state == CW_TCP_CLOSE_WAIT)
-			state = waiting_state(&w, it->sock.inode);
+		if (dumped && it->sock->state == CW_TCP_CLOSE_WAIT)
+			state = waiting_state(&w, it->sock->inode);
 		else
 			state = tcp_state(dup[i]);
 		if (state < 0) {
@@ -318,7 +279,7 @@ static void fin_wait(struct cw_reap *r, const int *dup, uint64_t wait_ms)
 		pause_us = pause_us * 2 > 50000 ? 50000 : pause_us * 2;
 	}
 	for (size_t i = 0; i < r->n; i++)
-		if (dup[i] >= 0 && r->items[i].status == CW_REAP_TODO)
+		if (dup[i] >= 0 && r->items[i].status == CW_REAP_TO_REAP)
 			r->items[i].status = CW_REAP_FIN_SENT;
 }
 
@@ -366,12 +327,14 @@ static void fin_flush(struct cw_reap *r, int *dup, uint64_t wait_ms)
 
 struct reap_fin {
 	struct cw_reap *r;
-	struct owner o;
+	struct reap_how how;
+	struct reap_pidfds pidfds;
+	struct denied denied;
 	int *dup;                     /* per item: our duplicate, or -1 */
 	size_t held;
 };
 
-int reap_fin_begin(struct cw_reap *r, struct reap_fin **out)
+int reap_fin_begin(struct cw_reap *r, const struct reap_how *how, struct reap_fin **out)
 {
 	struct reap_fin *f = calloc(1, sizeof(*f));
 
@@ -385,21 +348,36 @@ int reap_fin_begin(struct cw_reap *r, struct reap_fin **out)
 	for (size_t i = 0; i < r->n; i++)
 		f->dup[i] = -1;
 	f->r = r;
-	f->o.pidfd = -1;
+	f->how = *how;
+	reap_pidfds_init(&f->pidfds);
 	*out = f;
 	return 0;
 }
 
+void reap_fin_take(struct reap_fin *f, pid_t pid, int fd, struct reap_fin_taken *t)
+{
+	int pidfd = reap_pidfds_get(&f->pidfds, pid);
+	struct stat st;
+
+	t->inode = 0;
+	t->d = pidfd >= 0 ? reap_pidfd_getfd(pidfd, fd) : pidfd;
+	if (t->d >= 0 && !fstat(t->d, &st) && S_ISSOCK(st.st_mode))
+		t->inode = (uint32_t)st.st_ino;
+}
+
 /* Keeps the duplicate (or handles running out of fds: finish this batch,
  * then take the socket again). */
-static void fin_keep(struct reap_fin *f, size_t i, const struct cw_reap_opts *opts)
+static void fin_keep(struct reap_fin *f, size_t i)
 {
 	struct cw_reap_item *it = &f->r->items[i];
 
 	if (f->dup[i] == -EMFILE && f->held) {
-		fin_flush(f->r, f->dup, opts->wait_ms);
+		struct reap_fin_taken t;
+
+		fin_flush(f->r, f->dup, f->how.wait_ms);
 		f->held = 0;
-		f->dup[i] = fin_one(it, &f->o, opts, false);
+		reap_fin_take(f, it->pid, it->fd, &t);
+		f->dup[i] = fin_send(it, &f->denied, &t);
 	}
 	if (f->dup[i] == -EMFILE) {
 		it->status = CW_REAP_FAIL_ERROR;
@@ -411,39 +389,42 @@ static void fin_keep(struct reap_fin *f, size_t i, const struct cw_reap_opts *op
 		f->dup[i] = -1;
 }
 
-void reap_fin_act(struct reap_fin *f, size_t i, const struct cw_reap_opts *opts)
+void reap_fin_act_taken(struct reap_fin *f, size_t i, const struct reap_fin_taken *t)
 {
-	if (f->r->items[i].status != CW_REAP_TODO)
+	f->dup[i] = fin_send(&f->r->items[i], &f->denied, t);
+	fin_keep(f, i);
+}
+
+void reap_fin_act(struct reap_fin *f, size_t i)
+{
+	struct cw_reap_item *it = &f->r->items[i];
+	struct reap_fin_taken t;
+
+	if (it->status != CW_REAP_TO_REAP)
 		return;
-	f->dup[i] = fin_one(&f->r->items[i], &f->o, opts, true);
-	fin_keep(f, i, opts);
+	if (f->how.seam.before_act)
+		f->how.seam.before_act(it, f->how.seam.arg);
+	reap_fin_take(f, it->pid, it->fd, &t);
+	reap_fin_act_taken(f, i, &t);
 }
 
-void reap_fin_act_taken(struct reap_fin *f, size_t i, const struct cw_reap_opts *opts,
-			const struct reap_fin_taken *t)
+void reap_fin_end(struct reap_fin *f)
 {
-	f->dup[i] = fin_send(&f->r->items[i], &f->o, t);
-	fin_keep(f, i, opts);
-}
-
-void reap_fin_end(struct reap_fin *f, const struct cw_reap_opts *opts)
-{
-	if (f->o.pidfd >= 0)
-		close(f->o.pidfd);
-	fin_flush(f->r, f->dup, opts->wait_ms);
+	reap_pidfds_close(&f->pidfds);
+	fin_flush(f->r, f->dup, f->how.wait_ms);
 	free(f->dup);
 	free(f);
 }
 
-int reap_fin_run(struct cw_reap *r, const struct cw_reap_opts *opts)
+int reap_fin_run(struct cw_reap *r, const struct reap_how *how)
 {
 	struct reap_fin *f;
-	int err = reap_fin_begin(r, &f);
+	int err = reap_fin_begin(r, how, &f);
 
 	if (err)
 		return err;
 	for (size_t i = 0; i < r->n; i++)
-		reap_fin_act(f, i, opts);
-	reap_fin_end(f, opts);
+		reap_fin_act(f, i);
+	reap_fin_end(f);
 	return 0;
 }

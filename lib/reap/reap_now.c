@@ -1,17 +1,18 @@
-/* reap --yes in fin mode: select and act in one pass. The /proc walk that
- * finds owners takes about as long as the FINs themselves (a readlinkat per
- * fd of every process read, a few µs each), so it runs in the background
+/* Selecting and acting in one pass, fin mode (cw_reap_now). The /proc walk
+ * that finds owners takes about as long as the FINs themselves (a readlinkat
+ * per fd of every process read, a few µs each), so it runs in the background
  * and each selected socket is acted on as soon as its owner is found: the
  * walk and the FINs overlap on two cores instead of following each other.
  *
  * The split: the walker that finds a socket's first owner claims the item,
- * calls the test seam, duplicates the socket and reads its inode (the first
- * half of acting, reap_fin_take); the calling thread judges that, re-checks
- * the state and sends the FIN (reap_fin_act_taken). Each item is claimed
- * once, so the queue between them never holds more than the items: it is
- * allocated whole before the walk. Every owner found reaches the sink, so a
- * socket no walker claimed has none: reap_select_finish() fails it (or, under
- * --pid, drops it: that process does not hold it). */
+ * calls the test seam, duplicates the socket through the owner's pidfd and
+ * reads its inode (the first half of acting, reap_fin_take); the calling
+ * thread judges that, re-checks the state and sends the FIN
+ * (reap_fin_act_taken). Each item is claimed once, so the queue between them
+ * never holds more than the items: it is allocated whole before the walk.
+ * Every owner found reaches the sink, so a socket no walker claimed has none:
+ * reap_select_finish() fails it (or, when a pid was given, drops it: that
+ * process does not hold it). */
 #include "reap_internal.h"
 
 #include <errno.h>
@@ -25,20 +26,10 @@
 #include <sys/resource.h>
 
 #include "census/census_lib.h"
-#include "reap_pidfd.h"
 
 struct taken {
 	size_t item;
 	struct reap_fin_taken t;
-};
-
-/* The owners' pidfds, shared by the walkers (under the queue's lock). */
-struct pidfds {
-	struct pidfd_of {
-		pid_t pid;
-		int fd;               /* -errno when pidfd_open failed */
-	} *v;
-	size_t n, cap;
 };
 
 struct hitq {
@@ -47,74 +38,32 @@ struct hitq {
 	struct taken *v;              /* one slot per item */
 	size_t n;
 	bool done;
-	struct pidfds pf;
 	/* read-only during the walk, but for the claims */
 	struct cw_reap *r;
+	struct reap_fin *fin;
 	const size_t *item_of;        /* census index -> item index, or SIZE_MAX */
 	_Atomic uint8_t *claimed;     /* per item: a walker took it */
-	const struct cw_reap_opts *o;
+	struct reap_seam seam;
 };
-
-/* pid's pidfd (or -errno); *ours: not kept in the table (no memory), so
- * the caller closes it. */
-static int pidfd_of(struct pidfds *pf, pid_t pid, bool *ours)
-{
-	int fd;
-
-	*ours = false;
-	for (size_t k = pf->n; k-- > 0;)
-		if (pf->v[k].pid == pid)
-			return pf->v[k].fd;
-	fd = reap_pidfd_open(pid);
-	if (pf->n == pf->cap) {
-		size_t cap = pf->cap ? pf->cap * 2 : 16;
-		struct pidfd_of *v = realloc(pf->v, cap * sizeof(*v));
-
-		if (!v) {
-			*ours = true;
-			return fd;
-		}
-		pf->v = v;
-		pf->cap = cap;
-	}
-	pf->v[pf->n++] = (struct pidfd_of){ pid, fd };
-	return fd;
-}
-
-static void pidfds_close(struct pidfds *pf)
-{
-	for (size_t k = 0; k < pf->n; k++)
-		if (pf->v[k].fd >= 0)
-			close(pf->v[k].fd);
-	free(pf->v);
-}
 
 /* A walker found an owner: the first one found for a selected socket still
  * to act on claims it and takes the socket. */
-static void q_hit(const struct procfd_hit *h, void *arg)
+static void q_hit(size_t idx, pid_t pid, int fd, void *arg)
 {
 	struct hitq *q = arg;
-	size_t i = q->item_of[h->idx];
+	size_t i = q->item_of[idx];
 	struct cw_reap_item *it;
-	struct taken e;
-	int pidfd;
-	bool ours;
+	struct taken e = { .item = i };
 
 	/* Items not to act on were claimed before the walk began. */
 	if (i == SIZE_MAX || atomic_exchange(&q->claimed[i], 1))
 		return;
 	it = &q->r->items[i];
-	it->pid = h->pid;
-	it->fd = h->fd;
-	if (q->o->before_act)
-		q->o->before_act(it, q->o->arg);
-	pthread_mutex_lock(&q->lock);
-	pidfd = pidfd_of(&q->pf, h->pid, &ours);
-	pthread_mutex_unlock(&q->lock);
-	e.item = i;
-	reap_fin_take(pidfd, h->fd, &e.t);
-	if (ours && pidfd >= 0)
-		close(pidfd);
+	it->pid = pid;
+	it->fd = fd;
+	if (q->seam.before_act)
+		q->seam.before_act(it, q->seam.arg);
+	reap_fin_take(q->fin, pid, fd, &e.t);
 	pthread_mutex_lock(&q->lock);
 	q->v[q->n++] = e;
 	pthread_cond_signal(&q->cond);
@@ -133,7 +82,7 @@ static void q_done(void *arg)
 
 /* Acts on what the walkers took, as it comes, until the walk has ended.
  * Slots below n are written once and never move: acted on unlocked. */
-static void pipeline(struct hitq *q, struct reap_fin *fin)
+static void pipeline(struct hitq *q)
 {
 	for (size_t taken = 0, end;; taken = end) {
 		pthread_mutex_lock(&q->lock);
@@ -144,21 +93,84 @@ static void pipeline(struct hitq *q, struct reap_fin *fin)
 		if (taken == end)
 			return; /* done, and all taken */
 		for (size_t k = taken; k < end; k++)
-			reap_fin_act_taken(fin, q->v[k].item, q->o, &q->v[k].t);
+			reap_fin_act_taken(q->fin, q->v[k].item, &q->v[k].t);
 	}
 }
 
-/* Only the selected sockets are looked for. */
-struct wanted {
-	const struct cw_census *c;
-	const size_t *item_of;        /* census index -> item index, or SIZE_MAX */
+/* The selection, made before any owner is known. */
+struct plan {
+	struct cw_census *c;          /* without owners until the walk attaches them */
+	struct cw_reap *r;
+	size_t *src;                  /* item index -> census index */
+	size_t *item_of;              /* census index -> item index, or SIZE_MAX */
 };
 
-static bool want_selected(const struct cw_sock *s, void *arg)
+/* One dump of the states f selects, on the ports it names; the selection. */
+static int plan_make(struct plan *p, const struct cw_filter *f)
 {
-	const struct wanted *w = arg;
+	struct cw_census_opts co;
+	size_t n;
+	int err;
 
-	return w->item_of[s - cw_census_sock(w->c, 0)] != SIZE_MAX;
+	cw_census_opts_init(&co);
+	co.states = f->states;
+	co.ports = f;
+	err = cw_census_take(&co, &p->c);
+	if (!err)
+		err = reap_select(p->c, f, CW_REAP_FIN, true, &p->r, &p->src);
+	if (err)
+		return err;
+	n = cw_census_count(p->c);
+	p->item_of = malloc((n ? n : 1) * sizeof(*p->item_of));
+	if (!p->item_of)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		p->item_of[i] = SIZE_MAX;
+	for (size_t i = 0; i < p->r->n; i++)
+		p->item_of[p->src[i]] = i;
+	return 0;
+}
+
+static void plan_free(struct plan *p)
+{
+	cw_reap_free(p->r);
+	cw_census_free(p->c);
+	free(p->src);
+	free(p->item_of);
+}
+
+/* The queue has a slot per item; the items not to act on are claimed already. */
+static int queue_init(struct hitq *q, const struct plan *p, const struct reap_seam *seam)
+{
+	size_t n = p->r->n;
+
+	q->v = malloc((n ? n : 1) * sizeof(*q->v));
+	q->claimed = calloc(n ? n : 1, sizeof(*q->claimed));
+	if (!q->v || !q->claimed)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (p->r->items[i].status != CW_REAP_TO_REAP)
+			atomic_init(&q->claimed[i], 1);
+	q->r = p->r;
+	q->item_of = p->item_of;
+	q->seam = *seam;
+	return 0;
+}
+
+static void queue_free(struct hitq *q)
+{
+	free(q->v);
+	free((void *)q->claimed);
+	pthread_mutex_destroy(&q->lock);
+	pthread_cond_destroy(&q->cond);
+}
+
+/* Only the selected sockets are looked for. */
+static bool want_selected(size_t i, void *arg)
+{
+	const size_t *item_of = arg;
+
+	return item_of[i] != SIZE_MAX;
 }
 
 /* Our fd table grows as pidfd_getfd fills it; in a process with more than
@@ -181,87 +193,70 @@ static void fd_table_grow(size_t n)
 	close(fd);
 }
 
+/* Starts the walk for the owners of the selected sockets; each owner found
+ * goes to the queue. */
+static int walk_start(struct plan *p, struct hitq *q, const struct cw_filter *f,
+		      const struct cw_census_opts *co, struct census_walk **walk)
+{
+	struct census_walk_opts wo = {
+		.want = want_selected, .want_arg = p->item_of, .only = f->pid,
+		.threads = co->threads, .all_owners = co->all_owners,
+		.sink = { q_hit, q_done, q },
+	};
+
+	/* This thread acts on one core; the walk gets the others (one on a
+	 * two-core host: a second walker there only slows the FINs down). */
+	if (!wo.threads)
+		wo.threads = sysconf(_SC_NPROCESSORS_ONLN) >= 3 ? 2 : 1;
+	fd_table_grow(p->r->n);
+	return census_walk_start(p->c, &wo, walk);
+}
+
+int reap_now_seam(const struct cw_filter *f, const struct cw_census_opts *co,
+		  const struct cw_reap_opts *o, const struct reap_seam *seam, struct cw_reap **out)
+{
+	struct hitq q = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+	struct plan p = { 0 };
+	struct reap_how how;
+	struct cw_filter fr;
+	struct cw_census_opts cr;
+	struct census_walk *walk;
+	int err = reap_how_init(&how, o, seam);
+
+	cw_census_opts_init(&cr);
+	if (!err)
+		err = census_filter_read(f, &fr);
+	if (!err && co)
+		err = census_opts_read(co, &cr);
+	if (!err)
+		err = plan_make(&p, &fr);
+	if (!err)
+		err = queue_init(&q, &p, &how.seam);
+	if (!err)
+		err = reap_fin_begin(p.r, &how, &q.fin);
+	if (!err)
+		err = walk_start(&p, &q, &fr, &cr, &walk);
+	if (err)
+		goto out;
+	pipeline(&q);
+	err = census_walk_finish(p.c, walk);
+	if (err)
+		goto out;
+	reap_fin_end(q.fin);
+	q.fin = NULL;
+	reap_select_finish(p.r, p.c, &fr, p.src);
+	*out = p.r;
+	p.r = NULL;
+out:
+	if (q.fin)
+		reap_fin_end(q.fin);
+	plan_free(&p);
+	queue_free(&q);
+	return err;
+}
+
 int cw_reap_now(const struct cw_filter *f, const struct cw_census_opts *co,
 		const struct cw_reap_opts *o, struct cw_reap **out)
 {
-	static const struct cw_reap_opts defaults = { .wait_ms = CW_REAP_WAIT_MS };
-	struct hitq q = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
-	struct cw_census_opts copts = co ? *co : (struct cw_census_opts){ 0 };
-	struct procfd_sink sink = { q_hit, q_done, &q };
-	struct wanted w = { 0 };
-	struct procfd_walk *walk;
-	struct reap_fin *fin = NULL;
-	struct cw_census *c = NULL;
-	struct cw_reap *r = NULL;
-	size_t *src = NULL, *item_of = NULL;
-	int err;
-
-	if (!o)
-		o = &defaults;
-	copts.states = f->states;
-	copts.ports = f;
-	copts.owners = false;
-	err = cw_census_take(&copts, &c);
-	if (err)
-		goto out;
-	err = reap_select(c, f, CW_REAP_FIN, true, &r, &src);
-	if (err)
-		goto out;
-	item_of = malloc((cw_census_count(c) ? cw_census_count(c) : 1) * sizeof(*item_of));
-	if (!item_of) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < cw_census_count(c); i++)
-		item_of[i] = SIZE_MAX;
-	for (size_t i = 0; i < r->n; i++)
-		item_of[src[i]] = i;
-	q.v = malloc((r->n ? r->n : 1) * sizeof(*q.v));
-	q.claimed = calloc(r->n ? r->n : 1, sizeof(*q.claimed));
-	if (!q.v || !q.claimed) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < r->n; i++)
-		if (r->items[i].status != CW_REAP_TODO)
-			atomic_init(&q.claimed[i], 1);
-	q.r = r;
-	q.item_of = item_of;
-	q.o = o;
-	err = reap_fin_begin(r, &fin);
-	if (err)
-		goto out;
-	fd_table_grow(r->n);
-	/* This thread acts on one core; the walk gets the others (one on a
-	 * two-core host: a second walker there only slows the FINs down). */
-	if (!copts.threads)
-		copts.threads = sysconf(_SC_NPROCESSORS_ONLN) >= 3 ? 2 : 1;
-	w = (struct wanted){ c, item_of };
-	copts.want = want_selected;
-	copts.want_arg = &w;
-	err = census_owners_start(c, &copts, f->pid ? &f->pid : NULL, f->pid ? 1 : 0, &sink, &walk);
-	if (err)
-		goto out;
-	pipeline(&q, fin);
-	err = census_owners_finish(c, walk);
-	if (err)
-		goto out;
-	reap_fin_end(fin, o);
-	fin = NULL;
-	reap_select_finish(r, c, f, src);
-	*out = r;
-	r = NULL;
-out:
-	if (fin)
-		reap_fin_end(fin, o);
-	cw_reap_free(r);
-	cw_census_free(c);
-	free(src);
-	free(item_of);
-	free(q.v);
-	free((void *)q.claimed);
-	pidfds_close(&q.pf);
-	pthread_mutex_destroy(&q.lock);
-	pthread_cond_destroy(&q.cond);
-	return err;
+	return reap_now_seam(f, co, o, NULL, out);
 }

@@ -17,20 +17,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-int reap_pidfd_open(pid_t pid)
-{
-	long fd = syscall(SYS_pidfd_open, pid, 0);
-
-	return fd < 0 ? -errno : (int)fd;
-}
-
-int reap_pidfd_getfd(int pidfd, int fd)
-{
-	long d = syscall(SYS_pidfd_getfd, pidfd, fd, 0);
-
-	return d < 0 ? -errno : (int)d;
-}
-
 static bool have_cap(int cap)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };

@@ -17,7 +17,7 @@
 static void rst_one(struct cw_reap_item *it, struct reap_diag *d)
 {
 	struct reap_diag_found f;
-	int err = reap_diag_get(d, &it->sock, &f);
+	int err = reap_diag_get(d, it->sock, &f);
 
 	if (err == -ENOENT) {
 		it->status = CW_REAP_SKIP_GONE;
@@ -30,16 +30,16 @@ static void rst_one(struct cw_reap_item *it, struct reap_diag *d)
 		return;
 	}
 	it->end_state = f.state;
-	if (f.inode != it->sock.inode) {
+	if (f.inode != it->sock->inode) {
 		it->status = CW_REAP_SKIP_REPLACED;
 		it->new_inode = f.inode;
 		return;
 	}
-	if (f.state != it->sock.state) {
+	if (f.state != it->sock->state) {
 		it->status = CW_REAP_SKIP_CHANGED;
 		return;
 	}
-	err = reap_diag_destroy(d, &it->sock, f.cookie);
+	err = reap_diag_destroy(d, it->sock, f.cookie);
 	it->err = err;
 	switch (err) {
 	case 0:
@@ -55,7 +55,7 @@ static void rst_one(struct cw_reap_item *it, struct reap_diag *d)
 	}
 }
 
-int reap_rst_run(struct cw_reap *r, const struct cw_reap_opts *o)
+int reap_rst_run(struct cw_reap *r, const struct reap_how *how)
 {
 	struct reap_diag *d;
 	int err = reap_diag_open(&d);
@@ -65,10 +65,10 @@ int reap_rst_run(struct cw_reap *r, const struct cw_reap_opts *o)
 	for (size_t i = 0; i < r->n; i++) {
 		struct cw_reap_item *it = &r->items[i];
 
-		if (it->status != CW_REAP_TODO)
+		if (it->status != CW_REAP_TO_REAP)
 			continue;
-		if (o->before_act)
-			o->before_act(it, o->arg);
+		if (how->seam.before_act)
+			how->seam.before_act(it, how->seam.arg);
 		rst_one(it, d);
 	}
 	reap_diag_close(d);

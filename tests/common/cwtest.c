@@ -207,7 +207,7 @@ ssize_t cwt_read_full(int fd, void *buf, size_t len)
 	return (ssize_t)got;
 }
 
-static int count_file(const char *path, enum cwt_tcp_state state, uint16_t lport, uint16_t rport)
+static int count_file(const char *path, enum cw_tcp_state state, uint16_t lport, uint16_t rport)
 {
 	FILE *f = fopen(path, "re");
 	char line[512];
@@ -240,7 +240,7 @@ static int count_file(const char *path, enum cwt_tcp_state state, uint16_t lport
 	return n;
 }
 
-int cwt_count_state(enum cwt_tcp_state state, uint16_t local_port, uint16_t remote_port)
+int cwt_count_state(enum cw_tcp_state state, uint16_t local_port, uint16_t remote_port)
 {
 	return count_file("/proc/net/tcp", state, local_port, remote_port) +
 	       count_file("/proc/net/tcp6", state, local_port, remote_port);

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "closewait/census_types.h"
 #include "closewait/conn.h"
 #include "closewait/server.h"
 
@@ -44,15 +45,11 @@ int cwt_write_all(int fd, const void *buf, size_t len);
 /* Reads until len bytes or EOF; returns bytes read or -errno. */
 ssize_t cwt_read_full(int fd, void *buf, size_t len);
 
-/* TCP states as the kernel numbers them (include/net/tcp_states.h). */
-enum cwt_tcp_state {
-	CWT_ESTABLISHED = 1, CWT_SYN_SENT, CWT_SYN_RECV, CWT_FIN_WAIT1, CWT_FIN_WAIT2,
-	CWT_TIME_WAIT, CWT_CLOSE, CWT_CLOSE_WAIT, CWT_LAST_ACK, CWT_LISTEN, CWT_CLOSING,
-};
-/* Sockets in state whose local (or, if local_port is 0, remote) port matches,
- * read from /proc/net/tcp and tcp6 (the kernel's table, not our counters).
- * Port 0 on both sides counts every socket in that state. */
-int cwt_count_state(enum cwt_tcp_state state, uint16_t local_port, uint16_t remote_port);
+/* Sockets in state (the library's enum cw_tcp_state) whose local (or, if
+ * local_port is 0, remote) port matches, read from /proc/net/tcp and tcp6
+ * (the kernel's table, not our counters). Port 0 on both sides counts every
+ * socket in that state. */
+int cwt_count_state(enum cw_tcp_state state, uint16_t local_port, uint16_t remote_port);
 /* The state of the socket with this local and remote port (one end of one
  * connection), from the kernel's table; 0 when there is none. send_q (may be
  * NULL) gets its send queue: bytes written and not yet acknowledged. */

@@ -73,11 +73,14 @@ void leak_free(struct leak *l)
 
 struct cw_reap *select_ours(const struct leak *l, enum cw_reap_mode mode)
 {
-	struct cw_census_opts co = { .states = CW_STATE_BIT(CW_TCP_CLOSE_WAIT), .owners = true };
+	struct cw_census_opts co;
 	struct cw_filter f;
 	struct cw_census *c;
 	struct cw_reap *r;
 
+	cw_census_opts_init(&co);
+	co.states = CW_STATE_BIT(CW_TCP_CLOSE_WAIT);
+	co.owners = true;
 	cw_filter_init(&f);
 	f.states = co.states;
 	f.pid = getpid();
@@ -87,10 +90,19 @@ struct cw_reap *select_ours(const struct leak *l, enum cw_reap_mode mode)
 	cw_census_free(c);
 	assert_int_equal(cw_reap_count(r), (size_t)l->n);
 	for (int i = 0; i < l->n; i++) {
-		assert_int_equal(cw_reap_item(r, (size_t)i)->status, CW_REAP_TODO);
+		assert_int_equal(cw_reap_item(r, (size_t)i)->status, CW_REAP_TO_REAP);
 		assert_int_equal(cw_reap_item(r, (size_t)i)->fd, l->fd[i]); /* sorted by fd */
 	}
 	return r;
+}
+
+struct cw_reap_opts reap_opts(uint64_t wait_ms)
+{
+	struct cw_reap_opts o;
+
+	cw_reap_opts_init(&o);
+	o.wait_ms = wait_ms;
+	return o;
 }
 
 uint16_t peer_port(int fd)

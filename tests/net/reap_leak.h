@@ -29,8 +29,10 @@ int close_wait_one(struct leak *l);
 void leak_make(struct leak *l, int n);
 void leak_free(struct leak *l);
 /* Our CLOSE_WAIT sockets on the leak's port, as reap --pid --sport selects
- * them: all TODO, in fd order. */
+ * them: all to reap, in fd order. */
 struct cw_reap *select_ours(const struct leak *l, enum cw_reap_mode mode);
+/* Options with this wait (cw_reap_opts_init, then wait_ms). */
+struct cw_reap_opts reap_opts(uint64_t wait_ms);
 uint16_t peer_port(int fd);
 /* A thread body: ends the nftables drop 300 ms after it starts. */
 void *clear_later(void *arg);

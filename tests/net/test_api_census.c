@@ -46,13 +46,20 @@ static uint16_t local_port(int fd)
 	return ntohs(a.sin_port);
 }
 
+/* Owners, every holder of each socket. */
+static void opts_all_owners(struct cw_census_opts *o)
+{
+	cw_census_opts_init(o);
+	o->owners = o->all_owners = true;
+}
+
 /* The census's socket with this local and remote port (0: none), or -1. */
 static long find(const struct cw_census *c, uint16_t lport, uint16_t rport, int state)
 {
 	for (size_t i = 0; i < cw_census_count(c); i++) {
 		const struct cw_sock *s = cw_census_sock(c, i);
 
-		if (s->local.port == lport && s->remote.port == rport && s->state == state)
+		if (s->local.port == lport && s->peer.port == rport && s->state == state)
 			return (long)i;
 	}
 	return -1;
@@ -145,16 +152,16 @@ static bool tw_reached(void *arg)
 {
 	const uint16_t *p = arg;
 
-	return cwt_pair_state(p[0], p[1], NULL) == CWT_TIME_WAIT;
+	return cwt_pair_state(p[0], p[1], NULL) == CW_TCP_TIME_WAIT;
 }
 
-/* cw_census_owners, cw_census_owner_kind, cw_census_has_owners: our
+/* cw_census_owner, cw_census_owner_kind, cw_census_has_owners: our
  * listener is ours (pid, fd, comm), the kid's is the kid's; a TIME_WAIT
  * socket has no file (orphan); a socket not looked up has an owner unknown;
  * a census taken without owners has none and says so. */
 static void test_owners(void **state)
 {
-	struct cw_census_opts o = { .owners = true, .all_owners = true, .want = want_but_one };
+	struct cw_census_opts o;
 	struct cw_census *c;
 	const struct cw_owner *ow;
 	struct kid k;
@@ -162,9 +169,11 @@ static void test_owners(void **state)
 	int l, unwanted, cli, srv;
 	uint16_t tw[2];
 	long il, ik, itw, iu;
-	size_t n;
 
 	(void)state;
+	cw_census_opts_init(&o);
+	o.owners = o.all_owners = true;
+	o.want = want_but_one;
 	kid_start(&k, -1); /* first: it must not inherit our sockets */
 	l = listener();
 	unwanted = listener();
@@ -192,30 +201,28 @@ static void test_owners(void **state)
 	read_comm(k.pid, kid_comm);
 	assert_string_equal(kid_comm, CHILD_COMM);
 	assert_int_equal(cw_census_owner_kind(c, (size_t)il), CW_OWNED);
-	ow = cw_census_owners(c, (size_t)il, &n);
-	assert_int_equal(n, 1);
+	assert_int_equal(cw_census_owner_count(c, (size_t)il), 1);
+	ow = cw_census_owner(c, (size_t)il, 0);
 	assert_non_null(ow);
-	assert_int_equal(ow[0].pid, getpid());
-	assert_int_equal(ow[0].fd, l);
-	assert_string_equal(ow[0].comm, comm);
+	assert_int_equal(ow->pid, getpid());
+	assert_int_equal(ow->fd, l);
+	assert_string_equal(ow->comm, comm);
 
 	assert_int_equal(cw_census_owner_kind(c, (size_t)ik), CW_OWNED);
-	ow = cw_census_owners(c, (size_t)ik, &n);
-	assert_int_equal(n, 1);
+	assert_int_equal(cw_census_owner_count(c, (size_t)ik), 1);
+	ow = cw_census_owner(c, (size_t)ik, 0);
 	assert_non_null(ow);
-	assert_int_equal(ow[0].pid, k.pid);
-	assert_int_equal(ow[0].fd, k.fd);
-	assert_string_equal(ow[0].comm, CHILD_COMM);
+	assert_int_equal(ow->pid, k.pid);
+	assert_int_equal(ow->fd, k.fd);
+	assert_string_equal(ow->comm, CHILD_COMM);
 
 	assert_int_equal(cw_census_sock(c, (size_t)itw)->inode, 0);
 	assert_int_equal(cw_census_owner_kind(c, (size_t)itw), CW_ORPHAN);
-	assert_null(cw_census_owners(c, (size_t)itw, &n));
-	assert_int_equal(n, 0);
+	assert_int_equal(cw_census_owner_count(c, (size_t)itw), 0);
 
 	assert_int_not_equal(cw_census_sock(c, (size_t)iu)->inode, 0);
 	assert_int_equal(cw_census_owner_kind(c, (size_t)iu), CW_UNKNOWN);
-	assert_null(cw_census_owners(c, (size_t)iu, &n));
-	assert_int_equal(n, 0);
+	assert_int_equal(cw_census_owner_count(c, (size_t)iu), 0);
 	cw_census_free(c);
 
 	/* without owners: none known, and the census says it did not look */
@@ -224,8 +231,7 @@ static void test_owners(void **state)
 	il = find(c, local_port(l), 0, CW_TCP_LISTEN);
 	assert_true(il >= 0);
 	assert_int_equal(cw_census_owner_kind(c, (size_t)il), CW_UNKNOWN);
-	assert_null(cw_census_owners(c, (size_t)il, &n));
-	assert_int_equal(n, 0);
+	assert_int_equal(cw_census_owner_count(c, (size_t)il), 0);
 	cw_census_free(c);
 
 	kid_end(&k);
@@ -258,12 +264,16 @@ static bool want_slowly(const struct cw_sock *s, void *arg)
 static void test_times(void **state)
 {
 	struct want_clock w = { 0 };
-	struct cw_census_opts o = { .owners = true, .want = want_slowly, .want_arg = &w };
+	struct cw_census_opts o;
 	struct cw_census *c;
 	uint64_t r0, m0, r1, m1;
 	int l = listener();
 
 	(void)state;
+	cw_census_opts_init(&o);
+	o.owners = true;
+	o.want = want_slowly;
+	o.want_arg = &w;
 	r0 = clock_ms(CLOCK_REALTIME);
 	m0 = clock_ms(CLOCK_MONOTONIC);
 	assert_int_equal(cw_census_take(&o, &c), 0);
@@ -297,16 +307,19 @@ static bool want_only(const struct cw_sock *s, void *arg)
  * every process, finds both, and is not partial. */
 static void test_owners_partial(void **state)
 {
-	struct cw_census_opts o = { .owners = true, .threads = 1, .want = want_only };
+	struct cw_census_opts o;
 	struct cw_census *c;
 	const struct cw_owner *ow;
 	struct kid k;
 	int l = listener();
 	pid_t lo, hi;
 	long i;
-	size_t n;
 
 	(void)state;
+	cw_census_opts_init(&o);
+	o.owners = true;
+	o.threads = 1;
+	o.want = want_only;
 	kid_start(&k, l); /* the kid holds our listener as its fd 100 */
 	g_only = local_port(l);
 	lo = getpid() < k.pid ? getpid() : k.pid;
@@ -315,12 +328,12 @@ static void test_owners_partial(void **state)
 	assert_int_equal(cw_census_take(&o, &c), 0);
 	i = find(c, g_only, 0, CW_TCP_LISTEN);
 	assert_true(i >= 0);
-	ow = cw_census_owners(c, (size_t)i, &n);
-	assert_int_equal(n, 1);
+	assert_int_equal(cw_census_owner_count(c, (size_t)i), 1);
+	ow = cw_census_owner(c, (size_t)i, 0);
 	assert_non_null(ow);
 	/* the walk goes up the pids: the first holder it meets */
-	assert_int_equal(ow[0].pid, lo);
-	assert_int_equal(ow[0].fd, lo == k.pid ? k.fd : l);
+	assert_int_equal(ow->pid, lo);
+	assert_int_equal(ow->fd, lo == k.pid ? k.fd : l);
 	assert_true(cw_census_owners_partial(c));
 	cw_census_free(c);
 
@@ -328,13 +341,15 @@ static void test_owners_partial(void **state)
 	assert_int_equal(cw_census_take(&o, &c), 0);
 	i = find(c, g_only, 0, CW_TCP_LISTEN);
 	assert_true(i >= 0);
-	ow = cw_census_owners(c, (size_t)i, &n);
-	assert_int_equal(n, 2);
+	assert_int_equal(cw_census_owner_count(c, (size_t)i), 2);
+	ow = cw_census_owner(c, (size_t)i, 0);
 	assert_non_null(ow);
-	assert_int_equal(ow[0].pid, lo);
-	assert_int_equal(ow[1].pid, hi);
-	assert_int_equal(ow[0].fd, lo == k.pid ? k.fd : l);
-	assert_int_equal(ow[1].fd, hi == k.pid ? k.fd : l);
+	assert_int_equal(ow->pid, lo);
+	assert_int_equal(ow->fd, lo == k.pid ? k.fd : l);
+	ow = cw_census_owner(c, (size_t)i, 1);
+	assert_non_null(ow);
+	assert_int_equal(ow->pid, hi);
+	assert_int_equal(ow->fd, hi == k.pid ? k.fd : l);
 	assert_false(cw_census_owners_partial(c));
 	cw_census_free(c);
 
@@ -363,11 +378,12 @@ static int check_owned(const struct cw_census *c, uint16_t port, pid_t pid, int 
 
 	if (i < 0)
 		FAIL(code, "no listener on port %u", port);
-	ow = cw_census_owners(c, (size_t)i, &n);
+	n = cw_census_owner_count(c, (size_t)i);
+	ow = n ? cw_census_owner(c, (size_t)i, 0) : NULL;
 	if (cw_census_owner_kind(c, (size_t)i) != CW_OWNED || n != 1 || !ow)
 		FAIL(code + 1, "port %u: kind %d, %zu owners", port, cw_census_owner_kind(c, (size_t)i), n);
-	if (ow[0].pid != pid || ow[0].fd != fd)
-		FAIL(code + 2, "port %u: owner %d fd %d, not %d fd %d", port, (int)ow[0].pid, ow[0].fd,
+	if (ow->pid != pid || ow->fd != fd)
+		FAIL(code + 2, "port %u: owner %d fd %d, not %d fd %d", port, (int)ow->pid, ow->fd,
 		     (int)pid, fd);
 	return 0;
 }
@@ -376,11 +392,12 @@ static int check_owned(const struct cw_census *c, uint16_t port, pid_t pid, int 
  * socket's owner unknown); its own are readable. */
 static int nobody_census(uint16_t root_port, int own_fd)
 {
-	struct cw_census_opts o = { .owners = true, .all_owners = true };
+	struct cw_census_opts o;
 	struct cw_census *c;
 	int fds = cwt_fd_count(0), err, rc;
 	long i;
 
+	opts_all_owners(&o);
 	err = cw_census_take(&o, &c);
 	if (err)
 		FAIL(10, "census as nobody: %s", strerror(-err));
@@ -433,7 +450,7 @@ static int root_main(void)
 {
 	int l, report[2], go[2], kid_fd, st, rc;
 	uint16_t kid_port;
-	struct cw_census_opts o = { .owners = true, .all_owners = true };
+	struct cw_census_opts o;
 	struct cw_census *c;
 	pid_t kid;
 
@@ -457,6 +474,7 @@ static int root_main(void)
 		waitpid(kid, &st, 0);
 		return WIFEXITED(st) && WEXITSTATUS(st) ? WEXITSTATUS(st) : 33;
 	}
+	opts_all_owners(&o);
 	rc = cw_census_take(&o, &c);
 	if (rc)
 		FAIL(34, "census as root: %s", strerror(-rc));

@@ -495,7 +495,7 @@ static void test_close_mode_graceful(void **state)
 	assert_int_equal(rd.got, h.written);
 	assert_int_equal(rd.wrong, 0);
 	assert_int_equal(write(h.client, "late", 4), 4);
-	tw = (struct pair_cond){ r.port, sock_port(h.client, false), CWT_TIME_WAIT };
+	tw = (struct pair_cond){ r.port, sock_port(h.client, false), CW_TCP_TIME_WAIT };
 	close(h.client);
 	assert_true(spin(r.loop, pair_in_state, &tw, 2000));
 	rig_stop(&r, &st);

@@ -266,7 +266,7 @@ static void test_reuseaddr(void **state)
 	assert_int_equal(read(cli, &b, 1), 0);
 	close(cli);
 	close(l);
-	assert_int_equal(cwt_count_state(CWT_TIME_WAIT, port, 0), 1);
+	assert_int_equal(cwt_count_state(CW_TCP_TIME_WAIT, port, 0), 1);
 	a.sin_port = htons(port);
 	fresh = tcp_socket();
 	assert_int_equal(bind(fresh, (struct sockaddr *)&a, sizeof(a)), -1);
@@ -298,7 +298,7 @@ static void test_reuseport(void **state)
 	assert_int_equal(cw_sockopt_reuseport(two), 0);
 	assert_int_equal(bind(two, (struct sockaddr *)&a, sizeof(a)), 0);
 	assert_int_equal(listen(two, 1), 0);
-	assert_int_equal(cwt_count_state(CWT_LISTEN, ntohs(a.sin_port), 0), 2);
+	assert_int_equal(cwt_count_state(CW_TCP_LISTEN, ntohs(a.sin_port), 0), 2);
 	close(one);
 	close(two);
 	close(plain);

@@ -194,7 +194,7 @@ static void test_plain_close_with_unread_input_resets(void **state)
 	close(l);
 }
 
-static int server_time_waits(uint16_t port) { return cwt_count_state(CWT_TIME_WAIT, port, 0); }
+static int server_time_waits(uint16_t port) { return cwt_count_state(CW_TCP_TIME_WAIT, port, 0); }
 
 struct pair {
 	uint16_t sport, cport;
@@ -204,7 +204,7 @@ static bool server_time_wait(void *arg)
 {
 	const struct pair *p = arg;
 
-	return cwt_pair_state(p->sport, p->cport, NULL) == CWT_TIME_WAIT;
+	return cwt_pair_state(p->sport, p->cport, NULL) == CW_TCP_TIME_WAIT;
 }
 
 /* Neither end of the connection is in the kernel's table any more. */
@@ -243,7 +243,7 @@ static void time_wait_after_idle_close(enum cw_close_mode mode, bool reset_timed
 		/* our close answers the server's FIN: its end goes to TIME_WAIT */
 		assert_true(cwt_poll_until(server_time_wait, &pr, cwt_slack_ms(1000)) >= 0);
 		assert_int_equal(server_time_waits(port), 1);
-		assert_int_equal(cwt_count_state(CWT_TIME_WAIT, 0, port), 0);
+		assert_int_equal(cwt_count_state(CW_TCP_TIME_WAIT, 0, port), 0);
 	} else {
 		assert_int_equal(err, ECONNRESET);
 		/* The RST came from the server's close(), which freed its end;
@@ -251,7 +251,7 @@ static void time_wait_after_idle_close(enum cw_close_mode mode, bool reset_timed
 		 * a socket gone from it cannot come back as TIME_WAIT. */
 		assert_true(cwt_poll_until(pair_gone, &pr, cwt_slack_ms(1000)) >= 0);
 		assert_int_equal(server_time_waits(port), 0);
-		assert_int_equal(cwt_count_state(CWT_TIME_WAIT, 0, port), 0);
+		assert_int_equal(cwt_count_state(CW_TCP_TIME_WAIT, 0, port), 0);
 	}
 	cwt_server_stop(s, 1000, NULL, NULL);
 	cwt_recorder_free(rec);

@@ -152,7 +152,7 @@ static void ping_pong(int n, uint64_t idle_ms, struct cw_loop_stats *ls, struct 
 	}
 	close(fd);
 	/* Let the server see the FIN before it is asked to stop. */
-	for (int i = 0; i < 500 && cwt_count_state(CWT_CLOSE_WAIT, 0, 0); i++)
+	for (int i = 0; i < 500 && cwt_count_state(CW_TCP_CLOSE_WAIT, 0, 0); i++)
 		cwt_sleep_ms(2);
 	cwt_server_stop(s, 1000, st, ls);
 }

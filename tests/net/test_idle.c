@@ -340,7 +340,7 @@ static void test_no_timer_work_per_message_at_scale(void **state)
 	close(pfd[0]);
 	waitpid(pid, &status, 0);
 	/* Let the server see every FIN, so the counters are final (5 s at most, times CW_TEST_SLACK). */
-	for (uint64_t t = cwt_now_ms(); cwt_count_state(CWT_CLOSE_WAIT, 0, 0) && cwt_now_ms() - t < cwt_slack_ms(5000);)
+	for (uint64_t t = cwt_now_ms(); cwt_count_state(CW_TCP_CLOSE_WAIT, 0, 0) && cwt_now_ms() - t < cwt_slack_ms(5000);)
 		cwt_sleep_ms(5);
 	cwt_server_stop_wheel(s, 1000, &st, &ls, &ws);
 	print_message("%d connections, %ld messages in 5 s; wheel: %llu arms, %llu cancels, %llu fires, %llu examined; epoll_ctl %llu\n",

@@ -1,6 +1,6 @@
 /* The reap library on real sockets, in a private network namespace: this
  * process owns the leaked sockets and reaps them through its own pidfd, so
- * the tests can act inside the seam (cw_reap_opts.before_act) and check
+ * the tests can act inside the seam (reap_testing.h) and check
  * that every fd reap opened is closed again. */
 #include "cwtest.h"
 #include "cwt_fault.h"
@@ -20,12 +20,13 @@
 #include <sys/wait.h>
 
 #include "closewait/reap.h"
+#include "reap/reap_testing.h"
 #include "reap_leak.h"
 
 static void test_fin_clean_owner_fd_stays(void **state)
 {
 	int start = cwt_fd_count(0);
-	struct cw_reap_opts o = { .wait_ms = 1000 };
+	struct cw_reap_opts o = reap_opts(1000);
 	struct leak l;
 	struct cw_reap *r;
 	char b;
@@ -33,7 +34,7 @@ static void test_fin_clean_owner_fd_stays(void **state)
 	(void)state;
 	leak_make(&l, 2);
 	r = select_ours(&l, CW_REAP_FIN);
-	assert_int_equal(cw_reap_item(r, 0)->status, CW_REAP_TODO);
+	assert_int_equal(cw_reap_item(r, 0)->status, CW_REAP_TO_REAP);
 	assert_int_equal(cw_reap_item(r, 0)->pid, getpid());
 	assert_int_equal(cw_reap_run(r, &o), 0);
 	for (int i = 0; i < 2; i++) {
@@ -128,18 +129,19 @@ static void test_seam_replaced_fd_is_skipped(void **state)
 	int start = cwt_fd_count(0);
 	struct leak l;
 	struct seam s = { &l, 0, 0, 0 };
-	struct cw_reap_opts o = { .wait_ms = 1000, .before_act = seam_act, .arg = &s };
+	struct cw_reap_opts o = reap_opts(1000);
+	struct reap_seam seam = { seam_act, &s };
 	struct cw_reap *r;
 	const struct cw_reap_item *it;
 
 	(void)state;
 	leak_make(&l, 2);
 	r = select_ours(&l, CW_REAP_FIN);
-	assert_int_equal(cw_reap_run(r, &o), 0);
+	assert_int_equal(reap_run_seam(r, &o, &seam), 0);
 	it = cw_reap_item(r, 0);
 	assert_int_equal(it->status, CW_REAP_SKIP_REPLACED);
 	assert_int_equal(it->new_inode, s.new_inode);
-	assert_int_not_equal(it->new_inode, it->sock.inode);
+	assert_int_not_equal(it->new_inode, it->sock->inode);
 	assert_int_equal(cw_reap_item(r, 1)->status, CW_REAP_CLEAN);
 	/* the new connection on that fd number was not touched */
 	assert_int_equal(tcp_state(it->fd), TCP_CLOSE_WAIT);
@@ -154,14 +156,15 @@ static void test_seam_closed_fd_is_gone(void **state)
 	int start = cwt_fd_count(0);
 	struct leak l;
 	struct seam s = { &l, 1, 0, 0 };
-	struct cw_reap_opts o = { .wait_ms = 1000, .before_act = seam_act, .arg = &s };
+	struct cw_reap_opts o = reap_opts(1000);
+	struct reap_seam seam = { seam_act, &s };
 	struct cw_reap *r;
 
 	(void)state;
 	leak_make(&l, 2);
 	r = select_ours(&l, CW_REAP_FIN);
 	assert_int_equal(cw_reap_item(r, 0)->fd, l.fd[0]);
-	assert_int_equal(cw_reap_run(r, &o), 0);
+	assert_int_equal(reap_run_seam(r, &o, &seam), 0);
 	assert_int_equal(cw_reap_item(r, 0)->status, CW_REAP_SKIP_GONE);
 	assert_int_equal(cw_reap_item(r, 0)->err, -EBADF);
 	assert_int_equal(cw_reap_item(r, 1)->status, CW_REAP_CLEAN);
@@ -175,14 +178,15 @@ static void test_seam_state_changed_is_skipped(void **state)
 	int start = cwt_fd_count(0);
 	struct leak l;
 	struct seam s = { &l, 2, 0, 0 };
-	struct cw_reap_opts o = { .wait_ms = 1000, .before_act = seam_act, .arg = &s };
+	struct cw_reap_opts o = reap_opts(1000);
+	struct reap_seam seam = { seam_act, &s };
 	struct cw_reap *r;
 	const struct cw_reap_item *it;
 
 	(void)state;
 	leak_make(&l, 1);
 	r = select_ours(&l, CW_REAP_FIN);
-	assert_int_equal(cw_reap_run(r, &o), 0);
+	assert_int_equal(reap_run_seam(r, &o, &seam), 0);
 	it = cw_reap_item(r, 0);
 	assert_int_equal(it->status, CW_REAP_SKIP_CHANGED);
 	assert_true(it->end_state == CW_TCP_LAST_ACK || it->end_state == CW_TCP_CLOSE);
@@ -196,7 +200,7 @@ static void test_seam_state_changed_is_skipped(void **state)
 static void test_fin_unanswered_is_fin_sent(void **state)
 {
 	int start = cwt_fd_count(0);
-	struct cw_reap_opts o = { .wait_ms = 300 };
+	struct cw_reap_opts o = reap_opts(300);
 	struct leak l;
 	struct cw_reap *r;
 	const struct cw_reap_item *it;
@@ -222,7 +226,7 @@ static void test_fin_unanswered_is_fin_sent(void **state)
 static void test_fin_answered_late_is_clean(void **state)
 {
 	int start = cwt_fd_count(0);
-	struct cw_reap_opts o = { .wait_ms = 10000 };
+	struct cw_reap_opts o = reap_opts(10000);
 	struct leak l;
 	struct cw_reap *r;
 	pthread_t t;
@@ -256,10 +260,12 @@ static void test_fin_answered_late_is_clean(void **state)
 static size_t census_count_ports(int port, int sport, int dport)
 {
 	struct cw_filter f;
-	struct cw_census_opts co = { .ports = &f };
+	struct cw_census_opts co;
 	struct cw_census *c;
 	size_t n;
 
+	cw_census_opts_init(&co);
+	co.ports = &f;
 	cw_filter_init(&f);
 	f.port = port;
 	f.sport = sport;
@@ -292,8 +298,10 @@ static void test_census_ports_in_kernel(void **state)
 }
 
 /* cw_reap_now: the same outcomes as select + run, the walk and the FINs in
- * one pass. pid: the --pid filter (0: none, every process is read). */
-static struct cw_reap *reap_now_ours(const struct leak *l, pid_t pid, const struct cw_reap_opts *o)
+ * one pass. pid: the --pid filter (0: none, every process is read); seam
+ * NULL: none. */
+static struct cw_reap *reap_now_ours(const struct leak *l, pid_t pid, const struct cw_reap_opts *o,
+				     const struct reap_seam *seam)
 {
 	struct cw_filter f;
 	struct cw_reap *r;
@@ -302,14 +310,17 @@ static struct cw_reap *reap_now_ours(const struct leak *l, pid_t pid, const stru
 	f.states = CW_STATE_BIT(CW_TCP_CLOSE_WAIT);
 	f.pid = pid;
 	f.sport = l->port;
-	assert_int_equal(cw_reap_now(&f, NULL, o, &r), 0);
+	if (seam)
+		assert_int_equal(reap_now_seam(&f, NULL, o, seam, &r), 0);
+	else
+		assert_int_equal(cw_reap_now(&f, NULL, o, &r), 0);
 	return r;
 }
 
 static void test_now_fin_clean(void **state)
 {
 	int start = cwt_fd_count(0);
-	struct cw_reap_opts o = { .wait_ms = 1000 };
+	struct cw_reap_opts o = reap_opts(1000);
 	struct cw_reap_counts n;
 	struct leak l;
 	struct cw_reap *r;
@@ -317,7 +328,7 @@ static void test_now_fin_clean(void **state)
 	(void)state;
 	for (int by_pid = 0; by_pid < 2; by_pid++) {
 		leak_make(&l, 4);
-		r = reap_now_ours(&l, by_pid ? getpid() : 0, &o);
+		r = reap_now_ours(&l, by_pid ? getpid() : 0, &o, NULL);
 		assert_int_equal(cw_reap_count(r), 4);
 		for (int i = 0; i < 4; i++) {
 			const struct cw_reap_item *it = cw_reap_item(r, (size_t)i);
@@ -347,7 +358,7 @@ static void test_now_fin_clean(void **state)
 static void test_now_other_pid_selects_nothing(void **state)
 {
 	int start = cwt_fd_count(0);
-	struct cw_reap_opts o = { .wait_ms = 1000 };
+	struct cw_reap_opts o = reap_opts(1000);
 	struct leak l;
 	struct cw_reap *r;
 	pid_t child;
@@ -364,7 +375,7 @@ static void test_now_other_pid_selects_nothing(void **state)
 		_exit(0);
 	}
 	cwt_sleep_ms(50); /* let it close the copies it inherited */
-	r = reap_now_ours(&l, child, &o);
+	r = reap_now_ours(&l, child, &o, NULL);
 	assert_int_equal(cw_reap_count(r), 0);
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(tcp_state(l.fd[i]), TCP_CLOSE_WAIT);
@@ -381,13 +392,14 @@ static void test_now_seam_replaced_fd_is_skipped(void **state)
 	int start = cwt_fd_count(0);
 	struct leak l;
 	struct seam s = { &l, 0, 0, 0 };
-	struct cw_reap_opts o = { .wait_ms = 1000, .before_act = seam_act, .arg = &s };
+	struct cw_reap_opts o = reap_opts(1000);
+	struct reap_seam seam = { seam_act, &s };
 	struct cw_reap *r;
 	size_t replaced = 0, clean = 0;
 
 	(void)state;
 	leak_make(&l, 2);
-	r = reap_now_ours(&l, getpid(), &o);
+	r = reap_now_ours(&l, getpid(), &o, &seam);
 	assert_int_equal(cw_reap_count(r), 2);
 	for (size_t i = 0; i < 2; i++) {
 		const struct cw_reap_item *it = cw_reap_item(r, i);
@@ -439,13 +451,13 @@ static void test_rst_seam_closed_is_not_destroyed(void **state)
 	int start = cwt_fd_count(0);
 	struct leak l;
 	struct seam s = { &l, 1, 0, 0 };
-	struct cw_reap_opts o = { .before_act = seam_act, .arg = &s };
+	struct reap_seam seam = { seam_act, &s };
 	struct cw_reap *r;
 
 	(void)state;
 	leak_make(&l, 1);
 	r = select_ours(&l, CW_REAP_RST);
-	assert_int_equal(cw_reap_run(r, &o), 0);
+	assert_int_equal(reap_run_seam(r, NULL, &seam), 0);
 	/* close() sent our FIN: the socket is in LAST_ACK or already gone */
 	assert_int_equal(cw_reap_status_kind(cw_reap_item(r, 0)->status), CW_REAP_KIND_SKIPPED);
 	cw_reap_free(r);
@@ -463,22 +475,22 @@ static void test_rst_seam_replaced_is_not_destroyed(void **state)
 	int start = cwt_fd_count(0);
 	struct leak l;
 	struct seam s = { &l, 3, 0, 0 };
-	struct cw_reap_opts o = { .before_act = seam_act, .arg = &s };
+	struct reap_seam seam = { seam_act, &s };
 	struct cw_reap *r;
 	const struct cw_reap_item *it;
 
 	(void)state;
 	leak_make(&l, 2);
 	r = select_ours(&l, CW_REAP_RST);
-	assert_int_equal(cw_reap_run(r, &o), 0);
+	assert_int_equal(reap_run_seam(r, NULL, &seam), 0);
 	assert_int_equal(s.calls, 2);
 	it = cw_reap_item(r, 0);
 	assert_int_equal(it->status, CW_REAP_SKIP_REPLACED);
 	assert_int_equal(it->new_inode, s.new_inode);
-	assert_int_not_equal(it->new_inode, it->sock.inode);
+	assert_int_not_equal(it->new_inode, it->sock->inode);
 	/* the new connection on that pair is untouched: still CLOSE_WAIT, our
 	 * write to it goes through (a destroyed one would fail) */
-	assert_int_equal(cwt_pair_state(l.port, it->sock.remote.port, NULL), CWT_CLOSE_WAIT);
+	assert_int_equal(cwt_pair_state(l.port, it->sock->peer.port, NULL), CW_TCP_CLOSE_WAIT);
 	assert_int_equal(tcp_state(it->fd), TCP_CLOSE_WAIT);
 	assert_int_equal(send(it->fd, "x", 1, MSG_NOSIGNAL), 1);
 	assert_int_equal(cw_reap_item(r, 1)->status, CW_REAP_DESTROYED);

@@ -95,9 +95,9 @@ static void test_answer_after_noise(void **state)
 	none.local.addr.s6_addr[10] = none.local.addr.s6_addr[11] = 0xff;
 	none.local.addr.s6_addr[12] = 127;
 	none.local.addr.s6_addr[15] = 1;
-	none.remote = none.local;
+	none.peer = none.local;
 	none.local.port = 1;
-	none.remote.port = 2;
+	none.peer.port = 2;
 	len = reap_diag_request(req, SOCK_DIAG_BY_FAMILY, &none, NULL, SEQ);
 	assert_int_equal(sendto(rx, req, len, 0, (struct sockaddr *)&kernel, sizeof(kernel)), (ssize_t)len);
 	alarm(10 * cwt_slack());

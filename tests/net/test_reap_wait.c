@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "closewait/reap.h"
+#include "reap/reap_testing.h"
 #include "reap_leak.h"
 
 /* --wait of UINT64_MAX ms ("as long as it takes"): the deadline saturates
@@ -25,7 +26,7 @@
  * fin-sent. */
 static void test_huge_wait_waits(void **state)
 {
-	struct cw_reap_opts o = { .wait_ms = UINT64_MAX };
+	struct cw_reap_opts o = reap_opts(UINT64_MAX);
 	struct leak l;
 	struct cw_reap *r;
 	pthread_t t;
@@ -80,7 +81,8 @@ static void no_fds_before_second(const struct cw_reap_item *it, void *arg)
 static void test_poll_fails_is_error(void **state)
 {
 	struct no_fds s = { 0 };
-	struct cw_reap_opts o = { .wait_ms = 1000, .before_act = no_fds_before_second, .arg = &s };
+	struct cw_reap_opts o = reap_opts(1000);
+	struct reap_seam seam = { no_fds_before_second, &s };
 	struct leak l;
 	struct cw_reap *r;
 	const struct cw_reap_item *it;
@@ -90,7 +92,7 @@ static void test_poll_fails_is_error(void **state)
 	leak_make(&l, 2);
 	s.l = &l;
 	r = select_ours(&l, CW_REAP_FIN);
-	err = cw_reap_run(r, &o);
+	err = reap_run_seam(r, &o, &seam);
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &s.old), 0);
 	assert_int_equal(err, 0);
 	assert_int_equal(s.calls, 2);

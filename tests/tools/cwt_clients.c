@@ -53,7 +53,7 @@ static int exchange(int fd, const char *msg, size_t len)
 
 static bool no_close_wait(void *arg)
 {
-	return cwt_count_state(CWT_CLOSE_WAIT, *(uint16_t *)arg, 0) == 0;
+	return cwt_count_state(CW_TCP_CLOSE_WAIT, *(uint16_t *)arg, 0) == 0;
 }
 
 int main(int argc, char **argv)
@@ -114,7 +114,7 @@ int main(int argc, char **argv)
 
 		if (took < 0) {
 			fprintf(stderr, "cwt-clients: %d sockets still in CLOSE_WAIT %ld ms after the last close\n",
-				cwt_count_state(CWT_CLOSE_WAIT, o.port, 0), o.within_ms);
+				cwt_count_state(CW_TCP_CLOSE_WAIT, o.port, 0), o.within_ms);
 			return 1;
 		}
 		printf("%d clients closed; no CLOSE_WAIT left on port %u %ld ms after the last close()\n",

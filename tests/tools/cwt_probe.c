@@ -63,15 +63,15 @@ static const char *state_name(int st)
 {
 	static const char *const n[] = {
 		[0] = "gone",
-		[CWT_ESTABLISHED] = "established", [CWT_SYN_SENT] = "syn-sent",
-		[CWT_SYN_RECV] = "syn-recv",       [CWT_FIN_WAIT1] = "fin-wait-1",
-		[CWT_FIN_WAIT2] = "fin-wait-2",    [CWT_TIME_WAIT] = "time-wait",
-		[CWT_CLOSE] = "close",             [CWT_CLOSE_WAIT] = "close-wait",
-		[CWT_LAST_ACK] = "last-ack",       [CWT_LISTEN] = "listen",
-		[CWT_CLOSING] = "closing",
+		[CW_TCP_ESTABLISHED] = "established", [CW_TCP_SYN_SENT] = "syn-sent",
+		[CW_TCP_SYN_RECV] = "syn-recv",       [CW_TCP_FIN_WAIT1] = "fin-wait-1",
+		[CW_TCP_FIN_WAIT2] = "fin-wait-2",    [CW_TCP_TIME_WAIT] = "time-wait",
+		[CW_TCP_CLOSE] = "close",             [CW_TCP_CLOSE_WAIT] = "close-wait",
+		[CW_TCP_LAST_ACK] = "last-ack",       [CW_TCP_LISTEN] = "listen",
+		[CW_TCP_CLOSING] = "closing",
 	};
 
-	return st >= 0 && st <= CWT_CLOSING ? n[st] : "?";
+	return st >= 0 && st <= CW_TCP_CLOSING ? n[st] : "?";
 }
 
 /* The state of the server's end of our connection (0: not in the table). */
@@ -155,7 +155,7 @@ static int write_stall(struct probe *p)
 	static char chunk[65536];
 	size_t sent = 0;
 	uint64_t before = 0, changed = 0;
-	int rq = -1, st = CWT_ESTABLISHED;
+	int rq = -1, st = CW_TCP_ESTABLISHED;
 	unsigned sq = 0;
 
 	memset(chunk, 'w', sizeof(chunk));
@@ -176,7 +176,7 @@ static int write_stall(struct probe *p)
 		 * change happened after the previous look: that look is the clock. */
 		ioctl(p->fd, FIONREAD, &now_rq);
 		st = cwt_pair_state(p->sport, p->cport, &now_sq);
-		if (st != CWT_ESTABLISHED)
+		if (st != CW_TCP_ESTABLISHED)
 			break;
 		if (now_rq != rq || now_sq != sq) {
 			rq = now_rq;
@@ -186,7 +186,7 @@ static int write_stall(struct probe *p)
 		before = now;
 		cwt_sleep_ms(1);
 	}
-	if (st == CWT_ESTABLISHED) {
+	if (st == CW_TCP_ESTABLISHED) {
 		printf("stalled=%llu end=0 how=timeout\n", (unsigned long long)changed);
 		return 1;
 	}
@@ -201,7 +201,7 @@ static int half_close(struct probe *p)
 	size_t sent = 0;
 	uint64_t fin_sent, fin_seen = 0, moved = 0, end = 0;
 	bool seen = false, ended = false;
-	int st = CWT_ESTABLISHED, rq = -1;
+	int st = CW_TCP_ESTABLISHED, rq = -1;
 	unsigned sq = 0;
 
 	memset(chunk, 'h', sizeof(chunk));
@@ -226,27 +226,27 @@ static int half_close(struct probe *p)
 
 		ioctl(p->fd, FIONREAD, &now_rq);
 		st = cwt_pair_state(p->sport, p->cport, &now_sq);
-		if (st == CWT_CLOSE_WAIT && (now_rq != rq || now_sq != sq)) {
+		if (st == CW_TCP_CLOSE_WAIT && (now_rq != rq || now_sq != sq)) {
 			moved = since(p); /* the server's output still moving after our FIN */
 			rq = now_rq;
 			sq = now_sq;
 		}
-		if (!seen && st == CWT_CLOSE_WAIT) {
+		if (!seen && st == CW_TCP_CLOSE_WAIT) {
 			fin_seen = since(p);
 			seen = true;
 		}
-		if (seen && st != CWT_CLOSE_WAIT) {
+		if (seen && st != CW_TCP_CLOSE_WAIT) {
 			end = since(p);
 			ended = true;
 			break;
 		}
-		if (!seen && st != CWT_ESTABLISHED)
+		if (!seen && st != CW_TCP_ESTABLISHED)
 			break; /* closed before our FIN arrived */
 		cwt_sleep_ms(1);
 	}
 	printf("fin_sent=%llu fin_seen=%llu moved=%llu end=%llu how=%s\n", (unsigned long long)fin_sent,
 	       (unsigned long long)fin_seen, (unsigned long long)moved, (unsigned long long)end,
-	       !seen ? (st == CWT_ESTABLISHED ? "no-fin" : state_name(st)) : ended ? state_name(st) : "timeout");
+	       !seen ? (st == CW_TCP_ESTABLISHED ? "no-fin" : state_name(st)) : ended ? state_name(st) : "timeout");
 	return ended ? 0 : 1;
 }
 
@@ -255,7 +255,7 @@ static int user_timeout(struct probe *p)
 	char cmd[256];
 	uint64_t s, r, e = 0;
 	bool ended = false;
-	int st = CWT_ESTABLISHED, rc;
+	int st = CW_TCP_ESTABLISHED, rc;
 
 	if (ping(p, &s, &r))
 		return 2;
@@ -272,7 +272,7 @@ static int user_timeout(struct probe *p)
 	rc = cwt_write_all(p->fd, "data", 4);
 	while (!rc && !timed_out(p)) {
 		st = server_end(p);
-		if (st != CWT_ESTABLISHED) {
+		if (st != CW_TCP_ESTABLISHED) {
 			e = since(p);
 			ended = true;
 			break;

@@ -62,7 +62,7 @@ static void scan(const char *table, const unsigned long *ino, int n, int *tcp, i
 		for (int i = 0; i < n; i++) {
 			if (ino[i] == inode) {
 				(*tcp)++;
-				if (st == CWT_CLOSE_WAIT)
+				if (st == CW_TCP_CLOSE_WAIT)
 					(*cw)++;
 				break;
 			}

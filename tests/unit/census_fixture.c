@@ -46,12 +46,12 @@ static int parse_line(const char *line, struct cw_sock *s, int *pid, int *fd, ch
 	assert_int_equal(cw_tcp_states_parse(st, &mask), 0);
 	s->state = (uint8_t)__builtin_ctz(mask);
 	endpoint(lo, &s->local, &s->family);
-	endpoint(re, &s->remote, &s->family);
+	endpoint(re, &s->peer, &s->family);
 	s->inode = ino;
 	s->rqueue = rq;
 	s->wqueue = wq;
-	for (int t = 0; t <= CW_TIMER_PROBE0; t++)
-		if (!strcmp(cw_timer_name(t), timer))
+	for (int t = 0; t <= CW_SOCK_TIMER_PROBE0; t++)
+		if (!strcmp(cw_sock_timer_name(t), timer))
 			s->timer = (uint8_t)t;
 	s->timer_ms = tms;
 	s->lastsnd_ms = ms_field(snd);

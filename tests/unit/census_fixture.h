@@ -6,6 +6,10 @@
 #define CENSUS_FIXTURE_H
 
 #include "census/census_internal.h"
+#include "closewait/census_filter.h"
+#include "closewait/census_group.h"
+#include "closewait/census_ports.h"
+#include "closewait/census_watch.h"
 
 /* Builds a census stamped (time_ms, mono_ms) from fixture text; aborts the test on bad input. */
 struct cw_census *fixture_census(const char *text, uint64_t time_ms, uint64_t mono_ms);

@@ -78,14 +78,14 @@ static void test_parse_v4_v6(void **state)
 	assert_int_equal(g.s[0].family, AF_INET);
 	assert_int_equal(g.s[0].state, CW_TCP_CLOSE_WAIT);
 	assert_true(IN6_IS_ADDR_V4MAPPED(&g.s[0].local.addr));
-	inet_ntop(AF_INET, g.s[0].remote.addr.s6_addr + 12, a, sizeof(a));
+	inet_ntop(AF_INET, g.s[0].peer.addr.s6_addr + 12, a, sizeof(a));
 	assert_string_equal(a, "127.0.0.2");
 	assert_int_equal(g.s[0].local.port, 8000);
-	assert_int_equal(g.s[0].remote.port, 40000);
+	assert_int_equal(g.s[0].peer.port, 40000);
 	assert_int_equal(g.s[0].inode, 77);
 	assert_int_equal(g.s[0].uid, 1000);
 	assert_int_equal(g.s[0].rqueue, 1);
-	assert_int_equal(g.s[0].timer, CW_TIMER_KEEPALIVE);
+	assert_int_equal(g.s[0].timer, CW_SOCK_TIMER_KEEPALIVE);
 	assert_int_equal(g.s[0].timer_ms, 7000);
 	assert_true(g.s[0].has_info);
 	assert_int_equal(g.s[0].lastsnd_ms, 8000);
@@ -93,7 +93,7 @@ static void test_parse_v4_v6(void **state)
 	assert_int_equal(g.s[0].lastack_ms, 5000);
 	assert_int_equal(g.s[0].rtt_us, 50);
 	assert_int_equal(g.s[1].family, AF_INET6);
-	inet_ntop(AF_INET6, &g.s[1].remote.addr, a, sizeof(a));
+	inet_ntop(AF_INET6, &g.s[1].peer.addr, a, sizeof(a));
 	assert_string_equal(a, "fe80::1");
 	assert_false(g.s[1].has_info);
 	assert_int_equal(g.s[1].lastack_ms, CW_MS_UNKNOWN);
@@ -238,7 +238,7 @@ static void test_request_ports(void **state)
 						struct cw_sock s = { .state = CW_TCP_ESTABLISHED };
 
 						s.local.port = ports[i];
-						s.remote.port = ports[j];
+						s.peer.port = ports[j];
 						assert_int_equal(bc_run(mnl_attr_get_payload(at),
 									(int)mnl_attr_get_payload_len(at), ports[i],
 									ports[j]),

@@ -71,7 +71,9 @@ static void test_owners_found(void **state)
 
 	(void)state;
 	for (unsigned threads = 1; threads <= 2; threads++) {
-		assert_int_equal(procfd_scan(root, want, 5, threads, false, &r), 0);
+		struct procfd_spec spec = { .root = root, .inodes = want, .n = 5, .threads = threads };
+
+		assert_int_equal(procfd_scan(&spec, &r), 0);
 		assert_int_equal(r.nhits, 4);
 		/* sorted by wanted index, then pid */
 		assert_int_equal(r.hits[0].idx, 0);
@@ -95,21 +97,27 @@ static void test_owners_found(void **state)
 static void test_stops_early(void **state)
 {
 	uint32_t want[] = { 1001, 1002 };
+	struct procfd_spec spec = { .root = root, .inodes = want, .n = 2, .threads = 1,
+				    .stop_early = true };
 	struct procfd_result r;
 
 	(void)state;
 	/* both in the first process read (pids in directory order): the others are skipped */
-	assert_int_equal(procfd_scan(root, want, 2, 1, true, &r), 0);
+	assert_int_equal(procfd_scan(&spec, &r), 0);
 	assert_int_equal(r.nhits, 2);
 	assert_true(r.readlinks < 3 * 52);
 	assert_true(r.partial);
 	procfd_result_free(&r);
 	/* nothing wanted: no work at all */
-	assert_int_equal(procfd_scan(root, want, 0, 2, true, &r), 0);
+	spec.n = 0;
+	spec.threads = 2;
+	assert_int_equal(procfd_scan(&spec, &r), 0);
 	assert_int_equal(r.nhits, 0);
 	assert_int_equal(r.readlinks, 0);
 	procfd_result_free(&r);
-	assert_int_equal(procfd_scan("/nonexistent-proc", want, 2, 1, true, &r), -ENOENT);
+	spec = (struct procfd_spec){ .root = "/nonexistent-proc", .inodes = want, .n = 2,
+				     .threads = 1, .stop_early = true };
+	assert_int_equal(procfd_scan(&spec, &r), -ENOENT);
 }
 
 int main(void)

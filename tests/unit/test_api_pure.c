@@ -11,7 +11,7 @@
 #include <sys/un.h>
 
 #include "closewait/addr.h"
-#include "closewait/census.h"
+#include "closewait/census_watch.h"
 
 static void parse(const char *s, struct sockaddr_storage *ss)
 {

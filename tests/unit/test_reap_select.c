@@ -3,6 +3,8 @@
  * end, ownerless sockets in fin mode, the owner acted through, the order. */
 #include "cwtest.h"
 
+#include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -27,7 +29,7 @@ static void add(struct cw_census *c, int state, uint16_t lport, uint16_t rport, 
 	s.family = AF_INET;
 	s.state = (uint8_t)state;
 	ep(&s.local, 1, lport);
-	ep(&s.remote, 2, rport);
+	ep(&s.peer, 2, rport);
 	s.inode = inode;
 	s.has_info = true;
 	s.lastack_ms = lastack;
@@ -66,7 +68,7 @@ static struct cw_census *fixture(void)
 static const struct cw_reap_item *by_inode(const struct cw_reap *r, uint32_t inode)
 {
 	for (size_t i = 0; i < cw_reap_count(r); i++)
-		if (cw_reap_item(r, i)->sock.inode == inode)
+		if (cw_reap_item(r, i)->sock->inode == inode)
 			return cw_reap_item(r, i);
 	fail_msg("inode %u not selected", inode);
 	return NULL;
@@ -87,8 +89,8 @@ static void test_fin_rules(void **state)
 	assert_int_equal(cw_reap_select(c, &f, CW_REAP_FIN, &r), 0);
 	cw_census_free(c); /* items keep what they need */
 	assert_int_equal(cw_reap_count(r), 6);
-	assert_int_equal(by_inode(r, 100)->status, CW_REAP_TODO);
-	assert_int_equal(by_inode(r, 101)->status, CW_REAP_TODO);
+	assert_int_equal(by_inode(r, 100)->status, CW_REAP_TO_REAP);
+	assert_int_equal(by_inode(r, 101)->status, CW_REAP_TO_REAP);
 	assert_int_equal(by_inode(r, 102)->status, CW_REAP_SKIP_LISTEN);
 	assert_int_equal(by_inode(r, 103)->status, CW_REAP_FAIL_NO_OWNER);
 	assert_int_equal(by_inode(r, 103)->pid, 0);
@@ -96,13 +98,13 @@ static void test_fin_rules(void **state)
 	assert_int_equal(by_inode(r, 106)->pid, 30); /* the first owner */
 	assert_string_equal(by_inode(r, 106)->comm, "c");
 	/* sorted by pid, then fd: unknown owner first */
-	assert_int_equal(cw_reap_item(r, 0)->sock.inode, 103);
+	assert_int_equal(cw_reap_item(r, 0)->sock->inode, 103);
 	assert_int_equal(cw_reap_item(r, 1)->fd, 3);
 	assert_int_equal(cw_reap_item(r, 2)->fd, 4);
 	assert_int_equal(cw_reap_item(r, 3)->fd, 9);
 	assert_int_equal(cw_reap_item(r, 4)->pid, 20);
 	cw_reap_counts(r, &n);
-	assert_int_equal(n.todo, 3);
+	assert_int_equal(n.to_reap, 3);
 	assert_int_equal(n.skipped, 2);
 	assert_int_equal(n.failed, 1);
 	assert_int_equal(n.status[CW_REAP_SKIP_LISTEN], 1);
@@ -121,9 +123,9 @@ static void test_rst_needs_no_owner(void **state)
 	f.port = 80;
 	f.states = CW_STATES_ALL;
 	assert_int_equal(cw_reap_select(c, &f, CW_REAP_RST, &r), 0);
-	assert_int_equal(cw_reap_get_mode(r), CW_REAP_RST);
-	assert_int_equal(by_inode(r, 103)->status, CW_REAP_TODO);
-	assert_int_equal(by_inode(r, 104)->status, CW_REAP_TODO);
+	assert_int_equal(cw_reap_mode(r), CW_REAP_RST);
+	assert_int_equal(by_inode(r, 103)->status, CW_REAP_TO_REAP);
+	assert_int_equal(by_inode(r, 104)->status, CW_REAP_TO_REAP);
 	assert_int_equal(by_inode(r, 102)->status, CW_REAP_SKIP_LISTEN); /* never, in any mode */
 	cw_reap_free(r);
 	cw_census_free(c);
@@ -144,8 +146,8 @@ static void test_older_uses_age_min(void **state)
 	/* 100 (5 s) and 106 (9 s) and 103 (3 s, no owner); 101's range [1 s, 5 s]
 	 * holds 2 s: skipped; LISTEN has no age: not selected by --older */
 	assert_int_equal(cw_reap_count(r), 4);
-	assert_int_equal(by_inode(r, 100)->status, CW_REAP_TODO);
-	assert_int_equal(by_inode(r, 106)->status, CW_REAP_TODO);
+	assert_int_equal(by_inode(r, 100)->status, CW_REAP_TO_REAP);
+	assert_int_equal(by_inode(r, 106)->status, CW_REAP_TO_REAP);
 	assert_int_equal(by_inode(r, 101)->status, CW_REAP_SKIP_AGE);
 	assert_false(by_inode(r, 101)->age.exact);
 	assert_int_equal(by_inode(r, 101)->age.min_ms, 1000);
@@ -173,6 +175,48 @@ static void test_pid_picks_that_owner(void **state)
 	cw_census_free(c);
 }
 
+/* Structs the application allocates are read through their size: one
+ * whose _init() was not called (size 0), or whose size falls short of the
+ * first version's fields, is refused; one from a newer build (larger, with a
+ * field this library does not know) is read as far as the library knows. */
+static void test_sizes(void **state)
+{
+	struct cw_census *c = fixture(), *none;
+	struct {
+		struct cw_filter f;
+		uint64_t later;               /* a field of a newer header */
+	} newer;
+	struct cw_filter f;
+	struct cw_reap_opts o;
+	struct cw_census_opts co;
+	struct cw_reap *r;
+
+	(void)state;
+	cw_filter_init(&f);
+	f.port = 81;
+	f.size = 0;
+	assert_int_equal(cw_reap_select(c, &f, CW_REAP_FIN, &r), -EINVAL);
+	f.size = offsetof(struct cw_filter, older_ms);
+	assert_int_equal(cw_reap_select(c, &f, CW_REAP_FIN, &r), -EINVAL);
+	cw_filter_init(&newer.f);
+	newer.f.port = 81;
+	newer.f.size = sizeof(newer);
+	newer.later = UINT64_MAX;
+	assert_int_equal(cw_reap_select(c, &newer.f, CW_REAP_FIN, &r), 0);
+	assert_int_equal(cw_reap_count(r), 1);
+	assert_int_equal(cw_reap_item(r, 0)->sock->inode, 105);
+	cw_reap_opts_init(&o);
+	assert_int_equal(o.wait_ms, CW_REAP_WAIT_MS);
+	o.size = 0;
+	assert_int_equal(cw_reap_run(r, &o), -EINVAL);
+	assert_int_equal(cw_reap_item(r, 0)->status, CW_REAP_TO_REAP); /* nothing was done */
+	cw_reap_free(r);
+	cw_census_opts_init(&co);
+	co.size = sizeof(size_t);
+	assert_int_equal(cw_census_take(&co, &none), -EINVAL);
+	cw_census_free(c);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -185,6 +229,10 @@ static void test_names(void **state)
 	assert_int_equal(cw_reap_status_kind(CW_REAP_SKIP_AGE), CW_REAP_KIND_SKIPPED);
 	assert_int_equal(cw_reap_status_kind(CW_REAP_FAIL_NOSUPPORT), CW_REAP_KIND_FAILED);
 	assert_string_equal(cw_reap_kind_name(CW_REAP_KIND_FAILED), "failed");
+	/* one notion, one name: selected and not acted on */
+	assert_string_equal(cw_reap_status_name(CW_REAP_TO_REAP), "to-reap");
+	assert_int_equal(cw_reap_status_kind(CW_REAP_TO_REAP), CW_REAP_KIND_TO_REAP);
+	assert_string_equal(cw_reap_kind_name(CW_REAP_KIND_TO_REAP), "to-reap");
 }
 
 int main(void)
@@ -194,6 +242,7 @@ int main(void)
 		cmocka_unit_test(test_rst_needs_no_owner),
 		cmocka_unit_test(test_older_uses_age_min),
 		cmocka_unit_test(test_pid_picks_that_owner),
+		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_names),
 	};
 
