@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#pragma GCC visibility push(default)
+
 /* Room for any string the formatters below make, "[v6]:PORT" included. */
 #define CW_ADDRSTRLEN 64
 
@@ -46,4 +48,5 @@ int cw_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len);
  * not fit in len. */
 int cw_addr_port_str(const struct sockaddr_storage *ss, char *buf, size_t len);
 
+#pragma GCC visibility pop
 #endif

@@ -28,6 +28,8 @@
 
 #include "closewait/census_types.h"
 
+#pragma GCC visibility push(default)
+
 struct cw_filter;
 
 /* What to take. The application allocates it and calls cw_census_opts_init()
@@ -86,4 +88,5 @@ bool cw_census_owners_partial(const struct cw_census *c);
 /* Processes whose fds could not be read (permissions): their sockets show no owner. */
 unsigned cw_census_unreadable(const struct cw_census *c);
 
+#pragma GCC visibility pop
 #endif

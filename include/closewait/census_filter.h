@@ -21,6 +21,8 @@
 
 #include "closewait/census.h"
 
+#pragma GCC visibility push(default)
+
 /* Which sockets; every criterion set must hold. The application allocates
  * it and calls cw_filter_init() first: that sets size and turns every
  * criterion off; the library reads only the fields that lie within size,
@@ -53,4 +55,5 @@ bool cw_filter_match_addr(const struct cw_filter *f, const struct cw_sock *s);
 enum cw_match cw_filter_match(const struct cw_filter *f, const struct cw_census *c, size_t i,
 			      const struct cw_age *age);
 
+#pragma GCC visibility pop
 #endif

@@ -23,6 +23,8 @@
 
 #include "closewait/census.h"
 
+#pragma GCC visibility push(default)
+
 /* Pairing. A local CLOSE_WAIT socket whose other end is a local FIN_WAIT_2
  * socket is the signature of a leak: that side closed, this one never did. */
 #define CW_NO_PEER SIZE_MAX
@@ -61,4 +63,5 @@ void cw_grouping_free(struct cw_grouping *g);
 size_t cw_grouping_count(const struct cw_grouping *g);
 const struct cw_group *cw_grouping_at(const struct cw_grouping *g, size_t i);
 
+#pragma GCC visibility pop
 #endif

@@ -20,6 +20,8 @@
 
 #include "closewait/census.h"
 
+#pragma GCC visibility push(default)
+
 /* The port sysctls of this network namespace. */
 struct cw_port_sys {
 	unsigned range_lo, range_hi;  /* net.ipv4.ip_local_port_range */
@@ -79,4 +81,5 @@ const struct cw_port_local *cw_ports_local(const struct cw_ports_report *r, size
 double cw_ports_exhaust_s(const struct cw_port_sys *sys, const struct cw_port_dest *d, double rate);
 /* Rates ("100/s") are parsed by cw_rate_parse in duration.h. */
 
+#pragma GCC visibility pop
 #endif

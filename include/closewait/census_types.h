@@ -20,6 +20,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#pragma GCC visibility push(default)
+
 /* TCP states as the kernel numbers them. */
 enum cw_tcp_state {
 	CW_TCP_ESTABLISHED = 1, CW_TCP_SYN_SENT, CW_TCP_SYN_RECV, CW_TCP_FIN_WAIT1,
@@ -111,4 +113,5 @@ struct cw_age {
 /* Fills *age for s (known false where no rule applies). Cannot fail. */
 void cw_sock_age(const struct cw_sock *s, struct cw_age *age);
 
+#pragma GCC visibility pop
 #endif

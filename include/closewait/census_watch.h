@@ -24,6 +24,8 @@
 
 #include "closewait/census.h"
 
+#pragma GCC visibility push(default)
+
 enum cw_verdict {
 	CW_VERDICT_OK,                /* none, or only young ones that go away */
 	CW_VERDICT_STUCK,             /* not growing, but some older than stuck_ms */
@@ -57,4 +59,5 @@ const struct cw_watch_row *cw_watch_row(const struct cw_watch *w, size_t i);
  * narrowed by the earlier ones (known false: not seen). Cannot fail. */
 void cw_watch_age(const struct cw_watch *w, const struct cw_census *c, size_t i, struct cw_age *age);
 
+#pragma GCC visibility pop
 #endif

@@ -39,6 +39,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#pragma GCC visibility push(default)
+
 struct cw_conn;
 
 enum cw_close_reason {
@@ -155,4 +157,5 @@ struct cw_conn_stats {
 	uint64_t aborts;            /* closes that sent an RST (abort mode or deadline) */
 };
 
+#pragma GCC visibility pop
 #endif

@@ -43,6 +43,8 @@
 #include "closewait/conn.h"
 #include "closewait/loop.h"
 
+#pragma GCC visibility push(default)
+
 struct cw_dialer;
 
 struct cw_dialer_config {
@@ -95,4 +97,5 @@ void cw_dialer_stats(const struct cw_dialer *d, struct cw_dialer_stats *out);
  * "[ADDR]:PORT". 0; -ENOSPC if it does not fit in len. */
 int cw_dialer_peer_str(const struct cw_dialer *d, char *buf, size_t len);
 
+#pragma GCC visibility pop
 #endif

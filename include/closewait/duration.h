@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#pragma GCC visibility push(default)
+
 /* 0 and *ms set, -EINVAL for bad syntax, -ERANGE past UINT64_MAX ms. */
 int cw_duration_parse(const char *s, uint64_t *ms);
 /* Parses a rate "N/s" (N a positive number: "100/s", "2.5/s"): the one rate
@@ -24,4 +26,5 @@ int cw_rate_parse(const char *s, double *per_s);
  * Returns buf. */
 char *cw_duration_format(uint64_t ms, char *buf, size_t len);
 
+#pragma GCC visibility pop
 #endif

@@ -32,6 +32,8 @@
 #include <stdint.h>
 #include <sys/epoll.h> /* EPOLLIN, EPOLLOUT for cw_io */
 
+#pragma GCC visibility push(default)
+
 struct cw_loop;
 struct cw_timer;
 struct cw_io;
@@ -105,4 +107,5 @@ int cw_io_set(struct cw_io *io, uint32_t events);
  * Allowed from its own callback. */
 void cw_io_free(struct cw_io *io);
 
+#pragma GCC visibility pop
 #endif

@@ -36,6 +36,8 @@
 #include "closewait/census.h"
 #include "closewait/census_filter.h"
 
+#pragma GCC visibility push(default)
+
 enum cw_reap_mode { CW_REAP_FIN, CW_REAP_RST };
 
 /* What became of one selected socket. */
@@ -176,4 +178,5 @@ int cw_reap_run(struct cw_reap *r, const struct cw_reap_opts *o);
 int cw_reap_now(const struct cw_filter *f, const struct cw_census_opts *co,
 		const struct cw_reap_opts *o, struct cw_reap **out);
 
+#pragma GCC visibility pop
 #endif

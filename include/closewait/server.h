@@ -35,6 +35,8 @@
 #include "closewait/conn.h"
 #include "closewait/loop.h"
 
+#pragma GCC visibility push(default)
+
 struct cw_server;
 
 struct cw_server_config {
@@ -74,4 +76,5 @@ void cw_server_free(struct cw_server *s);
 /* The server's counters so far, into *out. */
 void cw_server_stats(const struct cw_server *s, struct cw_conn_stats *out);
 
+#pragma GCC visibility pop
 #endif

@@ -17,6 +17,8 @@
 #ifndef CLOSEWAIT_SOCKOPT_H
 #define CLOSEWAIT_SOCKOPT_H
 
+#pragma GCC visibility push(default)
+
 /* Linux's built-in keepalive values (net.ipv4.tcp_keepalive_time, _intvl,
  * _probes as the kernel ships them): a dead idle peer is found after 2 h 11
  * min. cw_sockopt_sys_keepalive gives them for a sysctl it cannot read. */
@@ -55,4 +57,5 @@ int cw_sockopt_error(int fd);
  * CW_KEEPALIVE_DEFAULT_*: the outputs are always usable. */
 int cw_sockopt_sys_keepalive(int *idle_s, int *intvl_s, int *cnt);
 
+#pragma GCC visibility pop
 #endif

@@ -11,7 +11,8 @@ if(CW_SANITIZE)
 endif()
 add_test(NAME build_headers COMMAND ${CW_BUILD_TESTS_DIR}/headers ${PROJECT_SOURCE_DIR}/include)
 add_test(NAME build_exports
-  COMMAND ${CW_BUILD_TESTS_DIR}/exports $<TARGET_FILE:closewait_shared> ${cw_exports_mode})
+  COMMAND ${CW_BUILD_TESTS_DIR}/exports $<TARGET_FILE:closewait_shared> $<TARGET_FILE:closewait>
+          ${PROJECT_SOURCE_DIR}/include ${cw_exports_mode})
 add_test(NAME build_no_testing COMMAND ${CW_BUILD_TESTS_DIR}/no-testing ${PROJECT_SOURCE_DIR})
 add_test(NAME build_consumer
   COMMAND ${PROJECT_SOURCE_DIR}/scripts/netns-run ${CMAKE_CURRENT_SOURCE_DIR}/consumer/run
