@@ -1,4 +1,4 @@
-# Benchmark programs of issue 14: the load generator and its helpers, the
+# Benchmark programs: the load generator and its helpers, the
 # peers closewait is measured against, and the timer microbenchmark.
 add_library(bench_util STATIC bench_util.c)
 target_include_directories(bench_util PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})

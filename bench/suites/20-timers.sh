@@ -24,9 +24,9 @@ get() {
 
 echo "## Timers"
 echo
-echo "\`bench/timers $ARGS\`: closewait's hierarchical timing wheel (lib/wheel.h, the"
-echo "structure behind every connection's timeout) against a binary heap with per-entry index"
-echo "(bench/heap.c, what most loops use) and libuv 1.x timers (uv_timer_start/stop). Deadlines"
+echo "\`bench/timers $ARGS\`: closewait's hierarchical timing wheel (the structure behind"
+echo "every connection's timeout) against a binary heap with per-entry index (what most loops"
+echo "use) and libuv 1.x timers (uv_timer_start/stop). Deadlines"
 echo "are random in 1 s..300 s at 1 ms ticks. Each figure is the median of the repetitions;"
 echo "each implementation is called through the same function pointer table."
 echo
