@@ -62,12 +62,15 @@ struct cw_census;
  * cw_census_opts_init), -ENOMEM, or the -errno of a failing dump; processes
  * we may not read are not errors: their sockets just have no owner. */
 int cw_census_take(const struct cw_census_opts *opts, struct cw_census **out);
+/* Frees the census (NULL: nothing): the sockets, owners and command names
+ * read from it go with it. */
 void cw_census_free(struct cw_census *c);
-/* The sockets: i from 0 to count - 1. */
+/* The number of sockets, and socket i (i from 0 to count - 1), valid while
+ * c lives. */
 size_t cw_census_count(const struct cw_census *c);
 const struct cw_sock *cw_census_sock(const struct cw_census *c, size_t i);
-/* The owners of socket i: k from 0 to owner_count - 1, lowest pid first (0
- * when none is known). */
+/* The number of owners of socket i (0 when none is known), and owner k of
+ * it (k from 0 to owner_count - 1, lowest pid first), valid while c lives. */
 size_t cw_census_owner_count(const struct cw_census *c, size_t i);
 const struct cw_owner *cw_census_owner(const struct cw_census *c, size_t i, size_t k);
 /* Why socket i has owners or not. */
@@ -76,16 +79,18 @@ enum cw_owner_kind {
 	CW_ORPHAN,                    /* inode 0: no file left, no process can hold it */
 	CW_UNKNOWN                    /* has a file, but no owner was found (not asked, or not readable) */
 };
+/* Socket i's kind: CW_OWNED, CW_ORPHAN or CW_UNKNOWN (above). */
 enum cw_owner_kind cw_census_owner_kind(const struct cw_census *c, size_t i);
 uint64_t cw_census_time_ms(const struct cw_census *c);  /* CLOCK_REALTIME when the dump began */
 uint64_t cw_census_mono_ms(const struct cw_census *c);  /* CLOCK_MONOTONIC when it began */
 uint64_t cw_census_mono_end_ms(const struct cw_census *c); /* ...and when it ended */
-/* Owners were looked for (cw_census_opts.owners). */
+/* True when owners were looked for (cw_census_opts.owners). */
 bool cw_census_has_owners(const struct cw_census *c);
-/* The /proc walk stopped once every wanted socket had one owner: sockets
- * shared by several processes may list only the first. */
+/* True when the /proc walk stopped once every wanted socket had one owner:
+ * sockets shared by several processes may then list only the first. */
 bool cw_census_owners_partial(const struct cw_census *c);
-/* Processes whose fds could not be read (permissions): their sockets show no owner. */
+/* How many processes' fds could not be read (permissions): their sockets
+ * show no owner. */
 unsigned cw_census_unreadable(const struct cw_census *c);
 
 #pragma GCC visibility pop

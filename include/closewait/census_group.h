@@ -4,7 +4,7 @@
  *	size_t *peer = malloc(cw_census_count(c) * sizeof(*peer));
  *	struct cw_grouping *g;
  *
- *	if (cw_census_pair(c, peer) == 0 &&
+ *	if (peer && cw_census_pair(c, peer) == 0 &&
  *	    cw_census_group(c, NULL, peer, CW_BY_PROCESS, &g) == 0) {
  *		for (size_t i = 0; i < cw_grouping_count(g); i++)
  *			printf("%d %zu\n", (int)cw_grouping_at(g, i)->pid,
@@ -58,8 +58,9 @@ struct cw_grouping;
  * command names point into c: read the groups while c lives. 0 or -ENOMEM. */
 int cw_census_group(const struct cw_census *c, const bool *sel, const size_t *peer,
 		    enum cw_group_by by, struct cw_grouping **out);
+/* Frees the grouping (NULL: nothing). */
 void cw_grouping_free(struct cw_grouping *g);
-/* The groups: i from 0 to count - 1. */
+/* The number of groups, and group i (i from 0 to count - 1). */
 size_t cw_grouping_count(const struct cw_grouping *g);
 const struct cw_group *cw_grouping_at(const struct cw_grouping *g, size_t i);
 

@@ -68,11 +68,13 @@ struct cw_ports_report;
  * none). 0 or -ENOMEM. */
 int cw_ports_report(const struct cw_census *c, const struct cw_port_sys *sys, double what_if,
 		    const struct cw_endpoint *extra, struct cw_ports_report **out);
+/* Frees the report (NULL: nothing). */
 void cw_ports_report_free(struct cw_ports_report *r);
-/* The destinations, sorted by utilisation then TIME_WAIT: i from 0 to count - 1. */
+/* The number of destinations, and destination i (i from 0 to count - 1),
+ * sorted by utilisation then TIME_WAIT. */
 size_t cw_ports_dest_count(const struct cw_ports_report *r);
 const struct cw_port_dest *cw_ports_dest(const struct cw_ports_report *r, size_t i);
-/* The local addresses: i from 0 to count - 1. */
+/* The number of local addresses, and local address i (i from 0 to count - 1). */
 size_t cw_ports_local_count(const struct cw_ports_report *r);
 const struct cw_port_local *cw_ports_local(const struct cw_ports_report *r, size_t i);
 /* Seconds until destination d (of a report made with sys) runs out of

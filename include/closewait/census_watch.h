@@ -4,7 +4,8 @@
  *
  *	struct cw_watch *w;
  *
- *	cw_watch_new(60000, 60000, &w);
+ *	if (cw_watch_new(60000, 60000, &w) != 0) // growth over 1 min; stuck after 1 min
+ *		return -ENOMEM;
  *	for (;;) {
  *		// take census c (CLOSE_WAIT, with owners), then:
  *		if (cw_watch_update(w, c) == 0)
@@ -31,7 +32,7 @@ enum cw_verdict {
 	CW_VERDICT_STUCK,             /* not growing, but some older than stuck_ms */
 	CW_VERDICT_LEAKING            /* growing, and new ones outlive a census */
 };
-/* "ok", "stuck", "leaking" (static). */
+/* "ok", "stuck", "leaking" (static); a number that is no verdict reads "ok". */
 const char *cw_verdict_name(enum cw_verdict v);
 
 /* One process's CLOSE_WAIT sockets. The library allocates it; it may gain
@@ -48,11 +49,12 @@ struct cw_watch;
 /* window_ms: the span growth is measured over; stuck_ms: the age that makes
  * a socket stuck. 0 or -ENOMEM. */
 int cw_watch_new(uint64_t window_ms, uint64_t stuck_ms, struct cw_watch **out);
+/* Frees the watch and its rows (NULL: nothing). */
 void cw_watch_free(struct cw_watch *w);
 /* Feeds a census (its CLOSE_WAIT sockets); then the rows are those of it,
  * sorted by verdict then count, valid until the next update. 0 or -ENOMEM. */
 int cw_watch_update(struct cw_watch *w, const struct cw_census *c);
-/* The rows: i from 0 to count - 1. */
+/* The number of rows, and row i (i from 0 to count - 1). */
 size_t cw_watch_count(const struct cw_watch *w);
 const struct cw_watch_row *cw_watch_row(const struct cw_watch *w, size_t i);
 /* Fills *age with the age of CLOSE_WAIT socket i of the last census c,

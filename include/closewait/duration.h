@@ -16,7 +16,8 @@
 
 #pragma GCC visibility push(default)
 
-/* 0 and *ms set, -EINVAL for bad syntax, -ERANGE past UINT64_MAX ms. */
+/* Parses a duration. 0 and *ms set; -EINVAL for bad syntax; -ERANGE past
+ * UINT64_MAX ms. */
 int cw_duration_parse(const char *s, uint64_t *ms);
 /* Parses a rate "N/s" (N a positive number: "100/s", "2.5/s"): the one rate
  * parser. 0 and *per_s set; -EINVAL for anything else, 0, negative rates and

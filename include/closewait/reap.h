@@ -132,10 +132,11 @@ struct cw_reap;
  * (f not from cw_filter_init) or -ENOMEM. */
 int cw_reap_select(const struct cw_census *c, const struct cw_filter *f, enum cw_reap_mode mode,
 		   struct cw_reap **out);
+/* Frees it with its items (NULL: nothing). */
 void cw_reap_free(struct cw_reap *r);
 /* The mode selected for. */
 enum cw_reap_mode cw_reap_mode(const struct cw_reap *r);
-/* The items: i from 0 to count - 1. */
+/* The number of items, and item i (i from 0 to count - 1). */
 size_t cw_reap_count(const struct cw_reap *r);
 const struct cw_reap_item *cw_reap_item(const struct cw_reap *r, size_t i);
 
