@@ -1,4 +1,4 @@
-/* Addresses: the one parser and formatter every command uses.
+/* Addresses: parsing and formatting numeric IPv4 and IPv6 addresses and ports.
  *
  *	struct sockaddr_storage ss;
  *	socklen_t len;
