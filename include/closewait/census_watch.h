@@ -32,7 +32,8 @@ enum cw_verdict {
 	CW_VERDICT_STUCK,             /* not growing, but some older than stuck_ms */
 	CW_VERDICT_LEAKING            /* growing, and new ones outlive a census */
 };
-/* "ok", "stuck", "leaking" (static); a number that is no verdict reads "ok". */
+/* "ok", "stuck", "leaking" (static); "?" for a number that is
+ * no verdict. */
 const char *cw_verdict_name(enum cw_verdict v);
 
 /* One process's CLOSE_WAIT sockets. The library allocates it; it may gain

@@ -52,7 +52,15 @@ struct cw_watch {
 
 const char *cw_verdict_name(enum cw_verdict v)
 {
-	return v == CW_VERDICT_LEAKING ? "leaking" : v == CW_VERDICT_STUCK ? "stuck" : "ok";
+	switch (v) {
+	case CW_VERDICT_OK:
+		return "ok";
+	case CW_VERDICT_STUCK:
+		return "stuck";
+	case CW_VERDICT_LEAKING:
+		return "leaking";
+	}
+	return "?"; /* like the other name functions: never "ok" for garbage */
 }
 
 int cw_watch_new(uint64_t window_ms, uint64_t stuck_ms, struct cw_watch **out)

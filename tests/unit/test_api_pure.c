@@ -106,6 +106,7 @@ static void test_verdict_name(void **state)
 	assert_string_equal(cw_verdict_name(CW_VERDICT_OK), "ok");
 	assert_string_equal(cw_verdict_name(CW_VERDICT_STUCK), "stuck");
 	assert_string_equal(cw_verdict_name(CW_VERDICT_LEAKING), "leaking");
+	assert_string_equal(cw_verdict_name((enum cw_verdict)7), "?");
 }
 
 int main(void)
