@@ -14,10 +14,15 @@
 
 #define EXIT_USAGE 2
 
-_Noreturn void cli_usage_error(const char *cmd, const char *fmt, ...)
+/* The three ways out with a message, "closewait CMD: message" on stderr
+ * (opts.c). Their names give the exit status. */
+/* A usage error: the message, "Try 'closewait CMD --help'.", exit 2. */
+_Noreturn void cli_usage_exit2(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Runtime failure: "closewait CMD: message", exit 1. */
-_Noreturn void cli_fatal(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A runtime failure where 1 means failure (serve, client, reap). */
+_Noreturn void cli_fail_exit1(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A runtime failure of scan, watch or ports, whose exit 1 means "CLOSE_WAIT found". */
+_Noreturn void cli_fail_exit2(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* getopt_long (optstring ":...") returned '?' or ':': names the option the
  * way the user typed it (-x for a short one) and exits 2. */
 _Noreturn void cli_bad_option(const char *cmd, int opt, char **argv);
@@ -89,17 +94,12 @@ int cmd_reap(int argc, char **argv);
 
 /* Options of the census commands (census_opts.c). */
 struct cw_endpoint;
-struct sockaddr_storage;
 /* ss state names, comma-separated or repeated, "all": a CW_STATE_BIT mask. */
 uint32_t opt_states(const char *cmd, const char *opt, const char *arg);
 /* "N/s": the one rate syntax (cw_rate_parse). */
 double opt_rate(const char *cmd, const char *opt, const char *arg);
 /* "ADDR:PORT" or "[V6]:PORT", port required. */
 void opt_endpoint(const char *cmd, const char *opt, const char *arg, struct cw_endpoint *e);
-void cli_endpoint(const struct sockaddr_storage *ss, struct cw_endpoint *e);
-/* A runtime failure of scan, watch or ports: message, exit 2 (their exit 1
- * means "CLOSE_WAIT found"). */
-_Noreturn void cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The seed's server, bug included (serve_leak.c). */
 struct leak_opts {

@@ -73,7 +73,7 @@ static void parse_args(int argc, char **argv, struct scan_opts *o)
 			else if (!strcmp(optarg, "local-port"))
 				o->by = CW_BY_LOCAL_PORT;
 			else
-				cli_usage_error("scan", "--by: unknown grouping \"%s\" (process, peer or local-port)",
+				cli_usage_exit2("scan", "--by: unknown grouping \"%s\" (process, peer or local-port)",
 						optarg);
 			break;
 		case OPT_JSON: o->json = true; break;
@@ -84,7 +84,7 @@ static void parse_args(int argc, char **argv, struct scan_opts *o)
 		}
 	}
 	if (optind < argc)
-		cli_usage_error("scan", "unexpected argument \"%s\"", argv[optind]);
+		cli_usage_exit2("scan", "unexpected argument \"%s\"", argv[optind]);
 }
 
 struct want_ctx {
@@ -123,10 +123,10 @@ int cmd_scan(int argc, char **argv)
 	co.want_arg = &w;
 	err = cw_census_take(&co, &c);
 	if (err)
-		cli_fail("scan", "cannot read the socket table: %s", strerror(-err));
+		cli_fail_exit2("scan", "cannot read the socket table: %s", strerror(-err));
 	err = scan_compute(c, &o.f, o.by, o.state_given, &r);
 	if (err)
-		cli_fail("scan", "%s", strerror(-err));
+		cli_fail_exit2("scan", "%s", strerror(-err));
 	out = out_open(stdout);
 	if (o.json)
 		scan_print_json(out, &r);
@@ -136,7 +136,7 @@ int cmd_scan(int argc, char **argv)
 	if (err) {
 		scan_result_free(&r);
 		cw_census_free(c);
-		cli_fail("scan", "writing output: %s", strerror(-err));
+		cli_fail_exit2("scan", "writing output: %s", out_strerror(err));
 	}
 	err = r.close_wait ? 1 : 0;
 	scan_result_free(&r);

@@ -85,7 +85,7 @@ static void serve_option(struct serve *s, struct serve_args *a, int opt, char **
 	case OPT_BIND:
 		opt_addr("serve", "--bind", optarg);
 		if (s->nbinds == SERVE_MAX_BINDS)
-			cli_usage_error("serve", "--bind: at most %d addresses", SERVE_MAX_BINDS);
+			cli_usage_exit2("serve", "--bind: at most %d addresses", SERVE_MAX_BINDS);
 		s->binds[s->nbinds++] = optarg;
 		break;
 	case OPT_BACKLOG:
@@ -127,10 +127,10 @@ static int run_leak(const struct serve *s, const char *not_leak)
 	struct leak_opts leak = { 0 };
 
 	if (not_leak)
-		cli_usage_error("serve", "--%s does not apply to --leak (the seed's server has no such cure)",
+		cli_usage_exit2("serve", "--%s does not apply to --leak (the seed's server has no such cure)",
 				not_leak);
 	if (s->nbinds > 1)
-		cli_usage_error("serve", "--leak listens on one address only");
+		cli_usage_exit2("serve", "--leak listens on one address only");
 	leak.bind = s->nbinds ? s->binds[0] : NULL;
 	leak.port = s->port;
 	leak.quiet = s->quiet;
@@ -157,7 +157,7 @@ int cmd_serve(int argc, char **argv)
 			a.not_leak = serve_options[idx].name;
 	}
 	if (optind < argc)
-		cli_usage_error("serve", "unexpected argument \"%s\"", argv[optind]);
+		cli_usage_exit2("serve", "unexpected argument \"%s\"", argv[optind]);
 	if (a.help) {
 		usage(stdout, &s.cfg.policy);
 		return 0;

@@ -44,5 +44,5 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);
-	cli_usage_error(NULL, "unknown command \"%s\"", argv[1]);
+	cli_usage_exit2(NULL, "unknown command \"%s\"", argv[1]);
 }

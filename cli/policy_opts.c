@@ -116,19 +116,19 @@ bool policy_opt(const char *cmd, struct cw_policy *p, int opt, const char *arg)
 		return true;
 	case OPT_HEARTBEAT_PAYLOAD:
 		if (unescape(arg, payload, &p->heartbeat_len))
-			cli_usage_error(cmd, "--heartbeat-payload: invalid payload \"%s\" (1-%d bytes; escapes \\n \\r \\t \\\\ \\0 \\xHH)",
+			cli_usage_exit2(cmd, "--heartbeat-payload: invalid payload \"%s\" (1-%d bytes; escapes \\n \\r \\t \\\\ \\0 \\xHH)",
 					arg, PAYLOAD_MAX);
 		p->heartbeat = payload;
 		return true;
 	case OPT_KEEPALIVE:
 		if (keepalive_parse(arg, &p->keepalive, &p->keepidle_s, &p->keepintvl_s, &p->keepcnt))
-			cli_usage_error(cmd, "--keepalive: invalid value \"%s\" (off, on, or IDLE:INTVL:CNT in whole seconds and a count; a field may be empty)",
+			cli_usage_exit2(cmd, "--keepalive: invalid value \"%s\" (off, on, or IDLE:INTVL:CNT in whole seconds and a count; a field may be empty)",
 					arg);
 		return true;
 	case OPT_USER_TIMEOUT:
 		p->user_timeout_ms = (int64_t)opt_duration(cmd, "--user-timeout", arg, true);
 		if (p->user_timeout_ms > INT32_MAX)
-			cli_usage_error(cmd, "--user-timeout: \"%s\" is too large", arg);
+			cli_usage_exit2(cmd, "--user-timeout: \"%s\" is too large", arg);
 		return true;
 	case OPT_CLOSE:
 		if (strcmp(arg, "graceful") == 0)
@@ -136,7 +136,7 @@ bool policy_opt(const char *cmd, struct cw_policy *p, int opt, const char *arg)
 		else if (strcmp(arg, "abort") == 0)
 			p->close_mode = CW_CLOSE_ABORT;
 		else
-			cli_usage_error(cmd, "--close: invalid mode \"%s\" (graceful or abort)", arg);
+			cli_usage_exit2(cmd, "--close: invalid mode \"%s\" (graceful or abort)", arg);
 		return true;
 	case OPT_RESET_TIMEDOUT:
 		p->reset_timedout = true;

@@ -108,7 +108,7 @@ int stream_leak(const struct stream_opts *o)
 	snprintf(port, sizeof(port), "%u", o->port);
 	gai = getaddrinfo(o->host, port, &hints, &ai);
 	if (gai)
-		cli_fatal("client", "cannot resolve \"%s\": %s", o->host, gai_strerror(gai));
+		cli_fail_exit1("client", "cannot resolve \"%s\": %s", o->host, gai_strerror(gai));
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	while (!leak_stop) {
