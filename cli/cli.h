@@ -73,8 +73,17 @@ enum {
 	{ "linger", required_argument, NULL, OPT_LINGER },                                         \
 	{ "half-close", required_argument, NULL, OPT_HALF_CLOSE }
 
+#define POLICY_PAYLOAD_MAX 1024
+/* What the policy options of one command fill: its policy, and the
+ * heartbeat payload the policy points to (keep it while the policy is used). */
+struct policy_args {
+	const char *cmd;              /* "serve", "client": for messages */
+	const char *read_idle_name;   /* this command's --read-idle: "read-idle", "recv-timeout" */
+	struct cw_policy *p;
+	char payload[POLICY_PAYLOAD_MAX];
+};
 /* Applies one policy option; false if opt is not one. Exits 2 on bad values. */
-bool policy_opt(const char *cmd, struct cw_policy *p, int opt, const char *arg);
+bool policy_opt(struct policy_args *a, int opt, const char *arg);
 /* Parses nginx's so_keepalive syntax: "off", "on", "IDLE:INTVL:CNT" (fields may be empty). */
 int keepalive_parse(const char *arg, bool *on, int *idle, int *intvl, int *cnt);
 /* Help for the policy options, with the detection times the values give. */

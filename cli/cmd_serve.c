@@ -145,13 +145,14 @@ int cmd_serve(int argc, char **argv)
 {
 	struct serve s = { .port = 8000, .drain_ms = 10000 };
 	struct serve_args a = { 0 };
+	struct policy_args pa = { "serve", "read-idle", &s.cfg.policy, "" };
 	int opt, idx;
 
 	cw_server_config_init(&s.cfg);
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":", serve_options, &idx)) != -1) {
-		if (!policy_opt("serve", &s.cfg.policy, opt, optarg))
+		if (!policy_opt(&pa, opt, optarg))
 			serve_option(&s, &a, opt, argv);
 		else if (opt != OPT_KEEPALIVE)
 			a.not_leak = serve_options[idx].name;

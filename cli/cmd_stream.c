@@ -41,13 +41,6 @@ struct stream {
 	bool stopping;
 };
 
-void stream_stamp(uint64_t start_ms)
-{
-	uint64_t t = cli_now_ms() - start_ms;
-
-	printf("[%4" PRIu64 ".%03" PRIu64 "] ", t / 1000, t % 1000);
-}
-
 #define STATUS(st, ...)                                                                            \
 	do {                                                                                       \
 		if (!(st)->o.quiet) {                                                              \
@@ -458,13 +451,14 @@ int cmd_stream(int argc, char **argv)
 	};
 	struct stream_args a = { 0 };
 	struct cw_policy p;
+	struct policy_args pa = { "client", "recv-timeout", &p, "" };
 	int opt, idx;
 
 	cw_policy_init(&p);
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":", stream_options, &idx)) != -1) {
-		if (!policy_opt("client", &p, opt, optarg)) {
+		if (!policy_opt(&pa, opt, optarg)) {
 			stream_option(&o, &a, opt, argv);
 			continue;
 		}
