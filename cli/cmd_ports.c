@@ -36,6 +36,9 @@ static void ports_help(void)
 	       "  --json            one JSON document (fields: see docs/scan.md)\n");
 }
 
+/* 2: a local address is "address" ("local" is an ADDR:PORT everywhere else). */
+#define PORTS_JSON_VERSION 2
+
 struct ports_ctx {
 	struct cw_ports_report *r;
 	struct cw_port_sys sys;
@@ -143,7 +146,7 @@ static void l_size(void *ctx, size_t row, struct out_val *v)
 }
 
 static const struct out_col local_cols[] = {
-	{ "local", "LOCAL", true, l_addr },
+	{ "address", "LOCAL", true, l_addr },
 	{ "destinations", "DESTINATIONS", false, l_size, offsetof(struct cw_port_local, dests) },
 	{ "open", "OPEN", false, l_size, offsetof(struct cw_port_local, open) },
 	{ "time_wait", "TIME-WAIT", false, l_size, offsetof(struct cw_port_local, time_wait) },
@@ -196,7 +199,7 @@ static void print_json(struct out *o, struct ports_ctx *p, const struct cw_censu
 	memcpy(cols + nc, what_if_cols, sizeof(what_if_cols));
 	nc += 2;
 	out_json_open(o, NULL, '{');
-	out_json_int(o, "version", 1);
+	out_json_int(o, "version", PORTS_JSON_VERSION);
 	out_json_int(o, "time_ms", (long long)cw_census_time_ms(c));
 	out_json_open(o, "ephemeral", '{');
 	out_json_int(o, "low", p->sys.range_lo);

@@ -141,6 +141,7 @@ static void print_line(struct out *o, const struct cw_watch *w)
 static void print_json(struct out *o, const struct cw_census *c, const struct cw_watch *w)
 {
 	out_json_open(o, NULL, '{');
+	out_json_int(o, "version", 1);
 	out_json_int(o, "time_ms", (long long)cw_census_time_ms(c));
 	out_json_rows(o, "processes", watch_cols, NWATCH_COLS, (void *)w, cw_watch_count(w));
 	out_json_end(o);

@@ -14,6 +14,9 @@ struct ctx {
 	const struct reap_view *v;
 };
 
+/* 2: "remote" became "peer", as in scan (1 had no "version"). */
+#define REAP_JSON_VERSION 2
+
 #define ITEM(c, row) cw_reap_item((c)->v->r, row)
 
 static const char *user_name(uid_t uid, char *buf, size_t len)
@@ -258,7 +261,7 @@ static void g_detail(void *c, size_t row, struct out_val *v)
 static const struct out_col cols[] = {
 	{ "family", NULL, false, g_family },
 	{ "local", "LOCAL", true, g_endpoint, offsetof(struct cw_sock, local) },
-	{ "remote", "PEER", true, g_endpoint, offsetof(struct cw_sock, peer) },
+	{ "peer", "PEER", true, g_endpoint, offsetof(struct cw_sock, peer) },
 	{ "state", "STATE", true, g_state },
 	{ "age", "AGE", false, g_age },
 	{ "inode", NULL, false, g_inode },
@@ -406,6 +409,7 @@ void reap_print_json(struct out *o, const struct reap_view *v)
 	cw_reap_counts(v->r, &n);
 	summary_text(v, msg, sizeof(msg));
 	out_json_open(o, NULL, '{');
+	out_json_int(o, "version", REAP_JSON_VERSION);
 	out_json_str(o, "mode", cw_reap_mode(v->r) == CW_REAP_FIN ? "fin" : "rst");
 	out_json_bool(o, "dry_run", v->dry_run);
 	out_json_bool(o, "acted", v->acted);
