@@ -26,6 +26,13 @@ _Noreturn void cli_fail_exit2(const char *cmd, const char *fmt, ...) __attribute
 /* getopt_long (optstring ":...") returned '?' or ':': names the option the
  * way the user typed it (-x for a short one) and exits 2. */
 _Noreturn void cli_bad_option(const char *cmd, int opt, char **argv);
+struct option;
+/* getopt_long for a command whose options end the command line: the next
+ * option, or -1 at the end. Does the same for every such command: -h and
+ * --help print help() and exit 0; an unknown option, a missing value or a
+ * word after the options exit 2 naming it. Set optind = 1, opterr = 0 first. */
+int cli_getopt(const char *cmd, int argc, char **argv, const char *shorts,
+	       const struct option *longs, void (*help)(void));
 void cli_warn(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 uint64_t opt_duration(const char *cmd, const char *opt, const char *arg, bool allow_zero);
@@ -110,7 +117,7 @@ double opt_rate(const char *cmd, const char *opt, const char *arg);
 /* "ADDR:PORT" or "[V6]:PORT", port required. */
 void opt_endpoint(const char *cmd, const char *opt, const char *arg, struct cw_endpoint *e);
 
-/* The seed's server, bug included (serve_leak.c). */
+/* The classic leaky echo server, on purpose: it never closes (serve_leak.c). */
 struct leak_opts {
 	const char *bind;   /* NULL: 0.0.0.0 */
 	uint16_t port;

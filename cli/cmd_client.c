@@ -1,4 +1,4 @@
-/* closewait client MESSAGE: the seed's client (S3), with exit codes a script
+/* closewait client MESSAGE: the classic one-shot echo client, with exit codes a script
  * can rely on: 0 reply printed, 1 could not connect or no reply, 2 usage. */
 #include <errno.h>
 #include <getopt.h>
@@ -29,7 +29,7 @@ static void usage(FILE *f)
 		"Usage: closewait client [--host H] [--port N] [--timeout D] MESSAGE\n"
 		"       closewait client --stream [OPTIONS]   (see closewait client --stream --help)\n"
 		"\n"
-		"The seed's client: connect, send MESSAGE, read the reply, print\n"
+		"The one-shot echo client: connect, send MESSAGE, read the reply, print\n"
 		"\"Response from server:\" and the reply, close.\n"
 		"\n"
 		"  --host H      server address or name (default 127.0.0.1)\n"
@@ -154,7 +154,7 @@ static int dial(const char *host, const char *port, uint64_t deadline, char *whe
 	return fd;
 }
 
-/* The seed's client: send, read the reply, print it, close. */
+/* Send, read the reply, print it, close. */
 static int exchange(const char *host, const char *port, const char *msg, uint64_t timeout)
 {
 	char where[CW_ADDRSTRLEN + 8], *reply;

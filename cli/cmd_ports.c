@@ -1,4 +1,4 @@
-/* closewait ports: ephemeral port pressure per destination (S16-S18). */
+/* closewait ports: ephemeral port pressure per destination. */
 #include <getopt.h>
 #include <math.h>
 #include <stddef.h>
@@ -173,7 +173,7 @@ static size_t advice(const struct ports_ctx *p, const char **lines, size_t max)
 	if (!pressed)
 		return 0;
 	lines[n++] = "reuse connections (HTTP keep-alive, a connection pool): one connection "
-		     "carries many requests and leaves no TIME_WAIT behind (S17)";
+		     "carries many requests and leaves no TIME_WAIT behind";
 	lines[n++] = "add source addresses: each local address has its own ports toward a "
 		     "destination";
 	if (no_reuse && p->sys.timestamps)
@@ -277,18 +277,13 @@ int cmd_ports(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":h", ports_options, NULL)) != -1) {
+	while ((opt = cli_getopt("ports", argc, argv, ":h", ports_options, ports_help)) != -1) {
 		switch (opt) {
 		case OPT_RATE: p.rate = opt_rate("ports", "--rate", optarg); break;
 		case OPT_DEST: opt_endpoint("ports", "--dest", optarg, &dest), has_dest = true; break;
 		case OPT_JSON: json = true; break;
-		case 'h':
-		case OPT_HELP: ports_help(); return 0;
-		default: cli_bad_option("ports", opt, argv);
 		}
 	}
-	if (optind < argc)
-		cli_usage_exit2("ports", "unexpected argument \"%s\"", argv[optind]);
 	err = cw_port_sys_read(NULL, &p.sys);
 	if (err)
 		cli_fail_exit2("ports", "cannot read net.ipv4 sysctls: %s", strerror(-err));

@@ -1,5 +1,5 @@
 /* closewait reap: end a running process's leaked connections without a
- * restart. Selects with scan's filters, asks, acts (lib/reap*.c), reports. */
+ * restart. Selects with scan's filters, asks, acts (the library's reap), reports. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <getopt.h>
@@ -87,7 +87,7 @@ static void parse_args(int argc, char **argv, struct reap_opts *o)
 	o->wait_ms = CW_REAP_WAIT_MS;
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":hy", reap_options, NULL)) != -1) {
+	while ((opt = cli_getopt("reap", argc, argv, ":hy", reap_options, reap_help)) != -1) {
 		if (filter_opt("reap", &o->f, opt, optarg))
 			continue;
 		switch (opt) {
@@ -104,13 +104,8 @@ static void parse_args(int argc, char **argv, struct reap_opts *o)
 		case 'y':
 		case OPT_YES: o->yes = true; break;
 		case OPT_JSON: o->json = true; break;
-		case 'h':
-		case OPT_HELP: reap_help(); exit(0);
-		default: cli_bad_option("reap", opt, argv);
 		}
 	}
-	if (optind < argc)
-		cli_usage_exit2("reap", "unexpected argument \"%s\"", argv[optind]);
 	if (!o->f.pid && o->f.port < 0 && o->f.sport < 0 && o->f.dport < 0 && !o->f.has_peer)
 		cli_usage_exit2("reap", "too broad: name the sockets with --pid, --port (--sport, --dport) "
 				"or --peer; reap never acts on every socket of the host");
@@ -171,7 +166,7 @@ static bool ask(size_t n, enum cw_reap_mode mode)
 }
 
 #ifdef CW_REAP_TEST_SEAM
-/* Test build only (tests/tools/reap.cmake builds cw_reap_seam): with
+/* Test build only (the tests' cw_reap_seam program): with
  * CW_REAP_PAUSE=PATH, before acting on the first socket create PATH.paused
  * and wait (60 s at most) for PATH.go, so a test can change the world
  * between selection and action. */

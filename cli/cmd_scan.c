@@ -1,5 +1,5 @@
 /* closewait scan: the sockets of this host, who holds them, how long the
- * stuck ones have been stuck, and which side forgot to close (S4, S22). */
+ * stuck ones have been stuck, and which side forgot to close. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +59,7 @@ static void parse_args(int argc, char **argv, struct scan_opts *o)
 	o->by = CW_BY_PROCESS;
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":h", scan_options, NULL)) != -1) {
+	while ((opt = cli_getopt("scan", argc, argv, ":h", scan_options, scan_help)) != -1) {
 		if (filter_opt("scan", &o->f, opt, optarg)) {
 			o->state_given |= opt == OPT_F_STATE;
 			continue;
@@ -78,13 +78,8 @@ static void parse_args(int argc, char **argv, struct scan_opts *o)
 			break;
 		case OPT_JSON: o->json = true; break;
 		case OPT_ALL_OWNERS: o->all_owners = true; break;
-		case 'h':
-		case OPT_HELP: scan_help(); exit(0);
-		default: cli_bad_option("scan", opt, argv);
 		}
 	}
-	if (optind < argc)
-		cli_usage_exit2("scan", "unexpected argument \"%s\"", argv[optind]);
 }
 
 struct want_ctx {

@@ -356,8 +356,9 @@ static void usage(FILE *f, const struct cw_policy *p)
 		"                        MIN*2^n)]; back to MIN after a completed exchange\n"
 		"                        (default 100ms:30s)\n"
 		"  --connect-timeout D   give up a connect after D (default 5s)\n"
-		"  --leak                the seed's bug on purpose: reconnect without closing the old\n"
-		"                        socket, which then sits in CLOSE_WAIT (for demonstrations).\n"
+		"  --leak                the classic leaky client, on purpose: reconnect without\n"
+		"                        closing the old socket, which then sits in CLOSE_WAIT\n"
+		"                        (for demonstrations).\n"
 		"                        A blocking loop that takes --host, --port, --interval or\n"
 		"                        --rate, --backoff and --quiet; any other option is an error\n"
 		"  --quiet               no status lines, only the summary\n"
@@ -388,7 +389,7 @@ static void parse_backoff(const char *arg, struct stream_opts *o)
 
 struct stream_args {
 	bool help, leak, interval;
-	const char *not_leak;   /* an option the seed's client has no use for */
+	const char *not_leak;   /* an option the leaky client has no use for */
 	const char *not_stream; /* an option a dialer has no use for (it never lingers) */
 };
 
@@ -473,7 +474,7 @@ int cmd_stream(int argc, char **argv)
 	if (optind < argc)
 		cli_usage_exit2("client", "--stream takes no MESSAGE (it sends numbered lines): \"%s\"", argv[optind]);
 	if (a.leak && a.not_leak)
-		cli_usage_exit2("client", "--%s does not apply to --leak (the seed's client takes only --host, "
+		cli_usage_exit2("client", "--%s does not apply to --leak (the leaky client takes only --host, "
 				"--port, --interval or --rate, --backoff and --quiet)", a.not_leak);
 	if (a.not_stream)
 		cli_usage_exit2("client", "--%s does not apply to client --stream (%s)", a.not_stream,

@@ -188,19 +188,14 @@ static void parse_args(int argc, char **argv, struct watch_opts *wo)
 	wo->stuck_ms = 60000;
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":h", watch_options, NULL)) != -1) {
+	while ((opt = cli_getopt("watch", argc, argv, ":h", watch_options, watch_help)) != -1) {
 		switch (opt) {
 		case OPT_INTERVAL: wo->interval_ms = opt_duration("watch", "--interval", optarg, false); break;
 		case OPT_STUCK: wo->stuck_ms = opt_duration("watch", "--stuck-after", optarg, false); break;
 		case OPT_COUNT: wo->count = opt_ulong("watch", "--count", optarg, 1, 1000000000); break;
 		case OPT_JSON: wo->json = true; break;
-		case 'h':
-		case OPT_HELP: watch_help(); exit(0);
-		default: cli_bad_option("watch", opt, argv);
 		}
 	}
-	if (optind < argc)
-		cli_usage_exit2("watch", "unexpected argument \"%s\"", argv[optind]);
 	if (wo->interval_ms < 100)
 		cli_usage_exit2("watch", "--interval: at least 100ms");
 }

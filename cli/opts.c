@@ -65,6 +65,25 @@ void cli_bad_option(const char *cmd, int opt, char **argv)
 	cli_usage_exit2(cmd, "unknown option \"%s\"", arg);
 }
 
+int cli_getopt(const char *cmd, int argc, char **argv, const char *shorts,
+	       const struct option *longs, void (*help)(void))
+{
+	int idx = -1, opt = getopt_long(argc, argv, shorts, longs, &idx);
+
+	if (opt == -1) {
+		if (optind < argc)
+			cli_usage_exit2(cmd, "unexpected argument \"%s\"", argv[optind]);
+		return -1;
+	}
+	if (opt == '?' || opt == ':')
+		cli_bad_option(cmd, opt, argv);
+	if (opt == 'h' || (idx >= 0 && !strcmp(longs[idx].name, "help"))) {
+		help();
+		exit(0);
+	}
+	return opt;
+}
+
 void cli_warn(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;

@@ -1,4 +1,4 @@
-/* closewait serve --leak: the seed's server.c, bug and all (S2).
+/* closewait serve --leak: the classic leaky echo server, on purpose.
  *
  * Deliberately naive, and deliberately here in the CLI rather than in the
  * library (which has no way to leak): a blocking accept, one read of up to
@@ -17,8 +17,8 @@
 #include "closewait/addr.h"
 #include "closewait/sockopt.h"
 
-#define MAXLINE 80     /* the seed's buffer */
-#define LEAK_BACKLOG 20 /* the seed's listen(listenfd, 20) */
+#define MAXLINE 80     /* the classic server's buffer */
+#define LEAK_BACKLOG 20 /* and its listen(listenfd, 20) */
 
 static volatile sig_atomic_t leak_stop;
 
@@ -77,7 +77,7 @@ int serve_leak(const struct leak_opts *o)
 
 		if (connfd < 0) {
 			if (errno == EMFILE || errno == ENFILE) {
-				/* The leak has used up every fd: the end the seed's bug leads to. */
+				/* The leak has used up every fd: where never closing leads. */
 				struct timespec ts = { 0, 100 * 1000 * 1000 };
 
 				cli_warn("serve", "accept: %s", strerror(errno));
@@ -89,7 +89,7 @@ int serve_leak(const struct leak_opts *o)
 		if (n == 0) {
 			if (!o->quiet)
 				printf("the other side has been closed.\n");
-			continue; /* and still no close(): the seed's bug */
+			continue; /* and still no close(): the leak */
 		}
 		if (n < 0)
 			continue;
