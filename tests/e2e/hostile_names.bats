@@ -34,11 +34,12 @@ setup() {
 
 teardown() { kill_bg; }
 
-# valid_doc FILE: one JSON document that jq and Python's json both take,
+# valid_doc FILE: one JSON document that jq and Python's json both take
+# (JSON is UTF-8: Python decodes strictly, where jq would replace quietly),
 # whose first key is "version".
 valid_doc() {
 	jq -e . "$1" >/dev/null
-	"$PY" -c 'import json,sys; json.load(sys.stdin)' <"$1"
+	"$PY" -c 'import json,sys; json.loads(sys.stdin.buffer.read().decode("utf-8"))' <"$1"
 	[ "$(jq -r 'keys_unsorted[0]' "$1")" = version ]
 }
 
@@ -99,6 +100,7 @@ valid_doc() {
 	valid_doc "$j"
 	[ "$(jq --argjson p "$bad" '[.sockets[] | select(.pid==$p and .command=="\ufffd\ufffd" and .result=="clean" and (.local=="127.0.0.1:8601"))] | length' "$j")" -eq 2 ]
 	[ "$(jq --argjson p "$bad" '.owners_left_open[] | select(.pid==$p and .command=="\ufffd\ufffd") | .fds_left_open' "$j")" -eq 2 ]
+	grep -qF '"command":"\ufffd\ufffd"' "$j"
 	jq -r .message "$j" | grep -qF "pid $bad ("$'\xef\xbf\xbd\xef\xbf\xbd'", 2 fds)"
 	wait_fds "$evil" $((evil_base + 3))
 	wait_fds "$bad" $((bad_base + 2))
