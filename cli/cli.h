@@ -14,13 +14,25 @@
 
 #define EXIT_USAGE 2
 
-_Noreturn void cli_usage_error(const char *cmd, const char *fmt, ...)
+/* The three ways out with a message, "closewait CMD: message" on stderr
+ * (opts.c). Their names give the exit status. */
+/* A usage error: the message, "Try 'closewait CMD --help'.", exit 2. */
+_Noreturn void cli_usage_exit2(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Runtime failure: "closewait CMD: message", exit 1. */
-_Noreturn void cli_fatal(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A runtime failure where 1 means failure (serve, client, reap). */
+_Noreturn void cli_fail_exit1(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A runtime failure of scan, watch or ports, whose exit 1 means "CLOSE_WAIT found". */
+_Noreturn void cli_fail_exit2(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* getopt_long (optstring ":...") returned '?' or ':': names the option the
  * way the user typed it (-x for a short one) and exits 2. */
 _Noreturn void cli_bad_option(const char *cmd, int opt, char **argv);
+struct option;
+/* getopt_long for a command whose options end the command line: the next
+ * option, or -1 at the end. Does the same for every such command: -h and
+ * --help print help() and exit 0; an unknown option, a missing value or a
+ * word after the options exit 2 naming it. Set optind = 1, opterr = 0 first. */
+int cli_getopt(const char *cmd, int argc, char **argv, const char *shorts,
+	       const struct option *longs, void (*help)(void));
 void cli_warn(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 uint64_t opt_duration(const char *cmd, const char *opt, const char *arg, bool allow_zero);
@@ -68,8 +80,17 @@ enum {
 	{ "linger", required_argument, NULL, OPT_LINGER },                                         \
 	{ "half-close", required_argument, NULL, OPT_HALF_CLOSE }
 
+#define POLICY_PAYLOAD_MAX 1024
+/* What the policy options of one command fill: its policy, and the
+ * heartbeat payload the policy points to (keep it while the policy is used). */
+struct policy_args {
+	const char *cmd;              /* "serve", "client": for messages */
+	const char *read_idle_name;   /* this command's --read-idle: "read-idle", "recv-timeout" */
+	struct cw_policy *p;
+	char payload[POLICY_PAYLOAD_MAX];
+};
 /* Applies one policy option; false if opt is not one. Exits 2 on bad values. */
-bool policy_opt(const char *cmd, struct cw_policy *p, int opt, const char *arg);
+bool policy_opt(struct policy_args *a, int opt, const char *arg);
 /* Parses nginx's so_keepalive syntax: "off", "on", "IDLE:INTVL:CNT" (fields may be empty). */
 int keepalive_parse(const char *arg, bool *on, int *idle, int *intvl, int *cnt);
 /* Help for the policy options, with the detection times the values give. */
@@ -89,19 +110,14 @@ int cmd_reap(int argc, char **argv);
 
 /* Options of the census commands (census_opts.c). */
 struct cw_endpoint;
-struct sockaddr_storage;
 /* ss state names, comma-separated or repeated, "all": a CW_STATE_BIT mask. */
 uint32_t opt_states(const char *cmd, const char *opt, const char *arg);
 /* "N/s": the one rate syntax (cw_rate_parse). */
 double opt_rate(const char *cmd, const char *opt, const char *arg);
 /* "ADDR:PORT" or "[V6]:PORT", port required. */
 void opt_endpoint(const char *cmd, const char *opt, const char *arg, struct cw_endpoint *e);
-void cli_endpoint(const struct sockaddr_storage *ss, struct cw_endpoint *e);
-/* A runtime failure of scan, watch or ports: message, exit 2 (their exit 1
- * means "CLOSE_WAIT found"). */
-_Noreturn void cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* The seed's server, bug included (serve_leak.c). */
+/* The classic leaky echo server, on purpose: it never closes (serve_leak.c). */
 struct leak_opts {
 	const char *bind;   /* NULL: 0.0.0.0 */
 	uint16_t port;

@@ -1,4 +1,4 @@
-/* closewait client MESSAGE: the seed's client (S3), with exit codes a script
+/* closewait client MESSAGE: the classic one-shot echo client, with exit codes a script
  * can rely on: 0 reply printed, 1 could not connect or no reply, 2 usage. */
 #include <errno.h>
 #include <getopt.h>
@@ -29,7 +29,7 @@ static void usage(FILE *f)
 		"Usage: closewait client [--host H] [--port N] [--timeout D] MESSAGE\n"
 		"       closewait client --stream [OPTIONS]   (see closewait client --stream --help)\n"
 		"\n"
-		"The seed's client: connect, send MESSAGE, read the reply, print\n"
+		"The one-shot echo client: connect, send MESSAGE, read the reply, print\n"
 		"\"Response from server:\" and the reply, close.\n"
 		"\n"
 		"  --host H      server address or name (default 127.0.0.1)\n"
@@ -138,7 +138,7 @@ static int dial(const char *host, const char *port, uint64_t deadline, char *whe
 	int fd = -ECONNREFUSED, gai = getaddrinfo(host, port, &hints, &res);
 
 	if (gai)
-		cli_fatal("client", "cannot resolve \"%s\": %s", host, gai_strerror(gai));
+		cli_fail_exit1("client", "cannot resolve \"%s\": %s", host, gai_strerror(gai));
 	for (ai = res; ai; ai = ai->ai_next) {
 		struct sockaddr_storage ss;
 
@@ -150,11 +150,11 @@ static int dial(const char *host, const char *port, uint64_t deadline, char *whe
 	}
 	freeaddrinfo(res);
 	if (fd < 0)
-		cli_fatal("client", "connect to %s: %s", where, fd == -ETIMEDOUT ? "timed out" : strerror(-fd));
+		cli_fail_exit1("client", "connect to %s: %s", where, fd == -ETIMEDOUT ? "timed out" : strerror(-fd));
 	return fd;
 }
 
-/* The seed's client: send, read the reply, print it, close. */
+/* Send, read the reply, print it, close. */
 static int exchange(const char *host, const char *port, const char *msg, uint64_t timeout)
 {
 	char where[CW_ADDRSTRLEN + 8], *reply;
@@ -165,16 +165,16 @@ static int exchange(const char *host, const char *port, const char *msg, uint64_
 
 	err = send_all(fd, msg, len, deadline);
 	if (err)
-		cli_fatal("client", "send to %s: %s", where, strerror(-err));
+		cli_fail_exit1("client", "send to %s: %s", where, strerror(-err));
 	reply = malloc(len);
 	if (!reply)
-		cli_fatal("client", "out of memory");
+		cli_fail_exit1("client", "out of memory");
 	/* The reply to an echo is as long as the message; stop there or at EOF. */
 	n = recv_reply(fd, reply, len, cli_after(cli_now_ms(), timeout));
 	close(fd);
 	if (n <= 0) {
 		free(reply);
-		cli_fatal("client", "no reply from %s: %s", where,
+		cli_fail_exit1("client", "no reply from %s: %s", where,
 			  n == 0 ? "connection closed" : n == -ETIMEDOUT ? "timed out" : strerror((int)-n));
 	}
 	printf("Response from server:\n");
@@ -199,7 +199,7 @@ int cmd_client(int argc, char **argv)
 		switch (opt) {
 		case OPT_HOST:
 			if (!*optarg)
-				cli_usage_error("client", "--host: empty host");
+				cli_usage_exit2("client", "--host: empty host");
 			host = optarg;
 			break;
 		case OPT_PORT:
@@ -217,11 +217,11 @@ int cmd_client(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		cli_usage_error("client", "missing MESSAGE");
+		cli_usage_exit2("client", "missing MESSAGE");
 	if (optind + 1 < argc)
-		cli_usage_error("client", "one MESSAGE only (quote it): unexpected \"%s\"", argv[optind + 1]);
+		cli_usage_exit2("client", "one MESSAGE only (quote it): unexpected \"%s\"", argv[optind + 1]);
 	if (!*argv[optind])
-		cli_usage_error("client", "MESSAGE is empty");
+		cli_usage_exit2("client", "MESSAGE is empty");
 	signal(SIGPIPE, SIG_IGN);
 	return exchange(host, port, argv[optind], timeout);
 }

@@ -1,7 +1,7 @@
-/* closewait ports: ephemeral port pressure per destination (S16-S18). */
-#include <arpa/inet.h>
+/* closewait ports: ephemeral port pressure per destination. */
 #include <getopt.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -36,51 +36,35 @@ static void ports_help(void)
 	       "  --json            one JSON document (fields: see docs/scan.md)\n");
 }
 
+/* 2: a local address is "address" ("local" is an ADDR:PORT everywhere else). */
+#define PORTS_JSON_VERSION 2
+
 struct ports_ctx {
 	struct cw_ports_report *r;
 	struct cw_port_sys sys;
 	double rate;
 };
 
-static void ep_str(const struct cw_endpoint *e, bool port, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-	bool v4 = IN6_IS_ADDR_V4MAPPED(&e->addr);
-
-	inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? e->addr.s6_addr + 12 : e->addr.s6_addr, a, sizeof(a));
-	if (!port)
-		snprintf(buf, len, "%s", a);
-	else
-		snprintf(buf, len, v4 ? "%s:%u" : "[%s]:%u", a, e->port);
-}
-
 #define DEST(ctx, row) cw_ports_dest(((struct ports_ctx *)(ctx))->r, row)
 
 static void d_dest(void *ctx, size_t row, struct out_val *v)
 {
 	v->type = OUT_STR;
-	ep_str(&DEST(ctx, row)->dest, true, v->buf, sizeof(v->buf));
+	cw_endpoint_str(&DEST(ctx, row)->dest, true, v->buf, sizeof(v->buf));
 	v->s = v->buf;
 }
 
-#define D_INT(name, expr)                                              \
-	static void name(void *ctx, size_t row, struct out_val *v)     \
-	{                                                              \
-		const struct cw_port_dest *d = DEST(ctx, row);         \
-		v->type = OUT_INT;                                     \
-		v->i = (long long)(expr);                              \
-	}
-D_INT(d_sources, d->sources)
-D_INT(d_open, d->open)
-D_INT(d_tw, d->time_wait)
-D_INT(d_tw_recent, d->time_wait_recent)
-D_INT(d_capacity, (double)d->sources * ((struct ports_ctx *)ctx)->sys.usable)
-
-static void d_util(void *ctx, size_t row, struct out_val *v)
+/* arg: offsetof a size_t of struct cw_port_dest */
+static void d_size(void *ctx, size_t row, struct out_val *v)
 {
-	v->type = OUT_NUM;
-	v->d = DEST(ctx, row)->utilisation;
-	v->prec = 3;
+	v->type = OUT_INT;
+	v->i = (long long)OUT_FIELD(size_t, DEST(ctx, row), v->arg);
+}
+
+static void d_capacity(void *ctx, size_t row, struct out_val *v)
+{
+	v->type = OUT_INT;
+	v->i = (long long)((double)DEST(ctx, row)->sources * ((struct ports_ctx *)ctx)->sys.usable);
 }
 
 static void d_util_pct(void *ctx, size_t row, struct out_val *v)
@@ -90,64 +74,59 @@ static void d_util_pct(void *ctx, size_t row, struct out_val *v)
 	v->s = v->buf;
 }
 
-static void rate_val(double r, struct out_val *v)
-{
-	v->type = OUT_NUM;
-	v->d = r;
-	v->prec = 1;
-}
-
-static void d_rate_now(void *ctx, size_t row, struct out_val *v) { rate_val(DEST(ctx, row)->rate_now, v); }
-static void d_rate_max(void *ctx, size_t row, struct out_val *v) { rate_val(DEST(ctx, row)->rate_max, v); }
-
 static void d_reuse(void *ctx, size_t row, struct out_val *v)
 {
 	v->type = OUT_BOOL;
 	v->b = DEST(ctx, row)->reuse;
 }
 
-static void secs_val(double s, struct out_val *v)
+/* The doubles of struct cw_port_dest: arg is the field's offset plus, in
+ * its top bits, how to show it. */
+enum { NUM_RATIO, NUM_RATE, NUM_SECS, NUM_SECS_TEXT };
+#define NUM(field, how) (offsetof(struct cw_port_dest, field) | (size_t)(how) << 16)
+
+static void d_num(void *ctx, size_t row, struct out_val *v)
 {
+	double d = OUT_FIELD(double, DEST(ctx, row), v->arg & 0xffff);
+
 	v->type = OUT_NUM;
-	v->null = s < 0;
-	v->d = s;
+	v->d = d;
 	v->prec = 1;
+	switch (v->arg >> 16) {
+	case NUM_RATIO: v->prec = 3; break;
+	case NUM_RATE: break;
+	case NUM_SECS: v->null = d < 0; break; /* <0: never */
+	default:
+		v->type = OUT_STR;
+		if (d < 0)
+			v->s = "never";
+		else if (d == 0)
+			v->s = "now";
+		else
+			v->s = out_ms_str((uint64_t)(d * 1000 + 0.5), v->buf, sizeof(v->buf));
+		break;
+	}
 }
 
-static void secs_text(double s, struct out_val *v)
-{
-	v->type = OUT_STR;
-	if (s < 0)
-		v->s = "never";
-	else if (s == 0)
-		v->s = "now";
-	else
-		v->s = out_ms_str((uint64_t)(s * 1000 + 0.5), v->buf, sizeof(v->buf));
-}
-
-static void d_exh(void *ctx, size_t row, struct out_val *v) { secs_val(DEST(ctx, row)->exhaust_s, v); }
-static void d_exh_t(void *ctx, size_t row, struct out_val *v) { secs_text(DEST(ctx, row)->exhaust_s, v); }
-static void d_wi(void *ctx, size_t row, struct out_val *v) { secs_val(DEST(ctx, row)->exhaust_what_if_s, v); }
-static void d_wi_t(void *ctx, size_t row, struct out_val *v) { secs_text(DEST(ctx, row)->exhaust_what_if_s, v); }
-
+#define SIZE(field) offsetof(struct cw_port_dest, field)
 static const struct out_col dest_cols[] = {
 	{ "destination", "DESTINATION", true, d_dest },
-	{ "sources", "SOURCES", false, d_sources },
+	{ "sources", "SOURCES", false, d_size, SIZE(sources) },
 	{ "capacity", NULL, false, d_capacity },
-	{ "open", "OPEN", false, d_open },
-	{ "time_wait", "TIME-WAIT", false, d_tw },
-	{ "time_wait_recent", NULL, false, d_tw_recent },
-	{ "utilisation", NULL, false, d_util },
+	{ "open", "OPEN", false, d_size, SIZE(open) },
+	{ "time_wait", "TIME-WAIT", false, d_size, SIZE(time_wait) },
+	{ "time_wait_recent", NULL, false, d_size, SIZE(time_wait_recent) },
+	{ "utilisation", NULL, false, d_num, NUM(utilisation, NUM_RATIO) },
 	{ NULL, "USED", false, d_util_pct },
-	{ "rate_now", "RATE-NOW/s", false, d_rate_now },
-	{ "rate_max", "MAX-RATE/s", false, d_rate_max },
+	{ "rate_now", "RATE-NOW/s", false, d_num, NUM(rate_now, NUM_RATE) },
+	{ "rate_max", "MAX-RATE/s", false, d_num, NUM(rate_max, NUM_RATE) },
 	{ "reuse", "REUSE", false, d_reuse },
-	{ "exhaust_s", NULL, false, d_exh },
-	{ NULL, "EXHAUSTED-IN", false, d_exh_t },
+	{ "exhaust_s", NULL, false, d_num, NUM(exhaust_s, NUM_SECS) },
+	{ NULL, "EXHAUSTED-IN", false, d_num, NUM(exhaust_s, NUM_SECS_TEXT) },
 };
 static const struct out_col what_if_cols[] = {
-	{ "what_if_exhaust_s", NULL, false, d_wi },
-	{ NULL, "AT-RATE", false, d_wi_t },
+	{ "what_if_exhaust_s", NULL, false, d_num, NUM(exhaust_what_if_s, NUM_SECS) },
+	{ NULL, "AT-RATE", false, d_num, NUM(exhaust_what_if_s, NUM_SECS_TEXT) },
 };
 
 #define LOC(ctx, row) cw_ports_local(((struct ports_ctx *)(ctx))->r, row)
@@ -155,25 +134,22 @@ static const struct out_col what_if_cols[] = {
 static void l_addr(void *ctx, size_t row, struct out_val *v)
 {
 	v->type = OUT_STR;
-	ep_str(&LOC(ctx, row)->addr, false, v->buf, sizeof(v->buf));
+	cw_endpoint_str(&LOC(ctx, row)->addr, false, v->buf, sizeof(v->buf));
 	v->s = v->buf;
 }
 
-#define L_INT(name, field)                                          \
-	static void name(void *ctx, size_t row, struct out_val *v)  \
-	{                                                           \
-		v->type = OUT_INT;                                  \
-		v->i = (long long)LOC(ctx, row)->field;             \
-	}
-L_INT(l_dests, dests)
-L_INT(l_open, open)
-L_INT(l_tw, time_wait)
+/* arg: offsetof a size_t of struct cw_port_local */
+static void l_size(void *ctx, size_t row, struct out_val *v)
+{
+	v->type = OUT_INT;
+	v->i = (long long)OUT_FIELD(size_t, LOC(ctx, row), v->arg);
+}
 
 static const struct out_col local_cols[] = {
-	{ "local", "LOCAL", true, l_addr },
-	{ "destinations", "DESTINATIONS", false, l_dests },
-	{ "open", "OPEN", false, l_open },
-	{ "time_wait", "TIME-WAIT", false, l_tw },
+	{ "address", "LOCAL", true, l_addr },
+	{ "destinations", "DESTINATIONS", false, l_size, offsetof(struct cw_port_local, dests) },
+	{ "open", "OPEN", false, l_size, offsetof(struct cw_port_local, open) },
+	{ "time_wait", "TIME-WAIT", false, l_size, offsetof(struct cw_port_local, time_wait) },
 };
 
 static const char *reuse_name(int v)
@@ -197,7 +173,7 @@ static size_t advice(const struct ports_ctx *p, const char **lines, size_t max)
 	if (!pressed)
 		return 0;
 	lines[n++] = "reuse connections (HTTP keep-alive, a connection pool): one connection "
-		     "carries many requests and leaves no TIME_WAIT behind (S17)";
+		     "carries many requests and leaves no TIME_WAIT behind";
 	lines[n++] = "add source addresses: each local address has its own ports toward a "
 		     "destination";
 	if (no_reuse && p->sys.timestamps)
@@ -223,7 +199,7 @@ static void print_json(struct out *o, struct ports_ctx *p, const struct cw_censu
 	memcpy(cols + nc, what_if_cols, sizeof(what_if_cols));
 	nc += 2;
 	out_json_open(o, NULL, '{');
-	out_json_int(o, "version", 1);
+	out_json_int(o, "version", PORTS_JSON_VERSION);
 	out_json_int(o, "time_ms", (long long)cw_census_time_ms(c));
 	out_json_open(o, "ephemeral", '{');
 	out_json_int(o, "low", p->sys.range_lo);
@@ -301,27 +277,22 @@ int cmd_ports(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":h", ports_options, NULL)) != -1) {
+	while ((opt = cli_getopt("ports", argc, argv, ":h", ports_options, ports_help)) != -1) {
 		switch (opt) {
 		case OPT_RATE: p.rate = opt_rate("ports", "--rate", optarg); break;
 		case OPT_DEST: opt_endpoint("ports", "--dest", optarg, &dest), has_dest = true; break;
 		case OPT_JSON: json = true; break;
-		case 'h':
-		case OPT_HELP: ports_help(); return 0;
-		default: cli_bad_option("ports", opt, argv);
 		}
 	}
-	if (optind < argc)
-		cli_usage_error("ports", "unexpected argument \"%s\"", argv[optind]);
 	err = cw_port_sys_read(NULL, &p.sys);
 	if (err)
-		cli_fail("ports", "cannot read net.ipv4 sysctls: %s", strerror(-err));
+		cli_fail_exit2("ports", "cannot read net.ipv4 sysctls: %s", strerror(-err));
 	err = cw_census_take(NULL, &c);
 	if (err)
-		cli_fail("ports", "cannot read the socket table: %s", strerror(-err));
+		cli_fail_exit2("ports", "cannot read the socket table: %s", strerror(-err));
 	err = cw_ports_report(c, &p.sys, p.rate, has_dest ? &dest : NULL, &p.r);
 	if (err)
-		cli_fail("ports", "%s", strerror(-err));
+		cli_fail_exit2("ports", "%s", strerror(-err));
 	o = out_open(stdout);
 	if (json)
 		print_json(o, &p, c);
@@ -331,6 +302,6 @@ int cmd_ports(int argc, char **argv)
 	cw_ports_report_free(p.r);
 	cw_census_free(c);
 	if (err)
-		cli_fail("ports", "writing output: %s", strerror(-err));
+		cli_fail_exit2("ports", "writing output: %s", out_strerror(err));
 	return 0;
 }

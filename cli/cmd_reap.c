@@ -1,5 +1,5 @@
 /* closewait reap: end a running process's leaked connections without a
- * restart. Selects with scan's filters, asks, acts (lib/reap*.c), reports. */
+ * restart. Selects with scan's filters, asks, acts (the library's reap), reports. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <getopt.h>
@@ -87,7 +87,7 @@ static void parse_args(int argc, char **argv, struct reap_opts *o)
 	o->wait_ms = CW_REAP_WAIT_MS;
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":hy", reap_options, NULL)) != -1) {
+	while ((opt = cli_getopt("reap", argc, argv, ":hy", reap_options, reap_help)) != -1) {
 		if (filter_opt("reap", &o->f, opt, optarg))
 			continue;
 		switch (opt) {
@@ -97,22 +97,17 @@ static void parse_args(int argc, char **argv, struct reap_opts *o)
 			else if (!strcmp(optarg, "rst"))
 				o->mode = CW_REAP_RST;
 			else
-				cli_usage_error("reap", "--mode: unknown mode \"%s\" (fin or rst)", optarg);
+				cli_usage_exit2("reap", "--mode: unknown mode \"%s\" (fin or rst)", optarg);
 			break;
 		case OPT_WAIT: o->wait_ms = opt_duration("reap", "--wait", optarg, true); break;
 		case OPT_DRY_RUN: o->dry_run = true; break;
 		case 'y':
 		case OPT_YES: o->yes = true; break;
 		case OPT_JSON: o->json = true; break;
-		case 'h':
-		case OPT_HELP: reap_help(); exit(0);
-		default: cli_bad_option("reap", opt, argv);
 		}
 	}
-	if (optind < argc)
-		cli_usage_error("reap", "unexpected argument \"%s\"", argv[optind]);
 	if (!o->f.pid && o->f.port < 0 && o->f.sport < 0 && o->f.dport < 0 && !o->f.has_peer)
-		cli_usage_error("reap", "too broad: name the sockets with --pid, --port (--sport, --dport) "
+		cli_usage_exit2("reap", "too broad: name the sockets with --pid, --port (--sport, --dport) "
 				"or --peer; reap never acts on every socket of the host");
 	if (!o->f.states)
 		o->f.states = CW_STATE_BIT(CW_TCP_CLOSE_WAIT);
@@ -128,15 +123,15 @@ static void check_pid(pid_t pid, enum cw_reap_mode mode)
 	int err = cw_reap_check_pid(pid, mode == CW_REAP_FIN, &d);
 
 	if (err == -ESRCH)
-		cli_fatal("reap", "--pid %d: no such process", (int)pid);
+		cli_fail_exit1("reap", "--pid %d: no such process", (int)pid);
 	if (err == -EINVAL)
-		cli_fatal("reap", "--pid %d: not a process (a thread id? give its process id)", (int)pid);
+		cli_fail_exit1("reap", "--pid %d: not a process (a thread id? give its process id)", (int)pid);
 	if (err == -EPERM) {
 		reap_ptrace_text(&d, pid, why, sizeof(why));
-		cli_fatal("reap", "cannot reap sockets of pid %d: %s. Nothing was changed.", (int)pid, why);
+		cli_fail_exit1("reap", "cannot reap sockets of pid %d: %s. Nothing was changed.", (int)pid, why);
 	}
 	if (err)
-		cli_fatal("reap", "--pid %d: %s", (int)pid, strerror(-err));
+		cli_fail_exit1("reap", "--pid %d: %s", (int)pid, strerror(-err));
 }
 
 /* fin mode holds one duplicate per socket until the peers answer. */
@@ -171,7 +166,7 @@ static bool ask(size_t n, enum cw_reap_mode mode)
 }
 
 #ifdef CW_REAP_TEST_SEAM
-/* Test build only (tests/tools/reap.cmake builds cw_reap_seam): with
+/* Test build only (the tests' cw_reap_seam program): with
  * CW_REAP_PAUSE=PATH, before acting on the first socket create PATH.paused
  * and wait (60 s at most) for PATH.go, so a test can change the world
  * between selection and action. */
@@ -210,7 +205,7 @@ static int report(const struct reap_opts *o, struct reap_view *v, FILE *table_to
 	}
 	err = out_close(out);
 	if (err)
-		cli_fatal("reap", "writing output: %s", strerror(-err));
+		cli_fail_exit1("reap", "writing output: %s", out_strerror(err));
 	cw_reap_counts(v->r, &n);
 	return n.failed || (!v->acted && v->todo && !v->dry_run) ? 1 : 0;
 }
@@ -251,7 +246,7 @@ static struct cw_reap *reap_now(const struct reap_opts *o, struct cw_reap_opts *
 #endif
 
 	if (err) /* the dump, or memory */
-		cli_fatal("reap", "%s", strerror(-err));
+		cli_fail_exit1("reap", "%s", strerror(-err));
 	cw_reap_counts(r, &n);
 	*v = (struct reap_view){ .r = r, .wait_ms = o->wait_ms, .older_ms = o->f.older_ms,
 				 .todo = n.acted };
@@ -295,11 +290,11 @@ int cmd_reap(int argc, char **argv)
 	co.want_arg = &o.f;
 	err = cw_census_take(&co, &c);
 	if (err)
-		cli_fatal("reap", "cannot read the socket table: %s", strerror(-err));
+		cli_fail_exit1("reap", "cannot read the socket table: %s", strerror(-err));
 	err = cw_reap_select(c, &o.f, o.mode, &r);
 	cw_census_free(c);
 	if (err)
-		cli_fatal("reap", "%s", strerror(-err));
+		cli_fail_exit1("reap", "%s", strerror(-err));
 	cw_reap_counts(r, &n);
 	v = (struct reap_view){ .r = r, .wait_ms = o.wait_ms, .older_ms = o.f.older_ms,
 				.dry_run = o.dry_run, .todo = n.to_reap };
@@ -311,7 +306,7 @@ int cmd_reap(int argc, char **argv)
 #endif
 		if (err) {
 			cw_reap_free(r);
-			cli_fatal("reap", "%s", strerror(-err));
+			cli_fail_exit1("reap", "%s", strerror(-err));
 		}
 		v.acted = true;
 	}

@@ -1,5 +1,5 @@
 /* closewait scan: the sockets of this host, who holds them, how long the
- * stuck ones have been stuck, and which side forgot to close (S4, S22). */
+ * stuck ones have been stuck, and which side forgot to close. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +59,7 @@ static void parse_args(int argc, char **argv, struct scan_opts *o)
 	o->by = CW_BY_PROCESS;
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":h", scan_options, NULL)) != -1) {
+	while ((opt = cli_getopt("scan", argc, argv, ":h", scan_options, scan_help)) != -1) {
 		if (filter_opt("scan", &o->f, opt, optarg)) {
 			o->state_given |= opt == OPT_F_STATE;
 			continue;
@@ -73,18 +73,13 @@ static void parse_args(int argc, char **argv, struct scan_opts *o)
 			else if (!strcmp(optarg, "local-port"))
 				o->by = CW_BY_LOCAL_PORT;
 			else
-				cli_usage_error("scan", "--by: unknown grouping \"%s\" (process, peer or local-port)",
+				cli_usage_exit2("scan", "--by: unknown grouping \"%s\" (process, peer or local-port)",
 						optarg);
 			break;
 		case OPT_JSON: o->json = true; break;
 		case OPT_ALL_OWNERS: o->all_owners = true; break;
-		case 'h':
-		case OPT_HELP: scan_help(); exit(0);
-		default: cli_bad_option("scan", opt, argv);
 		}
 	}
-	if (optind < argc)
-		cli_usage_error("scan", "unexpected argument \"%s\"", argv[optind]);
 }
 
 struct want_ctx {
@@ -123,10 +118,10 @@ int cmd_scan(int argc, char **argv)
 	co.want_arg = &w;
 	err = cw_census_take(&co, &c);
 	if (err)
-		cli_fail("scan", "cannot read the socket table: %s", strerror(-err));
+		cli_fail_exit2("scan", "cannot read the socket table: %s", strerror(-err));
 	err = scan_compute(c, &o.f, o.by, o.state_given, &r);
 	if (err)
-		cli_fail("scan", "%s", strerror(-err));
+		cli_fail_exit2("scan", "%s", strerror(-err));
 	out = out_open(stdout);
 	if (o.json)
 		scan_print_json(out, &r);
@@ -136,7 +131,7 @@ int cmd_scan(int argc, char **argv)
 	if (err) {
 		scan_result_free(&r);
 		cw_census_free(c);
-		cli_fail("scan", "writing output: %s", strerror(-err));
+		cli_fail_exit2("scan", "writing output: %s", out_strerror(err));
 	}
 	err = r.close_wait ? 1 : 0;
 	scan_result_free(&r);

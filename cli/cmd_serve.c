@@ -1,4 +1,5 @@
-/* closewait serve: the seed's uppercase echo server (S1), cured (S5-S8, S13). */
+/* closewait serve: the uppercase echo server, cured of its CLOSE_WAIT leak
+ * (it closes on the peer's FIN, on errors, on timeouts; abortive close on request). */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -44,9 +45,9 @@ static void usage(FILE *f, const struct cw_policy *p)
 		"Usage: closewait serve [OPTIONS]\n"
 		"       closewait serve --leak [--port N] [--bind ADDR] [--keepalive I:I:C] [--quiet]\n"
 		"\n"
-		"The seed's uppercase echo server: every byte a-z comes back as A-Z, every\n"
-		"other byte unchanged. Unlike the seed it closes each connection when the\n"
-		"peer closes (read() == 0) or fails, so it leaves no CLOSE_WAIT behind.\n"
+		"The uppercase echo server: every byte a-z comes back as A-Z, every other\n"
+		"byte unchanged. Unlike the classic leaky one it closes each connection when\n"
+		"the peer closes (read() == 0) or fails, so it leaves no CLOSE_WAIT behind.\n"
 		"\n"
 		"  --port N              port to listen on (default 8000)\n"
 		"  --bind ADDR           IPv4 or IPv6 address; repeat for several (default all:\n"
@@ -62,8 +63,9 @@ static void usage(FILE *f, const struct cw_policy *p)
 		"                        counters of workers that exit (default 0: one process)\n"
 		"  --quiet               no per-connection log lines\n"
 		"  --stats               on exit, print how many connections closed for each reason\n"
-		"  --leak                run the seed's buggy server instead: blocking accept, one\n"
-		"                        read of up to 80 bytes, reply, and never close(); backlog 20.\n"
+		"  --leak                run the classic leaky server instead, on purpose: blocking\n"
+		"                        accept, one read of up to 80 bytes, reply, and never\n"
+		"                        close(); backlog 20.\n"
 		"                        For demonstrations and tests: every client that disconnects\n"
 		"                        leaves a socket in CLOSE_WAIT.\n"
 		"  --help                this text\n"
@@ -73,7 +75,7 @@ static void usage(FILE *f, const struct cw_policy *p)
 
 struct serve_args {
 	bool help, leak;
-	const char *not_leak; /* an option the seed's server has no use for */
+	const char *not_leak; /* an option the leaky server has no use for */
 };
 
 static void serve_option(struct serve *s, struct serve_args *a, int opt, char **argv)
@@ -85,7 +87,7 @@ static void serve_option(struct serve *s, struct serve_args *a, int opt, char **
 	case OPT_BIND:
 		opt_addr("serve", "--bind", optarg);
 		if (s->nbinds == SERVE_MAX_BINDS)
-			cli_usage_error("serve", "--bind: at most %d addresses", SERVE_MAX_BINDS);
+			cli_usage_exit2("serve", "--bind: at most %d addresses", SERVE_MAX_BINDS);
 		s->binds[s->nbinds++] = optarg;
 		break;
 	case OPT_BACKLOG:
@@ -127,10 +129,10 @@ static int run_leak(const struct serve *s, const char *not_leak)
 	struct leak_opts leak = { 0 };
 
 	if (not_leak)
-		cli_usage_error("serve", "--%s does not apply to --leak (the seed's server has no such cure)",
+		cli_usage_exit2("serve", "--%s does not apply to --leak (the leaky server has no such cure)",
 				not_leak);
 	if (s->nbinds > 1)
-		cli_usage_error("serve", "--leak listens on one address only");
+		cli_usage_exit2("serve", "--leak listens on one address only");
 	leak.bind = s->nbinds ? s->binds[0] : NULL;
 	leak.port = s->port;
 	leak.quiet = s->quiet;
@@ -145,19 +147,20 @@ int cmd_serve(int argc, char **argv)
 {
 	struct serve s = { .port = 8000, .drain_ms = 10000 };
 	struct serve_args a = { 0 };
+	struct policy_args pa = { "serve", "read-idle", &s.cfg.policy, "" };
 	int opt, idx;
 
 	cw_server_config_init(&s.cfg);
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":", serve_options, &idx)) != -1) {
-		if (!policy_opt("serve", &s.cfg.policy, opt, optarg))
+		if (!policy_opt(&pa, opt, optarg))
 			serve_option(&s, &a, opt, argv);
 		else if (opt != OPT_KEEPALIVE)
 			a.not_leak = serve_options[idx].name;
 	}
 	if (optind < argc)
-		cli_usage_error("serve", "unexpected argument \"%s\"", argv[optind]);
+		cli_usage_exit2("serve", "unexpected argument \"%s\"", argv[optind]);
 	if (a.help) {
 		usage(stdout, &s.cfg.policy);
 		return 0;

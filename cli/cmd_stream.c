@@ -41,13 +41,6 @@ struct stream {
 	bool stopping;
 };
 
-void stream_stamp(uint64_t start_ms)
-{
-	uint64_t t = cli_now_ms() - start_ms;
-
-	printf("[%4" PRIu64 ".%03" PRIu64 "] ", t / 1000, t % 1000);
-}
-
 #define STATUS(st, ...)                                                                            \
 	do {                                                                                       \
 		if (!(st)->o.quiet) {                                                              \
@@ -278,12 +271,12 @@ static int stream_run(const struct stream_opts *o, const struct cw_policy *p)
 	cfg.on_retry = on_retry;
 	cfg.arg = &st;
 	if ((err = cw_loop_new(&st.loop)))
-		cli_fatal("client", "cannot create the event loop: %s", strerror(-err));
+		cli_fail_exit1("client", "cannot create the event loop: %s", strerror(-err));
 	err = cw_dialer_new(st.loop, &cfg, &st.dialer);
 	if (err == -ENOENT)
-		cli_fatal("client", "cannot resolve \"%s\"", o->host);
+		cli_fail_exit1("client", "cannot resolve \"%s\"", o->host);
 	if (err)
-		cli_fatal("client", "cannot set up the connection: %s", strerror(-err));
+		cli_fail_exit1("client", "cannot set up the connection: %s", strerror(-err));
 	if (cw_timer_new(st.loop, on_tick, &st, &st.tick) || cw_timer_new(st.loop, on_finish, &st, &st.finish) ||
 	    cw_loop_signal(st.loop, SIGINT, on_signal, &st) || cw_loop_signal(st.loop, SIGTERM, on_signal, &st)) {
 		cli_warn("client", "cannot set up timers and signals");
@@ -363,8 +356,9 @@ static void usage(FILE *f, const struct cw_policy *p)
 		"                        MIN*2^n)]; back to MIN after a completed exchange\n"
 		"                        (default 100ms:30s)\n"
 		"  --connect-timeout D   give up a connect after D (default 5s)\n"
-		"  --leak                the seed's bug on purpose: reconnect without closing the old\n"
-		"                        socket, which then sits in CLOSE_WAIT (for demonstrations).\n"
+		"  --leak                the classic leaky client, on purpose: reconnect without\n"
+		"                        closing the old socket, which then sits in CLOSE_WAIT\n"
+		"                        (for demonstrations).\n"
 		"                        A blocking loop that takes --host, --port, --interval or\n"
 		"                        --rate, --backoff and --quiet; any other option is an error\n"
 		"  --quiet               no status lines, only the summary\n"
@@ -384,18 +378,18 @@ static void parse_backoff(const char *arg, struct stream_opts *o)
 	size_t n = colon ? (size_t)(colon - arg) : 0;
 
 	if (!colon || n == 0 || n >= sizeof(min))
-		cli_usage_error("client", "--backoff: invalid value \"%s\" (MIN:MAX, e.g. 100ms:30s)", arg);
+		cli_usage_exit2("client", "--backoff: invalid value \"%s\" (MIN:MAX, e.g. 100ms:30s)", arg);
 	memcpy(min, arg, n);
 	min[n] = '\0';
 	o->backoff_min_ms = opt_duration("client", "--backoff", min, false);
 	o->backoff_max_ms = opt_duration("client", "--backoff", colon + 1, false);
 	if (o->backoff_min_ms > o->backoff_max_ms)
-		cli_usage_error("client", "--backoff: MIN is larger than MAX in \"%s\"", arg);
+		cli_usage_exit2("client", "--backoff: MIN is larger than MAX in \"%s\"", arg);
 }
 
 struct stream_args {
 	bool help, leak, interval;
-	const char *not_leak;   /* an option the seed's client has no use for */
+	const char *not_leak;   /* an option the leaky client has no use for */
 	const char *not_stream; /* an option a dialer has no use for (it never lingers) */
 };
 
@@ -407,7 +401,7 @@ static void stream_option(struct stream_opts *o, struct stream_args *a, int opt,
 	switch (opt) {
 	case OPT_HOST:
 		if (!*optarg)
-			cli_usage_error("client", "--host: empty host");
+			cli_usage_exit2("client", "--host: empty host");
 		o->host = optarg;
 		break;
 	case OPT_PORT:
@@ -419,11 +413,11 @@ static void stream_option(struct stream_opts *o, struct stream_args *a, int opt,
 		break;
 	case OPT_RATE:
 		if (cw_rate_parse(optarg, &o->rate))
-			cli_usage_error("client", "--rate: invalid rate \"%s\" (N/s with N > 0, e.g. 100/s)", optarg);
+			cli_usage_exit2("client", "--rate: invalid rate \"%s\" (N/s with N > 0, e.g. 100/s)", optarg);
 		break;
 	case OPT_BIND:
 		if (cw_addr_parse(optarg, &ss, &sl, &(bool){ false }))
-			cli_usage_error("client", "--bind: invalid address \"%s\" (ADDR, ADDR:PORT or [v6]:PORT)", optarg);
+			cli_usage_exit2("client", "--bind: invalid address \"%s\" (ADDR, ADDR:PORT or [v6]:PORT)", optarg);
 		o->bind = optarg;
 		a->not_leak = "bind";
 		break;
@@ -458,13 +452,14 @@ int cmd_stream(int argc, char **argv)
 	};
 	struct stream_args a = { 0 };
 	struct cw_policy p;
+	struct policy_args pa = { "client", "recv-timeout", &p, "" };
 	int opt, idx;
 
 	cw_policy_init(&p);
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":", stream_options, &idx)) != -1) {
-		if (!policy_opt("client", &p, opt, optarg)) {
+		if (!policy_opt(&pa, opt, optarg)) {
 			stream_option(&o, &a, opt, argv);
 			continue;
 		}
@@ -477,17 +472,17 @@ int cmd_stream(int argc, char **argv)
 		return 0;
 	}
 	if (optind < argc)
-		cli_usage_error("client", "--stream takes no MESSAGE (it sends numbered lines): \"%s\"", argv[optind]);
+		cli_usage_exit2("client", "--stream takes no MESSAGE (it sends numbered lines): \"%s\"", argv[optind]);
 	if (a.leak && a.not_leak)
-		cli_usage_error("client", "--%s does not apply to --leak (the seed's client takes only --host, "
+		cli_usage_exit2("client", "--%s does not apply to --leak (the leaky client takes only --host, "
 				"--port, --interval or --rate, --backoff and --quiet)", a.not_leak);
 	if (a.not_stream)
-		cli_usage_error("client", "--%s does not apply to client --stream (%s)", a.not_stream,
+		cli_usage_exit2("client", "--%s does not apply to client --stream (%s)", a.not_stream,
 				strcmp(a.not_stream, "linger") == 0
 					? "its close does not wait for the server's FIN: it shuts down its side and closes at once"
 					: "the server's FIN closes the connection at once, dropping what is queued");
 	if (a.interval && o.rate > 0)
-		cli_usage_error("client", "--interval and --rate: choose one");
+		cli_usage_exit2("client", "--interval and --rate: choose one");
 	if (o.rate > 0) {
 		double ms = 1000.0 / o.rate;
 

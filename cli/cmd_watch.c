@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "closewait/census_watch.h"
+#include "age_view.h"
 #include "out.h"
 
 enum { OPT_INTERVAL = 0x300, OPT_STUCK, OPT_COUNT, OPT_JSON, OPT_HELP };
@@ -82,8 +83,7 @@ static void w_growth(void *ctx, size_t r, struct out_val *v)
 
 static void w_oldest(void *ctx, size_t r, struct out_val *v)
 {
-	v->type = OUT_AGE;
-	v->age = ROW(ctx, r)->oldest;
+	age_val(v, &ROW(ctx, r)->oldest);
 }
 
 static void w_verdict(void *ctx, size_t r, struct out_val *v)
@@ -132,7 +132,7 @@ static void print_line(struct out *o, const struct cw_watch *w)
 
 		out_printf(o, "%s %s[%d] close-wait=%zu growth=%+.1f/min oldest=%s verdict=%s",
 			   i ? " |" : "", row->comm, (int)row->pid, row->close_wait,
-			   row->growth_per_min, out_age_str(&row->oldest, age, sizeof(age)),
+			   row->growth_per_min, age_str(&row->oldest, age, sizeof(age)),
 			   cw_verdict_name(row->verdict));
 	}
 	out_printf(o, "\n");
@@ -141,6 +141,7 @@ static void print_line(struct out *o, const struct cw_watch *w)
 static void print_json(struct out *o, const struct cw_census *c, const struct cw_watch *w)
 {
 	out_json_open(o, NULL, '{');
+	out_json_int(o, "version", 1);
 	out_json_int(o, "time_ms", (long long)cw_census_time_ms(c));
 	out_json_rows(o, "processes", watch_cols, NWATCH_COLS, (void *)w, cw_watch_count(w));
 	out_json_end(o);
@@ -187,21 +188,16 @@ static void parse_args(int argc, char **argv, struct watch_opts *wo)
 	wo->stuck_ms = 60000;
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":h", watch_options, NULL)) != -1) {
+	while ((opt = cli_getopt("watch", argc, argv, ":h", watch_options, watch_help)) != -1) {
 		switch (opt) {
 		case OPT_INTERVAL: wo->interval_ms = opt_duration("watch", "--interval", optarg, false); break;
 		case OPT_STUCK: wo->stuck_ms = opt_duration("watch", "--stuck-after", optarg, false); break;
 		case OPT_COUNT: wo->count = opt_ulong("watch", "--count", optarg, 1, 1000000000); break;
 		case OPT_JSON: wo->json = true; break;
-		case 'h':
-		case OPT_HELP: watch_help(); exit(0);
-		default: cli_bad_option("watch", opt, argv);
 		}
 	}
-	if (optind < argc)
-		cli_usage_error("watch", "unexpected argument \"%s\"", argv[optind]);
 	if (wo->interval_ms < 100)
-		cli_usage_error("watch", "--interval: at least 100ms");
+		cli_usage_exit2("watch", "--interval: at least 100ms");
 }
 
 /* Waits until deadline; false if the user quit (q, Ctrl-C, a signal). */
@@ -258,12 +254,12 @@ int cmd_watch(int argc, char **argv)
 	bool keys = false;
 	struct cw_watch *w;
 	struct out *o;
-	int err = 0;
+	int err = 0, out_err;
 
 	parse_args(argc, argv, &wo);
 	wo.tty = isatty(STDOUT_FILENO);
 	if (cw_watch_new(60000, wo.stuck_ms, &w))
-		cli_fail("watch", "out of memory");
+		cli_fail_exit2("watch", "out of memory");
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	if (wo.tty && isatty(STDIN_FILENO) && !tcgetattr(STDIN_FILENO, &saved)) {
@@ -286,11 +282,13 @@ int cmd_watch(int argc, char **argv)
 	}
 	if (wo.tty)
 		out_printf(o, "\033[?25h\033[?1049l");
-	out_close(o);
+	out_err = out_close(o);
 	if (keys)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	cw_watch_free(w);
 	if (err)
-		cli_fail("watch", "cannot read the socket table: %s", strerror(-err));
+		cli_fail_exit2("watch", "cannot read the socket table: %s", strerror(-err));
+	if (out_err)
+		cli_fail_exit2("watch", "writing output: %s", out_strerror(out_err));
 	return 0;
 }

@@ -13,9 +13,9 @@ static void opt_peer(const char *cmd, const char *arg, struct cw_filter *f)
 	socklen_t len;
 	bool has_port;
 
-	if (cw_addr_parse(arg, &ss, &len, &has_port))
-		cli_usage_error(cmd, "--peer: invalid address \"%s\" (ADDR, ADDR:PORT or [V6]:PORT)", arg);
-	cli_endpoint(&ss, &f->peer);
+	if (cw_addr_parse(arg, &ss, &len, &has_port) ||
+	    cw_endpoint_from_sockaddr((const struct sockaddr *)&ss, len, &f->peer))
+		cli_usage_exit2(cmd, "--peer: invalid address \"%s\" (ADDR, ADDR:PORT or [V6]:PORT)", arg);
 	if (!has_port)
 		f->peer.port = 0;
 	f->has_peer = true;

@@ -11,8 +11,8 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "serve", cmd_serve, "the uppercase echo server (add --leak for the seed's CLOSE_WAIT bug)" },
-	{ "client", cmd_client, "send a message to the server and print the reply" },
+	{ "serve", cmd_serve, "the uppercase echo server (add --leak for the classic CLOSE_WAIT leak, on purpose)" },
+	{ "client", cmd_client, "send a message and print the reply; --stream: a long-lived client" },
 	{ "scan", cmd_scan, "find leaked sockets: who holds them, how old, which side forgot to close" },
 	{ "watch", cmd_watch, "follow CLOSE_WAIT counts per process: leaking, stuck or ok" },
 	{ "ports", cmd_ports, "ephemeral port pressure per destination: TIME_WAIT, rates, exhaustion" },
@@ -44,5 +44,5 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);
-	cli_usage_error(NULL, "unknown command \"%s\"", argv[1]);
+	cli_usage_exit2(NULL, "unknown command \"%s\"", argv[1]);
 }

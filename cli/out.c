@@ -1,6 +1,7 @@
 #include "out.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +12,10 @@
 
 struct out {
 	FILE *f;
-	int err;
+	int err;                      /* the first error: a write's -errno, or refused JSON */
 	size_t len;
 	int depth;
+	int over;                     /* levels opened past OUT_DEPTH: not written */
 	bool need_comma[OUT_DEPTH];
 	char closer[OUT_DEPTH];
 	bool one_line;
@@ -140,7 +142,7 @@ char *out_ms_str(uint64_t ms, char *buf, size_t len)
 	return buf;
 }
 
-char *out_age_str(const struct cw_age *a, char *buf, size_t len)
+char *out_span_str(const struct out_span *a, char *buf, size_t len)
 {
 	char lo[32], hi[32];
 
@@ -156,50 +158,127 @@ char *out_age_str(const struct cw_age *a, char *buf, size_t len)
 
 /* ---- JSON ---- */
 
+const char *out_strerror(int err)
+{
+	if (err == -EDOM)
+		return "a number that is NaN or infinite has no JSON form";
+	if (err == -EOVERFLOW)
+		return "JSON nested deeper than the writer's 16 levels";
+	return strerror(-err);
+}
+
+static void fail(struct out *o, int err)
+{
+	if (!o->err)
+		o->err = err;
+}
+
+/* The length of the valid UTF-8 sequence at p, or 0 and in *bad the length
+ * of its maximal invalid part (one U+FFFD replaces it, as Unicode advises):
+ * overlong forms, surrogates, code points past U+10FFFF and cut sequences
+ * are invalid. The string's NUL ends a cut sequence. */
+static size_t utf8_len(const unsigned char *p, size_t *bad)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3, lo = p[0] == 0xe0 ? 0xa0 : 0x80, hi = p[0] == 0xed ? 0x9f : 0xbf;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4, lo = p[0] == 0xf0 ? 0x90 : 0x80, hi = p[0] == 0xf4 ? 0x8f : 0xbf;
+	else {
+		*bad = 1;
+		return 0;
+	}
+	for (size_t k = 1; k < n; k++, lo = 0x80, hi = 0xbf)
+		if (p[k] < lo || p[k] > hi) {
+			*bad = k;
+			return 0;
+		}
+	return n;
+}
+
+/* Any bytes (a process names itself what it likes) as a JSON string any
+ * parser takes: what is not valid UTF-8 becomes U+FFFD. */
 static void json_string(struct out *o, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s;
+
 	putc_(o, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	while (*p) {
+		size_t n, bad = 0;
+
 		if (*p == '"' || *p == '\\') {
 			putc_(o, '\\');
-			putc_(o, (char)*p);
+			putc_(o, (char)*p++);
 		} else if (*p < 0x20) {
 			char e[8];
 
-			snprintf(e, sizeof(e), "\\u%04x", *p);
+			snprintf(e, sizeof(e), "\\u%04x", *p++);
 			puts_(o, e);
+		} else if ((n = utf8_len(p, &bad))) {
+			put(o, (const char *)p, n);
+			p += n;
 		} else {
-			putc_(o, (char)*p);
+			puts_(o, "\\ufffd");
+			p += bad;
 		}
 	}
 	putc_(o, '"');
 }
 
-static void json_key(struct out *o, const char *key)
+/* The separator and the key of a member; false (write nothing) past the
+ * depth limit. line: a row of out_json_rows, on a line of its own. */
+static bool json_key_at(struct out *o, const char *key, bool line)
 {
+	if (o->over)
+		return false;
 	if (o->depth > 0 && o->need_comma[o->depth - 1])
 		putc_(o, ',');
 	if (o->depth > 0)
 		o->need_comma[o->depth - 1] = true;
+	if (line && !o->one_line)
+		putc_(o, '\n');
 	if (key) {
 		json_string(o, key);
 		putc_(o, ':');
 	}
+	return true;
+}
+
+static bool json_key(struct out *o, const char *key)
+{
+	return json_key_at(o, key, false);
+}
+
+static void json_open_at(struct out *o, const char *key, char bracket, bool line)
+{
+	if (o->depth == OUT_DEPTH && !o->over)
+		fail(o, -EOVERFLOW);
+	if (o->depth == OUT_DEPTH || o->over) {
+		o->over++;
+		return;
+	}
+	json_key_at(o, key, line);
+	putc_(o, bracket);
+	o->closer[o->depth] = bracket == '{' ? '}' : ']';
+	o->need_comma[o->depth++] = false;
 }
 
 void out_json_open(struct out *o, const char *key, char bracket)
 {
-	json_key(o, key);
-	putc_(o, bracket);
-	if (o->depth < OUT_DEPTH) {
-		o->closer[o->depth] = bracket == '{' ? '}' : ']';
-		o->need_comma[o->depth++] = false;
-	}
+	json_open_at(o, key, bracket, false);
 }
 
 void out_json_close(struct out *o)
 {
-	if (o->depth > 0)
+	if (o->over)
+		o->over--;
+	else if (o->depth > 0)
 		putc_(o, o->closer[--o->depth]);
 }
 
@@ -207,22 +286,29 @@ void out_json_int(struct out *o, const char *key, long long v)
 {
 	char b[24];
 
-	json_key(o, key);
-	put(o, b, fmt_i64(b, v));
+	if (json_key(o, key))
+		put(o, b, fmt_i64(b, v));
 }
 
 void out_json_num(struct out *o, const char *key, double v, int prec)
 {
 	char b[48];
 
-	json_key(o, key);
+	if (!json_key(o, key))
+		return;
+	if (!isfinite(v)) { /* null keeps the document whole; the command fails */
+		fail(o, -EDOM);
+		puts_(o, "null");
+		return;
+	}
 	snprintf(b, sizeof(b), "%.*f", prec, v);
 	puts_(o, b);
 }
 
 void out_json_str(struct out *o, const char *key, const char *v)
 {
-	json_key(o, key);
+	if (!json_key(o, key))
+		return;
 	if (v)
 		json_string(o, v);
 	else
@@ -231,14 +317,14 @@ void out_json_str(struct out *o, const char *key, const char *v)
 
 void out_json_bool(struct out *o, const char *key, bool v)
 {
-	json_key(o, key);
-	puts_(o, v ? "true" : "false");
+	if (json_key(o, key))
+		puts_(o, v ? "true" : "false");
 }
 
 static void json_null(struct out *o, const char *key)
 {
-	json_key(o, key);
-	puts_(o, "null");
+	if (json_key(o, key))
+		puts_(o, "null");
 }
 
 /* Milliseconds as seconds with three decimals, without printf. */
@@ -247,7 +333,8 @@ static void json_secs(struct out *o, const char *key, uint64_t ms)
 	char b[32];
 	size_t n;
 
-	json_key(o, key);
+	if (!json_key(o, key))
+		return;
 	n = fmt_i64(b, (long long)(ms / 1000));
 	b[n++] = '.';
 	b[n++] = (char)('0' + ms % 1000 / 100);
@@ -256,19 +343,27 @@ static void json_secs(struct out *o, const char *key, uint64_t ms)
 	put(o, b, n);
 }
 
+/* Asks column c for its value in row r. */
+static void cell_get(const struct out_col *c, void *ctx, size_t r, struct out_val *v)
+{
+	memset(v, 0, offsetof(struct out_val, buf));
+	v->buf[0] = 0;
+	v->arg = c->arg;
+	c->get(ctx, r, v);
+}
+
 static void json_value(struct out *o, const char *key, struct out_val *v);
 
-static void json_row(struct out *o, const struct out_col *cols, size_t ncols, void *ctx, size_t r)
+static void json_row(struct out *o, const struct out_col *cols, size_t ncols, void *ctx, size_t r,
+		     bool line)
 {
-	out_json_open(o, NULL, '{');
+	json_open_at(o, NULL, '{', line);
 	for (size_t c = 0; c < ncols; c++) {
 		struct out_val v;
 
 		if (!cols[c].key)
 			continue;
-		memset(&v, 0, offsetof(struct out_val, buf));
-		v.buf[0] = 0;
-		cols[c].get(ctx, r, &v);
+		cell_get(&cols[c], ctx, r, &v);
 		json_value(o, cols[c].key, &v);
 	}
 	out_json_close(o);
@@ -278,9 +373,9 @@ static void json_value(struct out *o, const char *key, struct out_val *v)
 {
 	char k[64];
 
-	if (v->type == OUT_AGE) {
+	if (v->type == OUT_SPAN) {
 		snprintf(k, sizeof(k), "%s_min", key);
-		if (!v->age.known || v->null) {
+		if (!v->span.known || v->null) {
 			json_null(o, k);
 			snprintf(k, sizeof(k), "%s_max", key);
 			json_null(o, k);
@@ -288,11 +383,11 @@ static void json_value(struct out *o, const char *key, struct out_val *v)
 			json_null(o, k);
 			return;
 		}
-		json_secs(o, k, v->age.min_ms);
+		json_secs(o, k, v->span.min_ms);
 		snprintf(k, sizeof(k), "%s_max", key);
-		json_secs(o, k, v->age.max_ms);
+		json_secs(o, k, v->span.max_ms);
 		snprintf(k, sizeof(k), "%s_exact", key);
-		out_json_bool(o, k, v->age.exact);
+		out_json_bool(o, k, v->span.exact);
 		return;
 	}
 	if (v->null) {
@@ -307,7 +402,7 @@ static void json_value(struct out *o, const char *key, struct out_val *v)
 	case OUT_LIST:
 		out_json_open(o, key, '[');
 		for (size_t r = 0; r < v->list_n; r++)
-			json_row(o, v->list_cols, v->list_ncols, v->list_ctx, r);
+			json_row(o, v->list_cols, v->list_ncols, v->list_ctx, r, false);
 		out_json_close(o);
 		break;
 	default: break;
@@ -318,16 +413,8 @@ void out_json_rows(struct out *o, const char *key, const struct out_col *cols, s
 		   void *ctx, size_t nrows)
 {
 	out_json_open(o, key, '[');
-	for (size_t r = 0; r < nrows; r++) {
-		/* one row per line: the comma ends the line, not starts the next */
-		if (!o->one_line)
-			putc_(o, '\n');
-		json_row(o, cols, ncols, ctx, r);
-		if (r + 1 < nrows) {
-			putc_(o, ',');
-			o->need_comma[o->depth - 1] = false;
-		}
-	}
+	for (size_t r = 0; r < nrows; r++)
+		json_row(o, cols, ncols, ctx, r, true); /* one row per line: the comma ends the line */
 	out_json_close(o);
 }
 
@@ -354,9 +441,7 @@ static void list_text(struct out_val *v, char *buf, size_t len)
 
 			if (!v->list_cols[c].head)
 				continue;
-			memset(&nv, 0, offsetof(struct out_val, buf));
-			nv.buf[0] = 0;
-			v->list_cols[c].get(v->list_ctx, r, &nv);
+			cell_get(&v->list_cols[c], v->list_ctx, r, &nv);
 			cell_text(&nv, t, sizeof(t));
 			used += (size_t)snprintf(buf + used, len - used, "%s%s",
 						 c ? "" : (r ? "," : ""), t);
@@ -372,7 +457,7 @@ static void list_text(struct out_val *v, char *buf, size_t len)
 
 static void cell_text(struct out_val *v, char *buf, size_t len)
 {
-	if (v->null && v->type != OUT_AGE) {
+	if (v->null && v->type != OUT_SPAN) {
 		snprintf(buf, len, "-");
 		return;
 	}
@@ -381,7 +466,7 @@ static void cell_text(struct out_val *v, char *buf, size_t len)
 	case OUT_INT: fmt_i64(buf, v->i); break;
 	case OUT_NUM: snprintf(buf, len, "%.*f", v->prec, v->d); break;
 	case OUT_BOOL: snprintf(buf, len, "%s", v->b ? "yes" : "no"); break;
-	case OUT_AGE: out_age_str(&v->age, buf, len); break;
+	case OUT_SPAN: out_span_str(&v->span, buf, len); break;
 	case OUT_LIST: list_text(v, buf, len); break;
 	}
 }
@@ -396,16 +481,12 @@ static size_t text_width(const char *s)
 	return w;
 }
 
-static void table_cell(struct out *o, const struct out_col *c, void *ctx, size_t r, char *t,
-		       size_t len)
+static void table_cell(const struct out_col *c, void *ctx, size_t r, char *t, size_t len)
 {
 	struct out_val v;
 
-	memset(&v, 0, offsetof(struct out_val, buf));
-	v.buf[0] = 0;
-	c->get(ctx, r, &v);
+	cell_get(c, ctx, r, &v);
 	cell_text(&v, t, len);
-	(void)o;
 }
 
 static void pad(struct out *o, size_t n)
@@ -431,7 +512,7 @@ void out_table(struct out *o, const struct out_col *cols, size_t ncols, void *ct
 		for (size_t c = 0; c < ncols; c++) {
 			if (!cols[c].head)
 				continue;
-			table_cell(o, &cols[c], ctx, r, t, sizeof(t));
+			table_cell(&cols[c], ctx, r, t, sizeof(t));
 			if (text_width(t) > w[c])
 				w[c] = text_width(t);
 		}
@@ -444,7 +525,7 @@ void out_table(struct out *o, const struct out_col *cols, size_t ncols, void *ct
 			if (r == 0)
 				snprintf(t, sizeof(t), "%s", cols[c].head);
 			else
-				table_cell(o, &cols[c], ctx, r - 1, t, sizeof(t));
+				table_cell(&cols[c], ctx, r - 1, t, sizeof(t));
 			tw = text_width(t);
 			if (!cols[c].left)
 				pad(o, w[c] - tw);

@@ -9,9 +9,16 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "closewait/census_types.h"
+enum out_type { OUT_STR, OUT_INT, OUT_NUM, OUT_BOOL, OUT_SPAN, OUT_LIST };
 
-enum out_type { OUT_STR, OUT_INT, OUT_NUM, OUT_BOOL, OUT_AGE, OUT_LIST };
+/* A time known exactly or only as a range (a socket's age): JSON KEY_min,
+ * KEY_max (seconds, null when unknown) and KEY_exact; table "12s",
+ * "12s–42s" or "-". */
+struct out_span {
+	bool known;
+	bool exact;
+	uint64_t min_ms, max_ms;
+};
 
 struct out_col;
 struct out_val {
@@ -22,27 +29,37 @@ struct out_val {
 	double d;                     /* OUT_NUM */
 	int prec;                     /* OUT_NUM: decimals */
 	bool b;                       /* OUT_BOOL */
-	struct cw_age age;            /* OUT_AGE: JSON KEY_min, KEY_max (s), KEY_exact */
+	struct out_span span;         /* OUT_SPAN */
 	void *list_ctx;               /* OUT_LIST: nested rows, rendered with list_cols */
 	size_t list_n;
 	const struct out_col *list_cols;
 	size_t list_ncols;
-	char buf[96];                 /* scratch a getter may format into */
+	size_t arg;                   /* in: the column's arg */
+	char buf[512];                /* scratch a getter may format into */
 };
 
-/* Fills v for row `row` of the view whose context is ctx. */
+/* Fills v for row `row` of the view whose context is ctx. One getter serves
+ * several columns through their arg (v->arg): a field's offset, an index. */
 typedef void (*out_get_fn)(void *ctx, size_t row, struct out_val *v);
 struct out_col {
 	const char *key;              /* JSON name; NULL: table only */
 	const char *head;             /* table heading; NULL: JSON only */
 	bool left;                    /* table: align left */
 	out_get_fn get;
+	size_t arg;                   /* handed to get as v->arg */
 };
+/* The field at byte offset off of a record, for getters whose arg is an offsetof(). */
+#define OUT_FIELD(type, rec, off) (*(const type *)(const void *)((const char *)(rec) + (off)))
 
 struct out;                        /* a buffered writer on stdout */
 struct out *out_open(FILE *f);
-/* Flushes; returns 0 or -errno of a failed write. */
+/* Flushes; returns 0, or the first error: -errno of a failed write, or
+ * JSON the writer refused to write (writing null or nothing in its place):
+ * -EDOM for a number that is NaN or infinite, -EOVERFLOW for nesting past
+ * 16 levels. A command that gets one fails. */
 int out_close(struct out *o);
+/* The error of out_close in words. */
+const char *out_strerror(int err);
 void out_flush(struct out *o);
 void out_printf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -65,7 +82,7 @@ void out_json_one_line(struct out *o, bool on);
 void out_json_end(struct out *o);
 
 /* Human forms used in text outside tables. */
-char *out_age_str(const struct cw_age *a, char *buf, size_t len); /* "12s", "12s–42s", "-" */
+char *out_span_str(const struct out_span *a, char *buf, size_t len); /* "12s", "12s–42s", "-" */
 char *out_ms_str(uint64_t ms, char *buf, size_t len);            /* "3.2s", "42s", "2m05s" */
 
 #endif

@@ -11,7 +11,6 @@
 #define KEEPIDLE_MAX 32767  /* MAX_TCP_KEEPIDLE in the kernel */
 #define KEEPINTVL_MAX 32767 /* MAX_TCP_KEEPINTVL */
 #define KEEPCNT_MAX 127     /* MAX_TCP_KEEPCNT */
-#define PAYLOAD_MAX 1024
 
 static int field(const char *s, size_t len, int max, int *out)
 {
@@ -65,7 +64,7 @@ static int unescape(const char *s, char *out, size_t *len)
 	for (; *s; s++) {
 		char ch = *s;
 
-		if (n >= PAYLOAD_MAX)
+		if (n >= POLICY_PAYLOAD_MAX)
 			return -E2BIG;
 		if (ch == '\\') {
 			char e = *++s;
@@ -96,17 +95,19 @@ static int unescape(const char *s, char *out, size_t *len)
 	return n ? 0 : -EINVAL;
 }
 
-bool policy_opt(const char *cmd, struct cw_policy *p, int opt, const char *arg)
+bool policy_opt(struct policy_args *a, int opt, const char *arg)
 {
-	static char payload[PAYLOAD_MAX];
+	const char *cmd = a->cmd;
+	struct cw_policy *p = a->p;
+	char name[32];
 
 	switch (opt) {
 	case OPT_IDLE:
 		p->idle_ms = opt_duration(cmd, "--idle", arg, true);
 		return true;
 	case OPT_READ_IDLE:
-		p->read_idle_ms = opt_duration(cmd, strcmp(cmd, "serve") ? "--recv-timeout" : "--read-idle",
-					       arg, true);
+		snprintf(name, sizeof(name), "--%s", a->read_idle_name);
+		p->read_idle_ms = opt_duration(cmd, name, arg, true);
 		return true;
 	case OPT_WRITE_STALL:
 		p->write_stall_ms = opt_duration(cmd, "--write-stall", arg, true);
@@ -115,20 +116,20 @@ bool policy_opt(const char *cmd, struct cw_policy *p, int opt, const char *arg)
 		p->heartbeat_ms = opt_duration(cmd, "--heartbeat", arg, true);
 		return true;
 	case OPT_HEARTBEAT_PAYLOAD:
-		if (unescape(arg, payload, &p->heartbeat_len))
-			cli_usage_error(cmd, "--heartbeat-payload: invalid payload \"%s\" (1-%d bytes; escapes \\n \\r \\t \\\\ \\0 \\xHH)",
-					arg, PAYLOAD_MAX);
-		p->heartbeat = payload;
+		if (unescape(arg, a->payload, &p->heartbeat_len))
+			cli_usage_exit2(cmd, "--heartbeat-payload: invalid payload \"%s\" (1-%d bytes; escapes \\n \\r \\t \\\\ \\0 \\xHH)",
+					arg, POLICY_PAYLOAD_MAX);
+		p->heartbeat = a->payload;
 		return true;
 	case OPT_KEEPALIVE:
 		if (keepalive_parse(arg, &p->keepalive, &p->keepidle_s, &p->keepintvl_s, &p->keepcnt))
-			cli_usage_error(cmd, "--keepalive: invalid value \"%s\" (off, on, or IDLE:INTVL:CNT in whole seconds and a count; a field may be empty)",
+			cli_usage_exit2(cmd, "--keepalive: invalid value \"%s\" (off, on, or IDLE:INTVL:CNT in whole seconds and a count; a field may be empty)",
 					arg);
 		return true;
 	case OPT_USER_TIMEOUT:
 		p->user_timeout_ms = (int64_t)opt_duration(cmd, "--user-timeout", arg, true);
 		if (p->user_timeout_ms > INT32_MAX)
-			cli_usage_error(cmd, "--user-timeout: \"%s\" is too large", arg);
+			cli_usage_exit2(cmd, "--user-timeout: \"%s\" is too large", arg);
 		return true;
 	case OPT_CLOSE:
 		if (strcmp(arg, "graceful") == 0)
@@ -136,7 +137,7 @@ bool policy_opt(const char *cmd, struct cw_policy *p, int opt, const char *arg)
 		else if (strcmp(arg, "abort") == 0)
 			p->close_mode = CW_CLOSE_ABORT;
 		else
-			cli_usage_error(cmd, "--close: invalid mode \"%s\" (graceful or abort)", arg);
+			cli_usage_exit2(cmd, "--close: invalid mode \"%s\" (graceful or abort)", arg);
 		return true;
 	case OPT_RESET_TIMEDOUT:
 		p->reset_timedout = true;

@@ -2,40 +2,22 @@
 
 #include <errno.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "closewait/addr.h"
+#include "age_view.h"
 
 struct ctx {
 	const struct reap_view *v;
 };
 
+/* 2: "remote" became "peer", as in scan (1 had no "version"). */
+#define REAP_JSON_VERSION 2
+
 #define ITEM(c, row) cw_reap_item((c)->v->r, row)
-
-/* Through the one address formatter: "127.0.0.1:80", "[::1]:80". */
-static void ep_str(const struct cw_endpoint *e, char *buf, size_t len)
-{
-	struct sockaddr_storage ss;
-
-	memset(&ss, 0, sizeof(ss));
-	if (IN6_IS_ADDR_V4MAPPED(&e->addr)) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		memcpy(&s4->sin_addr, &e->addr.s6_addr[12], 4);
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_addr = e->addr;
-	}
-	cw_addr_set_port(&ss, e->port);
-	cw_addr_port_str(&ss, buf, len);
-}
 
 static const char *user_name(uid_t uid, char *buf, size_t len)
 {
@@ -99,7 +81,7 @@ static void skip_text(const struct reap_view *v, const struct cw_reap_item *it, 
 	case CW_REAP_SKIP_LISTEN: snprintf(buf, len, "listening socket: never touched"); break;
 	case CW_REAP_SKIP_AGE:
 		snprintf(buf, len, "age %s may be under %s (uncertain): not touched",
-			 out_age_str(&it->age, a, sizeof(a)), out_ms_str(v->older_ms, b, sizeof(b)));
+			 age_str(&it->age, a, sizeof(a)), out_ms_str(v->older_ms, b, sizeof(b)));
 		break;
 	case CW_REAP_SKIP_MODE:
 		snprintf(buf, len, "a FIN cannot end a %s socket (ours was sent already); --mode rst can",
@@ -199,17 +181,12 @@ static void g_family(void *c, size_t row, struct out_val *v)
 	v->s = ITEM((struct ctx *)c, row)->sock->family == AF_INET6 ? "ipv6" : "ipv4";
 }
 
-static void g_local(void *c, size_t row, struct out_val *v)
+/* arg: offsetof(struct cw_sock, local or peer) */
+static void g_endpoint(void *c, size_t row, struct out_val *v)
 {
 	v->type = OUT_STR;
-	ep_str(&ITEM((struct ctx *)c, row)->sock->local, v->buf, sizeof(v->buf));
-	v->s = v->buf;
-}
-
-static void g_remote(void *c, size_t row, struct out_val *v)
-{
-	v->type = OUT_STR;
-	ep_str(&ITEM((struct ctx *)c, row)->sock->peer, v->buf, sizeof(v->buf));
+	cw_endpoint_str(&OUT_FIELD(struct cw_endpoint, ITEM((struct ctx *)c, row)->sock, v->arg), true,
+			v->buf, sizeof(v->buf));
 	v->s = v->buf;
 }
 
@@ -230,8 +207,7 @@ static void g_end_state(void *c, size_t row, struct out_val *v)
 
 static void g_age(void *c, size_t row, struct out_val *v)
 {
-	v->type = OUT_AGE;
-	v->age = ITEM((struct ctx *)c, row)->age;
+	age_val(v, &ITEM((struct ctx *)c, row)->age);
 }
 
 static void g_inode(void *c, size_t row, struct out_val *v)
@@ -240,22 +216,16 @@ static void g_inode(void *c, size_t row, struct out_val *v)
 	v->i = ITEM((struct ctx *)c, row)->sock->inode;
 }
 
-static void g_pid(void *c, size_t row, struct out_val *v)
+_Static_assert(sizeof(pid_t) == sizeof(int), "pid_t read as an int");
+
+/* arg: offsetof(struct cw_reap_item, pid or fd); null without an owner */
+static void g_owner_int(void *c, size_t row, struct out_val *v)
 {
 	const struct cw_reap_item *it = ITEM((struct ctx *)c, row);
 
 	v->type = OUT_INT;
 	v->null = !it->pid;
-	v->i = it->pid;
-}
-
-static void g_fd(void *c, size_t row, struct out_val *v)
-{
-	const struct cw_reap_item *it = ITEM((struct ctx *)c, row);
-
-	v->type = OUT_INT;
-	v->null = !it->pid;
-	v->i = it->fd;
+	v->i = OUT_FIELD(int, it, v->arg);
 }
 
 static void g_comm(void *c, size_t row, struct out_val *v)
@@ -282,22 +252,21 @@ static void g_outcome(void *c, size_t row, struct out_val *v)
 static void g_detail(void *c, size_t row, struct out_val *v)
 {
 	struct ctx *x = c;
-	static char text[512]; /* the table reads each cell before asking for the next */
 
 	v->type = OUT_STR;
-	detail_text(x->v, ITEM(x, row), text, sizeof(text));
-	v->s = text;
+	detail_text(x->v, ITEM(x, row), v->buf, sizeof(v->buf));
+	v->s = v->buf;
 }
 
 static const struct out_col cols[] = {
 	{ "family", NULL, false, g_family },
-	{ "local", "LOCAL", true, g_local },
-	{ "remote", "PEER", true, g_remote },
+	{ "local", "LOCAL", true, g_endpoint, offsetof(struct cw_sock, local) },
+	{ "peer", "PEER", true, g_endpoint, offsetof(struct cw_sock, peer) },
 	{ "state", "STATE", true, g_state },
 	{ "age", "AGE", false, g_age },
 	{ "inode", NULL, false, g_inode },
-	{ "pid", "PID", false, g_pid },
-	{ "fd", "FD", false, g_fd },
+	{ "pid", "PID", false, g_owner_int, offsetof(struct cw_reap_item, pid) },
+	{ "fd", "FD", false, g_owner_int, offsetof(struct cw_reap_item, fd) },
 	{ "command", "COMMAND", true, g_comm },
 	{ "result", "RESULT", true, g_result },
 	{ "outcome", NULL, false, g_outcome },
@@ -440,6 +409,7 @@ void reap_print_json(struct out *o, const struct reap_view *v)
 	cw_reap_counts(v->r, &n);
 	summary_text(v, msg, sizeof(msg));
 	out_json_open(o, NULL, '{');
+	out_json_int(o, "version", REAP_JSON_VERSION);
 	out_json_str(o, "mode", cw_reap_mode(v->r) == CW_REAP_FIN ? "fin" : "rst");
 	out_json_bool(o, "dry_run", v->dry_run);
 	out_json_bool(o, "acted", v->acted);

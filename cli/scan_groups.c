@@ -1,9 +1,10 @@
 /* scan's summary per process, peer or local port, and the culprit lines. */
 #include "scan_view.h"
 
-#include <arpa/inet.h>
+#include <stddef.h>
 #include <string.h>
-#include <sys/socket.h>
+
+#include "age_view.h"
 
 #define GRP(ctx, row) cw_grouping_at((const struct cw_grouping *)(ctx), row)
 
@@ -32,13 +33,8 @@ static void g_owner(void *ctx, size_t row, struct out_val *v)
 
 static void g_peer(void *ctx, size_t row, struct out_val *v)
 {
-	const struct in6_addr *a = &GRP(ctx, row)->key.addr;
-
 	v->type = OUT_STR;
-	if (IN6_IS_ADDR_V4MAPPED(a))
-		inet_ntop(AF_INET, a->s6_addr + 12, v->buf, sizeof(v->buf));
-	else
-		inet_ntop(AF_INET6, a, v->buf, sizeof(v->buf));
+	cw_endpoint_str(&GRP(ctx, row)->key, false, v->buf, sizeof(v->buf));
 	v->s = v->buf;
 }
 
@@ -48,38 +44,24 @@ static void g_lport(void *ctx, size_t row, struct out_val *v)
 	v->i = GRP(ctx, row)->key.port;
 }
 
-#define COUNT_GETTER(name, expr)                                          \
-	static void name(void *ctx, size_t row, struct out_val *v)        \
-	{                                                                 \
-		const struct cw_group *g = GRP(ctx, row);                 \
-		v->type = OUT_INT;                                        \
-		v->i = (long long)(expr);                                 \
-	}
-COUNT_GETTER(g_st1, g->count[1])
-COUNT_GETTER(g_st2, g->count[2])
-COUNT_GETTER(g_st3, g->count[3])
-COUNT_GETTER(g_st4, g->count[4])
-COUNT_GETTER(g_st5, g->count[5])
-COUNT_GETTER(g_st6, g->count[6])
-COUNT_GETTER(g_st8, g->count[8])
-COUNT_GETTER(g_st9, g->count[9])
-COUNT_GETTER(g_st10, g->count[10])
-COUNT_GETTER(g_st11, g->count[11])
-COUNT_GETTER(g_total, g->total)
-COUNT_GETTER(g_recvq, g->recv_q)
-COUNT_GETTER(g_pclosed, g->peers_closed)
-COUNT_GETTER(g_porph, g->peers_orphaned)
-COUNT_GETTER(g_phalf, g->peers_half_closed)
+/* arg: offsetof a size_t of struct cw_group (a count) */
+static void g_count(void *ctx, size_t row, struct out_val *v)
+{
+	v->type = OUT_INT;
+	v->i = (long long)OUT_FIELD(size_t, GRP(ctx, row), v->arg);
+}
+
+static void g_recvq(void *ctx, size_t row, struct out_val *v)
+{
+	v->type = OUT_INT;
+	v->i = (long long)GRP(ctx, row)->recv_q;
+}
 
 static void g_oldest(void *ctx, size_t row, struct out_val *v)
 {
-	v->type = OUT_AGE;
-	v->age = GRP(ctx, row)->cw_oldest;
+	age_val(v, &GRP(ctx, row)->cw_oldest);
 }
 
-static const out_get_fn state_getters[CW_TCP_MAX_STATE] = {
-	NULL, g_st1, g_st2, g_st3, g_st4, g_st5, g_st6, NULL, g_st8, g_st9, g_st10, g_st11,
-};
 /* Table order: the states that matter most for leaks first. */
 static const int state_order[] = {
 	CW_TCP_ESTABLISHED, CW_TCP_CLOSE_WAIT, CW_TCP_FIN_WAIT2, CW_TCP_TIME_WAIT,
@@ -87,14 +69,7 @@ static const int state_order[] = {
 	CW_TCP_LISTEN,
 };
 
-static const char *state_head(int s)
-{
-	static const char *const heads[CW_TCP_MAX_STATE] = {
-		"?", "ESTABLISHED", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2",
-		"TIME-WAIT", "UNCONNECTED", "CLOSE-WAIT", "LAST-ACK", "LISTEN", "CLOSING",
-	};
-	return heads[s];
-}
+#define COUNT(field) offsetof(struct cw_group, field)
 
 static size_t group_columns(const struct scan_result *r, bool json, struct out_col *c)
 {
@@ -122,15 +97,16 @@ static size_t group_columns(const struct scan_result *r, bool json, struct out_c
 		/* Every state is in JSON (stable keys); the table shows those present,
 		 * and CLOSE-WAIT always. */
 		if (any || s == CW_TCP_CLOSE_WAIT)
-			c[n++] = (struct out_col){ scan_state_key(s), state_head(s), false,
-						   state_getters[s] };
+			c[n++] = (struct out_col){ cw_tcp_state_key(s), cw_tcp_state_heading(s), false,
+						   g_count, COUNT(count) + (size_t)s * sizeof(size_t) };
 	}
-	c[n++] = (struct out_col){ "total", "TOTAL", false, g_total };
+	c[n++] = (struct out_col){ "total", "TOTAL", false, g_count, COUNT(total) };
 	c[n++] = (struct out_col){ "close_wait_oldest", "CW-OLDEST", false, g_oldest };
 	c[n++] = (struct out_col){ "recv_q", "RECV-Q", false, g_recvq };
-	c[n++] = (struct out_col){ "peers_closed", NULL, false, g_pclosed };
-	c[n++] = (struct out_col){ "peers_orphaned", NULL, false, g_porph };
-	c[n++] = (struct out_col){ "peers_half_closed", NULL, false, g_phalf };
+	c[n++] = (struct out_col){ "peers_closed", NULL, false, g_count, COUNT(peers_closed) };
+	c[n++] = (struct out_col){ "peers_orphaned", NULL, false, g_count, COUNT(peers_orphaned) };
+	c[n++] = (struct out_col){ "peers_half_closed", NULL, false, g_count,
+				   COUNT(peers_half_closed) };
 	return n;
 }
 

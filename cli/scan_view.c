@@ -2,13 +2,12 @@
  * each described once as columns (out.h) for both the table and JSON. */
 #include "scan_view.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include "closewait/addr.h"
+#include "age_view.h"
 
 /* The owners of one socket, for the nested rows of its owners column. */
 struct owners_of {
@@ -21,34 +20,6 @@ struct view {
 	const size_t *rows;           /* display row -> census index (sockets view) */
 	struct owners_of owners;      /* the owners column's nested rows, cell by cell */
 };
-
-const char *scan_state_key(int state)
-{
-	static const char *const keys[CW_TCP_MAX_STATE] = {
-		"?", "established", "syn_sent", "syn_recv", "fin_wait_1", "fin_wait_2",
-		"time_wait", "unconnected", "close_wait", "last_ack", "listen", "closing",
-	};
-	return state > 0 && state < CW_TCP_MAX_STATE ? keys[state] : "?";
-}
-
-/* "127.0.0.1:80", "[::1]:80"; IPv4-mapped shown as IPv4. */
-static void ep_str(const struct cw_endpoint *e, bool with_port, char *buf, size_t len)
-{
-	char a[INET6_ADDRSTRLEN];
-	const uint8_t *b = e->addr.s6_addr;
-	bool v4 = IN6_IS_ADDR_V4MAPPED(&e->addr);
-
-	if (v4)
-		inet_ntop(AF_INET, b + 12, a, sizeof(a));
-	else
-		inet_ntop(AF_INET6, b, a, sizeof(a));
-	if (!with_port)
-		snprintf(buf, len, "%s", a);
-	else if (v4)
-		snprintf(buf, len, "%s:%u", a, e->port);
-	else
-		snprintf(buf, len, "[%s]:%u", a, e->port);
-}
 
 /* ---- sockets ---- */
 #define SOCK(v, row) cw_census_sock((v)->r->c, (v)->rows[row])
@@ -65,44 +36,36 @@ static void g_family(void *ctx, size_t row, struct out_val *v)
 	v->s = SOCK((struct view *)ctx, row)->family == AF_INET6 ? "ipv6" : "ipv4";
 }
 
-static void g_local(void *ctx, size_t row, struct out_val *v)
+/* arg: offsetof(struct cw_sock, local or peer) */
+static void g_endpoint(void *ctx, size_t row, struct out_val *v)
 {
 	v->type = OUT_STR;
-	ep_str(&SOCK((struct view *)ctx, row)->local, true, v->buf, sizeof(v->buf));
+	cw_endpoint_str(&OUT_FIELD(struct cw_endpoint, SOCK((struct view *)ctx, row), v->arg), true,
+			v->buf, sizeof(v->buf));
 	v->s = v->buf;
 }
 
-static void g_remote(void *ctx, size_t row, struct out_val *v)
+/* arg: offsetof a uint32_t of struct cw_sock */
+static void g_u32(void *ctx, size_t row, struct out_val *v)
 {
-	v->type = OUT_STR;
-	ep_str(&SOCK((struct view *)ctx, row)->peer, true, v->buf, sizeof(v->buf));
-	v->s = v->buf;
+	v->type = OUT_INT;
+	v->i = OUT_FIELD(uint32_t, SOCK((struct view *)ctx, row), v->arg);
 }
 
-#define U32_GETTER(name, field)                                                           \
-	static void name(void *ctx, size_t row, struct out_val *v)                        \
-	{                                                                                   \
-		v->type = OUT_INT;                                                          \
-		v->i = SOCK((struct view *)ctx, row)->field;                               \
-	}
-U32_GETTER(g_inode, inode)
-U32_GETTER(g_uid, uid)
-U32_GETTER(g_rq, rqueue)
-U32_GETTER(g_wq, wqueue)
-U32_GETTER(g_retrans, retrans)
-U32_GETTER(g_timer_ms, timer_ms)
+static void g_retrans(void *ctx, size_t row, struct out_val *v)
+{
+	v->type = OUT_INT;
+	v->i = SOCK((struct view *)ctx, row)->retrans;
+}
 
-#define INFO_GETTER(name, field)                                                          \
-	static void name(void *ctx, size_t row, struct out_val *v)                        \
-	{                                                                                   \
-		const struct cw_sock *s = SOCK((struct view *)ctx, row);                    \
-		v->type = OUT_INT;                                                          \
-		v->null = !s->has_info || s->field == CW_MS_UNKNOWN;                        \
-		v->i = s->field;                                                            \
-	}
-INFO_GETTER(g_lastsnd, lastsnd_ms)
-INFO_GETTER(g_lastrcv, lastrcv_ms)
-INFO_GETTER(g_lastack, lastack_ms)
+/* arg: offsetof a tcp_info time of struct cw_sock: null when not reported */
+static void g_info_ms(void *ctx, size_t row, struct out_val *v)
+{
+	const struct cw_sock *s = SOCK((struct view *)ctx, row);
+
+	g_u32(ctx, row, v);
+	v->null = !s->has_info || v->i == CW_MS_UNKNOWN;
+}
 
 static void g_timer(void *ctx, size_t row, struct out_val *v)
 {
@@ -112,8 +75,10 @@ static void g_timer(void *ctx, size_t row, struct out_val *v)
 
 static void g_age(void *ctx, size_t row, struct out_val *v)
 {
-	v->type = OUT_AGE;
-	cw_sock_age(SOCK((struct view *)ctx, row), &v->age);
+	struct cw_age a;
+
+	cw_sock_age(SOCK((struct view *)ctx, row), &a);
+	age_val(v, &a);
 }
 
 static void g_uncertain(void *ctx, size_t row, struct out_val *v)
@@ -136,16 +101,13 @@ static void g_older(void *ctx, size_t row, struct out_val *v)
 #define OWNER(ctx, row) \
 	cw_census_owner(((struct owners_of *)(ctx))->c, ((struct owners_of *)(ctx))->i, row)
 
-static void o_pid(void *ctx, size_t row, struct out_val *v)
-{
-	v->type = OUT_INT;
-	v->i = OWNER(ctx, row)->pid;
-}
+_Static_assert(sizeof(pid_t) == sizeof(int), "pid_t read as an int");
 
-static void o_fd(void *ctx, size_t row, struct out_val *v)
+/* arg: offsetof(struct cw_owner, pid or fd) */
+static void o_int(void *ctx, size_t row, struct out_val *v)
 {
 	v->type = OUT_INT;
-	v->i = OWNER(ctx, row)->fd;
+	v->i = OUT_FIELD(int, OWNER(ctx, row), v->arg);
 }
 
 static void o_comm(void *ctx, size_t row, struct out_val *v)
@@ -164,8 +126,8 @@ static void o_text(void *ctx, size_t row, struct out_val *v)
 }
 
 static const struct out_col owner_cols[] = {
-	{ "pid", NULL, false, o_pid },
-	{ "fd", NULL, false, o_fd },
+	{ "pid", NULL, false, o_int, offsetof(struct cw_owner, pid) },
+	{ "fd", NULL, false, o_int, offsetof(struct cw_owner, fd) },
 	{ "command", NULL, false, o_comm },
 	{ NULL, "OWNER", true, o_text },
 };
@@ -257,19 +219,19 @@ static void g_peer_pid(void *ctx, size_t row, struct out_val *v)
 static const struct out_col sock_cols[] = {
 	{ "state", "STATE", true, g_state },
 	{ "family", NULL, false, g_family },
-	{ "local", "LOCAL", true, g_local },
-	{ "peer", "PEER", true, g_remote },
-	{ "recv_q", "RECV-Q", false, g_rq },
-	{ "send_q", "SEND-Q", false, g_wq },
+	{ "local", "LOCAL", true, g_endpoint, offsetof(struct cw_sock, local) },
+	{ "peer", "PEER", true, g_endpoint, offsetof(struct cw_sock, peer) },
+	{ "recv_q", "RECV-Q", false, g_u32, offsetof(struct cw_sock, rqueue) },
+	{ "send_q", "SEND-Q", false, g_u32, offsetof(struct cw_sock, wqueue) },
 	{ "age", "AGE", false, g_age },
-	{ "inode", NULL, false, g_inode },
-	{ "uid", NULL, false, g_uid },
+	{ "inode", NULL, false, g_u32, offsetof(struct cw_sock, inode) },
+	{ "uid", NULL, false, g_u32, offsetof(struct cw_sock, uid) },
 	{ "timer", NULL, false, g_timer },
-	{ "timer_ms", NULL, false, g_timer_ms },
+	{ "timer_ms", NULL, false, g_u32, offsetof(struct cw_sock, timer_ms) },
 	{ "retrans", NULL, false, g_retrans },
-	{ "lastsnd_ms", NULL, false, g_lastsnd },
-	{ "lastrcv_ms", NULL, false, g_lastrcv },
-	{ "lastack_ms", NULL, false, g_lastack },
+	{ "lastsnd_ms", NULL, false, g_info_ms, offsetof(struct cw_sock, lastsnd_ms) },
+	{ "lastrcv_ms", NULL, false, g_info_ms, offsetof(struct cw_sock, lastrcv_ms) },
+	{ "lastack_ms", NULL, false, g_info_ms, offsetof(struct cw_sock, lastack_ms) },
 	{ "owner", NULL, false, g_owner_kind },
 	{ "owners", NULL, false, g_owners },
 	{ NULL, "PROCESS", true, g_process },

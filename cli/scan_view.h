@@ -32,7 +32,5 @@ void scan_print_json(struct out *o, struct scan_result *r);
 void scan_print_groups(struct out *o, struct scan_result *r, bool json);
 /* "pid 6979 (server) has not closed 3 connections that their peers on this host closed (...)" */
 void scan_culprit_line(const struct cw_group *g, char *buf, size_t len);
-/* JSON key of a state: "close_wait", "time_wait"... */
-const char *scan_state_key(int state);
 
 #endif

@@ -1,4 +1,4 @@
-/* closewait serve --leak: the seed's server.c, bug and all (S2).
+/* closewait serve --leak: the classic leaky echo server, on purpose.
  *
  * Deliberately naive, and deliberately here in the CLI rather than in the
  * library (which has no way to leak): a blocking accept, one read of up to
@@ -17,8 +17,8 @@
 #include "closewait/addr.h"
 #include "closewait/sockopt.h"
 
-#define MAXLINE 80     /* the seed's buffer */
-#define LEAK_BACKLOG 20 /* the seed's listen(listenfd, 20) */
+#define MAXLINE 80     /* the classic server's buffer */
+#define LEAK_BACKLOG 20 /* and its listen(listenfd, 20) */
 
 static volatile sig_atomic_t leak_stop;
 
@@ -35,25 +35,25 @@ static int leak_listen(const struct leak_opts *o)
 	int fd, one = 1;
 
 	if (cw_addr_parse(o->bind ? o->bind : "0.0.0.0", &ss, &sl, NULL))
-		cli_usage_error("serve", "--bind: invalid address \"%s\"", o->bind);
+		cli_usage_exit2("serve", "--bind: invalid address \"%s\"", o->bind);
 	cw_addr_set_port(&ss, o->port);
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		cli_fatal("serve", "socket: %s", strerror(errno));
+		cli_fail_exit1("serve", "socket: %s", strerror(errno));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	/* Set on the listener: accepted sockets inherit keepalive and its timers. */
 	if (o->keepalive && cw_sockopt_keepalive(fd, o->keepidle_s, o->keepintvl_s, o->keepcnt))
-		cli_fatal("serve", "keepalive: %s", strerror(errno));
+		cli_fail_exit1("serve", "keepalive: %s", strerror(errno));
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
 		char a[CW_ADDRSTRLEN];
 
 		cw_addr_port_str(&ss, a, sizeof(a));
-		cli_fatal("serve", "cannot listen on %s: %s", a, strerror(errno));
+		cli_fail_exit1("serve", "cannot listen on %s: %s", a, strerror(errno));
 	}
 	if (listen(fd, LEAK_BACKLOG) < 0)
-		cli_fatal("serve", "listen: %s", strerror(errno));
+		cli_fail_exit1("serve", "listen: %s", strerror(errno));
 	return fd;
 }
 
@@ -77,7 +77,7 @@ int serve_leak(const struct leak_opts *o)
 
 		if (connfd < 0) {
 			if (errno == EMFILE || errno == ENFILE) {
-				/* The leak has used up every fd: the end the seed's bug leads to. */
+				/* The leak has used up every fd: where never closing leads. */
 				struct timespec ts = { 0, 100 * 1000 * 1000 };
 
 				cli_warn("serve", "accept: %s", strerror(errno));
@@ -89,7 +89,7 @@ int serve_leak(const struct leak_opts *o)
 		if (n == 0) {
 			if (!o->quiet)
 				printf("the other side has been closed.\n");
-			continue; /* and still no close(): the seed's bug */
+			continue; /* and still no close(): the leak */
 		}
 		if (n < 0)
 			continue;

@@ -144,7 +144,7 @@ int serve_run(struct serve *s, int ready_fd, int stats_fd)
 	s->cfg.arg = s;
 	err = cw_loop_new(&s->loop);
 	if (err)
-		cli_fatal("serve", "cannot create the event loop: %s", strerror(-err));
+		cli_fail_exit1("serve", "cannot create the event loop: %s", strerror(-err));
 	err = cw_server_new(s->loop, &s->cfg, &s->srv);
 	if (err) {
 		cli_warn("serve", "cannot create the server: %s", strerror(-err));

@@ -39,14 +39,6 @@ struct supervisor {
 	bool stopping;
 };
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Binds each address once, without SO_REUSEPORT: if anything holds the port
  * (another `serve --workers` included, whose listeners would otherwise
  * silently share it with ours), this fails the way a single process would. */
@@ -126,7 +118,7 @@ static int spawn(struct supervisor *sv, unsigned i, int *ready_fd)
 	close(stats[1]);
 	sv->w[i].pid = pid;
 	sv->w[i].stats_fd = stats[0];
-	sv->w[i].started = mono_ms();
+	sv->w[i].started = cli_now_ms();
 	if (ready_fd) {
 		close(ready[1]);
 		*ready_fd = ready[0];
@@ -174,7 +166,7 @@ static void reap(struct supervisor *sv)
 
 			if (w->pid != pid)
 				continue;
-			fast = mono_ms() - w->started < FAST_DEATH_MS;
+			fast = cli_now_ms() - w->started < FAST_DEATH_MS;
 			collect(sv, w);
 			if (sv->stopping)
 				break;
@@ -212,15 +204,15 @@ static unsigned alive(const struct supervisor *sv)
 /* Waits for every worker to listen; false if one failed to start. */
 static bool wait_ready(struct supervisor *sv, const int *ready)
 {
-	uint64_t deadline = mono_ms() + READY_TIMEOUT_MS;
+	uint64_t deadline = cli_after(cli_now_ms(), READY_TIMEOUT_MS);
 	bool ok = true;
 
 	for (unsigned i = 0; i < sv->s->workers; i++) {
 		struct pollfd p = { .fd = ready[i], .events = POLLIN };
 		char c;
-		uint64_t now = mono_ms();
+		int ms = cli_ms_until(deadline);
 
-		if (!ok || now >= deadline || poll(&p, 1, (int)(deadline - now)) <= 0 ||
+		if (!ok || ms == 0 || poll(&p, 1, ms) <= 0 ||
 		    read(ready[i], &c, 1) != 1)
 			ok = false;
 		close(ready[i]);

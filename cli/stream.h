@@ -1,4 +1,4 @@
-/* closewait client --stream: a long-lived client that streams lines (S9-S12). */
+/* closewait client --stream: a long-lived client that streams lines. */
 #ifndef CW_CLI_STREAM_H
 #define CW_CLI_STREAM_H
 
@@ -16,7 +16,7 @@ struct stream_opts {
 	bool quiet;            /* no status lines, only the summary */
 };
 
-/* The seed's buggy client (S9): reconnects without closing the old socket. */
+/* The classic leaky client, on purpose: reconnects without closing the old socket. */
 int stream_leak(const struct stream_opts *o);
 /* "[  12.345] " before each status line: seconds since the start. */
 void stream_stamp(uint64_t start_ms);

@@ -1,5 +1,5 @@
-/* closewait client --stream --leak: the seed's long-lived client, bug and
- * all (S9). A blocking loop that, when its connection breaks, makes a new
+/* closewait client --stream --leak: the classic leaky long-lived client, on
+ * purpose. A blocking loop that, when its connection breaks, makes a new
  * socket and reconnects without closing the old one: every server restart
  * leaves one more socket of ours in CLOSE_WAIT, until the fd limit is hit. */
 #include <errno.h>
@@ -108,7 +108,7 @@ int stream_leak(const struct stream_opts *o)
 	snprintf(port, sizeof(port), "%u", o->port);
 	gai = getaddrinfo(o->host, port, &hints, &ai);
 	if (gai)
-		cli_fatal("client", "cannot resolve \"%s\": %s", o->host, gai_strerror(gai));
+		cli_fail_exit1("client", "cannot resolve \"%s\": %s", o->host, gai_strerror(gai));
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	while (!leak_stop) {
