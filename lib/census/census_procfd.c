@@ -302,6 +302,25 @@ static int pid_cmp(const void *a, const void *b)
 	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
+/* A process names itself anything (prctl PR_SET_NAME takes any bytes but
+ * NUL), newlines included: read the whole file and drop only the newline
+ * the kernel appends. "?" when it cannot be read. */
+static void read_comm(const char *path, char *comm, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, comm, len - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0) {
+		snprintf(comm, len, "?");
+		return;
+	}
+	if (comm[n - 1] == '\n')
+		n--;
+	comm[n] = 0;
+}
+
 static int read_comms(const char *root, struct procfd_result *r)
 {
 	size_t n = 0;
@@ -323,18 +342,12 @@ static int read_comms(const char *root, struct procfd_result *r)
 	r->nprocs = 0;
 	for (size_t i = 0; i < n; i++) {
 		char path[64];
-		FILE *f;
 
 		if (r->nprocs && r->procs[r->nprocs - 1].pid == r->procs[i].pid)
 			continue;
 		r->procs[r->nprocs] = r->procs[i];
 		snprintf(path, sizeof(path), "%s/%d/comm", root, (int)r->procs[i].pid);
-		strcpy(r->procs[r->nprocs].comm, "?");
-		if ((f = fopen(path, "re"))) {
-			if (fgets(r->procs[r->nprocs].comm, sizeof(r->procs[0].comm), f))
-				r->procs[r->nprocs].comm[strcspn(r->procs[r->nprocs].comm, "\n")] = 0;
-			fclose(f);
-		}
+		read_comm(path, r->procs[r->nprocs].comm, sizeof(r->procs[0].comm));
 		r->nprocs++;
 	}
 	return 0;
