@@ -65,6 +65,17 @@ static long find(const struct cw_census *c, uint16_t lport, uint16_t rport, int 
 	return -1;
 }
 
+/* Socket i's owner n (0: the first) is pid, through its fd; returns it. */
+static const struct cw_owner *owner_is(const struct cw_census *c, size_t i, size_t n, pid_t pid, int fd)
+{
+	const struct cw_owner *ow = cw_census_owner(c, i, n);
+
+	assert_non_null(ow);
+	assert_int_equal(ow->pid, pid);
+	assert_int_equal(ow->fd, fd);
+	return ow;
+}
+
 static void read_comm(pid_t pid, char comm[16])
 {
 	char path[64];
@@ -163,7 +174,6 @@ static void test_owners(void **state)
 {
 	struct cw_census_opts o;
 	struct cw_census *c;
-	const struct cw_owner *ow;
 	struct kid k;
 	char comm[16], kid_comm[16];
 	int l, unwanted, cli, srv;
@@ -202,19 +212,11 @@ static void test_owners(void **state)
 	assert_string_equal(kid_comm, CHILD_COMM);
 	assert_int_equal(cw_census_owner_kind(c, (size_t)il), CW_OWNED);
 	assert_int_equal(cw_census_owner_count(c, (size_t)il), 1);
-	ow = cw_census_owner(c, (size_t)il, 0);
-	assert_non_null(ow);
-	assert_int_equal(ow->pid, getpid());
-	assert_int_equal(ow->fd, l);
-	assert_string_equal(ow->comm, comm);
+	assert_string_equal(owner_is(c, (size_t)il, 0, getpid(), l)->comm, comm);
 
 	assert_int_equal(cw_census_owner_kind(c, (size_t)ik), CW_OWNED);
 	assert_int_equal(cw_census_owner_count(c, (size_t)ik), 1);
-	ow = cw_census_owner(c, (size_t)ik, 0);
-	assert_non_null(ow);
-	assert_int_equal(ow->pid, k.pid);
-	assert_int_equal(ow->fd, k.fd);
-	assert_string_equal(ow->comm, CHILD_COMM);
+	assert_string_equal(owner_is(c, (size_t)ik, 0, k.pid, k.fd)->comm, CHILD_COMM);
 
 	assert_int_equal(cw_census_sock(c, (size_t)itw)->inode, 0);
 	assert_int_equal(cw_census_owner_kind(c, (size_t)itw), CW_ORPHAN);
@@ -309,7 +311,6 @@ static void test_owners_partial(void **state)
 {
 	struct cw_census_opts o;
 	struct cw_census *c;
-	const struct cw_owner *ow;
 	struct kid k;
 	int l = listener();
 	pid_t lo, hi;
@@ -329,11 +330,8 @@ static void test_owners_partial(void **state)
 	i = find(c, g_only, 0, CW_TCP_LISTEN);
 	assert_true(i >= 0);
 	assert_int_equal(cw_census_owner_count(c, (size_t)i), 1);
-	ow = cw_census_owner(c, (size_t)i, 0);
-	assert_non_null(ow);
 	/* the walk goes up the pids: the first holder it meets */
-	assert_int_equal(ow->pid, lo);
-	assert_int_equal(ow->fd, lo == k.pid ? k.fd : l);
+	owner_is(c, (size_t)i, 0, lo, lo == k.pid ? k.fd : l);
 	assert_true(cw_census_owners_partial(c));
 	cw_census_free(c);
 
@@ -342,14 +340,8 @@ static void test_owners_partial(void **state)
 	i = find(c, g_only, 0, CW_TCP_LISTEN);
 	assert_true(i >= 0);
 	assert_int_equal(cw_census_owner_count(c, (size_t)i), 2);
-	ow = cw_census_owner(c, (size_t)i, 0);
-	assert_non_null(ow);
-	assert_int_equal(ow->pid, lo);
-	assert_int_equal(ow->fd, lo == k.pid ? k.fd : l);
-	ow = cw_census_owner(c, (size_t)i, 1);
-	assert_non_null(ow);
-	assert_int_equal(ow->pid, hi);
-	assert_int_equal(ow->fd, hi == k.pid ? k.fd : l);
+	owner_is(c, (size_t)i, 0, lo, lo == k.pid ? k.fd : l);
+	owner_is(c, (size_t)i, 1, hi, hi == k.pid ? k.fd : l);
 	assert_false(cw_census_owners_partial(c));
 	cw_census_free(c);
 
