@@ -3,6 +3,7 @@
  * census, a walk that stopped early, and processes whose fds cannot be read
  * (seen from inside a private PID namespace, so the count is exact). */
 #include "cwtest.h"
+#include "cwtest_main.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -518,10 +519,10 @@ static void test_unreadable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_owners, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_times, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_owners_partial, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_unreadable, cwt_fd_setup, cwt_fd_teardown),
+		CWT_FD_TEST(test_owners),
+		CWT_FD_TEST(test_times),
+		CWT_FD_TEST(test_owners_partial),
+		CWT_FD_TEST(test_unreadable),
 	};
 
 	cwt_netns();

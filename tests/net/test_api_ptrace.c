@@ -4,6 +4,7 @@
  * names a refusal, the kernel is checked to refuse too. (The net_reap tests
  * reach it only through cw_reap_check_pid, always by pid.) */
 #include "cwtest.h"
+#include "cwtest_main.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -193,9 +194,9 @@ static void test_explain_other_group(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_explain_as_root, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_explain_as_nobody, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_explain_other_group, cwt_fd_setup, cwt_fd_teardown),
+		CWT_FD_TEST(test_explain_as_root),
+		CWT_FD_TEST(test_explain_as_nobody),
+		CWT_FD_TEST(test_explain_other_group),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,7 @@
  * sysctls are set to values no kernel has by default: "the system's value"
  * is then told apart from any constant. */
 #include "cwtest.h"
+#include "cwtest_main.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -467,19 +468,19 @@ static void test_policy_apply(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_sys_keepalive, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_sys_keepalive_unreadable, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_keepalive, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_keepalive_off, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_user_timeout, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_linger_abort, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_reuseaddr, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_reuseport, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_nodelay, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_sock_error, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_errors, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_policy_user_timeout, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_policy_apply, cwt_fd_setup, cwt_fd_teardown),
+		CWT_FD_TEST(test_sys_keepalive),
+		CWT_FD_TEST(test_sys_keepalive_unreadable),
+		CWT_FD_TEST(test_keepalive),
+		CWT_FD_TEST(test_keepalive_off),
+		CWT_FD_TEST(test_user_timeout),
+		CWT_FD_TEST(test_linger_abort),
+		CWT_FD_TEST(test_reuseaddr),
+		CWT_FD_TEST(test_reuseport),
+		CWT_FD_TEST(test_nodelay),
+		CWT_FD_TEST(test_sock_error),
+		CWT_FD_TEST(test_errors),
+		CWT_FD_TEST(test_policy_user_timeout),
+		CWT_FD_TEST(test_policy_apply),
 	};
 
 	cwt_netns();

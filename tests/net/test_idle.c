@@ -1,6 +1,7 @@
 /* Idle timeouts at scale: 10 000 connections (clients in a child process;
  * each process may hold 20 000 fds), lazily re-checked by the wheel. */
 #include "cwtest.h"
+#include "cwtest_main.h"
 #include "cwt_fault.h"
 
 #include <errno.h>
@@ -355,8 +356,8 @@ static void test_no_timer_work_per_message_at_scale(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_idle_1s_with_10000_connections, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_no_timer_work_per_message_at_scale, cwt_fd_setup, cwt_fd_teardown),
+		CWT_FD_TEST(test_idle_1s_with_10000_connections),
+		CWT_FD_TEST(test_no_timer_work_per_message_at_scale),
 	};
 	struct rlimit rl;
 

@@ -3,6 +3,7 @@
  * the tests can act inside the seam (reap_testing.h) and check
  * that every fd reap opened is closed again. */
 #include "cwtest.h"
+#include "cwtest_main.h"
 #include "cwt_fault.h"
 
 #include <errno.h>
@@ -589,22 +590,22 @@ static void test_check_pid(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_census_ports_in_kernel, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_fin_clean_owner_fd_stays, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_seam_replaced_fd_is_skipped, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_fin_unanswered_is_fin_sent, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_fin_answered_late_is_clean, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_seam_closed_fd_is_gone, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_seam_state_changed_is_skipped, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_now_fin_clean, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_now_other_pid_selects_nothing, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_now_seam_replaced_fd_is_skipped, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_rst_destroys, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_rst_seam_closed_is_not_destroyed, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_rst_seam_replaced_is_not_destroyed, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_ptrace_other_user, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_ptrace_not_dumpable, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_check_pid, cwt_fd_setup, cwt_fd_teardown),
+		CWT_FD_TEST(test_census_ports_in_kernel),
+		CWT_FD_TEST(test_fin_clean_owner_fd_stays),
+		CWT_FD_TEST(test_seam_replaced_fd_is_skipped),
+		CWT_FD_TEST(test_fin_unanswered_is_fin_sent),
+		CWT_FD_TEST(test_fin_answered_late_is_clean),
+		CWT_FD_TEST(test_seam_closed_fd_is_gone),
+		CWT_FD_TEST(test_seam_state_changed_is_skipped),
+		CWT_FD_TEST(test_now_fin_clean),
+		CWT_FD_TEST(test_now_other_pid_selects_nothing),
+		CWT_FD_TEST(test_now_seam_replaced_fd_is_skipped),
+		CWT_FD_TEST(test_rst_destroys),
+		CWT_FD_TEST(test_rst_seam_closed_is_not_destroyed),
+		CWT_FD_TEST(test_rst_seam_replaced_is_not_destroyed),
+		CWT_FD_TEST(test_ptrace_other_user),
+		CWT_FD_TEST(test_ptrace_not_dumpable),
+		CWT_FD_TEST(test_check_pid),
 	};
 
 	cwt_netns();

@@ -3,6 +3,7 @@
  * process owns the CLOSE_WAIT sockets and reaps them through its own pidfd,
  * in a private network namespace. */
 #include "cwtest.h"
+#include "cwtest_main.h"
 #include "cwt_fault.h"
 
 #include <errno.h>
@@ -101,8 +102,8 @@ static void test_poll_fails_is_error(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_huge_wait_waits, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_poll_fails_is_error, cwt_fd_setup, cwt_fd_teardown),
+		CWT_FD_TEST(test_huge_wait_waits),
+		CWT_FD_TEST(test_poll_fails_is_error),
 	};
 
 	cwt_netns();
