@@ -6,6 +6,7 @@
  * is then told apart from any constant. */
 #include "cwtest.h"
 #include "cwtest_main.h"
+#include "child_passed.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -127,7 +128,6 @@ static void test_sys_keepalive(void **state)
  * which the policy's user timeout then uses. */
 static void test_sys_keepalive_unreadable(void **state)
 {
-	int status;
 	pid_t pid;
 
 	(void)state;
@@ -151,9 +151,7 @@ static void test_sys_keepalive_unreadable(void **state)
 			_exit(5);
 		_exit(0);
 	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	child_passed(pid);
 }
 
 /* cw_sockopt_keepalive: SO_KEEPALIVE on, each value >= 0 set, each negative
@@ -407,57 +405,55 @@ static void view(int fd, struct sock_view *v)
 	v->user_timeout = get_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT);
 }
 
+/* What a fresh socket reports once cw_policy_apply(p) set it. */
+static void applied(const struct cw_policy *p, struct sock_view *v)
+{
+	int fd = tcp_socket();
+
+	assert_int_equal(cw_policy_apply(p, fd), 0);
+	view(fd, v);
+	close(fd);
+}
+
 /* cw_policy_apply: keepalive, the user timeout and nodelay, as the socket
  * then reports them; what the policy leaves off stays off. */
 static void test_policy_apply(void **state)
 {
 	struct cw_policy p;
 	struct sock_view v;
-	int fd, pp[2];
+	int pp[2];
 
 	(void)state;
 	cw_policy_init(&p); /* defaults: only nodelay */
-	fd = tcp_socket();
-	assert_int_equal(cw_policy_apply(&p, fd), 0);
-	view(fd, &v);
+	applied(&p, &v);
 	assert_int_equal(v.nodelay, 1);
 	assert_int_equal(v.keepalive, 0);
 	assert_int_equal(v.user_timeout, 0);
-	close(fd);
 
 	p.keepalive = true;
 	p.keepidle_s = 10;
 	p.keepintvl_s = 5;
 	p.keepcnt = 3;
-	fd = tcp_socket();
-	assert_int_equal(cw_policy_apply(&p, fd), 0);
-	view(fd, &v);
+	applied(&p, &v);
 	assert_int_equal(v.nodelay, 1);
 	assert_int_equal(v.keepalive, 1);
 	assert_int_equal(v.idle, 10);
 	assert_int_equal(v.intvl, 5);
 	assert_int_equal(v.cnt, 3);
 	assert_int_equal(v.user_timeout, (10 + 5 * 3) * 1000);
-	close(fd);
 
 	cw_policy_init(&p);
 	p.nodelay = false;
 	p.user_timeout_ms = 1234;
-	fd = tcp_socket();
-	assert_int_equal(cw_policy_apply(&p, fd), 0);
-	view(fd, &v);
+	applied(&p, &v);
 	assert_int_equal(v.nodelay, 0);
 	assert_int_equal(v.keepalive, 0);
 	assert_int_equal(v.user_timeout, 1234);
-	close(fd);
 
 	/* more than the socket option can hold: the most it can */
 	p.user_timeout_ms = 1000000000000;
-	fd = tcp_socket();
-	assert_int_equal(cw_policy_apply(&p, fd), 0);
-	view(fd, &v);
+	applied(&p, &v);
 	assert_int_equal(v.user_timeout, INT_MAX);
-	close(fd);
 
 	assert_int_equal(pipe(pp), 0);
 	assert_int_equal(cw_policy_apply(&p, pp[0]), -ENOTSOCK);

@@ -4,6 +4,7 @@
  * that every fd reap opened is closed again. */
 #include "cwtest.h"
 #include "cwtest_main.h"
+#include "child_passed.h"
 #include "cwt_fault.h"
 
 #include <errno.h>
@@ -498,7 +499,6 @@ static int check_refused(pid_t pid, enum cw_ptrace_block why, uid_t owner)
 static void test_ptrace_other_user(void **state)
 {
 	pid_t parent = getpid(), child = fork();
-	int st;
 
 	(void)state;
 	assert_true(child >= 0);
@@ -506,9 +506,7 @@ static void test_ptrace_other_user(void **state)
 		drop_to_nobody();
 		_exit(check_refused(parent, CW_PTRACE_OTHER_UID, 0));
 	}
-	assert_int_equal(waitpid(child, &st, 0), child);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	child_passed(child);
 }
 
 static void test_ptrace_not_dumpable(void **state)
@@ -541,9 +539,7 @@ static void test_ptrace_not_dumpable(void **state)
 		waitpid(target, NULL, 0);
 		_exit(st);
 	}
-	assert_int_equal(waitpid(child, &st, 0), child);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	child_passed(child);
 }
 
 struct tid_wait {
