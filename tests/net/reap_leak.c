@@ -4,6 +4,7 @@
 #include "cwt_fault.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -120,4 +121,24 @@ void *clear_later(void *arg)
 	cwt_sleep_ms(300);
 	cwt_nft_clear();
 	return NULL;
+}
+
+struct cw_reap *leak_unanswered(struct leak *l)
+{
+	leak_make(l, 1);
+	cwt_nft_drop_port(peer_port(l->fd[0]));
+	return select_ours(l, CW_REAP_FIN);
+}
+
+uint64_t run_answered_late(struct cw_reap *r, const struct cw_reap_opts *o)
+{
+	pthread_t t;
+	uint64_t t0, took;
+
+	t0 = cwt_now_ms(); /* the clock starts before the FIN goes out */
+	assert_int_equal(pthread_create(&t, NULL, clear_later, NULL), 0);
+	assert_int_equal(cw_reap_run(r, o), 0);
+	took = cwt_now_ms() - t0; /* before the join */
+	pthread_join(t, NULL);
+	return took;
 }

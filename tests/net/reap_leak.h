@@ -36,5 +36,12 @@ struct cw_reap_opts reap_opts(uint64_t wait_ms);
 uint16_t peer_port(int fd);
 /* A thread body: ends the nftables drop 300 ms after it starts. */
 void *clear_later(void *arg);
+/* A leak of one socket whose peer nftables cuts off (the packets of its
+ * port dropped), selected for fin: its FIN will go unanswered. */
+struct cw_reap *leak_unanswered(struct leak *l);
+/* Runs r (fin, from leak_unanswered) with the drop ended 300 ms in
+ * (clear_later); the run returns 0. Returns the ms it took, counted from
+ * before the FIN went out to the run's return. */
+uint64_t run_answered_late(struct cw_reap *r, const struct cw_reap_opts *o);
 
 #endif

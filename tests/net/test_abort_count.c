@@ -4,6 +4,7 @@
  * server's loop thread (filters are per thread) makes that one setsockopt
  * fail with EPERM. In a private network namespace. */
 #include "cwtest.h"
+#include "cwtest_main.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -114,7 +115,7 @@ static void test_failed_linger_is_no_abort(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_failed_linger_is_no_abort, cwt_fd_setup, cwt_fd_teardown),
+		CWT_FD_TEST(test_failed_linger_is_no_abort),
 	};
 
 	cwt_netns();

@@ -3,6 +3,8 @@
  * census, a walk that stopped early, and processes whose fds cannot be read
  * (seen from inside a private PID namespace, so the count is exact). */
 #include "cwtest.h"
+#include "cwtest_main.h"
+#include "child_passed.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -63,6 +65,17 @@ static long find(const struct cw_census *c, uint16_t lport, uint16_t rport, int 
 			return (long)i;
 	}
 	return -1;
+}
+
+/* Socket i's owner n (0: the first) is pid, through its fd; returns it. */
+static const struct cw_owner *owner_is(const struct cw_census *c, size_t i, size_t n, pid_t pid, int fd)
+{
+	const struct cw_owner *ow = cw_census_owner(c, i, n);
+
+	assert_non_null(ow);
+	assert_int_equal(ow->pid, pid);
+	assert_int_equal(ow->fd, fd);
+	return ow;
 }
 
 static void read_comm(pid_t pid, char comm[16])
@@ -133,12 +146,8 @@ static void kid_start(struct kid *k, int share)
 
 static void kid_end(struct kid *k)
 {
-	int st;
-
 	close(k->go[1]);
-	assert_int_equal(waitpid(k->pid, &st, 0), k->pid);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	child_passed(k->pid);
 }
 
 static uint16_t g_unwanted;
@@ -163,7 +172,6 @@ static void test_owners(void **state)
 {
 	struct cw_census_opts o;
 	struct cw_census *c;
-	const struct cw_owner *ow;
 	struct kid k;
 	char comm[16], kid_comm[16];
 	int l, unwanted, cli, srv;
@@ -202,19 +210,11 @@ static void test_owners(void **state)
 	assert_string_equal(kid_comm, CHILD_COMM);
 	assert_int_equal(cw_census_owner_kind(c, (size_t)il), CW_OWNED);
 	assert_int_equal(cw_census_owner_count(c, (size_t)il), 1);
-	ow = cw_census_owner(c, (size_t)il, 0);
-	assert_non_null(ow);
-	assert_int_equal(ow->pid, getpid());
-	assert_int_equal(ow->fd, l);
-	assert_string_equal(ow->comm, comm);
+	assert_string_equal(owner_is(c, (size_t)il, 0, getpid(), l)->comm, comm);
 
 	assert_int_equal(cw_census_owner_kind(c, (size_t)ik), CW_OWNED);
 	assert_int_equal(cw_census_owner_count(c, (size_t)ik), 1);
-	ow = cw_census_owner(c, (size_t)ik, 0);
-	assert_non_null(ow);
-	assert_int_equal(ow->pid, k.pid);
-	assert_int_equal(ow->fd, k.fd);
-	assert_string_equal(ow->comm, CHILD_COMM);
+	assert_string_equal(owner_is(c, (size_t)ik, 0, k.pid, k.fd)->comm, CHILD_COMM);
 
 	assert_int_equal(cw_census_sock(c, (size_t)itw)->inode, 0);
 	assert_int_equal(cw_census_owner_kind(c, (size_t)itw), CW_ORPHAN);
@@ -309,7 +309,6 @@ static void test_owners_partial(void **state)
 {
 	struct cw_census_opts o;
 	struct cw_census *c;
-	const struct cw_owner *ow;
 	struct kid k;
 	int l = listener();
 	pid_t lo, hi;
@@ -329,11 +328,8 @@ static void test_owners_partial(void **state)
 	i = find(c, g_only, 0, CW_TCP_LISTEN);
 	assert_true(i >= 0);
 	assert_int_equal(cw_census_owner_count(c, (size_t)i), 1);
-	ow = cw_census_owner(c, (size_t)i, 0);
-	assert_non_null(ow);
 	/* the walk goes up the pids: the first holder it meets */
-	assert_int_equal(ow->pid, lo);
-	assert_int_equal(ow->fd, lo == k.pid ? k.fd : l);
+	owner_is(c, (size_t)i, 0, lo, lo == k.pid ? k.fd : l);
 	assert_true(cw_census_owners_partial(c));
 	cw_census_free(c);
 
@@ -342,14 +338,8 @@ static void test_owners_partial(void **state)
 	i = find(c, g_only, 0, CW_TCP_LISTEN);
 	assert_true(i >= 0);
 	assert_int_equal(cw_census_owner_count(c, (size_t)i), 2);
-	ow = cw_census_owner(c, (size_t)i, 0);
-	assert_non_null(ow);
-	assert_int_equal(ow->pid, lo);
-	assert_int_equal(ow->fd, lo == k.pid ? k.fd : l);
-	ow = cw_census_owner(c, (size_t)i, 1);
-	assert_non_null(ow);
-	assert_int_equal(ow->pid, hi);
-	assert_int_equal(ow->fd, hi == k.pid ? k.fd : l);
+	owner_is(c, (size_t)i, 0, lo, lo == k.pid ? k.fd : l);
+	owner_is(c, (size_t)i, 1, hi, hi == k.pid ? k.fd : l);
 	assert_false(cw_census_owners_partial(c));
 	cw_census_free(c);
 
@@ -518,18 +508,16 @@ static void test_unreadable(void **state)
 			_exit(3);
 		_exit(WEXITSTATUS(st));
 	}
-	assert_int_equal(waitpid(outer, &st, 0), outer);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	child_passed(outer);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_owners, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_times, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_owners_partial, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_unreadable, cwt_fd_setup, cwt_fd_teardown),
+		CWT_FD_TEST(test_owners),
+		CWT_FD_TEST(test_times),
+		CWT_FD_TEST(test_owners_partial),
+		CWT_FD_TEST(test_unreadable),
 	};
 
 	cwt_netns();

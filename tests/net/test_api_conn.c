@@ -4,6 +4,7 @@
  * promise is about the socket. One loop, run by the test's own thread; the
  * peers are plain sockets. */
 #include "cwtest.h"
+#include "cwtest_main.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -843,17 +844,17 @@ static void test_dialer_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_conn_data, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_conn_fd, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_conn_peer_str, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_conn_queued, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_close_mode_abort, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_close_mode_graceful, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_io_set, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_loop_now, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_timer_stop, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_dialer_conn_and_peer, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_dialer_refused, cwt_fd_setup, cwt_fd_teardown),
+		CWT_FD_TEST(test_conn_data),
+		CWT_FD_TEST(test_conn_fd),
+		CWT_FD_TEST(test_conn_peer_str),
+		CWT_FD_TEST(test_conn_queued),
+		CWT_FD_TEST(test_close_mode_abort),
+		CWT_FD_TEST(test_close_mode_graceful),
+		CWT_FD_TEST(test_io_set),
+		CWT_FD_TEST(test_loop_now),
+		CWT_FD_TEST(test_timer_stop),
+		CWT_FD_TEST(test_dialer_conn_and_peer),
+		CWT_FD_TEST(test_dialer_refused),
 	};
 
 	cwt_netns();

@@ -4,6 +4,8 @@
  * names a refusal, the kernel is checked to refuse too. (The net_reap tests
  * reach it only through cw_reap_check_pid, always by pid.) */
 #include "cwtest.h"
+#include "cwtest_main.h"
+#include "child_passed.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -133,15 +135,12 @@ static int explain_as_nobody(pid_t root_pid)
 static void test_explain_as_nobody(void **state)
 {
 	pid_t root_pid = getpid(), child = fork();
-	int st;
 
 	(void)state;
 	assert_true(child >= 0);
 	if (child == 0)
 		_exit(drop_to_nobody() ? 2 : explain_as_nobody(root_pid));
-	assert_int_equal(waitpid(child, &st, 0), child);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	child_passed(child);
 }
 
 /* Same user, another group: the kernel wants every gid of the owner to be
@@ -193,9 +192,9 @@ static void test_explain_other_group(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_explain_as_root, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_explain_as_nobody, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_explain_other_group, cwt_fd_setup, cwt_fd_teardown),
+		CWT_FD_TEST(test_explain_as_root),
+		CWT_FD_TEST(test_explain_as_nobody),
+		CWT_FD_TEST(test_explain_other_group),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

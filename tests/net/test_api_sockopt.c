@@ -5,6 +5,8 @@
  * sysctls are set to values no kernel has by default: "the system's value"
  * is then told apart from any constant. */
 #include "cwtest.h"
+#include "cwtest_main.h"
+#include "child_passed.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -126,7 +128,6 @@ static void test_sys_keepalive(void **state)
  * which the policy's user timeout then uses. */
 static void test_sys_keepalive_unreadable(void **state)
 {
-	int status;
 	pid_t pid;
 
 	(void)state;
@@ -150,9 +151,7 @@ static void test_sys_keepalive_unreadable(void **state)
 			_exit(5);
 		_exit(0);
 	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
+	child_passed(pid);
 }
 
 /* cw_sockopt_keepalive: SO_KEEPALIVE on, each value >= 0 set, each negative
@@ -406,57 +405,55 @@ static void view(int fd, struct sock_view *v)
 	v->user_timeout = get_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT);
 }
 
+/* What a fresh socket reports once cw_policy_apply(p) set it. */
+static void applied(const struct cw_policy *p, struct sock_view *v)
+{
+	int fd = tcp_socket();
+
+	assert_int_equal(cw_policy_apply(p, fd), 0);
+	view(fd, v);
+	close(fd);
+}
+
 /* cw_policy_apply: keepalive, the user timeout and nodelay, as the socket
  * then reports them; what the policy leaves off stays off. */
 static void test_policy_apply(void **state)
 {
 	struct cw_policy p;
 	struct sock_view v;
-	int fd, pp[2];
+	int pp[2];
 
 	(void)state;
 	cw_policy_init(&p); /* defaults: only nodelay */
-	fd = tcp_socket();
-	assert_int_equal(cw_policy_apply(&p, fd), 0);
-	view(fd, &v);
+	applied(&p, &v);
 	assert_int_equal(v.nodelay, 1);
 	assert_int_equal(v.keepalive, 0);
 	assert_int_equal(v.user_timeout, 0);
-	close(fd);
 
 	p.keepalive = true;
 	p.keepidle_s = 10;
 	p.keepintvl_s = 5;
 	p.keepcnt = 3;
-	fd = tcp_socket();
-	assert_int_equal(cw_policy_apply(&p, fd), 0);
-	view(fd, &v);
+	applied(&p, &v);
 	assert_int_equal(v.nodelay, 1);
 	assert_int_equal(v.keepalive, 1);
 	assert_int_equal(v.idle, 10);
 	assert_int_equal(v.intvl, 5);
 	assert_int_equal(v.cnt, 3);
 	assert_int_equal(v.user_timeout, (10 + 5 * 3) * 1000);
-	close(fd);
 
 	cw_policy_init(&p);
 	p.nodelay = false;
 	p.user_timeout_ms = 1234;
-	fd = tcp_socket();
-	assert_int_equal(cw_policy_apply(&p, fd), 0);
-	view(fd, &v);
+	applied(&p, &v);
 	assert_int_equal(v.nodelay, 0);
 	assert_int_equal(v.keepalive, 0);
 	assert_int_equal(v.user_timeout, 1234);
-	close(fd);
 
 	/* more than the socket option can hold: the most it can */
 	p.user_timeout_ms = 1000000000000;
-	fd = tcp_socket();
-	assert_int_equal(cw_policy_apply(&p, fd), 0);
-	view(fd, &v);
+	applied(&p, &v);
 	assert_int_equal(v.user_timeout, INT_MAX);
-	close(fd);
 
 	assert_int_equal(pipe(pp), 0);
 	assert_int_equal(cw_policy_apply(&p, pp[0]), -ENOTSOCK);
@@ -467,19 +464,19 @@ static void test_policy_apply(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_sys_keepalive, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_sys_keepalive_unreadable, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_keepalive, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_keepalive_off, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_user_timeout, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_linger_abort, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_reuseaddr, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_reuseport, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_nodelay, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_sock_error, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_errors, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_policy_user_timeout, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_policy_apply, cwt_fd_setup, cwt_fd_teardown),
+		CWT_FD_TEST(test_sys_keepalive),
+		CWT_FD_TEST(test_sys_keepalive_unreadable),
+		CWT_FD_TEST(test_keepalive),
+		CWT_FD_TEST(test_keepalive_off),
+		CWT_FD_TEST(test_user_timeout),
+		CWT_FD_TEST(test_linger_abort),
+		CWT_FD_TEST(test_reuseaddr),
+		CWT_FD_TEST(test_reuseport),
+		CWT_FD_TEST(test_nodelay),
+		CWT_FD_TEST(test_sock_error),
+		CWT_FD_TEST(test_errors),
+		CWT_FD_TEST(test_policy_user_timeout),
+		CWT_FD_TEST(test_policy_apply),
 	};
 
 	cwt_netns();

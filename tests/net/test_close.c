@@ -1,6 +1,7 @@
 /* How connections end: graceful vs abortive close (S13) and which side
  * keeps TIME_WAIT. (The timed ends are in test_stall.c.) */
 #include "cwtest.h"
+#include "cwtest_main.h"
 #include "cwt_fault.h"
 
 #include <errno.h>
@@ -278,12 +279,12 @@ static void test_reset_timedout_aborts_timeouts(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_final_message_graceful, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_final_message_abort, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_plain_close_with_unread_input_resets, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_graceful_close_leaves_time_wait_on_server, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_abort_leaves_no_time_wait, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_reset_timedout_aborts_timeouts, cwt_fd_setup, cwt_fd_teardown),
+		CWT_FD_TEST(test_final_message_graceful),
+		CWT_FD_TEST(test_final_message_abort),
+		CWT_FD_TEST(test_plain_close_with_unread_input_resets),
+		CWT_FD_TEST(test_graceful_close_leaves_time_wait_on_server),
+		CWT_FD_TEST(test_abort_leaves_no_time_wait),
+		CWT_FD_TEST(test_reset_timedout_aborts_timeouts),
 	};
 	cwt_netns();
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -72,6 +72,49 @@ static void policy_keepalive(struct cw_policy *p, int idle, int intvl, int cnt)
 	p->keepcnt = cnt;
 }
 
+/* Exchanges once on st's connection, then its client vanishes (nftables
+ * drops its packets). Returns when the last traffic was. */
+static uint64_t idle_then_vanish(struct started *st)
+{
+	uint64_t last;
+
+	exchange(st->fd);
+	last = cwt_now_ms();
+	cwt_nft_drop_port(st->cport);
+	return last;
+}
+
+/* Sends a byte the server (on_data_late) answers 200 ms late, then the
+ * client vanishes: the answer is data in flight to nobody. Returns when the
+ * drop rule was in place. */
+static uint64_t vanish_before_reply(struct started *st)
+{
+	assert_int_equal(cwt_write_all(st->fd, "x", 1), 0);
+	cwt_nft_drop_port(st->cport);
+	return cwt_now_ms();
+}
+
+/* How the server must close the vanished client's connection. */
+struct expect_close {
+	const char *what, *since;      /* the case; what the clock's start is */
+	uint64_t deadline_ms;          /* the wait for the close */
+	enum cw_close_reason reason;
+	uint64_t lo_ms, hi_ms;         /* when, after the clock's start t0 */
+};
+
+/* Waits for the close, says when it came, and checks it against e. */
+static struct cwt_close closes(struct started *st, uint64_t t0, const struct expect_close *e)
+{
+	struct cwt_close c;
+
+	assert_true(cwt_wait_close(st->rec, st->cport, e->deadline_ms, &c));
+	print_message("%s: closed %lld ms after %s, reason %s\n", e->what, (long long)(c.at_ms - t0),
+		      e->since, cw_close_reason_name(c.reason));
+	assert_int_equal(c.reason, e->reason);
+	assert_in_range(c.at_ms - t0, e->lo_ms, e->hi_ms);
+	return c;
+}
+
 /* Idle peer vanishes, keepalive 1:1:2 (user timeout defaults to 3 s):
  * closed with reason keepalive 2 s to 3 s + 1.5 s (the margin) after the
  * last traffic. */
@@ -85,15 +128,11 @@ static void test_idle_peer_found_by_keepalive(void **state)
 	(void)state;
 	policy_keepalive(&p, 1, 1, 2);
 	start(&st, &p, NULL);
-	exchange(st.fd);
-	last = cwt_now_ms(); /* clock starts: the last traffic */
-	cwt_nft_drop_port(st.cport);
-	assert_true(cwt_wait_close(st.rec, st.cport, cwt_slack_ms(8000), &c));
-	print_message("keepalive 1:1:2: closed after %llu ms, reason %s\n",
-		      (unsigned long long)(c.at_ms - last), cw_close_reason_name(c.reason));
-	assert_int_equal(c.reason, CW_CLOSE_KEEPALIVE);
+	last = idle_then_vanish(&st); /* clock starts: the last traffic */
+	c = closes(&st, last, &(struct expect_close){
+		"keepalive 1:1:2", "the last traffic", cwt_slack_ms(8000),
+		CW_CLOSE_KEEPALIVE, 2000, upto(3000, 1500) });
 	assert_int_equal(c.err, ETIMEDOUT);
-	assert_in_range(c.at_ms - last, 2000, upto(3000, 1500));
 	finish(&st);
 }
 
@@ -115,15 +154,11 @@ static void test_user_timeout_overrides_keepcnt(void **state)
 	policy_keepalive(&p, 1, 1, 5);
 	p.user_timeout_ms = 1500;
 	start(&st, &p, NULL);
-	exchange(st.fd);
-	last = cwt_now_ms(); /* clock starts: the last traffic */
-	cwt_nft_drop_port(st.cport);
-	assert_true(cwt_wait_close(st.rec, st.cport, cwt_slack_ms(4000), &c));
-	print_message("keepalive 1:1:5 with user timeout 1.5s: closed after %llu ms, reason %s\n",
-		      (unsigned long long)(c.at_ms - last), cw_close_reason_name(c.reason));
-	assert_int_equal(c.reason, CW_CLOSE_KEEPALIVE);
+	last = idle_then_vanish(&st); /* clock starts: the last traffic */
+	c = closes(&st, last, &(struct expect_close){
+		"keepalive 1:1:5 with user timeout 1.5s", "the last traffic", cwt_slack_ms(4000),
+		CW_CLOSE_KEEPALIVE, 1500, upto(2000, 500) });
 	assert_int_equal(c.err, ETIMEDOUT);
-	assert_in_range(c.at_ms - last, 1500, upto(2000, 500));
 	finish(&st);
 }
 
@@ -156,20 +191,15 @@ static void test_data_in_flight_found_by_user_timeout(void **state)
 {
 	struct started st;
 	struct cw_policy p;
-	struct cwt_close c;
 	uint64_t drop;
 
 	(void)state;
 	policy_keepalive(&p, 1, 1, 2);
 	start(&st, &p, on_data_late);
-	assert_int_equal(cwt_write_all(st.fd, "x", 1), 0);
-	cwt_nft_drop_port(st.cport);
-	drop = cwt_now_ms(); /* clock starts: the drop rule is in place */
-	assert_true(cwt_wait_close(st.rec, st.cport, cwt_slack_ms(8000), &c));
-	print_message("data in flight, keepalive 1:1:2: closed after %llu ms, reason %s\n",
-		      (unsigned long long)(c.at_ms - drop), cw_close_reason_name(c.reason));
-	assert_int_equal(c.reason, CW_CLOSE_USER_TIMEOUT);
-	assert_in_range(c.at_ms - drop, 2000, upto(3000, 2000));
+	drop = vanish_before_reply(&st); /* clock starts: the drop rule is in place */
+	closes(&st, drop, &(struct expect_close){
+		"data in flight, keepalive 1:1:2", "the drop", cwt_slack_ms(8000),
+		CW_CLOSE_USER_TIMEOUT, 2000, upto(3000, 2000) });
 	finish(&st);
 }
 
@@ -185,8 +215,7 @@ static void test_data_in_flight_without_user_timeout_stays(void **state)
 	policy_keepalive(&p, 1, 1, 2);
 	p.user_timeout_ms = 0;
 	start(&st, &p, on_data_late);
-	assert_int_equal(cwt_write_all(st.fd, "x", 1), 0);
-	cwt_nft_drop_port(st.cport);
+	vanish_before_reply(&st);
 	/* Clock starts at the drop; nothing may close it for 10 s. */
 	assert_false(cwt_wait_close(st.rec, st.cport, 10000, &c));
 	finish(&st);
@@ -200,23 +229,20 @@ static void test_heartbeat_finds_gone_peer(void **state)
 {
 	struct started st;
 	struct cw_policy p;
-	struct cwt_close c;
 	uint64_t removed;
 
 	(void)state;
 	cw_policy_init(&p);
 	p.heartbeat_ms = 1000;
 	start(&st, &p, NULL);
-	exchange(st.fd);
-	cwt_nft_drop_port(st.cport);
+	idle_then_vanish(&st);
 	cwt_sh("ss -K -tn 'sport = :%u' >/dev/null", st.cport);
 	cwt_nft_clear();
 	removed = cwt_now_ms(); /* clock starts: the rule is gone */
-	assert_true(cwt_wait_close(st.rec, st.cport, cwt_slack_ms(3000), &c));
-	print_message("heartbeat to a gone peer: closed %llu ms after the rule was removed, reason %s\n",
-		      (unsigned long long)(c.at_ms - removed), cw_close_reason_name(c.reason));
-	assert_int_equal(c.reason, CW_CLOSE_RESET);
-	assert_true(c.at_ms - removed <= upto(1000, 50)); /* one interval; 50 ms for scheduling */
+	/* one interval; 50 ms for scheduling */
+	closes(&st, removed, &(struct expect_close){
+		"heartbeat to a gone peer", "the rule was removed", cwt_slack_ms(3000),
+		CW_CLOSE_RESET, 0, upto(1000, 50) });
 	finish(&st);
 }
 
@@ -228,7 +254,6 @@ static void test_heartbeat_unreachable_user_timeout(void **state)
 {
 	struct started st;
 	struct cw_policy p;
-	struct cwt_close c;
 	uint64_t beat;
 	char nl;
 
@@ -242,11 +267,9 @@ static void test_heartbeat_unreachable_user_timeout(void **state)
 	cwt_nft_drop_port(st.cport);
 	/* ...and the next one, 500 ms after it, is the first unanswered: clock starts there. */
 	beat = cwt_now_ms() + 500;
-	assert_true(cwt_wait_close(st.rec, st.cport, cwt_slack_ms(6000), &c));
-	print_message("heartbeat to an unreachable peer, user timeout 2s: closed %lld ms after the first unanswered beat, reason %s\n",
-		      (long long)(c.at_ms - beat), cw_close_reason_name(c.reason));
-	assert_int_equal(c.reason, CW_CLOSE_USER_TIMEOUT);
-	assert_in_range(c.at_ms - beat, 2000, upto(2000, 1500));
+	closes(&st, beat, &(struct expect_close){
+		"heartbeat to an unreachable peer, user timeout 2s", "the first unanswered beat",
+		cwt_slack_ms(6000), CW_CLOSE_USER_TIMEOUT, 2000, upto(2000, 1500) });
 	finish(&st);
 }
 

@@ -2,6 +2,7 @@
  * plays the server with plain sockets. No timing bounds here (those are in
  * the e2e stream tests); this runs under ASan too. */
 #include "cwtest.h"
+#include "cwtest_main.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -242,10 +243,10 @@ static void test_bad_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_reconnect_after_server_close, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_refused_backoff, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_receive_timeout, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_bad_config, cwt_fd_setup, cwt_fd_teardown),
+		CWT_FD_TEST(test_reconnect_after_server_close),
+		CWT_FD_TEST(test_refused_backoff),
+		CWT_FD_TEST(test_receive_timeout),
+		CWT_FD_TEST(test_bad_config),
 	};
 	cwt_netns();
 	return cmocka_run_group_tests(tests, NULL, NULL);

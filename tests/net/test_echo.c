@@ -1,6 +1,7 @@
 /* The connection library end to end, in a private network namespace: an
  * echo server on a loop thread, blocking clients in the test thread. */
 #include "cwtest.h"
+#include "cwtest_main.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -229,13 +230,13 @@ static void test_connection_limit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_half_close_gets_whole_reply, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_only_ascii_lowercase_changes, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_8mib_slow_reader_default_cap, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_8mib_slow_reader_small_cap, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_no_epoll_ctl_or_timer_work_per_message, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_reset_by_peer, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_connection_limit, cwt_fd_setup, cwt_fd_teardown),
+		CWT_FD_TEST(test_half_close_gets_whole_reply),
+		CWT_FD_TEST(test_only_ascii_lowercase_changes),
+		CWT_FD_TEST(test_8mib_slow_reader_default_cap),
+		CWT_FD_TEST(test_8mib_slow_reader_small_cap),
+		CWT_FD_TEST(test_no_epoll_ctl_or_timer_work_per_message),
+		CWT_FD_TEST(test_reset_by_peer),
+		CWT_FD_TEST(test_connection_limit),
 	};
 	cwt_netns();
 	return cmocka_run_group_tests(tests, NULL, NULL);

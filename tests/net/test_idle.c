@@ -1,6 +1,7 @@
 /* Idle timeouts at scale: 10 000 connections (clients in a child process;
  * each process may hold 20 000 fds), lazily re-checked by the wheel. */
 #include "cwtest.h"
+#include "cwtest_main.h"
 #include "cwt_fault.h"
 
 #include <errno.h>
@@ -200,6 +201,34 @@ static void idle_clients(uint16_t port, int out)
 	_exit(0);
 }
 
+/* An echo server with --idle idle_ms, and clients(port, out) run by a child
+ * against it: reads the report (len bytes) the child writes to out, waits
+ * for the child and returns the server, still running. */
+static struct cwt_server *serve_clients(uint64_t idle_ms, void (*clients)(uint16_t port, int out),
+					 void *report, size_t len)
+{
+	struct cw_server_config cfg;
+	struct cwt_server *s;
+	int pfd[2];
+	pid_t pid;
+
+	cw_server_config_init(&cfg);
+	cfg.ops.on_data = cwt_echo_on_data;
+	cfg.policy.idle_ms = idle_ms;
+	s = cwt_server_start(&cfg);
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	if (pid == 0) {
+		close(pfd[0]);
+		clients(cwt_server_port(s), pfd[1]);
+	}
+	close(pfd[1]);
+	assert_int_equal(read(pfd[0], report, len), (ssize_t)len);
+	close(pfd[0]);
+	waitpid(pid, NULL, 0);
+	return s;
+}
+
 /* --idle 1s, 10 000 idle connections: each closed 1.0 s to 1.0 s + 0.5 s
  * (times CW_TEST_SLACK) after the last message the server read; one with
  * traffic every 200 ms stays open for its 5 s. The clock starts at the
@@ -207,30 +236,14 @@ static void idle_clients(uint16_t port, int out)
  * never read). */
 static void test_idle_1s_with_10000_connections(void **state)
 {
-	struct cw_server_config cfg;
 	struct cwt_server *s;
 	struct cw_conn_stats st;
 	struct cw_loop_stats ls;
 	struct wheel_stats ws;
 	struct idle_report r;
-	int pfd[2], status;
-	pid_t pid;
 
 	(void)state;
-	cw_server_config_init(&cfg);
-	cfg.ops.on_data = cwt_echo_on_data;
-	cfg.policy.idle_ms = 1000;
-	s = cwt_server_start(&cfg);
-	assert_int_equal(pipe(pfd), 0);
-	pid = fork();
-	if (pid == 0) {
-		close(pfd[0]);
-		idle_clients(cwt_server_port(s), pfd[1]);
-	}
-	close(pfd[1]);
-	assert_int_equal(read(pfd[0], &r, sizeof(r)), sizeof(r));
-	close(pfd[0]);
-	waitpid(pid, &status, 0);
+	s = serve_clients(1000, idle_clients, &r, sizeof(r));
 	cwt_server_stop_wheel(s, 1000, &st, &ls, &ws);
 	print_message("idle 1s: %d connections (%d failed), %d idle-closed, %d after their ping was echoed; EOF after the last message: min %ld ms, max %ld ms; %d early, %d late; pings up to %ld ms late\n",
 		      r.connected, r.connect_failed, r.closed, r.echoed, r.min_ms, r.max_ms, r.early, r.late,
@@ -315,30 +328,14 @@ static void pingpong_clients(uint16_t port, int out)
  * examines anything (no deadline comes due). */
 static void test_no_timer_work_per_message_at_scale(void **state)
 {
-	struct cw_server_config cfg;
 	struct cwt_server *s;
 	struct cw_conn_stats st;
 	struct cw_loop_stats ls;
 	struct wheel_stats ws;
 	struct pp_report r;
-	int pfd[2], status;
-	pid_t pid;
 
 	(void)state;
-	cw_server_config_init(&cfg);
-	cfg.ops.on_data = cwt_echo_on_data;
-	cfg.policy.idle_ms = 300000;
-	s = cwt_server_start(&cfg);
-	assert_int_equal(pipe(pfd), 0);
-	pid = fork();
-	if (pid == 0) {
-		close(pfd[0]);
-		pingpong_clients(cwt_server_port(s), pfd[1]);
-	}
-	close(pfd[1]);
-	assert_int_equal(read(pfd[0], &r, sizeof(r)), sizeof(r));
-	close(pfd[0]);
-	waitpid(pid, &status, 0);
+	s = serve_clients(300000, pingpong_clients, &r, sizeof(r));
 	/* Let the server see every FIN, so the counters are final (5 s at most, times CW_TEST_SLACK). */
 	for (uint64_t t = cwt_now_ms(); cwt_count_state(CW_TCP_CLOSE_WAIT, 0, 0) && cwt_now_ms() - t < cwt_slack_ms(5000);)
 		cwt_sleep_ms(5);
@@ -359,8 +356,8 @@ static void test_no_timer_work_per_message_at_scale(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_idle_1s_with_10000_connections, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_no_timer_work_per_message_at_scale, cwt_fd_setup, cwt_fd_teardown),
+		CWT_FD_TEST(test_idle_1s_with_10000_connections),
+		CWT_FD_TEST(test_no_timer_work_per_message_at_scale),
 	};
 	struct rlimit rl;
 

@@ -2,6 +2,7 @@
  * or stopped from a callback while the loop still holds events or is inside
  * its own loops. Run under ASan, which turns each into a crash. */
 #include "cwtest.h"
+#include "cwtest_main.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -204,10 +205,10 @@ static void test_forever_does_not_wrap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_shutdown_with_accept_pending_in_the_batch, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_dialer_freed_in_the_connect_batch, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_server_freed_with_done_pending, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_forever_does_not_wrap, cwt_fd_setup, cwt_fd_teardown),
+		CWT_FD_TEST(test_shutdown_with_accept_pending_in_the_batch),
+		CWT_FD_TEST(test_dialer_freed_in_the_connect_batch),
+		CWT_FD_TEST(test_server_freed_with_done_pending),
+		CWT_FD_TEST(test_forever_does_not_wrap),
 	};
 	cwt_netns();
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,8 @@
  * the tests can act inside the seam (reap_testing.h) and check
  * that every fd reap opened is closed again. */
 #include "cwtest.h"
+#include "cwtest_main.h"
+#include "child_passed.h"
 #include "cwt_fault.h"
 
 #include <errno.h>
@@ -23,13 +25,33 @@
 #include "reap/reap_testing.h"
 #include "reap_leak.h"
 
+/* The end of a test that reaped l: frees r and l, and the fds are back to
+ * the start_fds the test began with. */
+static void reaped_free(struct cw_reap *r, struct leak *l, int start_fds)
+{
+	cw_reap_free(r);
+	leak_free(l);
+	assert_int_equal(cwt_fd_count(0), start_fds);
+}
+
+/* The owner's fd after reap: closed, EOF (the peer's FIN, read first), and
+ * err for the owner's next write. */
+static void owner_sees_closed(int fd, int err)
+{
+	char b;
+
+	assert_int_equal(tcp_state(fd), TCP_CLOSE);
+	assert_int_equal(read(fd, &b, 1), 0);
+	assert_int_equal(send(fd, "x", 1, MSG_NOSIGNAL), -1);
+	assert_int_equal(errno, err);
+}
+
 static void test_fin_clean_owner_fd_stays(void **state)
 {
 	int start = cwt_fd_count(0);
 	struct cw_reap_opts o = reap_opts(1000);
 	struct leak l;
 	struct cw_reap *r;
-	char b;
 
 	(void)state;
 	leak_make(&l, 2);
@@ -42,17 +64,11 @@ static void test_fin_clean_owner_fd_stays(void **state)
 		assert_int_equal(cw_reap_item(r, (size_t)i)->end_state, CW_TCP_CLOSE);
 	}
 	/* our fds are still valid: EOF, then EPIPE on write */
-	for (int i = 0; i < 2; i++) {
-		assert_int_equal(tcp_state(l.fd[i]), TCP_CLOSE);
-		assert_int_equal(read(l.fd[i], &b, 1), 0);
-		assert_int_equal(send(l.fd[i], "x", 1, MSG_NOSIGNAL), -1);
-		assert_int_equal(errno, EPIPE);
-	}
+	for (int i = 0; i < 2; i++)
+		owner_sees_closed(l.fd[i], EPIPE);
 	/* reap closed its duplicates and its pidfd */
 	assert_int_equal(cwt_fd_count(0), start + 3);
-	cw_reap_free(r);
-	leak_free(&l);
-	assert_int_equal(cwt_fd_count(0), start);
+	reaped_free(r, &l, start);
 }
 
 /* Puts a new connection on the address pair of fd, our CLOSE_WAIT end:
@@ -124,20 +140,30 @@ static void seam_act(const struct cw_reap_item *it, void *arg)
 	}
 }
 
+/* Leaks n sockets into s->l, selects them in mode and runs that with the
+ * seam doing s->what before the first act; wait_ms 0: the default options
+ * (NULL). The run returns 0. */
+static struct cw_reap *seam_run(struct seam *s, int n, enum cw_reap_mode mode, uint64_t wait_ms)
+{
+	struct cw_reap_opts o = reap_opts(wait_ms);
+	struct reap_seam seam = { seam_act, s };
+	struct cw_reap *r;
+
+	leak_make(s->l, n);
+	r = select_ours(s->l, mode);
+	assert_int_equal(reap_run_seam(r, wait_ms ? &o : NULL, &seam), 0);
+	return r;
+}
+
 static void test_seam_replaced_fd_is_skipped(void **state)
 {
 	int start = cwt_fd_count(0);
 	struct leak l;
 	struct seam s = { &l, 0, 0, 0 };
-	struct cw_reap_opts o = reap_opts(1000);
-	struct reap_seam seam = { seam_act, &s };
-	struct cw_reap *r;
+	struct cw_reap *r = seam_run(&s, 2, CW_REAP_FIN, 1000);
 	const struct cw_reap_item *it;
 
 	(void)state;
-	leak_make(&l, 2);
-	r = select_ours(&l, CW_REAP_FIN);
-	assert_int_equal(reap_run_seam(r, &o, &seam), 0);
 	it = cw_reap_item(r, 0);
 	assert_int_equal(it->status, CW_REAP_SKIP_REPLACED);
 	assert_int_equal(it->new_inode, s.new_inode);
@@ -146,9 +172,7 @@ static void test_seam_replaced_fd_is_skipped(void **state)
 	/* the new connection on that fd number was not touched */
 	assert_int_equal(tcp_state(it->fd), TCP_CLOSE_WAIT);
 	assert_int_equal(s.calls, 2);
-	cw_reap_free(r);
-	leak_free(&l);
-	assert_int_equal(cwt_fd_count(0), start);
+	reaped_free(r, &l, start);
 }
 
 static void test_seam_closed_fd_is_gone(void **state)
@@ -156,21 +180,13 @@ static void test_seam_closed_fd_is_gone(void **state)
 	int start = cwt_fd_count(0);
 	struct leak l;
 	struct seam s = { &l, 1, 0, 0 };
-	struct cw_reap_opts o = reap_opts(1000);
-	struct reap_seam seam = { seam_act, &s };
-	struct cw_reap *r;
+	struct cw_reap *r = seam_run(&s, 2, CW_REAP_FIN, 1000); /* it selected l.fd[0] first */
 
 	(void)state;
-	leak_make(&l, 2);
-	r = select_ours(&l, CW_REAP_FIN);
-	assert_int_equal(cw_reap_item(r, 0)->fd, l.fd[0]);
-	assert_int_equal(reap_run_seam(r, &o, &seam), 0);
 	assert_int_equal(cw_reap_item(r, 0)->status, CW_REAP_SKIP_GONE);
 	assert_int_equal(cw_reap_item(r, 0)->err, -EBADF);
 	assert_int_equal(cw_reap_item(r, 1)->status, CW_REAP_CLEAN);
-	cw_reap_free(r);
-	leak_free(&l);
-	assert_int_equal(cwt_fd_count(0), start);
+	reaped_free(r, &l, start);
 }
 
 static void test_seam_state_changed_is_skipped(void **state)
@@ -178,21 +194,14 @@ static void test_seam_state_changed_is_skipped(void **state)
 	int start = cwt_fd_count(0);
 	struct leak l;
 	struct seam s = { &l, 2, 0, 0 };
-	struct cw_reap_opts o = reap_opts(1000);
-	struct reap_seam seam = { seam_act, &s };
-	struct cw_reap *r;
+	struct cw_reap *r = seam_run(&s, 1, CW_REAP_FIN, 1000);
 	const struct cw_reap_item *it;
 
 	(void)state;
-	leak_make(&l, 1);
-	r = select_ours(&l, CW_REAP_FIN);
-	assert_int_equal(reap_run_seam(r, &o, &seam), 0);
 	it = cw_reap_item(r, 0);
 	assert_int_equal(it->status, CW_REAP_SKIP_CHANGED);
 	assert_true(it->end_state == CW_TCP_LAST_ACK || it->end_state == CW_TCP_CLOSE);
-	cw_reap_free(r);
-	leak_free(&l);
-	assert_int_equal(cwt_fd_count(0), start);
+	reaped_free(r, &l, start);
 }
 
 /* The peer never sees our FIN (nftables drops the pair's packets): after
@@ -206,18 +215,14 @@ static void test_fin_unanswered_is_fin_sent(void **state)
 	const struct cw_reap_item *it;
 
 	(void)state;
-	leak_make(&l, 1);
-	cwt_nft_drop_port(peer_port(l.fd[0]));
-	r = select_ours(&l, CW_REAP_FIN);
+	r = leak_unanswered(&l);
 	assert_int_equal(cw_reap_run(r, &o), 0);
 	it = cw_reap_item(r, 0);
 	assert_int_equal(it->status, CW_REAP_FIN_SENT);
 	assert_int_equal(it->end_state, CW_TCP_LAST_ACK);
 	assert_int_equal(tcp_state(l.fd[0]), TCP_LAST_ACK);
 	cwt_nft_clear();
-	cw_reap_free(r);
-	leak_free(&l);
-	assert_int_equal(cwt_fd_count(0), start);
+	reaped_free(r, &l, start);
 }
 
 /* Not answered at first (the first check, the bulk one, sees LAST_ACK);
@@ -228,21 +233,13 @@ static void test_fin_answered_late_is_clean(void **state)
 	int start = cwt_fd_count(0);
 	struct cw_reap_opts o = reap_opts(10000);
 	struct leak l;
-	struct cw_reap *r;
-	pthread_t t;
-	uint64_t t0, ran;
+	struct cw_reap *r = leak_unanswered(&l);
+	uint64_t ran;
 
 	(void)state;
-	leak_make(&l, 1);
-	cwt_nft_drop_port(peer_port(l.fd[0]));
-	r = select_ours(&l, CW_REAP_FIN);
-	t0 = cwt_now_ms(); /* the clock starts before the FIN goes out */
-	assert_int_equal(pthread_create(&t, NULL, clear_later, NULL), 0);
-	assert_int_equal(cw_reap_run(r, &o), 0);
-	ran = cwt_now_ms() - t0; /* when the run saw its answer */
-	/* The kernel agrees, at once: the owner's socket is closed. */
+	ran = run_answered_late(r, &o); /* when the run saw its answer */
+	/* The kernel agrees: the owner's socket is closed. */
 	assert_int_equal(tcp_state(l.fd[0]), TCP_CLOSE);
-	pthread_join(t, NULL);
 	print_message("FIN answered once the drop ended (300 ms in): the run returned %llu ms in\n",
 		      (unsigned long long)ran);
 	/* The first check runs right after the FIN, long before the drop ends:
@@ -252,9 +249,7 @@ static void test_fin_answered_late_is_clean(void **state)
 	assert_true(ran < o.wait_ms);
 	assert_int_equal(cw_reap_item(r, 0)->status, CW_REAP_CLEAN);
 	assert_int_equal(cw_reap_item(r, 0)->end_state, CW_TCP_CLOSE);
-	cw_reap_free(r);
-	leak_free(&l);
-	assert_int_equal(cwt_fd_count(0), start);
+	reaped_free(r, &l, start);
 }
 
 static size_t census_count_ports(int port, int sport, int dport)
@@ -379,11 +374,9 @@ static void test_now_other_pid_selects_nothing(void **state)
 	assert_int_equal(cw_reap_count(r), 0);
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(tcp_state(l.fd[i]), TCP_CLOSE_WAIT);
-	cw_reap_free(r);
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
-	leak_free(&l);
-	assert_int_equal(cwt_fd_count(0), start);
+	reaped_free(r, &l, start);
 }
 
 /* The seam in the pipeline: the fd replaced right before acting is skipped. */
@@ -414,9 +407,7 @@ static void test_now_seam_replaced_fd_is_skipped(void **state)
 	assert_int_equal(replaced, 1);
 	assert_int_equal(clean, 1);
 	assert_int_equal(s.calls, 2);
-	cw_reap_free(r);
-	leak_free(&l);
-	assert_int_equal(cwt_fd_count(0), start);
+	reaped_free(r, &l, start);
 }
 
 static void test_rst_destroys(void **state)
@@ -424,7 +415,6 @@ static void test_rst_destroys(void **state)
 	int start = cwt_fd_count(0);
 	struct leak l;
 	struct cw_reap *r;
-	char b;
 
 	(void)state;
 	leak_make(&l, 2);
@@ -433,17 +423,12 @@ static void test_rst_destroys(void **state)
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(cw_reap_item(r, (size_t)i)->status, CW_REAP_DESTROYED);
 		/* tcp_abort: closed, ECONNABORTED for the owner's next write (the
-		 * FIN already read makes read() return 0 first) */
-		assert_int_equal(tcp_state(l.fd[i]), TCP_CLOSE);
-		assert_int_equal(read(l.fd[i], &b, 1), 0);
-		assert_int_equal(send(l.fd[i], "x", 1, MSG_NOSIGNAL), -1);
-		assert_int_equal(errno, ECONNABORTED);
+		 * FIN already read makes read() return 0 first), then EPIPE */
+		owner_sees_closed(l.fd[i], ECONNABORTED);
 		assert_int_equal(send(l.fd[i], "x", 1, MSG_NOSIGNAL), -1);
 		assert_int_equal(errno, EPIPE);
 	}
-	cw_reap_free(r);
-	leak_free(&l);
-	assert_int_equal(cwt_fd_count(0), start);
+	reaped_free(r, &l, start);
 }
 
 static void test_rst_seam_closed_is_not_destroyed(void **state)
@@ -451,18 +436,12 @@ static void test_rst_seam_closed_is_not_destroyed(void **state)
 	int start = cwt_fd_count(0);
 	struct leak l;
 	struct seam s = { &l, 1, 0, 0 };
-	struct reap_seam seam = { seam_act, &s };
-	struct cw_reap *r;
+	struct cw_reap *r = seam_run(&s, 1, CW_REAP_RST, 0);
 
 	(void)state;
-	leak_make(&l, 1);
-	r = select_ours(&l, CW_REAP_RST);
-	assert_int_equal(reap_run_seam(r, NULL, &seam), 0);
 	/* close() sent our FIN: the socket is in LAST_ACK or already gone */
 	assert_int_equal(cw_reap_status_kind(cw_reap_item(r, 0)->status), CW_REAP_KIND_SKIPPED);
-	cw_reap_free(r);
-	leak_free(&l);
-	assert_int_equal(cwt_fd_count(0), start);
+	reaped_free(r, &l, start);
 }
 
 /* rst mode, the pair replaced between selection and action: the first
@@ -475,14 +454,10 @@ static void test_rst_seam_replaced_is_not_destroyed(void **state)
 	int start = cwt_fd_count(0);
 	struct leak l;
 	struct seam s = { &l, 3, 0, 0 };
-	struct reap_seam seam = { seam_act, &s };
-	struct cw_reap *r;
+	struct cw_reap *r = seam_run(&s, 2, CW_REAP_RST, 0);
 	const struct cw_reap_item *it;
 
 	(void)state;
-	leak_make(&l, 2);
-	r = select_ours(&l, CW_REAP_RST);
-	assert_int_equal(reap_run_seam(r, NULL, &seam), 0);
 	assert_int_equal(s.calls, 2);
 	it = cw_reap_item(r, 0);
 	assert_int_equal(it->status, CW_REAP_SKIP_REPLACED);
@@ -495,9 +470,7 @@ static void test_rst_seam_replaced_is_not_destroyed(void **state)
 	assert_int_equal(send(it->fd, "x", 1, MSG_NOSIGNAL), 1);
 	assert_int_equal(cw_reap_item(r, 1)->status, CW_REAP_DESTROYED);
 	assert_int_equal(tcp_state(cw_reap_item(r, 1)->fd), TCP_CLOSE);
-	cw_reap_free(r);
-	leak_free(&l);
-	assert_int_equal(cwt_fd_count(0), start);
+	reaped_free(r, &l, start);
 }
 
 static void drop_to_nobody(void)
@@ -526,7 +499,6 @@ static int check_refused(pid_t pid, enum cw_ptrace_block why, uid_t owner)
 static void test_ptrace_other_user(void **state)
 {
 	pid_t parent = getpid(), child = fork();
-	int st;
 
 	(void)state;
 	assert_true(child >= 0);
@@ -534,9 +506,7 @@ static void test_ptrace_other_user(void **state)
 		drop_to_nobody();
 		_exit(check_refused(parent, CW_PTRACE_OTHER_UID, 0));
 	}
-	assert_int_equal(waitpid(child, &st, 0), child);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	child_passed(child);
 }
 
 static void test_ptrace_not_dumpable(void **state)
@@ -569,9 +539,7 @@ static void test_ptrace_not_dumpable(void **state)
 		waitpid(target, NULL, 0);
 		_exit(st);
 	}
-	assert_int_equal(waitpid(child, &st, 0), child);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
+	child_passed(child);
 }
 
 struct tid_wait {
@@ -618,22 +586,22 @@ static void test_check_pid(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_census_ports_in_kernel, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_fin_clean_owner_fd_stays, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_seam_replaced_fd_is_skipped, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_fin_unanswered_is_fin_sent, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_fin_answered_late_is_clean, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_seam_closed_fd_is_gone, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_seam_state_changed_is_skipped, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_now_fin_clean, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_now_other_pid_selects_nothing, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_now_seam_replaced_fd_is_skipped, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_rst_destroys, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_rst_seam_closed_is_not_destroyed, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_rst_seam_replaced_is_not_destroyed, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_ptrace_other_user, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_ptrace_not_dumpable, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_check_pid, cwt_fd_setup, cwt_fd_teardown),
+		CWT_FD_TEST(test_census_ports_in_kernel),
+		CWT_FD_TEST(test_fin_clean_owner_fd_stays),
+		CWT_FD_TEST(test_seam_replaced_fd_is_skipped),
+		CWT_FD_TEST(test_fin_unanswered_is_fin_sent),
+		CWT_FD_TEST(test_fin_answered_late_is_clean),
+		CWT_FD_TEST(test_seam_closed_fd_is_gone),
+		CWT_FD_TEST(test_seam_state_changed_is_skipped),
+		CWT_FD_TEST(test_now_fin_clean),
+		CWT_FD_TEST(test_now_other_pid_selects_nothing),
+		CWT_FD_TEST(test_now_seam_replaced_fd_is_skipped),
+		CWT_FD_TEST(test_rst_destroys),
+		CWT_FD_TEST(test_rst_seam_closed_is_not_destroyed),
+		CWT_FD_TEST(test_rst_seam_replaced_is_not_destroyed),
+		CWT_FD_TEST(test_ptrace_other_user),
+		CWT_FD_TEST(test_ptrace_not_dumpable),
+		CWT_FD_TEST(test_check_pid),
 	};
 
 	cwt_netns();

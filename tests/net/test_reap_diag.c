@@ -5,6 +5,7 @@
  * a second NETLINK_SOCK_DIAG socket of ours to the first one's port id.
  * In a private network namespace. */
 #include "cwtest.h"
+#include "cwtest_main.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -111,8 +112,8 @@ static void test_answer_after_noise(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_no_answer_times_out, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_answer_after_noise, cwt_fd_setup, cwt_fd_teardown),
+		CWT_FD_TEST(test_no_answer_times_out),
+		CWT_FD_TEST(test_answer_after_noise),
 	};
 
 	cwt_netns();

@@ -3,10 +3,10 @@
  * process owns the CLOSE_WAIT sockets and reaps them through its own pidfd,
  * in a private network namespace. */
 #include "cwtest.h"
+#include "cwtest_main.h"
 #include "cwt_fault.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,19 +28,11 @@ static void test_huge_wait_waits(void **state)
 {
 	struct cw_reap_opts o = reap_opts(UINT64_MAX);
 	struct leak l;
-	struct cw_reap *r;
-	pthread_t t;
-	uint64_t t0, took;
+	struct cw_reap *r = leak_unanswered(&l);
+	uint64_t took;
 
 	(void)state;
-	leak_make(&l, 1);
-	cwt_nft_drop_port(peer_port(l.fd[0]));
-	r = select_ours(&l, CW_REAP_FIN);
-	t0 = cwt_now_ms(); /* the clock starts before the FIN goes out */
-	assert_int_equal(pthread_create(&t, NULL, clear_later, NULL), 0);
-	assert_int_equal(cw_reap_run(r, &o), 0);
-	took = cwt_now_ms() - t0; /* before the join, which alone takes 300 ms */
-	pthread_join(t, NULL);
+	took = run_answered_late(r, &o);
 	print_message("answered %llu ms after the FIN\n", (unsigned long long)took);
 	assert_int_equal(cw_reap_item(r, 0)->status, CW_REAP_CLEAN);
 	assert_int_equal(cw_reap_item(r, 0)->end_state, CW_TCP_CLOSE);
@@ -110,8 +102,8 @@ static void test_poll_fails_is_error(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_huge_wait_waits, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_poll_fails_is_error, cwt_fd_setup, cwt_fd_teardown),
+		CWT_FD_TEST(test_huge_wait_waits),
+		CWT_FD_TEST(test_poll_fails_is_error),
 	};
 
 	cwt_netns();

@@ -3,6 +3,7 @@
  * deadline plus a margin for our code and wake-ups; only the margin (and
  * each wait's deadline) widens by CW_TEST_SLACK, never a lower bound. */
 #include "cwtest.h"
+#include "cwtest_main.h"
 #include "cwt_fault.h"
 
 #include <string.h>
@@ -175,9 +176,9 @@ static void test_heartbeats_resume_after_backpressure(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_half_closed_peer_that_never_reads, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_write_stall, cwt_fd_setup, cwt_fd_teardown),
-		cmocka_unit_test_setup_teardown(test_heartbeats_resume_after_backpressure, cwt_fd_setup, cwt_fd_teardown),
+		CWT_FD_TEST(test_half_closed_peer_that_never_reads),
+		CWT_FD_TEST(test_write_stall),
+		CWT_FD_TEST(test_heartbeats_resume_after_backpressure),
 	};
 	cwt_netns();
 	return cmocka_run_group_tests(tests, NULL, NULL);

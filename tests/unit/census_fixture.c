@@ -122,12 +122,11 @@ struct cw_census *fixture_census(const char *text, uint64_t time_ms, uint64_t mo
 	return c;
 }
 
-struct cw_census *fixture_census_file(const char *name, uint64_t time_ms, uint64_t mono_ms)
+char *fixture_text(const char *name)
 {
 	char path[512], *text;
 	FILE *f;
 	long len;
-	struct cw_census *c;
 
 	snprintf(path, sizeof(path), "%s/unit/fixtures/%s", CW_TESTS_DIR, name);
 	f = fopen(path, "re");
@@ -138,7 +137,14 @@ struct cw_census *fixture_census_file(const char *name, uint64_t time_ms, uint64
 	text = calloc(1, (size_t)len + 1);
 	assert_int_equal(fread(text, 1, (size_t)len, f), (size_t)len);
 	fclose(f);
-	c = fixture_census(text, time_ms, mono_ms);
+	return text;
+}
+
+struct cw_census *fixture_census_file(const char *name, uint64_t time_ms, uint64_t mono_ms)
+{
+	char *text = fixture_text(name);
+	struct cw_census *c = fixture_census(text, time_ms, mono_ms);
+
 	free(text);
 	return c;
 }

@@ -13,6 +13,8 @@
 
 /* Builds a census stamped (time_ms, mono_ms) from fixture text; aborts the test on bad input. */
 struct cw_census *fixture_census(const char *text, uint64_t time_ms, uint64_t mono_ms);
+/* The text of a file under tests/unit/fixtures/, NUL-terminated; free() it. */
+char *fixture_text(const char *name);
 /* The same from a file under tests/unit/fixtures/. */
 struct cw_census *fixture_census_file(const char *name, uint64_t time_ms, uint64_t mono_ms);
 /* One socket, for age and filter tests. */

@@ -25,22 +25,34 @@ static const struct cw_watch_row *row_of(struct cw_watch *w, pid_t pid)
 	return NULL;
 }
 
-static void feed(struct cw_watch *w, const char *text, uint64_t mono)
+/* A watch over 60 s intervals, leaking after 60 s. */
+static struct cw_watch *watch_new(void)
+{
+	struct cw_watch *w;
+
+	assert_int_equal(cw_watch_new(60000, 60000, &w), 0);
+	return w;
+}
+
+/* Updates w with the census of text taken at mono; age (may be NULL) gets
+ * the age w gives its first socket. */
+static void feed(struct cw_watch *w, const char *text, uint64_t mono, struct cw_age *age)
 {
 	struct cw_census *c = fixture_census(text, 0, mono);
 
 	assert_int_equal(cw_watch_update(w, c), 0);
+	if (age)
+		cw_watch_age(w, c, 0, age);
 	cw_census_free(c);
 }
 
 static void test_growing_is_leaking_by_the_third(void **state)
 {
 	static char text[65536];
-	struct cw_watch *w;
+	struct cw_watch *w = watch_new();
 	const struct cw_watch_row *r;
 
 	(void)state;
-	assert_int_equal(cw_watch_new(60000, 60000, &w), 0);
 	for (unsigned k = 1; k <= 3; k++) {
 		char *p = text;
 
@@ -48,7 +60,7 @@ static void test_growing_is_leaking_by_the_third(void **state)
 		for (unsigned b = 0; b < k; b++)
 			p = cw_lines(p, 100, b * 5 + 1, 5, (k - 1 - b) * 1000 + 100, (k - 1 - b) * 1000 + 100);
 		*p = 0;
-		feed(w, text, 10000 + (k - 1) * 1000);
+		feed(w, text, 10000 + (k - 1) * 1000, NULL);
 		r = row_of(w, 100);
 		assert_non_null(r);
 		assert_int_equal(r->close_wait, 5 * k);
@@ -64,14 +76,13 @@ static void test_growing_is_leaking_by_the_third(void **state)
 static void test_flat_and_old_is_stuck(void **state)
 {
 	static char text[65536];
-	struct cw_watch *w;
+	struct cw_watch *w = watch_new();
 	const struct cw_watch_row *r;
 
 	(void)state;
-	assert_int_equal(cw_watch_new(60000, 60000, &w), 0);
 	for (unsigned k = 0; k < 3; k++) {
 		*cw_lines(text, 200, 1, 20, 70000 + k * 1000, 70000 + k * 1000) = 0;
-		feed(w, text, 5000 + k * 1000);
+		feed(w, text, 5000 + k * 1000, NULL);
 		r = row_of(w, 200);
 		assert_int_equal(r->verdict, CW_VERDICT_STUCK);
 		assert_true(r->growth_per_min == 0);
@@ -83,15 +94,14 @@ static void test_flat_and_old_is_stuck(void **state)
 static void test_churn_is_ok(void **state)
 {
 	static char text[65536];
-	struct cw_watch *w;
+	struct cw_watch *w = watch_new();
 	size_t n;
 
 	(void)state;
-	assert_int_equal(cw_watch_new(60000, 60000, &w), 0);
 	for (unsigned k = 0; k < 6; k++) {
 		/* a few young ones, different each time: closed before the next census */
 		*cw_lines(text, 300, 100 * k + 1, k % 3, 5, 5) = 0;
-		feed(w, text, 1000 + k * 1000);
+		feed(w, text, 1000 + k * 1000, NULL);
 		n = cw_watch_count(w);
 
 		/* the young ones are there (none every third census), and judged */
@@ -109,32 +119,21 @@ static void test_churn_is_ok(void **state)
 
 static void test_watch_narrows_ages(void **state)
 {
-	static char text[4096];
-	struct cw_watch *w;
-	struct cw_census *c;
+	struct cw_watch *w = watch_new();
 	struct cw_age a;
 
 	(void)state;
-	assert_int_equal(cw_watch_new(60000, 60000, &w), 0);
-	feed(w, "", 1000);
+	feed(w, "", 1000, NULL);
 	/* first seen at t=2000, absent at t=1000; keepalive answers keep
 	 * lastack low and the kernel's own range is [0.2 s, 50 s] */
-	strcpy(text, "close-wait 127.0.0.1:8000 127.0.0.1:30001 1 0 0 none 0 150 50000 200 400 11 srv\n");
-	c = fixture_census(text, 0, 2000);
-	assert_int_equal(cw_watch_update(w, c), 0);
-	cw_watch_age(w, c, 0, &a);
+	feed(w, "close-wait 127.0.0.1:8000 127.0.0.1:30001 1 0 0 none 0 150 50000 200 400 11 srv\n", 2000, &a);
 	assert_true(a.known);
 	assert_int_equal(a.min_ms, 200);
 	assert_int_equal(a.max_ms, 1000); /* it entered after the previous census */
-	cw_census_free(c);
-	strcpy(text, "close-wait 127.0.0.1:8000 127.0.0.1:30001 1 0 0 none 0 250 51000 300 400 11 srv\n");
-	c = fixture_census(text, 0, 3000);
-	assert_int_equal(cw_watch_update(w, c), 0);
-	cw_watch_age(w, c, 0, &a);
+	feed(w, "close-wait 127.0.0.1:8000 127.0.0.1:30001 1 0 0 none 0 250 51000 300 400 11 srv\n", 3000, &a);
 	assert_int_equal(a.min_ms, 1200); /* what the first sight proved, a second on */
 	assert_int_equal(a.max_ms, 2000);
 	assert_true(a.exact);
-	cw_census_free(c);
 	cw_watch_free(w);
 }
 

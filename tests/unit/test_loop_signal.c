@@ -57,6 +57,14 @@ static void on_sig(struct cw_loop *l, int signo, void *arg)
 	((int *)arg)[signo]++;
 }
 
+/* signo, raised, reaches on_sig once through l's signalfd. */
+static void delivered(struct cw_loop *l, int signo, const int *got)
+{
+	assert_int_equal(raise(signo), 0);
+	assert_int_equal(cw_loop_run_once(l, 1000), 0);
+	assert_int_equal(got[signo], 1);
+}
+
 /* The lowest free fd number: the one the next open() gets. */
 static int next_fd(void)
 {
@@ -77,9 +85,7 @@ static void test_delivered_then_unblocked(void **state)
 	assert_int_equal(cw_loop_new(&l), 0);
 	assert_int_equal(cw_loop_signal(l, SIGUSR1, on_sig, got), 0);
 	assert_true(blocked(SIGUSR1));
-	assert_int_equal(raise(SIGUSR1), 0);
-	assert_int_equal(cw_loop_run_once(l, 1000), 0);
-	assert_int_equal(got[SIGUSR1], 1);
+	delivered(l, SIGUSR1, got);
 	cw_loop_free(l);
 	assert_false(blocked(SIGUSR1));
 }
@@ -96,9 +102,7 @@ static void test_free_keeps_the_applications_block(void **state)
 	assert_int_equal(cw_loop_new(&l), 0);
 	assert_int_equal(cw_loop_signal(l, SIGUSR2, on_sig, got), 0);
 	assert_int_equal(cw_loop_signal(l, SIGUSR1, on_sig, got), 0);
-	assert_int_equal(raise(SIGUSR2), 0);
-	assert_int_equal(cw_loop_run_once(l, 1000), 0);
-	assert_int_equal(got[SIGUSR2], 1);
+	delivered(l, SIGUSR2, got);
 	cw_loop_free(l);
 	assert_true(blocked(SIGUSR2));
 	assert_false(blocked(SIGUSR1));
@@ -118,9 +122,7 @@ static void test_nested_loops(void **state)
 	assert_int_equal(cw_loop_signal(inner, SIGUSR1, on_sig, got), 0);
 	cw_loop_free(inner);
 	assert_true(blocked(SIGUSR1));
-	assert_int_equal(raise(SIGUSR1), 0); /* would kill us if unblocked */
-	assert_int_equal(cw_loop_run_once(outer, 1000), 0);
-	assert_int_equal(got[SIGUSR1], 1);
+	delivered(outer, SIGUSR1, got); /* would kill us if unblocked */
 	cw_loop_free(outer);
 	assert_false(blocked(SIGUSR1));
 }
@@ -145,9 +147,7 @@ static void test_signalfd_fails_mask_restored(void **state)
 	assert_false(blocked(SIGUSR1));
 	/* it failed cleanly: the same call works once an fd is free */
 	assert_int_equal(cw_loop_signal(l, SIGUSR1, on_sig, got), 0);
-	assert_int_equal(raise(SIGUSR1), 0);
-	assert_int_equal(cw_loop_run_once(l, 1000), 0);
-	assert_int_equal(got[SIGUSR1], 1);
+	delivered(l, SIGUSR1, got);
 	cw_loop_free(l);
 	assert_false(blocked(SIGUSR1));
 }

@@ -74,9 +74,20 @@ static const struct cw_reap_item *by_inode(const struct cw_reap *r, uint32_t ino
 	return NULL;
 }
 
-static void test_fin_rules(void **state)
+/* The fixture's selection by f in mode. The census is freed at once: the
+ * items keep what they need. */
+static struct cw_reap *select_fixture(const struct cw_filter *f, enum cw_reap_mode mode)
 {
 	struct cw_census *c = fixture();
+	struct cw_reap *r;
+
+	assert_int_equal(cw_reap_select(c, f, mode, &r), 0);
+	cw_census_free(c);
+	return r;
+}
+
+static void test_fin_rules(void **state)
+{
 	struct cw_filter f;
 	struct cw_reap *r;
 	struct cw_reap_counts n;
@@ -86,8 +97,7 @@ static void test_fin_rules(void **state)
 	f.port = 80;
 	f.states = CW_STATE_BIT(CW_TCP_CLOSE_WAIT) | CW_STATE_BIT(CW_TCP_LISTEN) |
 		   CW_STATE_BIT(CW_TCP_FIN_WAIT2);
-	assert_int_equal(cw_reap_select(c, &f, CW_REAP_FIN, &r), 0);
-	cw_census_free(c); /* items keep what they need */
+	r = select_fixture(&f, CW_REAP_FIN);
 	assert_int_equal(cw_reap_count(r), 6);
 	assert_int_equal(by_inode(r, 100)->status, CW_REAP_TO_REAP);
 	assert_int_equal(by_inode(r, 101)->status, CW_REAP_TO_REAP);
@@ -114,7 +124,6 @@ static void test_fin_rules(void **state)
 
 static void test_rst_needs_no_owner(void **state)
 {
-	struct cw_census *c = fixture();
 	struct cw_filter f;
 	struct cw_reap *r;
 
@@ -122,18 +131,16 @@ static void test_rst_needs_no_owner(void **state)
 	cw_filter_init(&f);
 	f.port = 80;
 	f.states = CW_STATES_ALL;
-	assert_int_equal(cw_reap_select(c, &f, CW_REAP_RST, &r), 0);
+	r = select_fixture(&f, CW_REAP_RST);
 	assert_int_equal(cw_reap_mode(r), CW_REAP_RST);
 	assert_int_equal(by_inode(r, 103)->status, CW_REAP_TO_REAP);
 	assert_int_equal(by_inode(r, 104)->status, CW_REAP_TO_REAP);
 	assert_int_equal(by_inode(r, 102)->status, CW_REAP_SKIP_LISTEN); /* never, in any mode */
 	cw_reap_free(r);
-	cw_census_free(c);
 }
 
 static void test_older_uses_age_min(void **state)
 {
-	struct cw_census *c = fixture();
 	struct cw_filter f;
 	struct cw_reap *r;
 
@@ -142,7 +149,7 @@ static void test_older_uses_age_min(void **state)
 	f.port = 80;
 	f.states = CW_STATE_BIT(CW_TCP_CLOSE_WAIT) | CW_STATE_BIT(CW_TCP_LISTEN);
 	f.older_ms = 2000;
-	assert_int_equal(cw_reap_select(c, &f, CW_REAP_FIN, &r), 0);
+	r = select_fixture(&f, CW_REAP_FIN);
 	/* 100 (5 s) and 106 (9 s) and 103 (3 s, no owner); 101's range [1 s, 5 s]
 	 * holds 2 s: skipped; LISTEN has no age: not selected by --older */
 	assert_int_equal(cw_reap_count(r), 4);
@@ -153,12 +160,10 @@ static void test_older_uses_age_min(void **state)
 	assert_int_equal(by_inode(r, 101)->age.min_ms, 1000);
 	assert_int_equal(by_inode(r, 101)->age.max_ms, 5000);
 	cw_reap_free(r);
-	cw_census_free(c);
 }
 
 static void test_pid_picks_that_owner(void **state)
 {
-	struct cw_census *c = fixture();
 	struct cw_filter f;
 	struct cw_reap *r;
 
@@ -166,13 +171,12 @@ static void test_pid_picks_that_owner(void **state)
 	cw_filter_init(&f);
 	f.pid = 40;
 	f.states = CW_STATE_BIT(CW_TCP_CLOSE_WAIT);
-	assert_int_equal(cw_reap_select(c, &f, CW_REAP_FIN, &r), 0);
+	r = select_fixture(&f, CW_REAP_FIN);
 	assert_int_equal(cw_reap_count(r), 1);
 	assert_int_equal(cw_reap_item(r, 0)->pid, 40);
 	assert_int_equal(cw_reap_item(r, 0)->fd, 6);
 	assert_int_equal(cw_reap_item(r, 0)->nowners, 2);
 	cw_reap_free(r);
-	cw_census_free(c);
 }
 
 /* Structs the application allocates are read through their size: one

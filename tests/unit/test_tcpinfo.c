@@ -5,73 +5,49 @@
 
 #include "core/tcpinfo.h"
 
-static void test_keepalive(void **state)
+/* What tcp_info says after the timeout, and the reason it must give. */
+struct timed_out {
+	const char *what;
+	uint8_t retransmits, probes;
+	uint32_t snd_wnd;
+	uint64_t sent, retrans, acked; /* tcpi_bytes_sent, _retrans, _acked */
+	enum cw_close_reason reason;
+};
+
+static void test_timeout_reason(void **state)
 {
-	struct tcp_info ti;
+	static const struct timed_out cases[] = {
+		{ "keepalive", 0, 2, 65535, 100, 0, 100, CW_CLOSE_KEEPALIVE },
+		{ "data in flight", 3, 0, 65535, 5000, 3000, 100, CW_CLOSE_USER_TIMEOUT },
+		/* retransmits already reset, but original bytes were never acked */
+		{ "data in flight, retransmits reset", 0, 1, 65535, 5000, 3000, 100, CW_CLOSE_USER_TIMEOUT },
+		{ "closed window", 0, 4, 0, 1000, 0, 1000, CW_CLOSE_USER_TIMEOUT },
+		/* An old loss, long recovered: bytes_sent > bytes_acked only by the
+		 * retransmitted bytes, so nothing is in flight. */
+		{ "retransmitted but acked", 0, 2, 1000, 1500, 500, 1000, CW_CLOSE_KEEPALIVE },
+	};
 
 	(void)state;
-	memset(&ti, 0, sizeof(ti));
-	ti.tcpi_probes = 2;
-	ti.tcpi_snd_wnd = 65535;
-	ti.tcpi_bytes_sent = 100;
-	ti.tcpi_bytes_acked = 100;
-	assert_int_equal(tcpinfo_timeout_reason(&ti), CW_CLOSE_KEEPALIVE);
-}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct timed_out *c = &cases[i];
+		struct tcp_info ti;
 
-static void test_data_in_flight(void **state)
-{
-	struct tcp_info ti;
-
-	(void)state;
-	memset(&ti, 0, sizeof(ti));
-	ti.tcpi_retransmits = 3;
-	ti.tcpi_snd_wnd = 65535;
-	ti.tcpi_bytes_sent = 5000;
-	ti.tcpi_bytes_retrans = 3000;
-	ti.tcpi_bytes_acked = 100;
-	assert_int_equal(tcpinfo_timeout_reason(&ti), CW_CLOSE_USER_TIMEOUT);
-	/* retransmits already reset, but original bytes were never acked */
-	ti.tcpi_retransmits = 0;
-	ti.tcpi_probes = 1;
-	assert_int_equal(tcpinfo_timeout_reason(&ti), CW_CLOSE_USER_TIMEOUT);
-}
-
-static void test_closed_window(void **state)
-{
-	struct tcp_info ti;
-
-	(void)state;
-	memset(&ti, 0, sizeof(ti));
-	ti.tcpi_probes = 4;
-	ti.tcpi_snd_wnd = 0;
-	ti.tcpi_bytes_sent = 1000;
-	ti.tcpi_bytes_acked = 1000;
-	assert_int_equal(tcpinfo_timeout_reason(&ti), CW_CLOSE_USER_TIMEOUT);
-}
-
-static void test_retransmitted_but_acked_is_keepalive(void **state)
-{
-	struct tcp_info ti;
-
-	(void)state;
-	/* An old loss, long recovered: bytes_sent > bytes_acked only by the
-	 * retransmitted bytes, so nothing is in flight. */
-	memset(&ti, 0, sizeof(ti));
-	ti.tcpi_probes = 2;
-	ti.tcpi_snd_wnd = 1000;
-	ti.tcpi_bytes_sent = 1500;
-	ti.tcpi_bytes_retrans = 500;
-	ti.tcpi_bytes_acked = 1000;
-	assert_int_equal(tcpinfo_timeout_reason(&ti), CW_CLOSE_KEEPALIVE);
+		memset(&ti, 0, sizeof(ti));
+		ti.tcpi_retransmits = c->retransmits;
+		ti.tcpi_probes = c->probes;
+		ti.tcpi_snd_wnd = c->snd_wnd;
+		ti.tcpi_bytes_sent = c->sent;
+		ti.tcpi_bytes_retrans = c->retrans;
+		ti.tcpi_bytes_acked = c->acked;
+		print_message("%s\n", c->what);
+		assert_int_equal(tcpinfo_timeout_reason(&ti), c->reason);
+	}
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_keepalive),
-		cmocka_unit_test(test_data_in_flight),
-		cmocka_unit_test(test_closed_window),
-		cmocka_unit_test(test_retransmitted_but_acked_is_keepalive),
+		cmocka_unit_test(test_timeout_reason),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
