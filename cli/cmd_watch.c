@@ -120,7 +120,7 @@ static void clock_str(char *buf, size_t len)
 /* Non-terminal: one line per interval. */
 static void print_line(struct out *o, const struct cw_watch *w)
 {
-	char t[16], age[64];
+	char t[16], age[64], comm[OUT_NAME_LEN];
 	size_t n = cw_watch_count(w);
 
 	clock_str(t, sizeof(t));
@@ -131,7 +131,7 @@ static void print_line(struct out *o, const struct cw_watch *w)
 		const struct cw_watch_row *row = cw_watch_row(w, i);
 
 		out_printf(o, "%s %s[%d] close-wait=%zu growth=%+.1f/min oldest=%s verdict=%s",
-			   i ? " |" : "", row->comm, (int)row->pid, row->close_wait,
+			   i ? " |" : "", out_name(row->comm, comm, sizeof(comm)), (int)row->pid, row->close_wait,
 			   row->growth_per_min, age_str(&row->oldest, age, sizeof(age)),
 			   cw_verdict_name(row->verdict));
 	}

@@ -231,6 +231,39 @@ static void json_string(struct out *o, const char *s)
 	putc_(o, '"');
 }
 
+char *out_name(const char *s, char *buf, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t used = 0;
+
+	if (!len)
+		return buf;
+	while (*p) {
+		char e[8];
+		size_t n, bad = 0;
+
+		if (*p < 0x20 || *p == 0x7f) {
+			if (*p == '\n' || *p == '\t')
+				snprintf(e, sizeof(e), "\\%c", *p == '\n' ? 'n' : 't');
+			else
+				snprintf(e, sizeof(e), "\\x%02x", *p);
+			n = 1;
+		} else if ((n = utf8_len(p, &bad))) {
+			snprintf(e, sizeof(e), "%.*s", (int)n, (const char *)p);
+		} else {
+			snprintf(e, sizeof(e), "\\x%02x", *p); /* one byte at a time: all are shown */
+			n = 1;
+		}
+		if (used + strlen(e) >= len)
+			break;
+		memcpy(buf + used, e, strlen(e));
+		used += strlen(e);
+		p += n;
+	}
+	buf[used] = 0;
+	return buf;
+}
+
 /* The separator and the key of a member; false (write nothing) past the
  * depth limit. line: a row of out_json_rows, on a line of its own. */
 static bool json_key_at(struct out *o, const char *key, bool line)
@@ -462,7 +495,7 @@ static void cell_text(struct out_val *v, char *buf, size_t len)
 		return;
 	}
 	switch (v->type) {
-	case OUT_STR: snprintf(buf, len, "%s", v->s ? v->s : "-"); break;
+	case OUT_STR: out_name(v->s ? v->s : "-", buf, len); break;
 	case OUT_INT: fmt_i64(buf, v->i); break;
 	case OUT_NUM: snprintf(buf, len, "%.*f", v->prec, v->d); break;
 	case OUT_BOOL: snprintf(buf, len, "%s", v->b ? "yes" : "no"); break;

@@ -83,6 +83,12 @@ void out_json_end(struct out *o);
 
 /* Human forms used in text outside tables. */
 char *out_span_str(const struct out_span *a, char *buf, size_t len); /* "12s", "12s–42s", "-" */
+/* A name a process chose (any bytes but NUL) for a line of text: control
+ * bytes and bytes that are not UTF-8 become C escapes (\n, \xff), so a
+ * name can neither break a table's line nor forge one (JSON escapes on its
+ * own). Cut to fit len; returns buf. Table cells go through it. */
+char *out_name(const char *s, char *buf, size_t len);
+#define OUT_NAME_LEN 64 /* a command name (15 bytes) with every byte escaped */
 char *out_ms_str(uint64_t ms, char *buf, size_t len);            /* "3.2s", "42s", "2m05s" */
 
 #endif

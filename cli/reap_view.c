@@ -320,6 +320,7 @@ struct owner_text {
 static void owner_text_one(const struct cw_reap_item *it, size_t fds, void *arg)
 {
 	struct owner_text *t = arg;
+	char comm[OUT_NAME_LEN];
 
 	if (t->shown == 4 && t->total > 5) {
 		t->used += (size_t)snprintf(t->buf + t->used, t->len - t->used, " and %zu more processes",
@@ -330,7 +331,7 @@ static void owner_text_one(const struct cw_reap_item *it, size_t fds, void *arg)
 	if (t->shown > 4 || t->used >= t->len)
 		return;
 	t->used += (size_t)snprintf(t->buf + t->used, t->len - t->used, "%spid %d (%s, %zu fd%s)",
-				    t->shown ? ", " : "", (int)it->pid, it->comm, fds, fds == 1 ? "" : "s");
+				    t->shown ? ", " : "", (int)it->pid, out_name(it->comm, comm, sizeof(comm)), fds, fds == 1 ? "" : "s");
 	t->shown++;
 	if (t->used >= t->len)
 		t->used = t->len - 1;

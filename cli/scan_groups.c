@@ -128,9 +128,10 @@ void scan_print_groups(struct out *o, struct scan_result *r, bool json)
 
 void scan_culprit_line(const struct cw_group *g, char *buf, size_t len)
 {
+	char comm[OUT_NAME_LEN], peer_comm[OUT_NAME_LEN];
 	int n = snprintf(buf, len, "pid %d (%s) has not closed %zu connection%s that %s peer%s on "
 			 "this host closed",
-			 (int)g->pid, g->comm ? g->comm : "?", g->peers_closed,
+			 (int)g->pid, out_name(g->comm ? g->comm : "?", comm, sizeof(comm)), g->peers_closed,
 			 g->peers_closed == 1 ? "" : "s", g->peers_closed == 1 ? "its" : "their",
 			 g->peers_closed == 1 ? "" : "s");
 
@@ -143,10 +144,10 @@ void scan_culprit_line(const struct cw_group *g, char *buf, size_t len)
 	else if (g->peers_orphaned)
 		snprintf(buf + n, len - (size_t)n, " (%zu orphaned; %zu half-closed, still held, e.g. by pid %d (%s))",
 			 g->peers_orphaned, g->peers_half_closed, (int)g->peer_pid,
-			 g->peer_comm ? g->peer_comm : "?");
+			 out_name(g->peer_comm ? g->peer_comm : "?", peer_comm, sizeof(peer_comm)));
 	else
 		snprintf(buf + n, len - (size_t)n, " (half-closed: the peer%s still hold%s %s end, e.g. pid %d (%s))",
 			 g->peers_half_closed == 1 ? "" : "s", g->peers_half_closed == 1 ? "s" : "",
 			 g->peers_half_closed == 1 ? "its" : "their", (int)g->peer_pid,
-			 g->peer_comm ? g->peer_comm : "?");
+			 out_name(g->peer_comm ? g->peer_comm : "?", peer_comm, sizeof(peer_comm)));
 }

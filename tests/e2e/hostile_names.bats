@@ -34,6 +34,16 @@ setup() {
 
 teardown() { kill_bg; }
 
+# text_ok FILE: UTF-8 text in which each name stands escaped on a line with
+# its pid (\n and \xff as four characters each), and no line begins with
+# what followed the newline in the name (a forged row).
+text_ok() {
+	"$PY" -c 'import sys; sys.stdin.buffer.read().decode("utf-8")' <"$1"
+	grep -F '\n(evil) 1 2' "$1" | grep -qw "$evil"
+	grep -F '\xff\xfe' "$1" | grep -qw "$bad"
+	[ "$(grep -c '^(evil)' "$1")" -eq 0 ]
+}
+
 # valid_doc FILE: one JSON document that jq and Python's json both take
 # (JSON is UTF-8: Python decodes strictly, where jq would replace quietly),
 # whose first key is "version".
@@ -59,6 +69,29 @@ valid_doc() {
 	[ "$(jq --argjson p "$bad" '[.sockets[] | select(.owners[0].pid==$p and .owners[0].command=="\ufffd\ufffd" and .state=="close-wait")] | length' "$j")" -eq 2 ]
 	[ "$(jq --argjson p "$bad" '.groups[] | select(.pid==$p and .command=="\ufffd\ufffd") | .close_wait' "$j")" -eq 2 ]
 	grep -qF '"command":"\ufffd\ufffd"' "$j"
+	wait_fds "$evil" $((evil_base + 3))
+	wait_fds "$bad" $((bad_base + 2))
+}
+
+@test "text output: each name escaped on its own row, no row broken or forged" {
+	run "$CW" scan
+	[ "$status" -eq 1 ]
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/scan.txt"
+	text_ok "$BATS_TEST_TMPDIR/scan.txt"
+	grep -qF "pid $evil (\\n(evil) 1 2) has not closed 3 connections" "$BATS_TEST_TMPDIR/scan.txt"
+	run "$CW" scan --state close-wait
+	[ "$status" -eq 1 ]
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/sockets.txt"
+	text_ok "$BATS_TEST_TMPDIR/sockets.txt"
+	run "$CW" watch --interval 100ms --count 1
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/watch.txt"
+	text_ok "$BATS_TEST_TMPDIR/watch.txt"
+	run "$CW" reap --port 8601 --dry-run
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/reap.txt"
+	"$PY" -c 'import sys; sys.stdin.buffer.read().decode("utf-8")' <"$BATS_TEST_TMPDIR/reap.txt"
+	[ "$(grep -F '\xff\xfe' "$BATS_TEST_TMPDIR/reap.txt" | grep -cw "$bad")" -eq 2 ]
 	wait_fds "$evil" $((evil_base + 3))
 	wait_fds "$bad" $((bad_base + 2))
 }
@@ -101,7 +134,7 @@ valid_doc() {
 	[ "$(jq --argjson p "$bad" '[.sockets[] | select(.pid==$p and .command=="\ufffd\ufffd" and .result=="clean" and (.local=="127.0.0.1:8601"))] | length' "$j")" -eq 2 ]
 	[ "$(jq --argjson p "$bad" '.owners_left_open[] | select(.pid==$p and .command=="\ufffd\ufffd") | .fds_left_open' "$j")" -eq 2 ]
 	grep -qF '"command":"\ufffd\ufffd"' "$j"
-	jq -r .message "$j" | grep -qF "pid $bad ("$'\xef\xbf\xbd\xef\xbf\xbd'", 2 fds)"
+	jq -r .message "$j" | grep -qF "pid $bad (\\xff\\xfe, 2 fds)"
 	wait_fds "$evil" $((evil_base + 3))
 	wait_fds "$bad" $((bad_base + 2))
 }
