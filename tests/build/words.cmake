@@ -1,7 +1,5 @@
-# The real check of words users cannot resolve (scripts/check-words) over the
-# tree and the built CLI's help texts. To enable it, rename this file to
-# words.cmake (tests/CMakeLists.txt includes build/*.cmake); tests/words.allow
-# lists what it allows.
+# The check of words users cannot resolve (scripts/check-words) over the
+# tree and the built CLI's help texts; tests/words.allow lists what it allows.
 add_test(NAME lint_words
   COMMAND ${PROJECT_SOURCE_DIR}/scripts/check-words --allow ${PROJECT_SOURCE_DIR}/tests/words.allow
           ${PROJECT_SOURCE_DIR} $<TARGET_FILE:closewait-cli>)
