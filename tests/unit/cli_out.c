@@ -213,8 +213,26 @@ static void test_rows(void **state)
 	doc_open(&d);
 	out_table(d.o, row_cols, 3, &r, 2);
 	assert_int_equal(doc_close(&d), 0);
-	assert_string_equal(d.text, "NAME   A   B\nx     10  20\n\xff     11  21\n");
+	/* a table shows the name escaped (out_name), four columns wide */
+	assert_string_equal(d.text, "NAME   A   B\nx     10  20\n\\xff  11  21\n");
 	free(d.text);
+}
+
+/* A name for a line of text: control bytes and bytes that are not UTF-8
+ * escaped, valid UTF-8 as it is, cut only between whole escapes. */
+static void test_text_names(void **state)
+{
+	char b[OUT_NAME_LEN];
+
+	(void)state;
+	assert_string_equal(out_name("\n(evil) 1 2", b, sizeof(b)), "\\n(evil) 1 2");
+	assert_string_equal(out_name("\xff\xfe", b, sizeof(b)), "\\xff\\xfe");
+	assert_string_equal(out_name("a\tb\x7f\x01", b, sizeof(b)), "a\\tb\\x7f\\x01");
+	assert_string_equal(out_name("caf\xc3\xa9 \xe2\x82\xac", b, sizeof(b)), "caf\xc3\xa9 \xe2\x82\xac");
+	assert_string_equal(out_name("\xc3", b, sizeof(b)), "\\xc3"); /* cut sequence */
+	assert_string_equal(out_name("ab\xff", b, 6), "ab");           /* "\xff" does not fit */
+	assert_string_equal(out_name("ab\xff", b, 7), "ab\\xff");
+	assert_string_equal(out_name("x", b, 1), "");
 }
 
 int main(void)
@@ -227,6 +245,7 @@ int main(void)
 		cmocka_unit_test(test_non_finite_refused),
 		cmocka_unit_test(test_depth_limit_loud),
 		cmocka_unit_test(test_rows),
+		cmocka_unit_test(test_text_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
