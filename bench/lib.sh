@@ -145,6 +145,31 @@ wait_ready() {
 	done
 }
 
+# Waits (deadline 10 s) until strace, whose stderr goes to file $1, has
+# attached to what it traces ($2 names it in the failure).
+wait_attached() {
+	i=0
+	until grep -q attached "$1"; do
+		i=$((i + 1))
+		[ $i -gt 500 ] && die "strace did not attach to $2: $(cat "$1")"
+		sleep 0.02
+	done
+}
+
+# own_namespaces VAR SCRIPT ARGS...: runs the suite SCRIPT again in network
+# and pid namespaces of its own (with its own /proc, so that a walk of /proc
+# sees only its processes), unless VAR=1 says this already is that run:
+# then it brings that namespace's loopback up.
+own_namespaces() {
+	var=$1
+	shift
+	if eval "[ \"\${$var:-}\" = 1 ]"; then
+		ip link set lo up
+		return 0
+	fi
+	exec env "$var=1" unshare -n -p -f --mount-proc -- sh "$@"
+}
+
 # start_server KIND PORT [EXTRA...]: starts a server, waits until it
 # listens, sets SPID. KIND: closewait, libuv, bare, blocking.
 start_server() {

@@ -1,5 +1,6 @@
 /* The cw_policy options of `serve` and `client --stream`, parsed once here. */
 #include <errno.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,26 +96,36 @@ static int unescape(const char *s, char *out, size_t *len)
 	return n ? 0 : -EINVAL;
 }
 
+/* The options that each set one duration of the policy. read_idle's name
+ * (NULL here) is the command's own: --read-idle or --recv-timeout. */
+static const struct {
+	int opt;
+	const char *name;
+	size_t off;
+} durations[] = {
+	{ OPT_IDLE, "idle", offsetof(struct cw_policy, idle_ms) },
+	{ OPT_READ_IDLE, NULL, offsetof(struct cw_policy, read_idle_ms) },
+	{ OPT_WRITE_STALL, "write-stall", offsetof(struct cw_policy, write_stall_ms) },
+	{ OPT_HEARTBEAT, "heartbeat", offsetof(struct cw_policy, heartbeat_ms) },
+	{ OPT_LINGER, "linger", offsetof(struct cw_policy, linger_ms) },
+	{ OPT_HALF_CLOSE, "half-close", offsetof(struct cw_policy, half_close_ms) },
+};
+
 bool policy_opt(struct policy_args *a, int opt, const char *arg)
 {
 	const char *cmd = a->cmd;
 	struct cw_policy *p = a->p;
-	char name[32];
 
+	for (size_t i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
+		char name[32];
+
+		if (durations[i].opt != opt)
+			continue;
+		snprintf(name, sizeof(name), "--%s", durations[i].name ? durations[i].name : a->read_idle_name);
+		*(uint64_t *)((char *)p + durations[i].off) = opt_duration(cmd, name, arg, true);
+		return true;
+	}
 	switch (opt) {
-	case OPT_IDLE:
-		p->idle_ms = opt_duration(cmd, "--idle", arg, true);
-		return true;
-	case OPT_READ_IDLE:
-		snprintf(name, sizeof(name), "--%s", a->read_idle_name);
-		p->read_idle_ms = opt_duration(cmd, name, arg, true);
-		return true;
-	case OPT_WRITE_STALL:
-		p->write_stall_ms = opt_duration(cmd, "--write-stall", arg, true);
-		return true;
-	case OPT_HEARTBEAT:
-		p->heartbeat_ms = opt_duration(cmd, "--heartbeat", arg, true);
-		return true;
 	case OPT_HEARTBEAT_PAYLOAD:
 		if (unescape(arg, a->payload, &p->heartbeat_len))
 			cli_usage_exit2(cmd, "--heartbeat-payload: invalid payload \"%s\" (1-%d bytes; escapes \\n \\r \\t \\\\ \\0 \\xHH)",
@@ -141,12 +152,6 @@ bool policy_opt(struct policy_args *a, int opt, const char *arg)
 		return true;
 	case OPT_RESET_TIMEDOUT:
 		p->reset_timedout = true;
-		return true;
-	case OPT_LINGER:
-		p->linger_ms = opt_duration(cmd, "--linger", arg, true);
-		return true;
-	case OPT_HALF_CLOSE:
-		p->half_close_ms = opt_duration(cmd, "--half-close", arg, true);
 		return true;
 	default:
 		return false;

@@ -26,12 +26,7 @@ traced_run() {
 	: >"$err"
 	strace -c -f -p "$1" -o "$6" 2>"$err" &
 	st=$!
-	i=0
-	until grep -q attached "$err"; do
-		i=$((i + 1))
-		[ $i -gt 500 ] && die "strace did not attach to $1: $(cat "$err")"
-		sleep 0.02
-	done
+	wait_attached "$err" "$1"
 	line=$("$BIN/loadgen" --port "$2" --conns "$3" --size "$4" --time "$5" --warmup 0) ||
 		die "loadgen failed under strace"
 	wait_fds "$1" "$fd0" 20

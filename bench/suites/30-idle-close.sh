@@ -103,12 +103,7 @@ for s in $LIST; do
 	: >"$err"
 	strace -f -p "$pid" -o "$TMPD/trace.$s" 2>"$err" &
 	st=$!
-	i=0
-	until grep -q attached "$err"; do
-		i=$((i + 1))
-		[ $i -gt 500 ] && die "strace did not attach to $s: $(cat "$err")"
-		sleep 0.02
-	done
+	wait_attached "$err" "$s"
 	"$BIN/closelat" --port "$p" --samples $TRACED --rounds 1 >/dev/null || die "closelat under strace ($s) failed"
 	kill -INT $st
 	wait $st || true

@@ -13,10 +13,7 @@
 set -eu
 . "$(dirname "$0")/../lib.sh" # helpers only: its bench_init is not for a pid namespace
 build=$1 out=$2 mode=${3:-}
-if [ "${CW_SCAN_BENCH_NS:-}" != 1 ]; then
-	exec env CW_SCAN_BENCH_NS=1 unshare -n -p -f --mount-proc -- sh "$0" "$@"
-fi
-ip link set lo up
+own_namespaces CW_SCAN_BENCH_NS "$0" "$@"
 sysctl -qw net.ipv4.tcp_fin_timeout=2
 cw=$build/closewait farm=$build/bench/census_farm
 if [ "$mode" = --smoke ]; then

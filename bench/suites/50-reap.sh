@@ -13,10 +13,7 @@
 set -eu
 . "$(dirname "$0")/../lib.sh" # helpers only: its bench_init is not for a pid namespace
 build=$1 out=$2 mode=${3:-}
-if [ "${CW_REAP_BENCH_NS:-}" != 1 ]; then
-	exec env CW_REAP_BENCH_NS=1 unshare -n -p -f --mount-proc -- sh "$0" "$@"
-fi
-ip link set lo up
+own_namespaces CW_REAP_BENCH_NS "$0" "$@"
 # Each run leaves 20 000 TIME_WAIT (the reaped pairs' client ends) and 30 000
 # orphaned FIN_WAIT_2, which hold time-wait buckets too, all for 60 s: past
 # tcp_max_tw_buckets (131 072 here) a closing client end is dropped at once

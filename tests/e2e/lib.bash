@@ -46,6 +46,16 @@ start_server() {
 	wait_until "$(slack_ms 5000)" listening "$port" || { cat "$BATS_TEST_TMPDIR/serve.log" >&2; return 1; }
 }
 
+# usage_error WANT CMD...: CMD is refused as a usage error (exit 2) with a
+# message that holds WANT.
+usage_error() {
+	local want=$1
+	shift
+	run "$@"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"$want"* ]]
+}
+
 fd_count() { ls "/proc/$1/fd" | wc -l; }
 
 # wait_fds PID BASE: until process PID holds BASE fds again (2 s at most, times

@@ -233,22 +233,13 @@ age_check() {
 }
 
 @test "bad input exits 2 and names the option" {
-	run "$CW" scan --state close_wait
-	[ "$status" -eq 2 ]; [[ "$output" == *"--state: unknown state \"close_wait\""* ]]
-	run "$CW" scan --older 5
-	[ "$status" -eq 2 ]; [[ "$output" == *"--older: invalid duration \"5\""* ]]
-	run "$CW" scan --peer 300.1.1.1
-	[ "$status" -eq 2 ]; [[ "$output" == *"--peer: invalid address"* ]]
-	run "$CW" scan --port 0
-	[ "$status" -eq 2 ]; [[ "$output" == *"--port: invalid port"* ]]
-	run "$CW" scan --by user
-	[ "$status" -eq 2 ]; [[ "$output" == *"--by: unknown grouping"* ]]
-	run "$CW" ports --rate 100
-	[ "$status" -eq 2 ]; [[ "$output" == *"--rate: invalid rate \"100\""* ]]
-	run "$CW" ports --dest 127.0.0.1
-	[ "$status" -eq 2 ]; [[ "$output" == *"--dest: invalid address"* ]]
-	run "$CW" watch --interval 2
-	[ "$status" -eq 2 ]; [[ "$output" == *"--interval: invalid duration"* ]]
-	run "$CW" watch --stuck-after x
-	[ "$status" -eq 2 ]; [[ "$output" == *"--stuck-after: invalid duration"* ]]
+	usage_error "--state: unknown state \"close_wait\"" "$CW" scan --state close_wait
+	usage_error "--older: invalid duration \"5\"" "$CW" scan --older 5
+	usage_error "--peer: invalid address" "$CW" scan --peer 300.1.1.1
+	usage_error "--port: invalid port" "$CW" scan --port 0
+	usage_error "--by: unknown grouping" "$CW" scan --by user
+	usage_error "--rate: invalid rate \"100\"" "$CW" ports --rate 100
+	usage_error "--dest: invalid address" "$CW" ports --dest 127.0.0.1
+	usage_error "--interval: invalid duration" "$CW" watch --interval 2
+	usage_error "--stuck-after: invalid duration" "$CW" watch --stuck-after x
 }

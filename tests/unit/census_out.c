@@ -43,24 +43,6 @@ static char *render(bool json, const struct cw_filter *f, enum cw_group_by by, b
 	return text;
 }
 
-static char *slurp(const char *name)
-{
-	char path[512], *t;
-	FILE *f;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/unit/fixtures/%s", CW_TESTS_DIR, name);
-	f = fopen(path, "re");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	t = calloc(1, (size_t)n + 1);
-	assert_int_equal(fread(t, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return t;
-}
-
 static void test_json_shape(void **state)
 {
 	struct cw_filter f;
@@ -70,7 +52,7 @@ static void test_json_shape(void **state)
 	(void)state;
 	cw_filter_init(&f);
 	got = render(true, &f, CW_BY_PROCESS, false, &cw);
-	want = slurp("scan_default.json");
+	want = fixture_text("scan_default.json");
 	if (strcmp(got, want))
 		fprintf(stderr, "got:\n%s", got);
 	assert_string_equal(got, want);
