@@ -210,8 +210,18 @@ static void json_string(struct out *o, const char *s)
 
 	putc_(o, '"');
 	while (*p) {
+		const unsigned char *run = p;
 		size_t n, bad = 0;
 
+		/* the common case, in one copy: bytes that stand for themselves */
+		while (*p >= 0x20 && *p != '"' && *p != '\\' && *p < 0x80)
+			p++;
+		while (*p >= 0x80 && (n = utf8_len(p, &bad)))
+			p += n;
+		if (p > run) {
+			put(o, (const char *)run, (size_t)(p - run));
+			continue;
+		}
 		if (*p == '"' || *p == '\\') {
 			putc_(o, '\\');
 			putc_(o, (char)*p++);
@@ -220,10 +230,8 @@ static void json_string(struct out *o, const char *s)
 
 			snprintf(e, sizeof(e), "\\u%04x", *p++);
 			puts_(o, e);
-		} else if ((n = utf8_len(p, &bad))) {
-			put(o, (const char *)p, n);
-			p += n;
 		} else {
+			utf8_len(p, &bad);
 			puts_(o, "\\ufffd");
 			p += bad;
 		}
@@ -239,26 +247,37 @@ char *out_name(const char *s, char *buf, size_t len)
 	if (!len)
 		return buf;
 	while (*p) {
-		char e[8];
+		const unsigned char *run = p;
 		size_t n, bad = 0;
+		char e[8];
 
-		if (*p < 0x20 || *p == 0x7f) {
-			if (*p == '\n' || *p == '\t')
-				snprintf(e, sizeof(e), "\\%c", *p == '\n' ? 'n' : 't');
-			else
-				snprintf(e, sizeof(e), "\\x%02x", *p);
-			n = 1;
-		} else if ((n = utf8_len(p, &bad))) {
-			snprintf(e, sizeof(e), "%.*s", (int)n, (const char *)p);
-		} else {
-			snprintf(e, sizeof(e), "\\x%02x", *p); /* one byte at a time: all are shown */
-			n = 1;
+		/* printable ASCII and valid UTF-8 sequences stand for themselves */
+		while (*p >= 0x20 && *p < 0x7f)
+			p++;
+		while (*p >= 0x80 && (n = utf8_len(p, &bad)))
+			p += n;
+		if (p > run) {
+			n = (size_t)(p - run);
+			if (used + n >= len) {
+				p = run; /* cut at a whole character */
+				while (*p && used + 1 < len && *p >= 0x20 && *p < 0x7f)
+					buf[used++] = (char)*p++;
+				break;
+			}
+			memcpy(buf + used, run, n);
+			used += n;
+			continue;
 		}
-		if (used + strlen(e) >= len)
+		if (*p == '\n' || *p == '\t')
+			snprintf(e, sizeof(e), "\\%c", *p == '\n' ? 'n' : 't');
+		else
+			snprintf(e, sizeof(e), "\\x%02x", *p); /* one byte at a time: all are shown */
+		n = strlen(e);
+		if (used + n >= len)
 			break;
-		memcpy(buf + used, e, strlen(e));
-		used += strlen(e);
-		p += n;
+		memcpy(buf + used, e, n);
+		used += n;
+		p++;
 	}
 	buf[used] = 0;
 	return buf;
