@@ -7,7 +7,9 @@
  * uppercase, byte for byte), optionally half-closes, then reads: as fast as
  * it can, at a limited rate, or not at all for MS then as fast as it can.
  * Prints "connected" once connected, then one line when the connection
- * ends: "end=eof|reset|timeout bytes=B ok=1|0 ms=T" (T from the connect).
+ * ends: "end=eof|reset|timeout bytes=B ok=1|0 ms=T" (T from just before
+ * connect(): the server may accept, and start its clocks, before connect()
+ * returns here, so a clock started after it could read a deadline short).
  * Exit 0 whatever the end; 1 on a wrong byte; 2 on usage. */
 #include <errno.h>
 #include <getopt.h>
@@ -53,12 +55,12 @@ int main(int argc, char **argv)
 	}
 	if (!port)
 		return 2;
+	start = cwt_now_ms();
 	fd = cwt_connect(host, port);
 	if (fd < 0) {
 		printf("end=refused bytes=0 ok=0 ms=0\n");
 		return 0;
 	}
-	start = cwt_now_ms();
 	printf("connected\n");
 	fflush(stdout);
 	cwt_set_nonblock(fd, true);
