@@ -231,8 +231,7 @@ static void json_string(struct out *o, const char *s)
 			snprintf(e, sizeof(e), "\\u%04x", *p++);
 			puts_(o, e);
 		} else {
-			utf8_len(p, &bad);
-			puts_(o, "\\ufffd");
+			puts_(o, "\\ufffd"); /* bad: measured by the run's last utf8_len */
 			p += bad;
 		}
 	}
