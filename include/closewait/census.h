@@ -31,6 +31,27 @@
 #pragma GCC visibility push(default)
 
 struct cw_filter;
+/* Which network namespaces a census reads. */
+enum cw_netns_sel {
+	CW_NETNS_SEL_CURRENT,         /* the caller's (the default) */
+	CW_NETNS_SEL_ONE,             /* one, named by cw_census_opts.netns */
+	CW_NETNS_SEL_PID,             /* those cw_census_opts.netns_pid's threads are in */
+	CW_NETNS_SEL_ALL              /* every one reachable: from a process or thread, a bind
+				       * mount in any mount namespace, or an open fd */
+};
+/* How a namespace of a census was found. */
+enum cw_netns_how {
+	CW_NETNS_CURRENT,             /* the caller's own */
+	CW_NETNS_GIVEN,               /* named by the caller (cw_census_opts.netns) */
+	CW_NETNS_PROCESS,             /* a process is in it */
+	CW_NETNS_THREAD,              /* only a thread is in it, not its process's leader */
+	CW_NETNS_MOUNT,               /* a bind mount holds it (as /run/netns/NAME does) */
+	CW_NETNS_FD                   /* an open fd holds it */
+};
+/* "current", "given", "process", "thread", "mount", "fd" (static); "?" for
+ * a number that is none. */
+const char *cw_netns_how_name(enum cw_netns_how how);
+
 
 /* What to take. The application allocates it and calls cw_census_opts_init()
  * first: that sets size, and the library reads only the fields that lie
@@ -51,6 +72,11 @@ struct cw_census_opts {
 	 * (NULL: all). Lets a caller skip the /proc work for sockets it will drop. */
 	bool (*want)(const struct cw_sock *s, void *arg);
 	void *want_arg;
+	/* Which network namespaces (DESIGN: the selection). A socket carries its
+	 * namespace's inode (cw_sock.netns); cw_census_netns lists them. */
+	enum cw_netns_sel netns_sel;
+	const char *netns;            /* CW_NETNS_SEL_ONE: NAME (in /run/netns), a PATH, or "pid:PID" */
+	pid_t netns_pid;              /* CW_NETNS_SEL_PID: the process whose threads' namespaces to read */
 };
 /* Everything off: all states, no owners. Cannot fail. */
 void cw_census_opts_init(struct cw_census_opts *o);
@@ -77,9 +103,14 @@ const struct cw_owner *cw_census_owner(const struct cw_census *c, size_t i, size
 enum cw_owner_kind {
 	CW_OWNED,                     /* held by the process(es) found */
 	CW_ORPHAN,                    /* inode 0: no file left, no process can hold it */
-	CW_UNKNOWN                    /* has a file, but no owner was found (not asked, or not readable) */
+	CW_UNKNOWN,                   /* has a file, but no owner was found (not asked, or not readable) */
+	/* No file yet: a connection waiting in a listener's accept queue. Its
+	 * owners are the owners of that listener (cw_census_listener). */
+	CW_UNACCEPTED
 };
-/* Socket i's kind: CW_OWNED, CW_ORPHAN or CW_UNKNOWN (above). */
+/* Socket i's kind (above). A socket with no file is CW_UNACCEPTED in the
+ * states a connection has before accept() (SYN-RECV, ESTABLISHED,
+ * CLOSE-WAIT), CW_ORPHAN in those after close(). */
 enum cw_owner_kind cw_census_owner_kind(const struct cw_census *c, size_t i);
 uint64_t cw_census_time_ms(const struct cw_census *c);  /* CLOCK_REALTIME when the dump began */
 uint64_t cw_census_mono_ms(const struct cw_census *c);  /* CLOCK_MONOTONIC when it began */
@@ -92,6 +123,54 @@ bool cw_census_owners_partial(const struct cw_census *c);
 /* How many processes' fds could not be read (permissions): their sockets
  * show no owner. */
 unsigned cw_census_unreadable(const struct cw_census *c);
+
+/* The network namespaces the census read or tried to, in inode order. */
+struct cw_netns {
+	uint64_t inode;               /* its nsfs inode, what `ip netns identify` compares */
+	const char *name;             /* its /run/netns name, or NULL */
+	enum cw_netns_how how;        /* how it was found */
+	pid_t pid;                    /* PROCESS, THREAD, FD: a process that holds it; MOUNT: one
+				       * in whose mount namespace the mount is; else 0 */
+	const char *path;             /* MOUNT: the mount point; GIVEN: as given; else NULL */
+	int err;                      /* 0: read; -ENOENT: gone before it could be read; else
+				       * why it could not be (-EPERM: no CAP_SYS_ADMIN) */
+};
+size_t cw_census_netns_count(const struct cw_census *c);
+const struct cw_netns *cw_census_netns(const struct cw_census *c, size_t j);
+/* The namespace socket i is in. Never NULL. */
+const struct cw_netns *cw_census_sock_netns(const struct cw_census *c, size_t i);
+/* Namespace links and mount tables that refused even to be looked at: the
+ * namespaces behind them may be missing (CW_NETNS_SEL_ALL). */
+unsigned cw_census_netns_unreadable(const struct cw_census *c);
+
+/* Where in the cgroup tree a process or socket lives, and what the path
+ * says: the systemd unit, the container and the Kubernetes pod. A field is
+ * NULL where the path does not say (never a guess). Owned by the census. */
+struct cw_workload {
+	const char *cgroup;           /* "/system.slice/nginx.service" (cgroup v2, else v1 name=systemd) */
+	const char *systemd_unit;     /* "nginx.service" */
+	const char *container_runtime; /* "docker", "containerd", "cri-o", "podman" */
+	const char *container_id;     /* the runtime's id (hex, as long as the path has it) */
+	const char *pod_uid;          /* "0f5d1c1e-6b3a-4c6e-9a0e-4b1d2c3e4f50" */
+	const char *pod_qos;          /* "guaranteed", "burstable", "besteffort" */
+};
+/* The workload of owner k of socket i (from /proc/PID/cgroup, read once per
+ * process), or NULL when unknown. */
+const struct cw_workload *cw_census_owner_workload(const struct cw_census *c, size_t i, size_t k);
+/* Socket i's workload: its first owner's; for a socket no process holds,
+ * the cgroup the socket was created in (the kernel keeps it with the
+ * socket); NULL when neither is known. */
+const struct cw_workload *cw_census_sock_workload(const struct cw_census *c, size_t i);
+
+/* The listeners an unaccepted socket i waits on (0 for other kinds): those
+ * of its namespace and port with the most specific local address (an exact
+ * address before the wildcard); several with SO_REUSEPORT. Listener k's
+ * socket; its owners are socket i's owners. */
+size_t cw_census_listener_count(const struct cw_census *c, size_t i);
+const struct cw_sock *cw_census_listener(const struct cw_census *c, size_t i, size_t k);
+/* True when sockets of other namespaces were found whose owners this
+ * process cannot see (it runs in another pid namespace than theirs). */
+bool cw_census_owners_hidden(const struct cw_census *c);
 
 #pragma GCC visibility pop
 #endif

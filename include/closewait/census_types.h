@@ -85,6 +85,8 @@ struct cw_sock {
 	uint8_t timer;                /* enum cw_sock_timer */
 	uint8_t retrans;              /* retransmits or unanswered probes of that timer */
 	bool has_info;                /* the tcp_info times are valid */
+	uint64_t netns;               /* inode of its network namespace (cw_census_sock_netns) */
+	uint64_t cgroup_id;           /* the cgroup v2 its creator was in when it was made; 0: unknown */
 };
 
 /* A process holding a socket. The library allocates it; it may gain fields
