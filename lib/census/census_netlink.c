@@ -137,6 +137,10 @@ static int msg_to_sock(const struct nlmsghdr *nlh, struct cw_sock *s)
 	mnl_attr_for_each(a, nlh, sizeof(*m)) {
 		if (mnl_attr_get_type(a) == INET_DIAG_INFO)
 			info_set(s, a);
+		/* Sent for full sockets on kernels from 5.7 on, unasked. */
+		else if (mnl_attr_get_type(a) == INET_DIAG_CGROUP_ID &&
+			 mnl_attr_get_payload_len(a) == sizeof(uint64_t))
+			s->cgroup_id = mnl_attr_get_u64(a);
 	}
 	return 0;
 }
