@@ -1,0 +1,283 @@
+#!/usr/bin/env bats
+# closewait scan across network namespaces and cgroups: 20 namespaces, each
+# with a leaky server (closewait serve --leak) in a cgroup shaped like a
+# systemd service, a Docker scope, a containerd pod container, a
+# cgroupfs-driver pod container or a Podman scope; and one namespace per way
+# of being found (a /run/netns mount with no process in it, a mount made in
+# another mount namespace, a thread, an fd). Built once in setup_file.
+
+load containers_fixture
+
+# expect NAME PID PORT LEAKS CGROUP_REL UNIT RUNTIME ID POD QOS: one server's
+# truth, a JSON line of $FX_DIR/servers.jsonl ("" is null).
+expect() {
+	jq -nc --arg name "$1" --argjson pid "$2" --argjson netns "$(fx_netns_ino "$2")" \
+		--argjson port "$3" --argjson leaks "$4" --arg cgroup "${CG_PARENT#"$CG_MOUNT"}/$5" \
+		--argjson fds "$(fd_count "$2")" \
+		--arg unit "$6" --arg rt "$7" --arg id "$8" --arg pod "$9" --arg qos "${10}" '
+		def n: if . == "" then null else . end;
+		{name: $name, pid: $pid, netns: $netns, port: $port, leaks: $leaks, fds: $fds,
+		 cgroup: $cgroup, systemd_unit: ($unit | n), container_runtime: ($rt | n),
+		 container_id: ($id | n), pod_uid: ($pod | n), pod_qos: ($qos | n)}' \
+		>>"$FX_DIR/servers.jsonl"
+}
+
+setup_file() {
+	fx_init --cgroups
+	: >"$FX_DIR/servers.jsonl"
+	local i rel unit rt id pod qos pids=() args=()
+	# 20 namespaces, each held by its server; namespace i leaks i+1 sockets
+	for i in $(seq 0 19); do
+		unit= rt= id= pod= qos=
+		case $((i % 5)) in
+		0)
+			unit=leaky-$i.service
+			rel=system.slice/$unit
+			;;
+		1)
+			id=$(fx_hex64) rt=docker
+			rel=system.slice/docker-$id.scope
+			;;
+		2)
+			pod=$(fx_uuid) id=$(fx_hex64) rt=containerd qos=burstable
+			rel=kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${pod//-/_}.slice/cri-containerd-$id.scope
+			;;
+		3)
+			pod=$(fx_uuid) id=$(fx_hex64) qos=besteffort
+			rel=kubepods/besteffort/pod$pod/$id
+			;;
+		4)
+			id=$(fx_hex64) rt=podman
+			rel=machine.slice/libpod-$id.scope
+			;;
+		esac
+		fx_cgroup "$rel"
+		fx_bg "srv$i" "$rel" new "$CW" serve --leak --quiet --port 8000
+		pids[i]=$FX_PID
+		args[i]="$rel|$unit|$rt|$id|$pod|$qos"
+	done
+	# a second container of namespace 2's pod, in the pod's namespace (a
+	# sidecar: a pod's containers share one), on port 8001
+	IFS='|' read -r rel unit rt id pod qos <<<"${args[2]}"
+	spod=$pod sid=$(fx_hex64)
+	srel="${rel%/*}/cri-containerd-$sid.scope"
+	fx_cgroup "$srel"
+	fx_bg sidecar "$srel" "${pids[2]}" "$CW" serve --leak --quiet --port 8001
+	sidecar=$FX_PID
+	for i in $(seq 0 19); do
+		fx_wait_listen "${pids[i]}" 8000
+		fx_leak "${pids[i]}" 8000 $((i + 1))
+		IFS='|' read -r rel unit rt id pod qos <<<"${args[i]}"
+		expect "srv$i" "${pids[i]}" 8000 $((i + 1)) "$rel" "$unit" "$rt" "$id" "$pod" "$qos"
+	done
+	fx_wait_listen "$sidecar" 8001
+	fx_leak "$sidecar" 8001 3
+	expect sidecar "$sidecar" 8001 3 "$srel" "" containerd "$sid" "$spod" burstable
+
+	# one namespace per way of being found, each with its own leak (port 9000)
+	: >"$FX_DIR/found.jsonl"
+	fx_ipnetns x
+	fx_bg via-mount - - "$T/cwt-nsleak" enter 9000 2 "/run/netns/$FX_NETNS"
+	fx_wait_ready via-mount
+	jq -nc --argjson netns "$READY_INO" --argjson pid "$FX_PID" --arg name "$FX_NETNS" \
+		'{way: "mount", netns: $netns, holder: $pid, leaks: 2, netns_name: $name,
+		  path: ("/run/netns/" + $name), found_pid: null}' >>"$FX_DIR/found.jsonl"
+	touch "$FX_DIR/nsmnt"
+	fx_bg mntns - - unshare -m --propagation private sh -c 'unshare --net="$1" true && exec sleep 3600' fx-mntns "$FX_DIR/nsmnt"
+	mntns=$FX_PID
+	wait_until "$(slack_ms 5000)" "grep -q ' $FX_DIR/nsmnt .* nsfs ' /proc/$mntns/mountinfo"
+	fx_bg via-mntns - - "$T/cwt-nsleak" enter 9000 3 "/proc/$mntns/root$FX_DIR/nsmnt"
+	fx_wait_ready via-mntns
+	jq -nc --argjson netns "$READY_INO" --argjson pid "$FX_PID" --argjson mntns "$mntns" --arg path "$FX_DIR/nsmnt" \
+		'{way: "mount", netns: $netns, holder: $pid, leaks: 3, netns_name: null, path: $path,
+		  found_pid: $mntns}' >>"$FX_DIR/found.jsonl"
+	fx_bg via-thread - - "$T/cwt-nsleak" thread 9000 4
+	fx_wait_ready via-thread
+	jq -nc --argjson netns "$READY_INO" --argjson pid "$FX_PID" --argjson tid "$READY_TID" \
+		'{way: "thread", netns: $netns, holder: $pid, tid: $tid, leaks: 4, netns_name: null, path: null,
+		  found_pid: $pid}' >>"$FX_DIR/found.jsonl"
+	fx_bg via-fd - - "$T/cwt-nsleak" fd 9000 5
+	fx_wait_ready via-fd
+	jq -nc --argjson netns "$READY_INO" --argjson pid "$FX_PID" \
+		'{way: "fd", netns: $netns, holder: $pid, leaks: 5, netns_name: null, path: null,
+		  found_pid: $pid}' >>"$FX_DIR/found.jsonl"
+}
+
+teardown_file() { fx_cleanup; }
+
+# scan_all FILE ARGS...: `scan --all-netns --json ARGS...` into FILE; exit 1
+# (CLOSE_WAIT among the results) expected.
+scan_all() {
+	local f=$1
+	shift
+	run "$CW" scan --all-netns --json "$@"
+	echo "$output" >"$f"
+	[ "$status" -eq 1 ]
+}
+
+@test "20 namespaces, five cgroup shapes: scan --all-netns --json finds every leaked socket with its netns, pid, unit, container and pod" {
+	fd0=$(fd_count $BASHPID)
+	j=$BATS_TEST_TMPDIR/all.json
+	scan_all "$j"
+	[ "$(jq -r .netns_selection "$j")" = all ]
+	[ "$(wc -l <"$FX_DIR/servers.jsonl")" -eq 21 ]
+	while read -r e; do
+		echo "server: $e" >&2
+		n=$(jq .leaks <<<"$e")
+		# the sockets of the server's pid: all in its namespace, as many as it leaked
+		mine='[.sockets[] | select(.state == "close-wait" and .owners[0].pid == $e.pid)]'
+		[ "$(jq --argjson e "$e" "$mine | length" "$j")" -eq "$n" ]
+		[ "$(jq --argjson e "$e" "$mine | map(select(.netns == \$e.netns and .netns_name == null)) | length" "$j")" -eq "$n" ]
+		[ "$(jq --argjson e "$e" "$mine | map(select(.local == \"127.0.0.1:\(\$e.port)\" and .owner == \"process\")) | length" "$j")" -eq "$n" ]
+		# and the namespace's sockets on that port are all the server's
+		[ "$(jq --argjson e "$e" '[.sockets[] | select(.netns == $e.netns and .state == "close-wait" and .local == "127.0.0.1:\($e.port)")] | length' "$j")" -eq "$n" ]
+		# the workload, on each socket and on its owner
+		for f in cgroup systemd_unit container_runtime container_id pod_uid pod_qos; do
+			[ "$(jq --argjson e "$e" --arg f "$f" "$mine | map(select(.[\$f] == \$e[\$f] and .owners[0][\$f] == \$e[\$f])) | length" "$j")" -eq "$n" ]
+		done
+		# its namespace is listed, found through a process in it
+		[ "$(jq --argjson e "$e" '[.namespaces[] | select(.netns == $e.netns and .found == "process" and .error == null)] | length' "$j")" -eq 1 ]
+		# the server holds what it held before the scan
+		[ "$(fd_count "$(jq .pid <<<"$e")")" -eq "$(jq .fds <<<"$e")" ]
+	done <"$FX_DIR/servers.jsonl"
+	# the namespaces listed are each listed once
+	[ "$(jq '[.namespaces[].netns] | length == (unique | length)' "$j")" = true ]
+	wait_fds $BASHPID "$fd0"
+}
+
+@test "--by pod sums each pod's CLOSE_WAIT over its containers; the other sockets form one group with pod_uid null" {
+	j=$BATS_TEST_TMPDIR/pods.json
+	scan_all "$j" --by pod
+	pods=$(jq -sc 'map(select(.pod_uid != null)) | group_by(.pod_uid) |
+		map({pod_uid: .[0].pod_uid, pod_qos: .[0].pod_qos, close_wait: (map(.leaks) | add), listen: length})' \
+		"$FX_DIR/servers.jsonl")
+	[ "$(jq length <<<"$pods")" -eq 8 ]
+	# the pod with the sidecar: two containers, 3 + 3 leaked
+	[ "$(jq 'map(select(.listen == 2)) | .[0].close_wait' <<<"$pods")" -eq 6 ]
+	while read -r p; do
+		echo "pod: $p" >&2
+		[ "$(jq --argjson p "$p" '[.groups[] | select(.pod_uid == $p.pod_uid)] | length' "$j")" -eq 1 ]
+		[ "$(jq --argjson p "$p" '.groups[] | select(.pod_uid == $p.pod_uid) | .close_wait' "$j")" -eq "$(jq .close_wait <<<"$p")" ]
+		[ "$(jq -r --argjson p "$p" '.groups[] | select(.pod_uid == $p.pod_uid) | .pod_qos' "$j")" = "$(jq -r .pod_qos <<<"$p")" ]
+		# listeners and leaked sockets: nothing else of the pod's
+		[ "$(jq --argjson p "$p" '.groups[] | select(.pod_uid == $p.pod_uid) | .total' "$j")" -eq "$(jq '.close_wait + .listen' <<<"$p")" ]
+	done < <(jq -c '.[]' <<<"$pods")
+	# the servers of no pod (units, Docker, Podman) are in the one null group
+	[ "$(jq '[.groups[] | select(.pod_uid == null)] | length' "$j")" -eq 1 ]
+	nopod=$(jq -s 'map(select(.pod_uid == null) | .leaks) | add' "$FX_DIR/servers.jsonl")
+	[ "$(jq '.groups[] | select(.pod_uid == null) | .close_wait' "$j")" -ge "$nopod" ]
+}
+
+@test "--pod, --container (12 hex digits) and --unit select one workload's sockets, in whichever namespace" {
+	sidecar=$(jq -c 'select(.name == "sidecar")' "$FX_DIR/servers.jsonl")
+	pod=$(jq -r .pod_uid <<<"$sidecar")
+	j=$BATS_TEST_TMPDIR/pod.json
+	scan_all "$j" --pod "$pod"
+	# both containers of the pod, nothing else
+	[ "$(jq '[.sockets[] | select(.state == "close-wait")] | length' "$j")" -eq 6 ]
+	[ "$(jq --arg p "$pod" '[.sockets[] | select(.state == "close-wait" and .pod_uid == $p)] | length' "$j")" -eq 6 ]
+	[ "$(jq '[.sockets[] | select(.state == "close-wait") | .owners[0].pid] | unique | length' "$j")" -eq 2 ]
+	# the sidecar alone, by a 12-digit prefix of its id
+	j=$BATS_TEST_TMPDIR/container.json
+	scan_all "$j" --container "$(jq -r '.container_id[:12]' <<<"$sidecar")"
+	[ "$(jq '[.sockets[] | select(.state == "close-wait")] | length' "$j")" -eq 3 ]
+	[ "$(jq --argjson e "$sidecar" '[.sockets[] | select(.state == "close-wait" and .owners[0].pid == $e.pid and .container_id == $e.container_id and .netns == $e.netns)] | length' "$j")" -eq 3 ]
+	# a Docker container (namespace 6: 7 leaked) by its prefix
+	docker=$(jq -c 'select(.name == "srv6")' "$FX_DIR/servers.jsonl")
+	[ "$(jq -r .container_runtime <<<"$docker")" = docker ]
+	j=$BATS_TEST_TMPDIR/docker.json
+	scan_all "$j" --container "$(jq -r '.container_id[:12]' <<<"$docker")"
+	[ "$(jq '[.sockets[] | select(.state == "close-wait")] | length' "$j")" -eq 7 ]
+	[ "$(jq --argjson e "$docker" '[.sockets[] | select(.state == "close-wait" and .owners[0].pid == $e.pid and .netns == $e.netns)] | length' "$j")" -eq 7 ]
+	# a systemd unit (namespace 10: 11 leaked)
+	j=$BATS_TEST_TMPDIR/unit.json
+	scan_all "$j" --unit leaky-10.service
+	unit=$(jq -c 'select(.name == "srv10")' "$FX_DIR/servers.jsonl")
+	[ "$(jq '[.sockets[] | select(.state == "close-wait")] | length' "$j")" -eq 11 ]
+	[ "$(jq --argjson e "$unit" '[.sockets[] | select(.state == "close-wait" and .owners[0].pid == $e.pid and .systemd_unit == "leaky-10.service")] | length' "$j")" -eq 11 ]
+	# a pod that does not exist: nothing, exit 0
+	run "$CW" scan --all-netns --json --pod "$(fx_uuid)"
+	[ "$status" -eq 0 ]
+	[ "$(jq '[.sockets[] | select(.state == "close-wait")] | length' <<<"$output")" -eq 0 ]
+}
+
+@test "one namespace per way of being found: a /run/netns mount with no process, a mount in another mount namespace, a thread, an fd" {
+	j=$BATS_TEST_TMPDIR/found.json
+	scan_all "$j"
+	[ "$(wc -l <"$FX_DIR/found.jsonl")" -eq 4 ]
+	while read -r e; do
+		echo "namespace: $e" >&2
+		ns='[.namespaces[] | select(.netns == $e.netns)]'
+		[ "$(jq --argjson e "$e" "$ns | length" "$j")" -eq 1 ]
+		[ "$(jq -r --argjson e "$e" "$ns | .[0].found" "$j")" = "$(jq -r .way <<<"$e")" ]
+		[ "$(jq --argjson e "$e" "$ns | .[0].error == null" "$j")" = true ]
+		[ "$(jq --argjson e "$e" "$ns | .[0].netns_name == \$e.netns_name" "$j")" = true ]
+		[ "$(jq --argjson e "$e" "$ns | .[0].path == \$e.path" "$j")" = true ]
+		# the pid that leads to it (a mount in our mount namespace: any pid of it)
+		[ "$(jq --argjson e "$e" "$ns | .[0] | \$e.found_pid == null or .pid == \$e.found_pid" "$j")" = true ]
+		# its sockets, held by a process that is not in it
+		sel='[.sockets[] | select(.netns == $e.netns and .state == "close-wait")]'
+		[ "$(jq --argjson e "$e" "$sel | length" "$j")" -eq "$(jq .leaks <<<"$e")" ]
+		[ "$(jq --argjson e "$e" "$sel | map(select(.owners[0].pid == \$e.holder and .owners[0].command == \"cwt-nsleak\" and .netns_name == \$e.netns_name)) | length" "$j")" -eq "$(jq .leaks <<<"$e")" ]
+		[ "$(fx_netns_ino "$(jq .holder <<<"$e")")" -ne "$(jq .netns <<<"$e")" ]
+	done <"$FX_DIR/found.jsonl"
+	# the table names them: the /run/netns one by name, the others by inode
+	run "$CW" scan --all-netns
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"closewait-test-$FX_RUN-x"* ]]
+	[[ "$output" == *"$(jq -rs 'map(select(.way == "fd"))[0].netns' "$FX_DIR/found.jsonl")"* ]]
+}
+
+@test "--net NAME, --net PATH, --net pid:PID and --pid read only the namespaces they name" {
+	mount=$(jq -c 'select(.netns_name != null)' "$FX_DIR/found.jsonl")
+	run "$CW" scan --net "$(jq -r .netns_name <<<"$mount")" --json
+	[ "$status" -eq 1 ]
+	[ "$(jq -r .netns_selection <<<"$output")" = one ]
+	[ "$(jq '.namespaces | length' <<<"$output")" -eq 1 ]
+	[ "$(jq -r '.namespaces[0].found' <<<"$output")" = given ]
+	[ "$(jq --argjson e "$mount" '.namespaces[0].netns == $e.netns' <<<"$output")" = true ]
+	[ "$(jq --argjson e "$mount" '[.sockets[] | select(.state == "close-wait" and .netns == $e.netns and .owners[0].pid == $e.holder)] | length' <<<"$output")" -eq 2 ]
+	[ "$(jq '[.sockets[] | select(.state == "close-wait")] | length' <<<"$output")" -eq 2 ]
+	# a bind mount in another mount namespace, by a path through /proc
+	mntns=$(jq -c 'select(.way == "mount" and .netns_name == null)' "$FX_DIR/found.jsonl")
+	run "$CW" scan --net "/proc/$(jq .found_pid <<<"$mntns")/root$FX_DIR/nsmnt" --json
+	[ "$status" -eq 1 ]
+	[ "$(jq --argjson e "$mntns" '[.namespaces[] | select(.netns == $e.netns)] | length' <<<"$output")" -eq 1 ]
+	[ "$(jq '[.sockets[] | select(.state == "close-wait")] | length' <<<"$output")" -eq 3 ]
+	# pid:PID: that process's namespace (a leaky server's)
+	srv=$(jq -c 'select(.name == "srv4")' "$FX_DIR/servers.jsonl")
+	run "$CW" scan --net "pid:$(jq .pid <<<"$srv")" --json
+	[ "$status" -eq 1 ]
+	[ "$(jq '.namespaces | length' <<<"$output")" -eq 1 ]
+	[ "$(jq --argjson e "$srv" '[.sockets[] | select(.state == "close-wait" and .netns == $e.netns and .owners[0].pid == $e.pid)] | length' <<<"$output")" -eq 5 ]
+	[ "$(jq '[.sockets[] | select(.state == "close-wait")] | length' <<<"$output")" -eq 5 ]
+	# --pid alone: the namespaces of its threads (the leader's, and the one a thread sits in)
+	th=$(jq -c 'select(.way == "thread")' "$FX_DIR/found.jsonl")
+	run "$CW" scan --pid "$(jq .holder <<<"$th")" --json
+	[ "$status" -eq 1 ]
+	[ "$(jq -r .netns_selection <<<"$output")" = pid ]
+	[ "$(jq --argjson e "$th" '[.namespaces[] | select(.netns == $e.netns and .found == "thread")] | length' <<<"$output")" -eq 1 ]
+	[ "$(jq --argjson e "$th" '[.sockets[] | select(.state == "close-wait" and .netns == $e.netns and .owners[0].pid == $e.holder)] | length' <<<"$output")" -eq 4 ]
+	[ "$(jq '[.sockets[] | select(.state == "close-wait")] | length' <<<"$output")" -eq 4 ]
+}
+
+@test "strace: scan --all-netns opens /proc/PID/cgroup at most once per owner process" {
+	tr=$BATS_TEST_TMPDIR/strace
+	run strace -f -qq -y -e trace=open,openat,openat2 -o "$tr" "$CW" scan --all-netns --json
+	[ "$status" -eq 1 ]
+	# "/proc/123/cgroup" from anywhere, or "cgroup" relative to a /proc/123 directory fd
+	sed -n -e 's|.*"/proc/\([0-9]*\)/cgroup".*|\1|p' -e 's|.*open[at2]*([0-9]*</proc/\([0-9]*\)>, "cgroup".*|\1|p' "$tr" |
+		sort | uniq -c | sort -rn >"$tr.count"
+	head -n3 "$tr.count" >&2
+	# read for every leaky server (each owns sockets) ...
+	while read -r pid; do
+		[ "$(awk -v p="$pid" '$2 == p { print $1 }' "$tr.count")" = 1 ]
+	done < <(jq .pid "$FX_DIR/servers.jsonl")
+	# ... and for no process more than once
+	[ "$(awk 'NR == 1 { print $1 }' "$tr.count")" -eq 1 ]
+}
+
+@test "the fixture leaves nothing behind: processes, cgroups, /run/netns names, mounts" {
+	fx_cleanup
+	fx_check_gone
+}
