@@ -257,6 +257,11 @@ static void test_ids_and_nesting(void **state)
 	cgroup_attr_parse("/kubepods/burstable/pod" P "/crio-conmon-" CT, &a);
 	assert_string_equal(a.container_id, "");
 	assert_string_equal(a.pod_uid, P);
+	/* A container under a unit's subtree (Podman's cgroupfs manager run
+	 * from a user's session) is not that unit. */
+	cgroup_attr_parse("/user.slice/user-1000.slice/user@1000.service/libpod_parent/libpod-" D2, &a);
+	assert_string_equal(a.unit, "");
+	assert_string_equal(a.container_id, D2);
 	/* A conmon scope in a container: the process is in that container. */
 	cgroup_attr_parse("/docker/" N1 "/machine.slice/libpod-conmon-" D2 ".scope", &a);
 	assert_string_equal(a.container_id, N1);
