@@ -30,7 +30,7 @@
 static char mnt[1024];
 static char parent[1100];             /* <mnt>/closewait-test-<pid> */
 static char rel[64];                  /* "/closewait-test-<pid>" */
-static pid_t kid;                     /* a child still to end (a failed check left it) */
+static pid_t kids[2];                 /* children still to end (a failed check left them) */
 
 static int write_str(const char *path, const char *s)
 {
@@ -184,7 +184,7 @@ static void test_socket_keeps_creators_cgroup(void **state)
 		close(cmd[1]);
 		child_main(report[1], cmd[0]);
 	}
-	kid = pid;
+	kids[0] = pid;
 	close(report[1]);
 	close(cmd[0]);
 	assert_int_equal(read(report[0], &port, sizeof(port)), sizeof(port));
@@ -210,12 +210,13 @@ static void test_socket_keeps_creators_cgroup(void **state)
 	assert_int_equal(read(report[0], &k, 1), 1);
 	cgroup_is(pid, elsewhere);
 	assert_int_equal(dumped_id(port), id);
+	assert_non_null(cgroup_ids_path(ids, id));
 	assert_string_equal(cgroup_ids_path(ids, id), want);
 	cgroup_ids_free(ids);
 
 	close(cmd[1]);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
-	kid = 0;
+	kids[0] = 0;
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	close(report[0]);
 }
@@ -260,7 +261,7 @@ static void test_walk_while_tree_changes(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0)
 		churn_main();
-	kid = pid;
+	kids[1] = pid;
 	end = cwt_now_ms() + 1000;
 	while (cwt_now_ms() < end || loads < 20) {
 		struct cgroup_ids *ids = NULL;
@@ -268,13 +269,14 @@ static void test_walk_while_tree_changes(void **state)
 
 		if (ret)
 			fail_msg("load %u while cgroups come and go: %s", loads, strerror(-ret));
+		assert_non_null(cgroup_ids_path(ids, id));
 		assert_string_equal(cgroup_ids_path(ids, id), stay);
 		cgroup_ids_free(ids);
 		loads++;
 	}
 	kill(pid, SIGKILL);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
-	kid = 0;
+	kids[1] = 0;
 	snprintf(p, sizeof(p), "%s/churn", parent);
 	rm_tree(p);
 }
@@ -310,8 +312,9 @@ static int teardown(void **state)
 	struct stat st;
 
 	(void)state;
-	if (kid > 0 && kill(kid, SIGKILL) == 0)
-		waitpid(kid, NULL, 0);
+	for (size_t i = 0; i < sizeof(kids) / sizeof(kids[0]); i++)
+		if (kids[i] > 0 && kill(kids[i], SIGKILL) == 0)
+			waitpid(kids[i], NULL, 0);
 	rm_tree(parent);
 	if (stat(parent, &st) == 0) {
 		fprintf(stderr, "test_cgroup_id: could not remove %s\n", parent);
