@@ -185,12 +185,18 @@ static bool comp_prev(const char *path, struct comp *c)
 	return true;
 }
 
+/* Runtimes and the kubelet write ids and UIDs in lowercase hex. */
+static bool is_xdigit_lower(char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
+}
+
 static bool is_hex_id(const char *s, size_t n)
 {
 	if (n < 12 || n > 64)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+		if (!is_xdigit_lower(s[i]))
 			return false;
 	return true;
 }
@@ -210,7 +216,7 @@ static bool is_uid(const char *s, size_t n, char sep)
 	for (size_t i = 0; i < n; i++) {
 		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
 
-		if (dash ? s[i] != sep : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+		if (dash ? s[i] != sep : !is_xdigit_lower(s[i]))
 			return false;
 	}
 	return true;
