@@ -27,7 +27,8 @@ struct cgroup_attr {
 int cgroup_path_from_proc(const char *text, size_t len, char *path, size_t pathlen);
 /* The same from proc/PID/cgroup (proc: "/proc" or a tree laid out like
  * it), opened once and read to its end. 0, -ENOENT (no such process, or no
- * usable line), -ENOSPC, or the -errno of open or read. */
+ * usable line), -ENOSPC, -EFBIG (over 1 MiB: no kernel writes that), or
+ * the -errno of open or read. */
 int cgroup_path_of_pid(const char *proc, pid_t pid, char *path, size_t pathlen);
 /* What path says (rules in census_cgroup.c). Patterns count wherever they
  * are in the path (nested hosts add prefixes; inside a cgroup namespace
