@@ -1,6 +1,6 @@
 # Unit tests of the census logic on fixtures (no sockets).
 set(CENSUS_FIX unit/census_fixture.c)
-foreach(t age select group watch ports netlink procfd out types)
+foreach(t age select group watch ports netlink procfd out types cgroup)
   if(t STREQUAL "out")
     cw_c_test(unit_census_${t} SOURCES unit/census_${t}.c ${CENSUS_FIX}
               ${PROJECT_SOURCE_DIR}/cli/out.c ${PROJECT_SOURCE_DIR}/cli/scan_view.c
