@@ -123,12 +123,6 @@ const struct cw_owner *cw_census_owner(const struct cw_census *c, size_t i, size
 	return &c->owners[c->spans[i].first + k];
 }
 
-bool census_state_unaccepted(int state)
-{
-	return state == CW_TCP_SYN_RECV || state == CW_TCP_ESTABLISHED ||
-	       state == CW_TCP_CLOSE_WAIT;
-}
-
 enum cw_owner_kind cw_census_owner_kind(const struct cw_census *c, size_t i)
 {
 	if (!c->socks[i].inode)

@@ -30,10 +30,10 @@ struct dump {
 	uint64_t netns;
 };
 
-static int add_cb(const struct cw_sock *s0, void *arg)
+static int add_cb(const struct cw_sock *in, void *arg)
 {
 	const struct dump *d = arg;
-	struct cw_sock s = *s0;
+	struct cw_sock s = *in;
 	int err;
 
 	s.netns = d->netns;
@@ -45,10 +45,10 @@ static int add_cb(const struct cw_sock *s0, void *arg)
 	return census_add(d->c, &s);
 }
 
-static int listener_cb(const struct cw_sock *s0, void *arg)
+static int listener_cb(const struct cw_sock *in, void *arg)
 {
 	const struct dump *d = arg;
-	struct cw_sock s = *s0;
+	struct cw_sock s = *in;
 
 	s.netns = d->netns;
 	return census_add_listener(d->c, &s);

@@ -10,6 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+bool census_state_unaccepted(int state)
+{
+	return state == CW_TCP_SYN_RECV || state == CW_TCP_ESTABLISHED ||
+	       state == CW_TCP_CLOSE_WAIT;
+}
+
 static bool addr_any(const struct in6_addr *a)
 {
 	static const uint8_t v4any[16] = { [10] = 0xff, [11] = 0xff };

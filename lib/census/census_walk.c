@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "census_procfd.h"
+#include "census_workload.h"
 static int attach_owners(struct cw_census *c, const struct procfd_result *r)
 {
 	size_t n = r->nhits;
@@ -116,6 +117,10 @@ int census_walk_finish(struct cw_census *c, struct census_walk *w)
 	c->partial = r.partial;
 	c->unreadable = r.unreadable;
 	err = attach_owners(c, &r);
+	if (!err)
+		err = census_workloads_owners(c, r.procs, r.nprocs);
+	if (!err)
+		err = census_workloads_sockets(c);
 	procfd_result_free(&r);
 	return err;
 }
