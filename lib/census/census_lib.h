@@ -36,6 +36,9 @@ int census_netns_fd(const struct cw_census *c, uint64_t ino);
 /* socket() made inside the namespace nsfd (-1: the caller's own): the fd,
  * or -errno. A sock_diag socket sees its creator's namespace only. */
 int census_netns_socket(int nsfd, int domain, int type, int protocol);
+/* fn(arg) run by a thread inside the namespace nsfd: fn's return, or the
+ * -errno of entering it. */
+int census_netns_call(int nsfd, int (*fn)(void *arg), void *arg);
 /* The inode of the caller's network namespace (its thread's), 0 if unknown. */
 uint64_t census_own_netns(void);
 

@@ -117,6 +117,11 @@ int census_netns_fd(const struct cw_census *c, uint64_t ino)
 	return -1;
 }
 
+int census_netns_call(int nsfd, int (*fn)(void *arg), void *arg)
+{
+	return netns_call(nsfd, fn, arg);
+}
+
 int census_netns_socket(int nsfd, int domain, int type, int protocol)
 {
 	int fd;
