@@ -435,7 +435,9 @@ static int walk_mounts(struct collect *c, int dirfd, pid_t pid)
 
 /* Everything one process shows: its namespace, its threads', the mounts
  * of its mount namespace and its fds. A process whose ns link refuses us
- * refuses the rest too (the same ptrace check): counted once. */
+ * refuses the rest too (the same ptrace check): counted once. One whose
+ * leader has exited alone (a zombie leader) has no link of its own; its
+ * threads do. */
 static int walk_process(struct collect *c, pid_t pid)
 {
 	char path[PROC_PATH];
@@ -448,13 +450,14 @@ static int walk_process(struct collect *c, pid_t pid)
 	pfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (pfd < 0)
 		return refused(c, errno);
-	if (fstatat(pfd, "ns/net", &st, 0) < 0) {
+	if (fstatat(pfd, "ns/net", &st, 0) == 0) {
+		err = path_fmt(path, sizeof(path), "%s/%d/ns/net", c->proc, (int)pid);
+		if (!err)
+			err = note(c, st.st_dev, st.st_ino, CW_NETNS_PROCESS, pid, path, NULL);
+	} else if (errno != ENOENT && errno != ESRCH) {
 		err = refused(c, errno);
 		goto out;
 	}
-	err = path_fmt(path, sizeof(path), "%s/%d/ns/net", c->proc, (int)pid);
-	if (!err)
-		err = note(c, st.st_dev, st.st_ino, CW_NETNS_PROCESS, pid, path, NULL);
 	if (!err)
 		err = walk_threads(c, pfd, pid);
 	if (!err)
