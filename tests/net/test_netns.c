@@ -495,11 +495,13 @@ static void test_fact_fd_holds(void **state)
  * namespace only, with a name needing escapes (mount), also held by an fd;
  * one in netns_dir named "blue" (mount, named); one mounted only in a
  * child's mount namespace (mount, through /proc/PID/root); one held only by
- * an fd (fd). */
+ * an fd (fd). And a UTS namespace bind-mounted alongside, which is none. */
 struct ways {
 	struct kid_info proc, thread, bound, named, elsewhere, fd;
 	pid_t proc_pid, thread_pid, elsewhere_pid, fd_pid;
 	char bound_mp[PATH_MAX], named_mp[PATH_MAX], red_mp[PATH_MAX], elsewhere_mp[PATH_MAX];
+	char uts_mp[PATH_MAX];        /* a namespace of another kind, mounted the same way */
+	uint64_t uts_ino;
 	char dir[PATH_MAX];
 };
 
@@ -519,6 +521,7 @@ static int open_ns(const char *fmt, int a, int b)
 static void make_ways(struct ways *w)
 {
 	char src[64];
+	struct stat st;
 	pid_t b, n;
 	int held[3];
 
@@ -538,6 +541,10 @@ static void make_ways(struct ways *w)
 	bind_ns(src, w->named_mp);
 	snprintf(src, sizeof(src), "/proc/%d/ns/net", (int)w->proc_pid);
 	bind_ns(src, w->red_mp);
+	touch(w->uts_mp, "uts");
+	bind_ns("/proc/self/ns/uts", w->uts_mp);
+	stat_path(w->uts_mp, &st);
+	w->uts_ino = st.st_ino;
 	w->elsewhere_pid = kid_start(kid_mount, w->elsewhere_mp, &w->elsewhere);
 	held[0] = open_ns("/proc/%d/ns/net", w->proc_pid, 0);
 	held[1] = open_ns("/proc/%d/task/%d/ns/net", w->thread_pid, w->thread.tid);
@@ -627,6 +634,8 @@ static void test_collect_all_ways(void **state)
 	snprintf(want, sizeof(want), "/proc/%d/fd/%d", (int)w.fd_pid, w.fd.fd);
 	assert_string_equal(e->open_path, want);
 	opens(e);
+
+	assert_false(has(&s, w.uts_ino)); /* nsfs, but not a network namespace */
 
 	/* This machine's process 1 refuses its links even to root: counted. */
 	if (stat("/proc/1/ns/net", &pid1) && errno == EACCES)
