@@ -65,6 +65,12 @@ struct name {
 	char *name;
 };
 
+/* What a process's mount table shows: its mount namespace's mounts, as
+ * seen from its root (a chrooted process sees only those below it). */
+struct view {
+	struct ident mnt, root;
+};
+
 /* A collection under way. The walk meets each namespace once per process,
  * thread and holding fd: an index by identity makes each meeting one probe. */
 struct collect {
@@ -72,9 +78,9 @@ struct collect {
 	const char *proc;
 	uint32_t *slot;               /* open addressing: 1 + index into s->v; 0 = empty */
 	size_t mask;
-	struct ident *mnts;           /* mount namespaces whose mount table was read */
-	size_t nmnts, mntcap;
-	struct ident self_mnt;        /* ours: its mount points open as they are */
+	struct view *views;           /* the mount tables read */
+	size_t nviews, viewcap;
+	struct view self;             /* ours: its mount points open as they are */
 	char *dents;                  /* getdents64 buffer */
 	char *text;                   /* a mount table being read */
 	size_t textcap;
@@ -374,7 +380,13 @@ static int read_text(struct collect *c, int dirfd, const char *rel, size_t *len)
  * root; one in ours as it is, so that it stays reachable whatever process
  * exits. It counts only if that path leads to the namespace the table
  * names: something mounted over it since hides it there. */
-static int note_mount(struct collect *c, const struct ident *mnt, pid_t pid, const struct ident *id,
+static bool same_view(const struct view *a, const struct view *b)
+{
+	return a->mnt.dev == b->mnt.dev && a->mnt.ino == b->mnt.ino && a->root.dev == b->root.dev &&
+	       a->root.ino == b->root.ino;
+}
+
+static int note_mount(struct collect *c, const struct view *view, pid_t pid, const struct ident *id,
 		      const char *mp)
 {
 	char open_path[PATH_MAX + PROC_PATH];
@@ -383,7 +395,7 @@ static int note_mount(struct collect *c, const struct ident *mnt, pid_t pid, con
 
 	if (known(c, id->dev, id->ino, CW_NETNS_MOUNT))
 		return 0;
-	if (mnt->dev == c->self_mnt.dev && mnt->ino == c->self_mnt.ino)
+	if (same_view(view, &c->self))
 		err = path_fmt(open_path, sizeof(open_path), "%s", mp);
 	else
 		err = path_fmt(open_path, sizeof(open_path), "%s/%d/root%s", c->proc, (int)pid, mp);
@@ -396,20 +408,29 @@ static int note_mount(struct collect *c, const struct ident *mnt, pid_t pid, con
 	return note(c, id->dev, id->ino, CW_NETNS_MOUNT, pid, open_path, mp);
 }
 
+/* The view of pid (dirfd: /proc/PID or /proc/thread-self). */
+static int view_of(int dirfd, struct view *v)
+{
+	struct stat m, r;
+
+	if (fstatat(dirfd, "ns/mnt", &m, 0) < 0 || fstatat(dirfd, "root", &r, 0) < 0)
+		return -errno;
+	*v = (struct view){ { m.st_dev, m.st_ino }, { r.st_dev, r.st_ino } };
+	return 0;
+}
+
 /* The nsfs bind mounts of pid's mount namespace, read once per mount
- * namespace (dirfd: /proc/PID or /proc/thread-self). */
+ * namespace and root (dirfd: /proc/PID or /proc/thread-self). */
 static int walk_mounts(struct collect *c, int dirfd, pid_t pid)
 {
-	struct stat st;
-	struct ident mnt, *v;
+	struct view view, *v;
 	size_t len;
-	int err;
+	int err = view_of(dirfd, &view);
 
-	if (fstatat(dirfd, "ns/mnt", &st, 0) < 0)
-		return refused(c, errno);
-	mnt = (struct ident){ st.st_dev, st.st_ino };
-	for (size_t i = 0; i < c->nmnts; i++)
-		if (c->mnts[i].dev == mnt.dev && c->mnts[i].ino == mnt.ino)
+	if (err)
+		return refused(c, -err);
+	for (size_t i = 0; i < c->nviews; i++)
+		if (same_view(&c->views[i], &view))
 			return 0;
 	err = read_text(c, dirfd, "mountinfo", &len);
 	if (err)
@@ -421,15 +442,15 @@ static int walk_mounts(struct collect *c, int dirfd, pid_t pid)
 		end = strchr(line, '\n');
 		end = end ? (*end = 0, end + 1) : line + strlen(line);
 		if (nsfs_mount(line, &id, &mp))
-			err = note_mount(c, &mnt, pid, &id, mp);
+			err = note_mount(c, &view, pid, &id, mp);
 	}
 	if (err)
 		return err;
-	v = vec_room(c->mnts, c->nmnts, &c->mntcap, sizeof(*v), 16);
+	v = vec_room(c->views, c->nviews, &c->viewcap, sizeof(*v), 16);
 	if (!v)
 		return -ENOMEM;
-	c->mnts = v;
-	c->mnts[c->nmnts++] = mnt;
+	c->views = v;
+	c->views[c->nviews++] = view;
 	return 0;
 }
 
@@ -568,7 +589,7 @@ static int collect_init(struct collect *c, struct netns_set *s, const char *proc
 static int collect_end(struct collect *c, const char *netns_dir, int err)
 {
 	free(c->slot);
-	free(c->mnts);
+	free(c->views);
 	free(c->dents);
 	free(c->text);
 	if (!err && c->s->n)
@@ -696,7 +717,6 @@ int netns_collect_all(const char *proc, const char *netns_dir, struct netns_set 
 {
 	char path[PROC_PATH];
 	struct collect c;
-	struct stat st;
 	struct dirent *e;
 	DIR *d = NULL;
 	int self = -1, err = collect_init(&c, s, proc);
@@ -714,8 +734,7 @@ int netns_collect_all(const char *proc, const char *netns_dir, struct netns_set 
 	if (err)
 		goto out;
 	self = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (self >= 0 && fstatat(self, "ns/mnt", &st, 0) == 0) {
-		c.self_mnt = (struct ident){ st.st_dev, st.st_ino };
+	if (self >= 0 && view_of(self, &c.self) == 0) {
 		err = walk_mounts(&c, self, getpid());
 		if (err)
 			goto out;

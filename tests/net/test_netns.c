@@ -239,6 +239,36 @@ static int kid_mount(struct kid_info *info, void *arg)
 	return 0;
 }
 
+struct jail {
+	const char *mp;               /* where the namespace is mounted */
+	const char *root;             /* the directory then chrooted into */
+};
+
+/* kid_mount, then chrooted into a directory the mount is not under: its
+ * own mount table no longer shows the mount. */
+static int kid_mount_jailed(struct kid_info *info, void *arg)
+{
+	const struct jail *j = arg;
+	int rc = kid_mount(info, (void *)j->mp);
+
+	return rc ? rc : chroot(j->root) || chdir("/") ? 78 : 0;
+}
+
+/* A process in the mount namespace of process *arg, at its root. */
+static int kid_join_mounts(struct kid_info *info, void *arg)
+{
+	char path[64];
+	int fd;
+
+	(void)info;
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)*(pid_t *)arg);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNS))
+		return 76;
+	close(fd);
+	return 0;
+}
+
 /* Makes an empty file (a mount point) under the test's directory. */
 static void touch(char *out, const char *name)
 {
@@ -762,6 +792,34 @@ static void test_collect_pid(void **state)
 	assert_int_equal(s.n, 0);
 }
 
+/* A mount table shows only the mounts below its process's root: a mount
+ * namespace whose first process is chrooted away from a mount still shows
+ * it to another process, at the namespace's root. */
+static void test_collect_all_chroot(void **state)
+{
+	struct kid_info k, none;
+	struct netns_set s;
+	const struct netns_entry *e;
+	char mp[PATH_MAX], jail[PATH_MAX];
+	struct jail j = { mp, jail };
+	pid_t jailed, free_pid;
+
+	(void)state;
+	touch(mp, "outside");
+	snprintf(jail, sizeof(jail), "%s/jail", tmp);
+	assert_int_equal(mkdir(jail, 0700), 0);
+	jailed = kid_start(kid_mount_jailed, &j, &k);
+	free_pid = kid_start(kid_join_mounts, &jailed, &none);
+	assert_true(jailed < free_pid); /* the jailed one's table is read first */
+	assert_int_equal(netns_collect_all("/proc", NULL, &s), 0);
+	e = find(&s, k.dev, k.ino);
+	assert_int_equal(e->how, CW_NETNS_MOUNT);
+	assert_int_equal(e->pid, free_pid);
+	assert_string_equal(e->path, mp);
+	opens(e);
+	netns_set_free(&s);
+}
+
 static bool leader_gone(void *arg)
 {
 	struct stat st;
@@ -1057,6 +1115,7 @@ int main(void)
 		NETNS_TEST(test_collect_one),
 		NETNS_TEST(test_collect_pid),
 		NETNS_TEST(test_collect_leader_gone),
+		NETNS_TEST(test_collect_all_chroot),
 		NETNS_TEST(test_collect_current),
 		NETNS_TEST(test_socket_sock_diag),
 		NETNS_TEST(test_call_sysctl),
