@@ -1020,8 +1020,9 @@ static void test_call_sysctl(void **state)
  * namespace of our own with its /proc (so the count is exact): process 1
  * starts a child with every capability we have, in a namespace of its own,
  * and one with none, in another; then drops CAP_SYS_PTRACE, and a process
- * with capabilities the caller lacks refuses its links (the kernel's
- * ptrace check, which is what refuses root on this machine's process 1). */
+ * with capabilities the caller lacks refuses its links (the ptrace access
+ * check of /proc/PID/ns: EACCES, as this machine's process 1 answers root,
+ * which test_collect_all_ways checks is counted). */
 static int cap_drop_ptrace(bool all)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
