@@ -11,6 +11,7 @@
  *   an address is loopback, and the connection had timestamps, once
  *   tcp_tw_reuse_delay (1 s) has passed since its last timestamp. */
 #include "closewait/census_ports.h"
+#include "census_lib.h"
 
 #include <errno.h>
 #include <math.h>
