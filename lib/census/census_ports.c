@@ -1,6 +1,6 @@
 /* Port arithmetic: how fast new connections to one destination can be made
  * before connect() runs out of local ports. Pure but for
- * cw_port_sys_read. Kernel facts (net/ipv4/inet_hashtables.c, tcp_ipv4.c):
+ * cw_port_sys_read and cw_port_sys_read_netns. Kernel facts (net/ipv4/inet_hashtables.c, tcp_ipv4.c):
  * - connect() picks a port from ip_local_port_range, skipping
  *   ip_local_reserved_ports; the count is rounded down to even (it scans
  *   both parities in two halves: "remaining &= ~1U").
