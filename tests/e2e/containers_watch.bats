@@ -27,7 +27,8 @@ setup_file() {
 teardown_file() { fx_cleanup; }
 
 @test "watch --all-netns --by pod --json: leaking for the pod whose leak grows, ok for the one whose CLOSE_WAIT come and go" {
-	fd0=$(fd_count $BASHPID)
+	me=$BASHPID
+	fd0=$(fd_count "$me")
 	lbase=$(fd_count "$LEAKY")
 	hbase=$(fd_count "$HEALTHY")
 	stop=$BATS_TEST_TMPDIR/stop
@@ -64,7 +65,7 @@ teardown_file() { fx_cleanup; }
 	wait_fds "$HEALTHY" "$hbase"
 	n=$(fx_count "$LEAKY" close-wait "sport = :8000")
 	[ "$(fd_count "$LEAKY")" -eq $((lbase + n)) ]
-	wait_fds $BASHPID "$fd0"
+	[ "$(fd_count "$me")" -eq "$fd0" ]
 }
 
 @test "the fixture leaves nothing behind: processes, cgroups, /run/netns names" {
