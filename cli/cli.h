@@ -111,6 +111,12 @@ int cmd_reap(int argc, char **argv);
 /* Options of the census commands (census_opts.c). */
 struct cw_endpoint;
 /* ss state names, comma-separated or repeated, "all": a CW_STATE_BIT mask. */
+/* What a failed cw_census_take means for the options it was given: a
+ * sentence for an error message (static storage). */
+struct cw_census_opts;
+const char *census_strerror(const struct cw_census_opts *co, int err);
+/* --by: auto, process, unit, container, pod, netns, peer or local-port. */
+int opt_group_by(const char *cmd, const char *arg);
 uint32_t opt_states(const char *cmd, const char *opt, const char *arg);
 /* "N/s": the one rate syntax (cw_rate_parse). */
 double opt_rate(const char *cmd, const char *opt, const char *arg);

@@ -8,11 +8,14 @@
 
 #include "cli.h"
 #include "closewait/census_ports.h"
+#include "filter_opts.h"
 #include "out.h"
+#include "workload_view.h"
 
-enum { OPT_RATE = 0x300, OPT_DEST, OPT_JSON, OPT_HELP };
+enum { OPT_RATE = OPT_F_LAST + 1, OPT_DEST, OPT_JSON, OPT_HELP };
 
 static const struct option ports_options[] = {
+	NETNS_LONG_OPTIONS,
 	{ "rate", required_argument, NULL, OPT_RATE },
 	{ "dest", required_argument, NULL, OPT_DEST },
 	{ "json", no_argument, NULL, OPT_JSON },
@@ -22,7 +25,8 @@ static const struct option ports_options[] = {
 
 static void ports_help(void)
 {
-	printf("Usage: closewait ports [--rate N/s] [--dest ADDR:PORT] [--json]\n\n"
+	printf("Usage: closewait ports [--rate N/s] [--dest ADDR:PORT] [--json]\n"
+	       "                      [--net NS | --all-netns]\n\n"
 	       "Outgoing connections of this host (local port in ip_local_port_range) per\n"
 	       "destination and per local address, against what connect() can use: the\n"
 	       "usable ephemeral range (ip_local_port_range minus ip_local_reserved_ports) per\n"
@@ -33,7 +37,9 @@ static void ports_help(void)
 	       "10 s), and the time until connect() fails with EADDRNOTAVAIL at that rate.\n\n"
 	       "  --rate N/s        what if connections came at N per second: time to exhaustion\n"
 	       "  --dest ADDR:PORT  report this destination even with no connection yet\n"
-	       "  --json            one JSON document (fields: see docs/scan.md)\n");
+	       "  --json            one JSON document (fields: see docs/scan.md)\n"
+	       "Namespaces (default: this one; each has its own ports and sysctls):\n"
+	       HELP_NETNS);
 }
 
 /* 2: a local address is "address" ("local" is an ADDR:PORT everywhere else). */
@@ -189,7 +195,9 @@ static size_t advice(const struct ports_ctx *p, const char **lines, size_t max)
 	return n;
 }
 
-static void print_json(struct out *o, struct ports_ctx *p, const struct cw_census *c)
+/* A report's members: the whole document of one namespace, or one entry
+ * of namespaces[]. */
+static void json_members(struct out *o, struct ports_ctx *p)
 {
 	struct out_col cols[16];
 	const char *adv[8];
@@ -198,9 +206,6 @@ static void print_json(struct out *o, struct ports_ctx *p, const struct cw_censu
 	memcpy(cols, dest_cols, sizeof(dest_cols));
 	memcpy(cols + nc, what_if_cols, sizeof(what_if_cols));
 	nc += 2;
-	out_json_open(o, NULL, '{');
-	out_json_int(o, "version", PORTS_JSON_VERSION);
-	out_json_int(o, "time_ms", (long long)cw_census_time_ms(c));
 	out_json_open(o, "ephemeral", '{');
 	out_json_int(o, "low", p->sys.range_lo);
 	out_json_int(o, "high", p->sys.range_hi);
@@ -222,7 +227,6 @@ static void print_json(struct out *o, struct ports_ctx *p, const struct cw_censu
 	for (size_t i = 0; i < na; i++)
 		out_json_str(o, NULL, adv[i]);
 	out_json_close(o);
-	out_json_end(o);
 }
 
 static void print_table(struct out *o, struct ports_ctx *p)
@@ -266,15 +270,82 @@ static void print_table(struct out *o, struct ports_ctx *p)
 		out_printf(o, "  - %s\n", adv[i]);
 }
 
+/* One namespace's report: its sysctls read inside it, its sockets. 0, or
+ * -errno with what failed in *what. */
+static int ns_report(const struct cw_census *c, size_t j, bool one_ns, struct ports_ctx *p,
+		     const struct cw_endpoint *dest, const char **what)
+{
+	int err = one_ns ? cw_port_sys_read_netns(c, j, &p->sys) : cw_port_sys_read(NULL, &p->sys);
+
+	*what = "cannot read net.ipv4 sysctls";
+	if (err)
+		return err;
+	*what = "computing the report";
+	if (one_ns)
+		return cw_ports_report_netns(c, cw_census_netns(c, j)->inode, &p->sys, p->rate, dest,
+					     &p->r);
+	return cw_ports_report(c, &p->sys, p->rate, dest, &p->r);
+}
+
+/* --net or --all-netns: a report per namespace read. */
+static int print_namespaces(struct out *o, const struct cw_census *c, struct ports_ctx *p,
+			    const struct cw_endpoint *dest, bool json)
+{
+	char name[128];
+	const char *what;
+	int err = 0;
+
+	if (json) {
+		out_json_open(o, NULL, '{');
+		out_json_int(o, "version", PORTS_JSON_VERSION);
+		out_json_int(o, "time_ms", (long long)cw_census_time_ms(c));
+		out_json_open(o, "namespaces", '[');
+	}
+	for (size_t j = 0; j < cw_census_netns_count(c) && !err; j++) {
+		const struct cw_netns *ns = cw_census_netns(c, j);
+
+		if (ns->err)
+			continue; /* scan's notes say why; here it has no sockets to report */
+		err = ns_report(c, j, true, p, dest, &what);
+		if (err) {
+			cli_warn("ports", "%s: %s: %s", netns_str(ns, name, sizeof(name)), what,
+				 strerror(-err));
+			err = 0;
+			continue;
+		}
+		if (json) {
+			out_json_open(o, NULL, '{');
+			out_json_int(o, "netns", (long long)ns->inode);
+			out_json_str(o, "netns_name", ns->name);
+			json_members(o, p);
+			out_json_close(o);
+		} else {
+			out_printf(o, "%s== %s ==\n", j ? "\n" : "", netns_str(ns, name, sizeof(name)));
+			print_table(o, p);
+		}
+		cw_ports_report_free(p->r);
+		p->r = NULL;
+	}
+	if (json) {
+		out_json_close(o);
+		out_json_end(o);
+	}
+	return err;
+}
+
 int cmd_ports(int argc, char **argv)
 {
 	struct ports_ctx p = { 0 };
 	struct cw_endpoint dest;
+	struct selection sel;
+	struct cw_census_opts co;
 	bool has_dest = false, json = false;
 	struct cw_census *c;
+	const char *what;
 	struct out *o;
 	int opt, err;
 
+	selection_init(&sel);
 	optind = 1;
 	opterr = 0;
 	while ((opt = cli_getopt("ports", argc, argv, ":h", ports_options, ports_help)) != -1) {
@@ -282,24 +353,36 @@ int cmd_ports(int argc, char **argv)
 		case OPT_RATE: p.rate = opt_rate("ports", "--rate", optarg); break;
 		case OPT_DEST: opt_endpoint("ports", "--dest", optarg, &dest), has_dest = true; break;
 		case OPT_JSON: json = true; break;
+		default: selection_opt("ports", &sel, opt, optarg); break;
 		}
 	}
-	err = cw_port_sys_read(NULL, &p.sys);
+	cw_census_opts_init(&co);
+	selection_census(&sel, &co);
+	err = cw_census_take(&co, &c);
 	if (err)
-		cli_fail_exit2("ports", "cannot read net.ipv4 sysctls: %s", strerror(-err));
-	err = cw_census_take(NULL, &c);
-	if (err)
-		cli_fail_exit2("ports", "cannot read the socket table: %s", strerror(-err));
-	err = cw_ports_report(c, &p.sys, p.rate, has_dest ? &dest : NULL, &p.r);
-	if (err)
-		cli_fail_exit2("ports", "%s", strerror(-err));
+		cli_fail_exit2("ports", "%s", census_strerror(&co, err));
 	o = out_open(stdout);
-	if (json)
-		print_json(o, &p, c);
-	else
-		print_table(o, &p);
+	if (co.netns_sel != CW_NETNS_SEL_CURRENT) {
+		err = print_namespaces(o, c, &p, has_dest ? &dest : NULL, json);
+	} else {
+		err = ns_report(c, 0, false, &p, has_dest ? &dest : NULL, &what);
+		if (err) {
+			out_close(o);
+			cw_census_free(c);
+			cli_fail_exit2("ports", "%s: %s", what, strerror(-err));
+		}
+		if (json) {
+			out_json_open(o, NULL, '{');
+			out_json_int(o, "version", PORTS_JSON_VERSION);
+			out_json_int(o, "time_ms", (long long)cw_census_time_ms(c));
+			json_members(o, &p);
+			out_json_end(o);
+		} else {
+			print_table(o, &p);
+		}
+		cw_ports_report_free(p.r);
+	}
 	err = out_close(o);
-	cw_ports_report_free(p.r);
 	cw_census_free(c);
 	if (err)
 		cli_fail_exit2("ports", "writing output: %s", out_strerror(err));

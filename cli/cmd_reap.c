@@ -36,19 +36,24 @@ static const struct option reap_options[] = {
 
 static void reap_help(void)
 {
-	printf("Usage: closewait reap (--pid PID | --port N | --peer ADDR[:PORT]) [OPTIONS]\n\n"
+	printf("Usage: closewait reap (--pid PID | --port N | --peer ADDR[:PORT] | --unit UNIT |\n"
+	       "                      --container ID | --pod UID | --comm NAME) [OPTIONS]\n\n"
 	       "Ends leaked connections of running processes now, without a restart, so\n"
 	       "that their ports and peers are freed. The owner's fds stay open (and valid)\n"
 	       "until it is fixed to close them.\n\n"
 	       "Selection (scan's filters; all must match; one of --pid, --port, --sport,\n"
-	       "--dport or --peer is required):\n"
+	       "--dport, --peer, --unit, --container, --pod or --comm is required):\n"
 	       "  --state S        ss state names, commas or repeated (default: close-wait);\n"
 	       "                   listening sockets are never touched\n"
-	       "  --pid PID        sockets held by this process\n"
+	       "  --pid PID        sockets held by this process (alone: in the network\n"
+	       "                   namespaces its threads are in)\n"
+	       HELP_HOLDERS
 	       "  --port N         either end's port;  --sport N / --dport N: local / remote\n"
 	       "  --peer ADDR[:PORT]  remote address (and port); [v6]:PORT for IPv6\n"
 	       "  --older D        only sockets known to be at least D old (age_min >= D);\n"
 	       "                   one whose age range contains D is skipped and listed\n"
+	       "Namespaces (default: this one; each socket is acted on in its own):\n"
+	       HELP_NETNS
 	       "Action:\n"
 	       "  --mode fin       (default) duplicate the socket from its owner (pidfd_getfd)\n"
 	       "                   and shutdown() it: our FIN goes out, the peer closes\n"
@@ -56,7 +61,10 @@ static void reap_help(void)
 	       "                   reads EOF and its writes fail. Needs ptrace rights over the\n"
 	       "                   owner: the same user, or CAP_SYS_PTRACE.\n"
 	       "  --mode rst       destroy the socket through sock_diag (what ss -K does): the\n"
-	       "                   peer gets an RST. For sockets whose owner is unknown or gone.\n"
+	       "                   peer gets an RST. For sockets whose owner is unknown or gone,\n"
+	       "                   and for connections a program never accepted (fin cannot\n"
+	       "                   reach those; the reset entry stays in the accept queue until\n"
+	       "                   the program accepts it).\n"
 	       "                   Needs CAP_NET_ADMIN and CONFIG_INET_DIAG_DESTROY.\n"
 	       "  --wait D         fin: how long to wait for the peers' answers (default 1s)\n"
 	       "Confirmation and output:\n"
@@ -72,7 +80,8 @@ static void reap_help(void)
 }
 
 struct reap_opts {
-	struct cw_filter f;
+	struct selection sel;
+	struct cw_filter f;           /* sel.f once parsed */
 	enum cw_reap_mode mode;
 	uint64_t wait_ms;
 	bool dry_run, yes, json;
@@ -82,13 +91,13 @@ static void parse_args(int argc, char **argv, struct reap_opts *o)
 {
 	int opt;
 
-	cw_filter_init(&o->f);
+	selection_init(&o->sel);
 	o->mode = CW_REAP_FIN;
 	o->wait_ms = CW_REAP_WAIT_MS;
 	optind = 1;
 	opterr = 0;
 	while ((opt = cli_getopt("reap", argc, argv, ":hy", reap_options, reap_help)) != -1) {
-		if (filter_opt("reap", &o->f, opt, optarg))
+		if (selection_opt("reap", &o->sel, opt, optarg))
 			continue;
 		switch (opt) {
 		case OPT_MODE:
@@ -106,11 +115,15 @@ static void parse_args(int argc, char **argv, struct reap_opts *o)
 		case OPT_JSON: o->json = true; break;
 		}
 	}
-	if (!o->f.pid && o->f.port < 0 && o->f.sport < 0 && o->f.dport < 0 && !o->f.has_peer)
-		cli_usage_exit2("reap", "too broad: name the sockets with --pid, --port (--sport, --dport) "
-				"or --peer; reap never acts on every socket of the host");
+	o->f = o->sel.f;
+	if (!o->f.pid && o->f.port < 0 && o->f.sport < 0 && o->f.dport < 0 && !o->f.has_peer &&
+	    !o->f.unit && !o->f.container && !o->f.pod && !o->f.comm)
+		cli_usage_exit2("reap", "too broad: name the sockets with --pid, --port (--sport, --dport), "
+				"--peer, --unit, --container, --pod or --comm; reap never acts on every "
+				"socket of the host");
 	if (!o->f.states)
 		o->f.states = CW_STATE_BIT(CW_TCP_CLOSE_WAIT);
+	o->sel.f = o->f;
 }
 
 /* With --pid, make sure we may reach it before anything else: otherwise its
@@ -236,17 +249,22 @@ static struct cw_reap *reap_now(const struct reap_opts *o, struct cw_reap_opts *
 				const struct reap_seam *seam, struct reap_view *v)
 {
 	struct cw_reap_counts n;
+	struct cw_census_opts co;
 	struct cw_reap *r;
+	int err;
+
+	cw_census_opts_init(&co);
+	selection_census(&o->sel, &co);
 #ifdef CW_REAP_TEST_SEAM
-	int err = reap_now_seam(&o->f, NULL, ro, seam, &r);
+	err = reap_now_seam(&o->f, &co, ro, seam, &r);
 #else
-	int err = cw_reap_now(&o->f, NULL, ro, &r);
+	err = cw_reap_now(&o->f, &co, ro, &r);
 
 	(void)seam;
 #endif
 
 	if (err) /* the dump, or memory */
-		cli_fail_exit1("reap", "%s", strerror(-err));
+		cli_fail_exit1("reap", "%s", census_strerror(&co, err));
 	cw_reap_counts(r, &n);
 	*v = (struct reap_view){ .r = r, .wait_ms = o->wait_ms, .older_ms = o->f.older_ms,
 				 .todo = n.acted };
@@ -283,6 +301,7 @@ int cmd_reap(int argc, char **argv)
 		goto report;
 	}
 	cw_census_opts_init(&co);
+	selection_census(&o.sel, &co);
 	co.states = o.f.states;
 	co.ports = &o.f;
 	co.owners = true;
@@ -290,7 +309,7 @@ int cmd_reap(int argc, char **argv)
 	co.want_arg = &o.f;
 	err = cw_census_take(&co, &c);
 	if (err)
-		cli_fail_exit1("reap", "cannot read the socket table: %s", strerror(-err));
+		cli_fail_exit1("reap", "%s", census_strerror(&co, err));
 	err = cw_reap_select(c, &o.f, o.mode, &r);
 	cw_census_free(c);
 	if (err)

@@ -22,21 +22,29 @@ static const struct option scan_options[] = {
 static void scan_help(void)
 {
 	printf("Usage: closewait scan [OPTIONS]\n\n"
-	       "Lists this host's TCP sockets (this network namespace): a summary per process\n"
-	       "(count per state, oldest CLOSE_WAIT, Recv-Q), the processes whose peers on this\n"
-	       "host closed connections they never closed, then the stuck (CLOSE_WAIT) sockets.\n\n"
+	       "Lists this host's TCP sockets (this network namespace unless --net or\n"
+	       "--all-netns): a summary per process (count per state, oldest CLOSE_WAIT,\n"
+	       "Recv-Q), the processes whose peers on this host closed connections they never\n"
+	       "closed, then the stuck (CLOSE_WAIT) sockets, with the systemd unit, container\n"
+	       "and pod of whoever holds them.\n\n"
 	       "Filters (ss's names; all must match):\n"
 	       "  --state S        close-wait, time-wait, fin-wait-2, established, syn-sent,\n"
 	       "                   syn-recv, fin-wait-1, last-ack, closing, listen, or all;\n"
 	       "                   repeat or separate with commas. With --state every matching\n"
 	       "                   socket is listed, not only CLOSE_WAIT ones.\n"
-	       "  --pid PID        sockets held by this process\n"
+	       "  --pid PID        sockets held by this process (alone: in the network\n"
+	       "                   namespaces its threads are in)\n"
+	       HELP_HOLDERS
 	       "  --port N         either end's port;  --sport N / --dport N: local / remote port\n"
 	       "  --peer ADDR[:PORT]  remote address (and port); [v6]:PORT for IPv6\n"
 	       "  --older D        age of at least D (250ms, 5s, 2m, 1h): a socket whose age\n"
 	       "                   range contains D is shown as uncertain\n"
+	       "Namespaces (default: this one):\n"
+	       HELP_NETNS
 	       "Output:\n"
-	       "  --by process|peer|local-port   grouping of the summary (default: process)\n"
+	       "  --by G           grouping of the summary: auto (systemd unit, else container,\n"
+	       "                   else command), process (the default), unit, container, pod,\n"
+	       "                   netns, peer or local-port\n"
 	       "  --json           one JSON document (fields: see docs/scan.md)\n"
 	       "  --all-owners     read every process even once each socket has an owner\n"
 	       "                   (lists every process of a shared socket; slower)\n\n"
@@ -46,7 +54,7 @@ static void scan_help(void)
 }
 
 struct scan_opts {
-	struct cw_filter f;
+	struct selection sel;
 	enum cw_group_by by;
 	bool json, all_owners, state_given;
 };
@@ -55,27 +63,17 @@ static void parse_args(int argc, char **argv, struct scan_opts *o)
 {
 	int opt;
 
-	cw_filter_init(&o->f);
+	selection_init(&o->sel);
 	o->by = CW_BY_PROCESS;
 	optind = 1;
 	opterr = 0;
 	while ((opt = cli_getopt("scan", argc, argv, ":h", scan_options, scan_help)) != -1) {
-		if (filter_opt("scan", &o->f, opt, optarg)) {
+		if (selection_opt("scan", &o->sel, opt, optarg)) {
 			o->state_given |= opt == OPT_F_STATE;
 			continue;
 		}
 		switch (opt) {
-		case OPT_BY:
-			if (!strcmp(optarg, "process"))
-				o->by = CW_BY_PROCESS;
-			else if (!strcmp(optarg, "peer"))
-				o->by = CW_BY_PEER;
-			else if (!strcmp(optarg, "local-port"))
-				o->by = CW_BY_LOCAL_PORT;
-			else
-				cli_usage_exit2("scan", "--by: unknown grouping \"%s\" (process, peer or local-port)",
-						optarg);
-			break;
+		case OPT_BY: o->by = opt_group_by("scan", optarg); break;
 		case OPT_JSON: o->json = true; break;
 		case OPT_ALL_OWNERS: o->all_owners = true; break;
 		}
@@ -106,9 +104,10 @@ int cmd_scan(int argc, char **argv)
 	int err;
 
 	parse_args(argc, argv, &o);
-	w.f = &o.f;
+	w.f = &o.sel.f;
 	cw_census_opts_init(&co);
-	co.states = o.f.states;
+	selection_census(&o.sel, &co);
+	co.states = o.sel.f.states;
 	/* Pairing needs the FIN_WAIT_2 ends of CLOSE_WAIT sockets. */
 	if (co.states & CW_STATE_BIT(CW_TCP_CLOSE_WAIT))
 		co.states |= CW_STATE_BIT(CW_TCP_FIN_WAIT2);
@@ -118,10 +117,11 @@ int cmd_scan(int argc, char **argv)
 	co.want_arg = &w;
 	err = cw_census_take(&co, &c);
 	if (err)
-		cli_fail_exit2("scan", "cannot read the socket table: %s", strerror(-err));
-	err = scan_compute(c, &o.f, o.by, o.state_given, &r);
+		cli_fail_exit2("scan", "%s", census_strerror(&co, err));
+	err = scan_compute(c, &o.sel.f, o.by, o.state_given, &r);
 	if (err)
 		cli_fail_exit2("scan", "%s", strerror(-err));
+	r.netns_sel = co.netns_sel;
 	out = out_open(stdout);
 	if (o.json)
 		scan_print_json(out, &r);

@@ -15,11 +15,14 @@
 #include "cli.h"
 #include "closewait/census_watch.h"
 #include "age_view.h"
+#include "filter_opts.h"
 #include "out.h"
 
-enum { OPT_INTERVAL = 0x300, OPT_STUCK, OPT_COUNT, OPT_JSON, OPT_HELP };
+enum { OPT_INTERVAL = OPT_F_LAST + 1, OPT_STUCK, OPT_COUNT, OPT_JSON, OPT_BY, OPT_HELP };
 
 static const struct option watch_options[] = {
+	FILTER_LONG_OPTIONS,
+	{ "by", required_argument, NULL, OPT_BY },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "stuck-after", required_argument, NULL, OPT_STUCK },
 	{ "count", required_argument, NULL, OPT_COUNT },
@@ -38,9 +41,11 @@ static void on_signal(int signo)
 
 static void watch_help(void)
 {
-	printf("Usage: closewait watch [--interval D] [--stuck-after D] [--count N] [--json]\n\n"
-	       "Takes a census of CLOSE_WAIT sockets every interval and shows, per process,\n"
-	       "their count, its growth per minute (over the last minute), the oldest age\n"
+	printf("Usage: closewait watch [--interval D] [--stuck-after D] [--count N] [--json]\n"
+	       "                      [--by G] [FILTERS] [--net NS | --all-netns]\n\n"
+	       "Takes a census of CLOSE_WAIT sockets every interval and shows, per process\n"
+	       "(or per --by group), their count, its growth per minute (over the last minute),\n"
+	       "a sparkline of the count over the last intervals (on a terminal), the oldest age\n"
 	       "(narrowed by what watch saw: a socket absent from the previous census entered\n"
 	       "CLOSE_WAIT since) and a verdict:\n"
 	       "  leaking   the count grew and new sockets outlived an interval\n"
@@ -50,10 +55,24 @@ static void watch_help(void)
 	       "  --stuck-after D   age that makes a socket stuck (default 60s)\n"
 	       "  --count N         stop after N censuses (default: until q or Ctrl-C)\n"
 	       "  --json            when not on a terminal: one JSON document per line\n"
+	       "  --by G            rows per auto (systemd unit, else container, else command),\n"
+	       "                    process (the default), unit, container, pod, netns, peer\n"
+	       "                    or local-port\n"
+	       "Filters (scan's; all must match): --pid PID, --port N, --sport N, --dport N,\n"
+	       "--peer ADDR[:PORT], --older D, and\n"
+	       HELP_HOLDERS
+	       "Namespaces (default: this one):\n"
+	       HELP_NETNS
 	       "On a terminal it redraws in place; q or Ctrl-C quits.\n");
 }
 
-#define ROW(ctx, r) cw_watch_row((const struct cw_watch *)(ctx), r)
+/* The view's context: the watch, and how its rows are keyed. */
+struct wview {
+	const struct cw_watch *w;
+	enum cw_group_by by;
+};
+
+#define ROW(ctx, r) cw_watch_row(((const struct wview *)(ctx))->w, r)
 
 static void w_pid(void *ctx, size_t r, struct out_val *v)
 {
@@ -92,20 +111,126 @@ static void w_verdict(void *ctx, size_t r, struct out_val *v)
 	v->s = cw_verdict_name(ROW(ctx, r)->verdict);
 }
 
-static const struct out_col watch_cols[] = {
-	{ "pid", "PID", false, w_pid },
-	{ "command", "COMMAND", true, w_comm },
+/* The group's name; null (JSON) or "-" for the sockets with none. */
+static void w_name(void *ctx, size_t r, struct out_val *v)
+{
+	v->type = OUT_STR;
+	v->s = ROW(ctx, r)->name;
+	v->null = !v->s[0];
+}
+
+static void w_extra(void *ctx, size_t r, struct out_val *v)
+{
+	v->type = OUT_STR;
+	v->s = ROW(ctx, r)->extra;
+	v->null = !v->s[0];
+}
+
+static void w_netns(void *ctx, size_t r, struct out_val *v)
+{
+	v->type = OUT_INT;
+	v->i = (long long)ROW(ctx, r)->netns;
+}
+
+/* --by auto: arg the enum cw_group_auto this column shows */
+static void w_auto(void *ctx, size_t r, struct out_val *v)
+{
+	v->type = OUT_STR;
+	v->null = ROW(ctx, r)->auto_key != (enum cw_group_auto)v->arg;
+	v->s = ROW(ctx, r)->name;
+}
+
+static void w_group(void *ctx, size_t r, struct out_val *v)
+{
+	const struct cw_watch_row *row = ROW(ctx, r);
+	enum cw_group_by by = ((const struct wview *)ctx)->by;
+
+	v->type = OUT_STR;
+	if (by == CW_BY_NETNS && !row->name[0])
+		snprintf(v->buf, sizeof(v->buf), "netns %llu", (unsigned long long)row->netns);
+	else if (row->extra[0])
+		snprintf(v->buf, sizeof(v->buf), "%.*s (%s)", by == CW_BY_POD ? 36 : 12, row->name,
+			 row->extra);
+	else
+		snprintf(v->buf, sizeof(v->buf), "%s", row->name[0] ? row->name : "-");
+	v->s = v->buf;
+}
+
+/* ▁▂▃▄▅▆▇█ of the row's count over the last intervals, scaled to its maximum. */
+#define SPARK_N 20
+static void w_spark(void *ctx, size_t r, struct out_val *v)
+{
+	static const char *const bars[] = { "\u2581", "\u2582", "\u2583", "\u2584",
+					    "\u2585", "\u2586", "\u2587", "\u2588" };
+	size_t counts[SPARK_N], n = cw_watch_history(((const struct wview *)ctx)->w, r, counts, SPARK_N);
+	size_t max = 0, at = 0;
+
+	for (size_t k = 0; k < n; k++)
+		max = counts[k] > max ? counts[k] : max;
+	for (size_t k = 0; k < n && at + 4 < sizeof(v->buf); k++)
+		at += (size_t)snprintf(v->buf + at, sizeof(v->buf) - at, "%s",
+				       bars[max ? counts[k] * 7 / max : 0]);
+	v->buf[at] = 0;
+	v->type = OUT_STR;
+	v->s = v->buf;
+}
+
+static const struct out_col watch_tail[] = {
 	{ "close_wait", "CLOSE-WAIT", false, w_count },
 	{ "growth_per_min", "GROWTH/MIN", false, w_growth },
 	{ "oldest", "OLDEST", false, w_oldest },
 	{ "verdict", "VERDICT", true, w_verdict },
 };
-#define NWATCH_COLS (sizeof(watch_cols) / sizeof(watch_cols[0]))
+
+/* The key columns of by, then the counts; the sparkline on a terminal. */
+static size_t watch_columns(enum cw_group_by by, bool tty, struct out_col *c)
+{
+	size_t n = 0;
+
+	switch (by) {
+	case CW_BY_PROCESS:
+		c[n++] = (struct out_col){ "pid", "PID", false, w_pid };
+		c[n++] = (struct out_col){ "command", "COMMAND", true, w_comm };
+		break;
+	case CW_BY_AUTO:
+		c[n++] = (struct out_col){ "systemd_unit", NULL, false, w_auto, CW_AUTO_UNIT };
+		c[n++] = (struct out_col){ "container_id", NULL, false, w_auto, CW_AUTO_CONTAINER };
+		c[n++] = (struct out_col){ "command", NULL, false, w_auto, CW_AUTO_COMMAND };
+		c[n++] = (struct out_col){ NULL, "UNIT/CONTAINER/COMMAND", true, w_group };
+		break;
+	case CW_BY_UNIT: c[n++] = (struct out_col){ "systemd_unit", "UNIT", true, w_name }; break;
+	case CW_BY_CONTAINER:
+		c[n++] = (struct out_col){ "container_id", NULL, false, w_name };
+		c[n++] = (struct out_col){ "container_runtime", NULL, false, w_extra };
+		c[n++] = (struct out_col){ NULL, "CONTAINER", true, w_group };
+		break;
+	case CW_BY_POD:
+		c[n++] = (struct out_col){ "pod_uid", NULL, false, w_name };
+		c[n++] = (struct out_col){ "pod_qos", NULL, false, w_extra };
+		c[n++] = (struct out_col){ NULL, "POD", true, w_group };
+		break;
+	case CW_BY_NETNS:
+		c[n++] = (struct out_col){ "netns", NULL, false, w_netns };
+		c[n++] = (struct out_col){ "netns_name", NULL, false, w_name };
+		c[n++] = (struct out_col){ NULL, "NETNS", true, w_group };
+		break;
+	case CW_BY_PEER: c[n++] = (struct out_col){ "peer", "PEER", true, w_name }; break;
+	case CW_BY_LOCAL_PORT: c[n++] = (struct out_col){ "local_port", "LOCAL-PORT", false, w_name }; break;
+	}
+	memcpy(c + n, watch_tail, sizeof(watch_tail));
+	n += sizeof(watch_tail) / sizeof(watch_tail[0]);
+	if (tty)
+		c[n++] = (struct out_col){ NULL, "HISTORY", true, w_spark };
+	return n;
+}
 
 struct watch_opts {
 	uint64_t interval_ms, stuck_ms;
 	unsigned long count;
 	bool json, tty;
+	enum cw_group_by by;
+	struct selection sel;
+	struct cw_census_opts co;     /* the namespaces; states and owners set per round */
 };
 
 static void clock_str(char *buf, size_t len)
@@ -118,10 +243,11 @@ static void clock_str(char *buf, size_t len)
 }
 
 /* Non-terminal: one line per interval. */
-static void print_line(struct out *o, const struct cw_watch *w)
+static void print_line(struct out *o, const struct watch_opts *wo, const struct cw_watch *w)
 {
 	char t[16], age[64], comm[OUT_NAME_LEN];
 	size_t n = cw_watch_count(w);
+	struct wview wv = { w, wo->by };
 
 	clock_str(t, sizeof(t));
 	out_printf(o, "%s", t);
@@ -130,20 +256,40 @@ static void print_line(struct out *o, const struct cw_watch *w)
 	for (size_t i = 0; i < n; i++) {
 		const struct cw_watch_row *row = cw_watch_row(w, i);
 
-		out_printf(o, "%s %s[%d] close-wait=%zu growth=%+.1f/min oldest=%s verdict=%s",
-			   i ? " |" : "", out_name(row->comm, comm, sizeof(comm)), (int)row->pid, row->close_wait,
+		struct out_val key = { 0 };
+
+		if (wo->by == CW_BY_PROCESS) {
+			out_printf(o, "%s %s[%d]", i ? " |" : "", out_name(row->comm, comm, sizeof(comm)),
+				   (int)row->pid);
+		} else {
+			w_group(&wv, i, &key);
+			out_printf(o, "%s %s", i ? " |" : "", out_name(key.s, comm, sizeof(comm)));
+		}
+		out_printf(o, " close-wait=%zu growth=%+.1f/min oldest=%s verdict=%s", row->close_wait,
 			   row->growth_per_min, age_str(&row->oldest, age, sizeof(age)),
 			   cw_verdict_name(row->verdict));
 	}
 	out_printf(o, "\n");
 }
 
-static void print_json(struct out *o, const struct cw_census *c, const struct cw_watch *w)
+static void print_json(struct out *o, const struct watch_opts *wo, const struct cw_census *c,
+		       const struct cw_watch *w)
 {
+	static const char *const by_name[] = { "process", "peer", "local-port", "auto",
+						"unit", "container", "pod", "netns" };
+	struct wview wv = { w, wo->by };
+	struct out_col cols[16];
+	size_t n = watch_columns(wo->by, false, cols);
+
 	out_json_open(o, NULL, '{');
 	out_json_int(o, "version", 1);
 	out_json_int(o, "time_ms", (long long)cw_census_time_ms(c));
-	out_json_rows(o, "processes", watch_cols, NWATCH_COLS, (void *)w, cw_watch_count(w));
+	if (wo->by == CW_BY_PROCESS) {
+		out_json_rows(o, "processes", cols, n, &wv, cw_watch_count(w));
+	} else {
+		out_json_str(o, "by", by_name[wo->by]);
+		out_json_rows(o, "groups", cols, n, &wv, cw_watch_count(w));
+	}
 	out_json_end(o);
 }
 
@@ -155,6 +301,9 @@ static void print_frame(struct out *o, const struct watch_opts *wo, const struct
 	char t[16], iv[32], st[32], *text = NULL;
 	size_t len = 0;
 	FILE *mem = open_memstream(&text, &len);
+	struct wview wv = { w, wo->by };
+	struct out_col cols[16];
+	size_t ncols = watch_columns(wo->by, true, cols);
 	struct out *f;
 
 	if (!mem)
@@ -164,7 +313,7 @@ static void print_frame(struct out *o, const struct watch_opts *wo, const struct
 	out_printf(f, "closewait watch  every %s, stuck after %s  %s  (q quits)\n\n",
 		   out_ms_str(wo->interval_ms, iv, sizeof(iv)), out_ms_str(wo->stuck_ms, st, sizeof(st)), t);
 	if (n)
-		out_table(f, watch_cols, NWATCH_COLS, (void *)w, n);
+		out_table(f, cols, ncols, &wv, n);
 	else
 		out_printf(f, "no CLOSE_WAIT sockets\n");
 	out_close(f);
@@ -186,10 +335,15 @@ static void parse_args(int argc, char **argv, struct watch_opts *wo)
 
 	wo->interval_ms = 2000;
 	wo->stuck_ms = 60000;
+	wo->by = CW_BY_PROCESS;
+	selection_init(&wo->sel);
 	optind = 1;
 	opterr = 0;
 	while ((opt = cli_getopt("watch", argc, argv, ":h", watch_options, watch_help)) != -1) {
+		if (selection_opt("watch", &wo->sel, opt, optarg))
+			continue;
 		switch (opt) {
+		case OPT_BY: wo->by = opt_group_by("watch", optarg); break;
 		case OPT_INTERVAL: wo->interval_ms = opt_duration("watch", "--interval", optarg, false); break;
 		case OPT_STUCK: wo->stuck_ms = opt_duration("watch", "--stuck-after", optarg, false); break;
 		case OPT_COUNT: wo->count = opt_ulong("watch", "--count", optarg, 1, 1000000000); break;
@@ -198,6 +352,10 @@ static void parse_args(int argc, char **argv, struct watch_opts *wo)
 	}
 	if (wo->interval_ms < 100)
 		cli_usage_exit2("watch", "--interval: at least 100ms");
+	if (wo->sel.f.states && wo->sel.f.states != CW_STATE_BIT(CW_TCP_CLOSE_WAIT))
+		cli_usage_exit2("watch", "--state: watch follows CLOSE_WAIT sockets only");
+	cw_census_opts_init(&wo->co);
+	selection_census(&wo->sel, &wo->co);
 }
 
 /* Waits until deadline; false if the user quit (q, Ctrl-C, a signal). */
@@ -222,11 +380,10 @@ static bool wait_until(uint64_t deadline, bool keys)
 
 static int one_round(struct cw_watch *w, struct out *o, const struct watch_opts *wo)
 {
-	struct cw_census_opts co;
+	struct cw_census_opts co = wo->co;
 	struct cw_census *c;
 	int err;
 
-	cw_census_opts_init(&co);
 	co.states = CW_STATE_BIT(CW_TCP_CLOSE_WAIT);
 	co.owners = true;
 	err = cw_census_take(&co, &c);
@@ -237,9 +394,9 @@ static int one_round(struct cw_watch *w, struct out *o, const struct watch_opts 
 		if (wo->tty)
 			print_frame(o, wo, w);
 		else if (wo->json)
-			print_json(o, c, w);
+			print_json(o, wo, c, w);
 		else
-			print_line(o, w);
+			print_line(o, wo, w);
 		out_flush(o);
 	}
 	cw_census_free(c);
@@ -258,7 +415,8 @@ int cmd_watch(int argc, char **argv)
 
 	parse_args(argc, argv, &wo);
 	wo.tty = isatty(STDOUT_FILENO);
-	if (cw_watch_new(60000, wo.stuck_ms, &w))
+	if (cw_watch_new(60000, wo.stuck_ms, &w) || cw_watch_set_by(w, wo.by) ||
+	    cw_watch_set_filter(w, &wo.sel.f))
 		cli_fail_exit2("watch", "out of memory");
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -287,7 +445,7 @@ int cmd_watch(int argc, char **argv)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	cw_watch_free(w);
 	if (err)
-		cli_fail_exit2("watch", "cannot read the socket table: %s", strerror(-err));
+		cli_fail_exit2("watch", "%s", census_strerror(&wo.co, err));
 	if (out_err)
 		cli_fail_exit2("watch", "writing output: %s", out_strerror(out_err));
 	return 0;

@@ -1,6 +1,7 @@
 #include "filter_opts.h"
 
 #include <getopt.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "cli.h"
@@ -21,8 +22,34 @@ static void opt_peer(const char *cmd, const char *arg, struct cw_filter *f)
 	f->has_peer = true;
 }
 
-bool filter_opt(const char *cmd, struct cw_filter *f, int opt, const char *arg)
+static const char *opt_name(const char *cmd, const char *opt, const char *arg)
 {
+	if (!*arg)
+		cli_usage_exit2(cmd, "%s: empty value", opt);
+	return arg;
+}
+
+static void opt_netns(const char *cmd, struct selection *s, enum cw_netns_sel sel, const char *arg)
+{
+	if (s->netns_sel != CW_NETNS_SEL_CURRENT && s->netns_sel != sel)
+		cli_usage_exit2(cmd, "--net and --all-netns exclude each other");
+	if (sel == CW_NETNS_SEL_ONE && s->netns_sel == sel)
+		cli_usage_exit2(cmd, "--net: one namespace at a time (or --all-netns)");
+	s->netns_sel = sel;
+	s->netns = sel == CW_NETNS_SEL_ONE ? opt_name(cmd, "--net", arg) : NULL;
+}
+
+void selection_init(struct selection *s)
+{
+	memset(s, 0, sizeof(*s));
+	cw_filter_init(&s->f);
+	s->netns_sel = CW_NETNS_SEL_CURRENT;
+}
+
+bool selection_opt(const char *cmd, struct selection *s, int opt, const char *arg)
+{
+	struct cw_filter *f = &s->f;
+
 	switch (opt) {
 	case OPT_F_STATE: f->states |= opt_states(cmd, "--state", arg); break;
 	case OPT_F_PID: f->pid = (pid_t)opt_ulong(cmd, "--pid", arg, 1, 0x7fffffff); break;
@@ -31,7 +58,28 @@ bool filter_opt(const char *cmd, struct cw_filter *f, int opt, const char *arg)
 	case OPT_F_DPORT: f->dport = opt_port(cmd, "--dport", arg, false); break;
 	case OPT_F_PEER: opt_peer(cmd, arg, f); break;
 	case OPT_F_OLDER: f->older_ms = opt_duration(cmd, "--older", arg, false); break;
+	case OPT_F_COMM: f->comm = opt_name(cmd, "--comm", arg); break;
+	case OPT_F_UNIT: f->unit = opt_name(cmd, "--unit", arg); break;
+	case OPT_F_POD: f->pod = opt_name(cmd, "--pod", arg); break;
+	case OPT_F_CONTAINER:
+		if (!cw_container_prefix_ok(arg))
+			cli_usage_exit2(cmd, "--container: \"%s\" is not a container id (at least 12 "
+					"lowercase hex digits)", arg);
+		f->container = arg;
+		break;
+	case OPT_F_NET: opt_netns(cmd, s, CW_NETNS_SEL_ONE, arg); break;
+	case OPT_F_ALL_NETNS: opt_netns(cmd, s, CW_NETNS_SEL_ALL, arg); break;
 	default: return false;
 	}
 	return true;
+}
+
+void selection_census(const struct selection *s, struct cw_census_opts *co)
+{
+	co->netns_sel = s->netns_sel;
+	co->netns = s->netns;
+	if (s->netns_sel == CW_NETNS_SEL_CURRENT && s->f.pid) {
+		co->netns_sel = CW_NETNS_SEL_PID;
+		co->netns_pid = s->f.pid;
+	}
 }

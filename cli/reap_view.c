@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "age_view.h"
+#include "workload_view.h"
 
 struct ctx {
 	const struct reap_view *v;
@@ -136,6 +137,11 @@ static void fail_text(const struct cw_reap_item *it, char *buf, size_t len)
 	case CW_REAP_FAIL_NOSUPPORT:
 		snprintf(buf, len, "this kernel cannot destroy sockets: built without CONFIG_INET_DIAG_DESTROY");
 		break;
+	case CW_REAP_FAIL_UNACCEPTED:
+		snprintf(buf, len, "never accepted: it waits in a listener's accept queue with no fd to "
+			 "shut down; --mode rst resets it (the peer gets an RST; the entry stays in the "
+			 "queue until the program accepts it)");
+		break;
 	default: snprintf(buf, len, "%s", strerror(-it->err)); break;
 	}
 }
@@ -170,7 +176,13 @@ static void detail_text(const struct reap_view *v, const struct cw_reap_item *it
 			 out_ms_str(v->wait_ms, a, sizeof(a)), cw_tcp_state_name(it->end_state));
 		break;
 	default: /* CW_REAP_DESTROYED */
-		snprintf(buf, len, need_reset(it->sock->state) ? "destroyed: RST sent to the peer" : "destroyed");
+		if (it->owner_kind == CW_UNACCEPTED)
+			snprintf(buf, len, "destroyed: RST sent to the peer; the entry stays in the "
+				 "listener's accept queue until the program accepts it (then its reads "
+				 "and writes fail)");
+		else
+			snprintf(buf, len, need_reset(it->sock->state) ? "destroyed: RST sent to the peer"
+									: "destroyed");
 		break;
 	}
 }
@@ -216,6 +228,18 @@ static void g_inode(void *c, size_t row, struct out_val *v)
 	v->i = ITEM((struct ctx *)c, row)->sock->inode;
 }
 
+static void g_netns(void *c, size_t row, struct out_val *v)
+{
+	v->type = OUT_INT;
+	v->i = (long long)ITEM((struct ctx *)c, row)->sock->netns;
+}
+
+static void g_owner_kind(void *c, size_t row, struct out_val *v)
+{
+	v->type = OUT_STR;
+	v->s = owner_kind_name(ITEM((struct ctx *)c, row)->owner_kind);
+}
+
 _Static_assert(sizeof(pid_t) == sizeof(int), "pid_t read as an int");
 
 /* arg: offsetof(struct cw_reap_item, pid or fd); null without an owner */
@@ -224,7 +248,9 @@ static void g_owner_int(void *c, size_t row, struct out_val *v)
 	const struct cw_reap_item *it = ITEM((struct ctx *)c, row);
 
 	v->type = OUT_INT;
-	v->null = !it->pid;
+	/* An unaccepted socket's pid is its listener's owner's; it has no fd. */
+	v->null = !it->pid || (it->owner_kind == CW_UNACCEPTED &&
+			       v->arg == offsetof(struct cw_reap_item, fd));
 	v->i = OUT_FIELD(int, it, v->arg);
 }
 
@@ -265,6 +291,8 @@ static const struct out_col cols[] = {
 	{ "state", "STATE", true, g_state },
 	{ "age", "AGE", false, g_age },
 	{ "inode", NULL, false, g_inode },
+	{ "netns", NULL, false, g_netns },
+	{ "owner", NULL, false, g_owner_kind },
 	{ "pid", "PID", false, g_owner_int, offsetof(struct cw_reap_item, pid) },
 	{ "fd", "FD", false, g_owner_int, offsetof(struct cw_reap_item, fd) },
 	{ "command", "COMMAND", true, g_comm },
@@ -285,9 +313,12 @@ void reap_print_table(struct out *o, const struct reap_view *v)
 
 /* ---- owners whose fds stay open, and the summary ---- */
 
+/* A handled socket that leaves an fd open in its owner (an unaccepted one
+ * has none yet). */
 static bool handled(const struct cw_reap_item *it)
 {
-	return cw_reap_status_kind(it->status) == CW_REAP_KIND_HANDLED && it->pid;
+	return cw_reap_status_kind(it->status) == CW_REAP_KIND_HANDLED && it->pid &&
+	       it->owner_kind != CW_UNACCEPTED;
 }
 
 /* Calls fn for each owner of handled sockets (items are sorted by pid). */

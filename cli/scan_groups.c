@@ -5,14 +5,29 @@
 #include <string.h>
 
 #include "age_view.h"
+#include "workload_view.h"
 
-#define GRP(ctx, row) cw_grouping_at((const struct cw_grouping *)(ctx), row)
+/* The view's context: the workload columns read src first. */
+struct groups_view {
+	struct wl_source src;
+	const struct cw_grouping *g;
+};
+
+#define GRP(ctx, row) cw_grouping_at(((const struct groups_view *)(ctx))->g, row)
+
+static const struct cw_workload *group_wl(void *ctx, size_t row)
+{
+	return GRP(ctx, row)->workload;
+}
 
 static void g_pid(void *ctx, size_t row, struct out_val *v)
 {
+	const struct cw_group *g = GRP(ctx, row);
+
 	v->type = OUT_INT;
-	v->null = GRP(ctx, row)->kind != CW_OWNED;
-	v->i = GRP(ctx, row)->pid;
+	/* An unaccepted group is its listener's owner's. */
+	v->null = g->kind != CW_OWNED && !(g->kind == CW_UNACCEPTED && g->pid);
+	v->i = g->pid;
 }
 
 static void g_comm(void *ctx, size_t row, struct out_val *v)
@@ -20,16 +35,79 @@ static void g_comm(void *ctx, size_t row, struct out_val *v)
 	const struct cw_group *g = GRP(ctx, row);
 
 	v->type = OUT_STR;
-	v->s = g->kind == CW_OWNED ? g->comm : g->kind == CW_ORPHAN ? "(orphaned)" : "(unknown)";
+	if (g->kind == CW_OWNED || (g->kind == CW_UNACCEPTED && g->comm))
+		v->s = g->comm;
+	else
+		v->s = g->kind == CW_ORPHAN ? "(orphaned)" : g->kind == CW_UNACCEPTED ? "(unaccepted)"
+										: "(unknown)";
 }
 
 static void g_owner(void *ctx, size_t row, struct out_val *v)
 {
+	v->type = OUT_STR;
+	v->s = owner_kind_name(GRP(ctx, row)->kind);
+}
+
+/* arg: offsetof a string of struct cw_workload: the group's key */
+static void g_key(void *ctx, size_t row, struct out_val *v)
+{
+	const struct cw_workload *w = GRP(ctx, row)->workload;
+
+	v->type = OUT_STR;
+	v->s = w ? OUT_FIELD(const char *, w, v->arg) : NULL;
+	v->null = !v->s;
+}
+
+/* --by auto: arg the enum cw_group_auto this column shows */
+static void g_auto(void *ctx, size_t row, struct out_val *v)
+{
 	const struct cw_group *g = GRP(ctx, row);
 
 	v->type = OUT_STR;
-	v->s = g->kind == CW_OWNED ? "process" : g->kind == CW_ORPHAN ? "orphaned" : "unknown";
+	v->null = g->auto_key != (enum cw_group_auto)v->arg;
+	if (v->null)
+		return;
+	v->s = g->auto_key == CW_AUTO_UNIT ? g->workload->systemd_unit
+	       : g->auto_key == CW_AUTO_CONTAINER ? g->workload->container_id : g->comm;
 }
+
+static void g_auto_text(void *ctx, size_t row, struct out_val *v)
+{
+	const struct cw_group *g = GRP(ctx, row);
+
+	v->type = OUT_STR;
+	if (g->auto_key == CW_AUTO_UNIT || g->auto_key == CW_AUTO_CONTAINER)
+		v->s = wl_where(g->workload, v->buf, sizeof(v->buf));
+	else
+		v->s = g->auto_key == CW_AUTO_COMMAND ? g->comm : owner_kind_name(g->kind);
+}
+
+static void g_netns(void *ctx, size_t row, struct out_val *v)
+{
+	const struct cw_netns *ns = GRP(ctx, row)->netns;
+
+	v->type = OUT_INT;
+	v->i = ns ? (long long)ns->inode : 0;
+}
+
+static void g_netns_name(void *ctx, size_t row, struct out_val *v)
+{
+	const struct cw_netns *ns = GRP(ctx, row)->netns;
+
+	v->type = OUT_STR;
+	v->s = ns ? ns->name : NULL;
+	v->null = !v->s;
+}
+
+static void g_netns_text(void *ctx, size_t row, struct out_val *v)
+{
+	const struct cw_netns *ns = GRP(ctx, row)->netns;
+
+	v->type = OUT_STR;
+	v->s = ns ? netns_str(ns, v->buf, sizeof(v->buf)) : "-";
+}
+
+#define WL_KEY(key, head, field) { key, head, true, g_key, offsetof(struct cw_workload, field) }
 
 static void g_peer(void *ctx, size_t row, struct out_val *v)
 {
@@ -87,6 +165,28 @@ static size_t group_columns(const struct scan_result *r, bool json, struct out_c
 	case CW_BY_LOCAL_PORT:
 		c[n++] = (struct out_col){ "local_port", "LOCAL-PORT", false, g_lport };
 		break;
+	case CW_BY_AUTO:
+		c[n++] = (struct out_col){ "systemd_unit", NULL, false, g_auto, CW_AUTO_UNIT };
+		c[n++] = (struct out_col){ "container_id", NULL, false, g_auto, CW_AUTO_CONTAINER };
+		c[n++] = (struct out_col){ "command", NULL, false, g_auto, CW_AUTO_COMMAND };
+		c[n++] = (struct out_col){ NULL, "UNIT/CONTAINER/COMMAND", true, g_auto_text };
+		break;
+	case CW_BY_UNIT:
+		c[n++] = (struct out_col)WL_KEY("systemd_unit", "UNIT", systemd_unit);
+		break;
+	case CW_BY_CONTAINER:
+		c[n++] = (struct out_col)WL_KEY("container_id", "CONTAINER", container_id);
+		c[n++] = (struct out_col)WL_KEY("container_runtime", "RUNTIME", container_runtime);
+		break;
+	case CW_BY_POD:
+		c[n++] = (struct out_col)WL_KEY("pod_uid", "POD", pod_uid);
+		c[n++] = (struct out_col)WL_KEY("pod_qos", "QOS", pod_qos);
+		break;
+	case CW_BY_NETNS:
+		c[n++] = (struct out_col){ "netns", NULL, false, g_netns };
+		c[n++] = (struct out_col){ "netns_name", NULL, false, g_netns_name };
+		c[n++] = (struct out_col){ NULL, "NETNS", true, g_netns_text };
+		break;
 	}
 	for (size_t k = 0; k < sizeof(state_order) / sizeof(state_order[0]); k++) {
 		int s = state_order[k];
@@ -112,15 +212,17 @@ static size_t group_columns(const struct scan_result *r, bool json, struct out_c
 
 void scan_print_groups(struct out *o, struct scan_result *r, bool json)
 {
-	static const char *const by_name[] = { "process", "peer", "local-port" };
+	static const char *const by_name[] = { "process", "peer", "local-port", "auto",
+						"unit", "container", "pod", "netns" };
+	struct groups_view gv = { { group_wl }, r->groups };
 	struct out_col cols[32];
 	size_t n = group_columns(r, json, cols);
 
 	if (json) {
 		out_json_str(o, "by", by_name[r->by]);
-		out_json_rows(o, "groups", cols, n, r->groups, cw_grouping_count(r->groups));
+		out_json_rows(o, "groups", cols, n, &gv, cw_grouping_count(r->groups));
 	} else if (cw_grouping_count(r->groups)) {
-		out_table(o, cols, n, r->groups, cw_grouping_count(r->groups));
+		out_table(o, cols, n, &gv, cw_grouping_count(r->groups));
 	} else {
 		out_printf(o, "no sockets matched\n");
 	}

@@ -8,18 +8,37 @@
 #include <sys/socket.h>
 
 #include "age_view.h"
+#include "workload_view.h"
 
-/* The owners of one socket, for the nested rows of its owners column. */
+/* The owners of one socket, for the nested rows of its owners column; and
+ * the listeners of an unaccepted one, for its listeners column. */
 struct owners_of {
+	struct wl_source src;         /* first: the workload columns read it */
 	const struct cw_census *c;
 	size_t i;
 };
 
 struct view {
+	struct wl_source src;         /* first: the workload columns read it */
 	struct scan_result *r;
 	const size_t *rows;           /* display row -> census index (sockets view) */
 	struct owners_of owners;      /* the owners column's nested rows, cell by cell */
+	struct owners_of listeners;
 };
+
+static const struct cw_workload *sock_wl(void *ctx, size_t row)
+{
+	const struct view *w = ctx;
+
+	return cw_census_sock_workload(w->r->c, w->rows[row]);
+}
+
+static const struct cw_workload *owner_wl(void *ctx, size_t row)
+{
+	const struct owners_of *o = ctx;
+
+	return cw_census_owner_workload(o->c, o->i, row);
+}
 
 /* ---- sockets ---- */
 #define SOCK(v, row) cw_census_sock((v)->r->c, (v)->rows[row])
@@ -129,6 +148,7 @@ static const struct out_col owner_cols[] = {
 	{ "pid", NULL, false, o_int, offsetof(struct cw_owner, pid) },
 	{ "fd", NULL, false, o_int, offsetof(struct cw_owner, fd) },
 	{ "command", NULL, false, o_comm },
+	WL_COLS,
 	{ NULL, "OWNER", true, o_text },
 };
 
@@ -138,7 +158,7 @@ static void g_owners(void *ctx, size_t row, struct out_val *v)
 	size_t i = w->rows[row];
 
 	/* The list is rendered before the next cell is asked for. */
-	w->owners = (struct owners_of){ w->r->c, i };
+	w->owners = (struct owners_of){ { owner_wl }, w->r->c, i };
 	v->type = OUT_LIST;
 	v->list_ctx = &w->owners;
 	v->list_n = cw_census_owner_count(w->r->c, i);
@@ -146,13 +166,58 @@ static void g_owners(void *ctx, size_t row, struct out_val *v)
 	v->list_ncols = sizeof(owner_cols) / sizeof(owner_cols[0]);
 }
 
+/* nested: one listener of an unaccepted socket */
+#define LISTENER(ctx, row) \
+	cw_census_listener(((struct owners_of *)(ctx))->c, ((struct owners_of *)(ctx))->i, row)
+
+static void l_local(void *ctx, size_t row, struct out_val *v)
+{
+	v->type = OUT_STR;
+	cw_endpoint_str(&LISTENER(ctx, row)->local, true, v->buf, sizeof(v->buf));
+	v->s = v->buf;
+}
+
+/* arg: offsetof a uint32_t of struct cw_sock */
+static void l_u32(void *ctx, size_t row, struct out_val *v)
+{
+	v->type = OUT_INT;
+	v->i = OUT_FIELD(uint32_t, LISTENER(ctx, row), v->arg);
+}
+
+static const struct out_col listener_cols[] = {
+	{ "local", NULL, false, l_local },
+	{ "queued", NULL, false, l_u32, offsetof(struct cw_sock, rqueue) },
+	{ "backlog", NULL, false, l_u32, offsetof(struct cw_sock, wqueue) },
+};
+
+static void g_listeners(void *ctx, size_t row, struct out_val *v)
+{
+	struct view *w = ctx;
+	size_t i = w->rows[row];
+
+	w->listeners = (struct owners_of){ { NULL }, w->r->c, i };
+	v->type = OUT_LIST;
+	v->list_ctx = &w->listeners;
+	v->list_n = cw_census_listener_count(w->r->c, i);
+	v->list_cols = listener_cols;
+	v->list_ncols = sizeof(listener_cols) / sizeof(listener_cols[0]);
+}
+
 static void g_owner_kind(void *ctx, size_t row, struct out_val *v)
 {
 	struct view *w = ctx;
-	enum cw_owner_kind k = cw_census_owner_kind(w->r->c, w->rows[row]);
 
 	v->type = OUT_STR;
-	v->s = k == CW_OWNED ? "process" : k == CW_ORPHAN ? "orphaned" : "unknown";
+	v->s = owner_kind_name(cw_census_owner_kind(w->r->c, w->rows[row]));
+}
+
+static void g_why(void *ctx, size_t row, struct out_val *v)
+{
+	struct view *w = ctx;
+
+	v->type = OUT_STR;
+	v->s = cw_why_name(cw_census_why(w->r->c, w->rows[row]));
+	v->null = !v->s;
 }
 
 static void g_process(void *ctx, size_t row, struct out_val *v)
@@ -165,7 +230,39 @@ static void g_process(void *ctx, size_t row, struct out_val *v)
 		return;
 	}
 	v->type = OUT_STR;
-	v->s = k == CW_ORPHAN ? "(orphaned)" : "(unknown)";
+	if (k == CW_UNACCEPTED && cw_census_owner_count(w->r->c, w->rows[row])) {
+		const struct cw_owner *o = cw_census_owner(w->r->c, w->rows[row], 0);
+
+		snprintf(v->buf, sizeof(v->buf), "(unaccepted: %s[%d])", o->comm, (int)o->pid);
+		v->s = v->buf;
+		return;
+	}
+	v->s = k == CW_ORPHAN ? "(orphaned)" : k == CW_UNACCEPTED ? "(unaccepted)" : "(unknown)";
+}
+
+static void g_netns(void *ctx, size_t row, struct out_val *v)
+{
+	struct view *w = ctx;
+
+	v->type = OUT_INT;
+	v->i = (long long)cw_census_sock(w->r->c, w->rows[row])->netns;
+}
+
+static void g_netns_name(void *ctx, size_t row, struct out_val *v)
+{
+	struct view *w = ctx;
+
+	v->type = OUT_STR;
+	v->s = cw_census_sock_netns(w->r->c, w->rows[row])->name;
+	v->null = !v->s;
+}
+
+static void g_netns_text(void *ctx, size_t row, struct out_val *v)
+{
+	struct view *w = ctx;
+
+	v->type = OUT_STR;
+	v->s = netns_str(cw_census_sock_netns(w->r->c, w->rows[row]), v->buf, sizeof(v->buf));
 }
 
 /* The other end, when it is on this host (pairing). */
@@ -232,31 +329,83 @@ static const struct out_col sock_cols[] = {
 	{ "lastsnd_ms", NULL, false, g_info_ms, offsetof(struct cw_sock, lastsnd_ms) },
 	{ "lastrcv_ms", NULL, false, g_info_ms, offsetof(struct cw_sock, lastrcv_ms) },
 	{ "lastack_ms", NULL, false, g_info_ms, offsetof(struct cw_sock, lastack_ms) },
+	{ "netns", NULL, false, g_netns },
+	{ "netns_name", NULL, false, g_netns_name },
 	{ "owner", NULL, false, g_owner_kind },
+	{ "why", NULL, false, g_why },
+	WL_COLS,
 	{ "owners", NULL, false, g_owners },
 	{ NULL, "PROCESS", true, g_process },
+	{ "listeners", NULL, false, g_listeners },
 	{ "peer_state", NULL, false, g_peer_state },
 	{ "peer_pid", NULL, false, g_peer_pid },
 	{ NULL, "PEER-END", true, g_peer_owner },
 };
 #define NSOCK_COLS (sizeof(sock_cols) / sizeof(sock_cols[0]))
+#define NSOCK_MAX (NSOCK_COLS + 4)
 
 static const struct out_col older_cols[] = {
 	{ "uncertain", NULL, false, g_uncertain },
 	{ NULL, "OLDER", true, g_older },
 };
 
-/* Sock columns, plus the --older verdict when asked. */
+/* Sock columns, the workload's (JSON; the table shows WHERE when any is
+ * known, and NETNS beyond this namespace), plus the --older verdict. */
 static size_t sock_columns(const struct scan_result *r, struct out_col *cols)
 {
 	size_t n = NSOCK_COLS;
 
 	memcpy(cols, sock_cols, sizeof(sock_cols));
+	if (r->any_workload)
+		cols[n++] = (struct out_col){ NULL, "WHERE", true, wl_where_get };
+	if (r->netns_sel != CW_NETNS_SEL_CURRENT)
+		cols[n++] = (struct out_col){ NULL, "NETNS", true, g_netns_text };
 	if (r->older_given) {
 		memcpy(cols + n, older_cols, sizeof(older_cols));
 		n += sizeof(older_cols) / sizeof(older_cols[0]);
 	}
 	return n;
+}
+
+/* Counts socket i if it is an unaccepted CLOSE_WAIT one, per listener. */
+static int backlog_count(struct scan_result *r, size_t i)
+{
+	const struct cw_sock *l;
+	struct scan_backlog *v;
+	size_t k = 0;
+
+	if (cw_census_why(r->c, i) != CW_WHY_UNACCEPTED || !cw_census_listener_count(r->c, i))
+		return 0;
+	l = cw_census_listener(r->c, i, 0);
+	while (k < r->nbacklogs && r->backlogs[k].listener != l)
+		k++;
+	if (k == r->nbacklogs) {
+		v = realloc(r->backlogs, (r->nbacklogs + 1) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		r->backlogs = v;
+		r->backlogs[r->nbacklogs++] = (struct scan_backlog){ l, i, 0 };
+	}
+	r->backlogs[k].close_wait++;
+	return 0;
+}
+
+void scan_backlog_line(const struct scan_result *r, const struct scan_backlog *b, char *buf,
+		       size_t len)
+{
+	char comm[OUT_NAME_LEN], local[CW_ENDPOINT_STRLEN];
+	const struct cw_owner *o = cw_census_owner_count(r->c, b->sample)
+					   ? cw_census_owner(r->c, b->sample, 0) : NULL;
+	int n = o ? snprintf(buf, len, "pid %d (%s)", (int)o->pid, out_name(o->comm, comm, sizeof(comm)))
+		  : snprintf(buf, len, "the program listening there");
+
+	cw_endpoint_str(&b->listener->local, true, local, sizeof(local));
+	if (n < 0 || (size_t)n >= len)
+		return;
+	snprintf(buf + n, len - (size_t)n, " is not accepting: %zu connection%s in the accept queue "
+		 "of %s %s in CLOSE_WAIT (%u queued, backlog %u)", b->close_wait,
+		 b->close_wait == 1 ? "" : "s", local, b->close_wait == 1 ? "is" : "are",
+		 b->listener->rqueue, b->listener->wqueue);
 }
 
 int scan_compute(const struct cw_census *c, const struct cw_filter *f, enum cw_group_by by,
@@ -289,6 +438,14 @@ int scan_compute(const struct cw_census *c, const struct cw_filter *f, enum cw_g
 		r->uncertain_n += r->uncertain[i];
 		r->idx[r->nidx++] = i;
 		r->close_wait += cw_census_sock(c, i)->state == CW_TCP_CLOSE_WAIT;
+		if (!r->any_workload) {
+			const struct cw_workload *w = cw_census_sock_workload(c, i);
+
+			r->any_workload = w && (w->systemd_unit || w->container_id || w->pod_uid);
+		}
+		err = backlog_count(r, i);
+		if (err)
+			goto fail;
 	}
 	err = cw_census_group(c, r->sel, r->peer, by, &r->groups);
 	if (!err)
@@ -308,6 +465,7 @@ void scan_result_free(struct scan_result *r)
 	free(r->idx);
 	cw_grouping_free(r->groups);
 	cw_grouping_free(r->procs);
+	free(r->backlogs);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -350,11 +508,65 @@ static size_t table_rows(const struct scan_result *r, size_t *rows)
 	return n;
 }
 
+void scan_print_netns_notes(struct out *o, const struct cw_census *c)
+{
+	char name[OUT_NAME_LEN * 2];
+
+	for (size_t j = 0; j < cw_census_netns_count(c); j++) {
+		const struct cw_netns *ns = cw_census_netns(c, j);
+
+		if (ns->err == -ENOENT)
+			out_printf(o, "\nNetwork namespace %s disappeared before it could be read: skipped.\n",
+				   netns_str(ns, name, sizeof(name)));
+		else if (ns->err)
+			out_printf(o, "\nNetwork namespace %s could not be read: %s.\n",
+				   netns_str(ns, name, sizeof(name)), strerror(-ns->err));
+	}
+	if (cw_census_netns_unreadable(c))
+		out_printf(o, "\n%u namespace links could not be looked at (permissions): namespaces "
+			      "only they lead to are missing.\n", cw_census_netns_unreadable(c));
+	if (cw_census_owners_hidden(c))
+		out_printf(o, "\nProcesses of other pid namespaces are not visible from here: sockets "
+			      "of other network namespaces may show no owner (run closewait in the "
+			      "host's pid namespace).\n");
+}
+
+static void ns_json(struct out *o, const struct cw_census *c)
+{
+	out_json_open(o, "namespaces", '[');
+	for (size_t j = 0; j < cw_census_netns_count(c); j++) {
+		const struct cw_netns *ns = cw_census_netns(c, j);
+
+		out_json_open(o, NULL, '{');
+		out_json_int(o, "netns", (long long)ns->inode);
+		out_json_str(o, "netns_name", ns->name);
+		out_json_str(o, "found", cw_netns_how_name(ns->how));
+		if (ns->pid)
+			out_json_int(o, "pid", ns->pid);
+		else
+			out_json_str(o, "pid", NULL);
+		out_json_str(o, "path", ns->path);
+		out_json_str(o, "error", !ns->err ? NULL : ns->err == -ENOENT ? "gone" : strerror(-ns->err));
+		out_json_close(o);
+	}
+	out_json_close(o);
+}
+
+void scan_print_netns_json(struct out *o, const struct cw_census *c, enum cw_netns_sel sel)
+{
+	static const char *const sel_name[] = { "current", "one", "pid", "all" };
+
+	out_json_str(o, "netns_selection", (unsigned)sel < 4 ? sel_name[sel] : "?");
+	ns_json(o, c);
+	out_json_int(o, "netns_unreadable", cw_census_netns_unreadable(c));
+	out_json_bool(o, "owners_hidden", cw_census_owners_hidden(c));
+}
+
 void scan_print_table(struct out *o, struct scan_result *r)
 {
-	struct out_col cols[NSOCK_COLS + 4];
+	struct out_col cols[NSOCK_MAX];
 	size_t *rows = malloc((r->nidx ? r->nidx : 1) * sizeof(*rows));
-	struct view v = { r, rows, { 0 } };
+	struct view v = { { sock_wl }, r, rows, { { NULL }, NULL, 0 }, { { NULL }, NULL, 0 } };
 	size_t ncols = sock_columns(r, cols), nrows;
 	char line[512];
 	bool any_culprit = false;
@@ -373,6 +585,10 @@ void scan_print_table(struct out *o, struct scan_result *r)
 		scan_culprit_line(p, line, sizeof(line));
 		out_printf(o, "%s\n", line);
 	}
+	for (size_t k = 0; k < r->nbacklogs; k++) {
+		scan_backlog_line(r, &r->backlogs[k], line, sizeof(line));
+		out_printf(o, "%s%s\n", k || any_culprit ? "" : "\n", line);
+	}
 	nrows = table_rows(r, rows);
 	out_printf(o, "\n");
 	if (nrows)
@@ -387,13 +603,14 @@ void scan_print_table(struct out *o, struct scan_result *r)
 	if (cw_census_unreadable(r->c))
 		out_printf(o, "\n%u processes could not be read (permissions): their sockets show "
 			      "(unknown).\n", cw_census_unreadable(r->c));
+	scan_print_netns_notes(o, r->c);
 	free(rows);
 }
 
 void scan_print_json(struct out *o, struct scan_result *r)
 {
-	struct out_col cols[NSOCK_COLS + 4];
-	struct view v = { r, r->idx, { 0 } };
+	struct out_col cols[NSOCK_MAX];
+	struct view v = { { sock_wl }, r, r->idx, { { NULL }, NULL, 0 }, { { NULL }, NULL, 0 } };
 	size_t ncols = sock_columns(r, cols);
 	char line[512];
 
@@ -406,6 +623,7 @@ void scan_print_json(struct out *o, struct scan_result *r)
 	out_json_int(o, "sockets_total", (long long)r->nidx);
 	out_json_int(o, "close_wait_total", (long long)r->close_wait);
 	out_json_int(o, "uncertain_total", (long long)r->uncertain_n);
+	scan_print_netns_json(o, r->c, r->netns_sel);
 	scan_print_groups(o, r, true);
 	out_json_open(o, "culprits", '[');
 	for (size_t g = 0; g < cw_grouping_count(r->procs); g++) {
@@ -425,6 +643,29 @@ void scan_print_json(struct out *o, struct scan_result *r)
 		else
 			out_json_str(o, "peer_pid", NULL);
 		scan_culprit_line(p, line, sizeof(line));
+		out_json_str(o, "message", line);
+		out_json_close(o);
+	}
+	out_json_close(o);
+	out_json_open(o, "unaccepted", '[');
+	for (size_t k = 0; k < r->nbacklogs; k++) {
+		const struct scan_backlog *b = &r->backlogs[k];
+		const struct cw_owner *ow = cw_census_owner_count(r->c, b->sample)
+						    ? cw_census_owner(r->c, b->sample, 0) : NULL;
+		char local[CW_ENDPOINT_STRLEN];
+
+		out_json_open(o, NULL, '{');
+		if (ow)
+			out_json_int(o, "pid", ow->pid);
+		else
+			out_json_str(o, "pid", NULL);
+		out_json_str(o, "command", ow ? ow->comm : NULL);
+		cw_endpoint_str(&b->listener->local, true, local, sizeof(local));
+		out_json_str(o, "listener", local);
+		out_json_int(o, "close_wait", (long long)b->close_wait);
+		out_json_int(o, "queued", b->listener->rqueue);
+		out_json_int(o, "backlog", b->listener->wqueue);
+		scan_backlog_line(r, b, line, sizeof(line));
 		out_json_str(o, "message", line);
 		out_json_close(o);
 	}

@@ -1,6 +1,7 @@
-/* The socket census: every TCP socket of this network namespace with its
+/* The socket census: every TCP socket of the selected network namespaces
+ * (this one by default, one named, or every one on the host) with its
  * state, addresses, tcp_info times and, when asked, the processes that hold
- * it. Taking a census talks to the kernel (sock_diag, /proc); reading one
+ * it and where they live (systemd unit, container, pod). Taking a census talks to the kernel (sock_diag, /proc); reading one
  * does not. What to do with a census: census_filter.h (selection),
  * census_group.h (grouping, pairing), census_watch.h (trends),
  * census_ports.h (port exhaustion), reap.h (ending leaked connections).
@@ -135,6 +136,8 @@ struct cw_netns {
 	int err;                      /* 0: read; -ENOENT: gone before it could be read; else
 				       * why it could not be (-EPERM: no CAP_SYS_ADMIN) */
 };
+/* The number of namespaces, and namespace j (j from 0 to count - 1),
+ * valid while c lives. */
 size_t cw_census_netns_count(const struct cw_census *c);
 const struct cw_netns *cw_census_netns(const struct cw_census *c, size_t j);
 /* The namespace socket i is in. Never NULL. */
@@ -161,6 +164,21 @@ const struct cw_workload *cw_census_owner_workload(const struct cw_census *c, si
  * the cgroup the socket was created in (the kernel keeps it with the
  * socket); NULL when neither is known. */
 const struct cw_workload *cw_census_sock_workload(const struct cw_census *c, size_t i);
+
+/* Why a CLOSE_WAIT socket is still open, from what the kernel shows: its
+ * Recv-Q counts the peer's FIN as one byte until the program's read
+ * returns 0 (end of file). */
+enum cw_why {
+	CW_WHY_NONE,                  /* not in CLOSE_WAIT */
+	CW_WHY_EOF_READ,              /* Recv-Q 0: the program read the end of file and did not close */
+	CW_WHY_NEVER_READ,            /* Recv-Q >= 1: it never read up to the end of file */
+	CW_WHY_UNACCEPTED             /* never accepted (this takes precedence) */
+};
+/* Socket i's (CW_WHY_NONE for a socket not in CLOSE_WAIT). */
+enum cw_why cw_census_why(const struct cw_census *c, size_t i);
+/* "eof-read", "never-read", "unaccepted" (static); NULL for CW_WHY_NONE and
+ * other numbers. */
+const char *cw_why_name(enum cw_why why);
 
 /* The listeners an unaccepted socket i waits on (0 for other kinds): those
  * of its namespace and port with the most specific local address (an exact

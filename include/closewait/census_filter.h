@@ -35,7 +35,16 @@ struct cw_filter {
 	bool has_peer;
 	struct cw_endpoint peer;      /* the remote end; port 0 = any port of that address */
 	uint64_t older_ms;            /* at least this old (cw_sock_age); 0 = any age */
+	/* Who holds it (any of its owners; a socket no process holds: its own
+	 * cgroup). NULL = any. The strings must outlive the filter's use. */
+	const char *comm;             /* this command name, exactly */
+	const char *unit;             /* this systemd unit ("nginx.service") */
+	const char *container;        /* a container whose id starts with this (cw_container_prefix_ok) */
+	const char *pod;              /* this Kubernetes pod uid */
 };
+/* Whether s is a usable container id prefix: at least 12 hex digits (a
+ * shorter one would select containers by accident). true or false. */
+bool cw_container_prefix_ok(const char *s);
 /* Every criterion off. Cannot fail. */
 void cw_filter_init(struct cw_filter *f);
 
@@ -44,10 +53,11 @@ enum cw_match {
 	CW_MATCH_YES,
 	CW_MATCH_UNCERTAIN            /* all holds but the age: its range contains older_ms */
 };
-/* Whether matching needs the census's owners (pid is set): true or false. */
+/* Whether matching needs the census's owners (pid, comm, unit, container or
+ * pod is set): true or false. */
 bool cw_filter_needs_owners(const struct cw_filter *f);
-/* Whether socket s passes the criteria a socket alone answers (all but pid
- * and older_ms), so a caller can drop sockets before their owners are looked
+/* Whether socket s passes the criteria a socket alone answers (all but who
+ * holds it and older_ms), so a caller can drop sockets before their owners are looked
  * up (cw_census_opts.want): true or false. */
 bool cw_filter_match_addr(const struct cw_filter *f, const struct cw_sock *s);
 /* Whether socket i of c matches f. age may be NULL (then it is computed from

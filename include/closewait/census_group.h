@@ -34,7 +34,13 @@
 int cw_census_pair(const struct cw_census *c, size_t *peer);
 
 /* Grouping. */
-enum cw_group_by { CW_BY_PROCESS, CW_BY_PEER, CW_BY_LOCAL_PORT };
+enum cw_group_by {
+	CW_BY_PROCESS, CW_BY_PEER, CW_BY_LOCAL_PORT,
+	CW_BY_AUTO,                   /* the systemd unit, else the container, else the command */
+	CW_BY_UNIT, CW_BY_CONTAINER, CW_BY_POD, CW_BY_NETNS
+};
+/* What keys a CW_BY_AUTO group. */
+enum cw_group_auto { CW_AUTO_NONE, CW_AUTO_UNIT, CW_AUTO_CONTAINER, CW_AUTO_COMMAND };
 /* One group. The library allocates it; it may gain fields at the end; do
  * not allocate, copy or index it. */
 struct cw_group {
@@ -51,6 +57,12 @@ struct cw_group {
 	size_t peers_closed, peers_orphaned, peers_half_closed;
 	pid_t peer_pid;               /* one owner of a half-closed other end (0: none) */
 	const char *peer_comm;
+	/* CW_BY_UNIT, _CONTAINER, _POD, _AUTO: the workload of the group's first
+	 * socket (cw_census_sock_workload; NULL: none known), whose unit,
+	 * container or pod is the group's key (NULL there: the sockets without). */
+	const struct cw_workload *workload;
+	enum cw_group_auto auto_key;  /* CW_BY_AUTO: which of unit, container, command keys it */
+	const struct cw_netns *netns; /* CW_BY_NETNS: the namespace */
 };
 struct cw_grouping;
 /* Groups the sockets with sel[i] true (sel NULL: all), sorted by CLOSE_WAIT

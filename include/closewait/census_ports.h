@@ -34,6 +34,10 @@ struct cw_port_sys {
 /* Reads them (root: NULL = /proc/sys/net/ipv4). 0, -EINVAL (a range that
  * does not parse), or the -errno of reading the range. */
 int cw_port_sys_read(const char *root, struct cw_port_sys *sys);
+/* The same as network namespace j of census c has them (each namespace
+ * has its own): read by a thread inside it. 0, the returns of
+ * cw_port_sys_read, or the -errno of entering it (-EPERM: no CAP_SYS_ADMIN). */
+int cw_port_sys_read_netns(const struct cw_census *c, size_t j, struct cw_port_sys *sys);
 /* Sets the range and fills reserved and usable from a reserved-ports list
  * ("8080,9000-9100"). 0, or -EINVAL for a range that is not one. */
 int cw_port_sys_set(struct cw_port_sys *sys, unsigned lo, unsigned hi, const char *reserved);
@@ -68,6 +72,10 @@ struct cw_ports_report;
  * none). 0 or -ENOMEM. */
 int cw_ports_report(const struct cw_census *c, const struct cw_port_sys *sys, double what_if,
 		    const struct cw_endpoint *extra, struct cw_ports_report **out);
+/* The same over the sockets of one network namespace of c (its inode). */
+int cw_ports_report_netns(const struct cw_census *c, uint64_t netns, const struct cw_port_sys *sys,
+			  double what_if, const struct cw_endpoint *extra,
+			  struct cw_ports_report **out);
 /* Frees the report (NULL: nothing). */
 void cw_ports_report_free(struct cw_ports_report *r);
 /* The number of destinations, and destination i (i from 0 to count - 1),

@@ -61,6 +61,10 @@ enum cw_reap_status {
 	CW_REAP_FAIL_CAP,       /* rst: CAP_NET_ADMIN missing */
 	CW_REAP_FAIL_NOSUPPORT, /* rst: kernel built without CONFIG_INET_DIAG_DESTROY */
 	CW_REAP_FAIL_ERROR,     /* another error: err */
+	/* fin: a connection still in a listener's accept queue has no fd to
+	 * shut down (rst resets it, but its entry stays in the queue until the
+	 * program accepts it) */
+	CW_REAP_FAIL_UNACCEPTED,
 	CW_REAP_NSTATUS
 };
 /* What a status counts as. */
@@ -120,6 +124,9 @@ struct cw_reap_item {
 	uint8_t end_state;            /* state seen last (after acting, or at the re-check); 0: none */
 	uint32_t new_inode;           /* SKIP_REPLACED: the inode found instead (0: not a socket) */
 	struct cw_ptrace_denial denial; /* FAIL_PTRACE, FAIL_NO_OWNER */
+	/* What holds it: CW_UNACCEPTED items were in an accept queue, and pid
+	 * and fd above are then its listener's. */
+	enum cw_owner_kind owner_kind;
 };
 
 struct cw_reap;

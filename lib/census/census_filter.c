@@ -5,7 +5,54 @@
 
 bool cw_filter_needs_owners(const struct cw_filter *f)
 {
-	return f->pid != 0;
+	return f->pid || f->comm || f->unit || f->container || f->pod;
+}
+
+bool cw_container_prefix_ok(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdef");
+
+	return n >= 12 && !s[n];
+}
+
+static bool str_is(const char *have, const char *want)
+{
+	return have && !strcmp(have, want);
+}
+
+static bool workload_match(const struct cw_filter *f, const struct cw_workload *w)
+{
+	if (!w)
+		return false;
+	if (f->unit && !str_is(w->systemd_unit, f->unit))
+		return false;
+	if (f->container && (!w->container_id ||
+			     strncmp(w->container_id, f->container, strlen(f->container))))
+		return false;
+	return !f->pod || str_is(w->pod_uid, f->pod);
+}
+
+/* Any owner of socket i that is everything f asks of a holder; with no
+ * owner, the socket's own cgroup for what that can answer. */
+static bool holder_match(const struct cw_filter *f, const struct cw_census *c, size_t i)
+{
+	size_t n = cw_census_owner_count(c, i);
+
+	for (size_t k = 0; k < n; k++) {
+		const struct cw_owner *o = cw_census_owner(c, i, k);
+
+		if (f->pid && o->pid != f->pid)
+			continue;
+		if (f->comm && strcmp(o->comm, f->comm))
+			continue;
+		if ((f->unit || f->container || f->pod) &&
+		    !workload_match(f, cw_census_owner_workload(c, i, k)))
+			continue;
+		return true;
+	}
+	if (n || f->pid || f->comm)
+		return false;
+	return workload_match(f, cw_census_sock_workload(c, i));
 }
 
 bool cw_filter_match_addr(const struct cw_filter *f, const struct cw_sock *s)
@@ -35,15 +82,8 @@ enum cw_match cw_filter_match(const struct cw_filter *f, const struct cw_census 
 
 	if (!cw_filter_match_addr(f, s))
 		return CW_MATCH_NO;
-	if (f->pid) {
-		size_t n = cw_census_owner_count(c, i);
-		bool hit = false;
-
-		for (size_t k = 0; k < n && !hit; k++)
-			hit = cw_census_owner(c, i, k)->pid == f->pid;
-		if (!hit)
-			return CW_MATCH_NO;
-	}
+	if (cw_filter_needs_owners(f) && !holder_match(f, c, i))
+		return CW_MATCH_NO;
 	if (!f->older_ms)
 		return CW_MATCH_YES;
 	if (!age) {

@@ -3,12 +3,15 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 struct gkey {
 	uint32_t kind;
 	int32_t pid;
 	struct cw_endpoint ep;
+	uint64_t netns;
+	const char *str;              /* a unit, container id, pod uid or command; compared by content */
 };
 
 struct cw_grouping {
@@ -29,9 +32,18 @@ static uint64_t key_hash(const struct gkey *k)
 	const uint8_t *p = (const uint8_t *)k;
 	uint64_t h = 1469598103934665603ull;
 
-	for (size_t i = 0; i < sizeof(*k); i++)
+	for (size_t i = 0; i < offsetof(struct gkey, str); i++)
 		h = (h ^ p[i]) * 1099511628211ull;
+	for (const char *q = k->str; q && *q; q++)
+		h = (h ^ (uint8_t)*q) * 1099511628211ull;
 	return h ^ (h >> 31);
+}
+
+static bool key_eq(const struct gkey *a, const struct gkey *b)
+{
+	if (memcmp(a, b, offsetof(struct gkey, str)))
+		return false;
+	return a->str == b->str || (a->str && b->str && !strcmp(a->str, b->str));
 }
 
 /* The first owner of socket i (a shared socket counts for it), or NULL. */
@@ -43,6 +55,7 @@ static const struct cw_owner *first_owner(const struct cw_census *c, size_t i)
 static void key_of(const struct cw_census *c, size_t i, enum cw_group_by by, struct gkey *k)
 {
 	const struct cw_sock *s = cw_census_sock(c, i);
+	const struct cw_workload *w = by >= CW_BY_AUTO ? cw_census_sock_workload(c, i) : NULL;
 	const struct cw_owner *o;
 
 	memset(k, 0, sizeof(*k));
@@ -58,28 +71,59 @@ static void key_of(const struct cw_census *c, size_t i, enum cw_group_by by, str
 	case CW_BY_LOCAL_PORT:
 		k->ep.port = s->local.port;
 		break;
+	case CW_BY_NETNS:
+		k->netns = s->netns;
+		break;
+	case CW_BY_UNIT:
+		k->str = w ? w->systemd_unit : NULL;
+		break;
+	case CW_BY_CONTAINER:
+		k->str = w ? w->container_id : NULL;
+		break;
+	case CW_BY_POD:
+		k->str = w ? w->pod_uid : NULL;
+		break;
+	case CW_BY_AUTO:
+		o = first_owner(c, i);
+		if (w && w->systemd_unit) {
+			k->kind = CW_AUTO_UNIT;
+			k->str = w->systemd_unit;
+		} else if (w && w->container_id) {
+			k->kind = CW_AUTO_CONTAINER;
+			k->str = w->container_id;
+		} else if (o) {
+			k->kind = CW_AUTO_COMMAND;
+			k->str = o->comm;
+		}
+		break;
 	}
 }
 
 static struct cw_group *group_get(struct gtable *t, const struct cw_census *c, size_t i,
-				  const struct gkey *k)
+				  enum cw_group_by by, const struct gkey *k)
 {
 	size_t h = key_hash(k) & t->mask;
 	const struct cw_owner *o;
 	struct cw_group *g;
 
 	for (; t->slots[h]; h = (h + 1) & t->mask)
-		if (!memcmp(&t->keys[t->slots[h] - 1], k, sizeof(*k)))
+		if (key_eq(&t->keys[t->slots[h] - 1], k))
 			return &t->g[t->slots[h] - 1];
 	g = &t->g[t->n];
 	t->keys[t->n] = *k;
 	t->slots[h] = ++t->n;
 	memset(g, 0, sizeof(*g));
-	g->kind = k->kind;
+	g->kind = by == CW_BY_PROCESS ? k->kind : cw_census_owner_kind(c, i);
 	g->pid = k->pid;
 	g->key = k->ep;
 	o = first_owner(c, i);
 	g->comm = o ? o->comm : NULL;
+	if (by >= CW_BY_AUTO && by != CW_BY_NETNS)
+		g->workload = cw_census_sock_workload(c, i);
+	if (by == CW_BY_AUTO)
+		g->auto_key = (enum cw_group_auto)k->kind;
+	if (by == CW_BY_NETNS)
+		g->netns = cw_census_sock_netns(c, i);
 	return g;
 }
 
@@ -130,6 +174,8 @@ static int group_cmp(const void *a, const void *b)
 		return x->pid < y->pid ? -1 : 1;
 	if (x->key.port != y->key.port)
 		return x->key.port < y->key.port ? -1 : 1;
+	if (x->netns != y->netns && x->netns && y->netns)
+		return x->netns->inode < y->netns->inode ? -1 : 1;
 	return memcmp(&x->key.addr, &y->key.addr, sizeof(x->key.addr));
 }
 
@@ -154,7 +200,7 @@ int cw_census_group(const struct cw_census *c, const bool *sel, const size_t *pe
 		if (sel && !sel[i])
 			continue;
 		key_of(c, i, by, &k);
-		account(group_get(&t, c, i, &k), c, i, peer);
+		account(group_get(&t, c, i, by, &k), c, i, peer);
 	}
 	free(t.slots);
 	free(t.keys);

@@ -29,6 +29,19 @@ int netlink_dump_tcp(int family, uint32_t states, const struct cw_filter *ports,
  * is the datagram's own, which may exceed len. -errno on failure. */
 ssize_t netlink_recv(int fd, void *buf, size_t len, int flags);
 
+/* The fd of the network namespace ino that census c read (valid while c
+ * lives), or -1 when c read it from the caller's own namespace (or does not
+ * know it). */
+int census_netns_fd(const struct cw_census *c, uint64_t ino);
+/* socket() made inside the namespace nsfd (-1: the caller's own): the fd,
+ * or -errno. A sock_diag socket sees its creator's namespace only. */
+int census_netns_socket(int nsfd, int domain, int type, int protocol);
+/* fn(arg) run by a thread inside the namespace nsfd: fn's return, or the
+ * -errno of entering it. */
+int census_netns_call(int nsfd, int (*fn)(void *arg), void *arg);
+/* The inode of the caller's network namespace (its thread's), 0 if unknown. */
+uint64_t census_own_netns(void);
+
 /* The caller's filter as this library reads it (census_filter.h: only the
  * fields within its size, defaults for the rest). 0 or -EINVAL. */
 int census_filter_read(const struct cw_filter *in, struct cw_filter *out);

@@ -29,9 +29,17 @@ static bool ep_eq(const struct cw_endpoint *a, const struct cw_endpoint *b)
 	return a->port == b->port && !memcmp(&a->addr, &b->addr, sizeof(a->addr));
 }
 
-/* Is socket j the other end of socket i? */
+/* Is socket j the other end of socket i? Two namespaces each have their
+ * own loopback: 127.0.0.1:80 here and there are different sockets. Other
+ * addresses can join namespaces (a veth pair), so those may pair across. */
 static bool is_peer(const struct cw_sock *i, const struct cw_sock *j)
 {
+	static const uint8_t v4lo[12] = { [10] = 0xff, [11] = 0xff };
+	const struct in6_addr *a = &i->local.addr;
+	bool loopback = IN6_IS_ADDR_LOOPBACK(a) || (!memcmp(a, v4lo, sizeof(v4lo)) && a->s6_addr[12] == 127);
+
+	if (i->netns != j->netns && loopback)
+		return false;
 	return ep_eq(&i->local, &j->peer) && ep_eq(&i->peer, &j->local);
 }
 

@@ -1,6 +1,6 @@
 /* Port arithmetic: how fast new connections to one destination can be made
  * before connect() runs out of local ports. Pure but for
- * cw_port_sys_read. Kernel facts (net/ipv4/inet_hashtables.c, tcp_ipv4.c):
+ * cw_port_sys_read and cw_port_sys_read_netns. Kernel facts (net/ipv4/inet_hashtables.c, tcp_ipv4.c):
  * - connect() picks a port from ip_local_port_range, skipping
  *   ip_local_reserved_ports; the count is rounded down to even (it scans
  *   both parities in two halves: "remaining &= ~1U").
@@ -11,6 +11,7 @@
  *   an address is loopback, and the connection had timestamps, once
  *   tcp_tw_reuse_delay (1 s) has passed since its last timestamp. */
 #include "closewait/census_ports.h"
+#include "census_lib.h"
 
 #include <errno.h>
 #include <math.h>
@@ -35,6 +36,19 @@ static unsigned reserved_in(unsigned lo, unsigned hi, const char *list)
 		p = end + strspn(end, ", \t\n");
 	}
 	return n;
+}
+
+static int sys_read_here(void *arg)
+{
+	return cw_port_sys_read(NULL, arg);
+}
+
+int cw_port_sys_read_netns(const struct cw_census *c, size_t j, struct cw_port_sys *sys)
+{
+	int fd = census_netns_fd(c, cw_census_netns(c, j)->inode);
+
+	/* /proc/sys/net shows the namespace of the thread that opens it. */
+	return fd < 0 ? cw_port_sys_read(NULL, sys) : census_netns_call(fd, sys_read_here, sys);
 }
 
 int cw_port_sys_set(struct cw_port_sys *sys, unsigned lo, unsigned hi, const char *reserved)
@@ -183,13 +197,24 @@ static size_t acc_find(struct acc **v, size_t *n, const struct cw_endpoint *key,
 }
 
 /* Ports somebody listens on: their sockets are the server side, not connect()'s. */
-static void listening_ports(const struct cw_census *c, uint8_t *bits)
+/* Which namespace a report is of: all of the census's, or one. */
+struct ns_pick {
+	bool one;
+	uint64_t netns;
+};
+
+static bool picked(const struct ns_pick *p, const struct cw_sock *s)
+{
+	return !p->one || s->netns == p->netns;
+}
+
+static void listening_ports(const struct cw_census *c, const struct ns_pick *p, uint8_t *bits)
 {
 	memset(bits, 0, 65536 / 8);
 	for (size_t i = 0, n = cw_census_count(c); i < n; i++) {
 		const struct cw_sock *s = cw_census_sock(c, i);
 
-		if (s->state == CW_TCP_LISTEN)
+		if (s->state == CW_TCP_LISTEN && picked(p, s))
 			bits[s->local.port / 8] |= (uint8_t)(1u << (s->local.port % 8));
 	}
 }
@@ -273,19 +298,20 @@ struct tally {
 };
 
 /* Counts every outgoing socket into its destination and local address. */
-static int collect(const struct cw_census *c, const struct cw_port_sys *sys, struct tally *t)
+static int collect(const struct cw_census *c, const struct ns_pick *p, const struct cw_port_sys *sys,
+		   struct tally *t)
 {
 	uint8_t listen[65536 / 8];
 	int err = 0;
 
-	listening_ports(c, listen);
+	listening_ports(c, p, listen);
 	for (size_t i = 0, n = cw_census_count(c); i < n && !err; i++) {
 		const struct cw_sock *s = cw_census_sock(c, i);
 		struct cw_endpoint lk = { s->local.addr, 0 };
 		size_t di, li;
 		struct acc *d, *l;
 
-		if (s->state == CW_TCP_LISTEN || s->local.port < sys->range_lo ||
+		if (!picked(p, s) || s->state == CW_TCP_LISTEN || s->local.port < sys->range_lo ||
 		    s->local.port > sys->range_hi ||
 		    (listen[s->local.port / 8] & (1u << (s->local.port % 8))))
 			continue;
@@ -361,8 +387,8 @@ static int report_fill(struct cw_ports_report *r, const struct tally *t,
 	return 0;
 }
 
-int cw_ports_report(const struct cw_census *c, const struct cw_port_sys *sys, double what_if,
-		    const struct cw_endpoint *extra, struct cw_ports_report **out)
+static int report(const struct cw_census *c, const struct ns_pick *p, const struct cw_port_sys *sys,
+		  double what_if, const struct cw_endpoint *extra, struct cw_ports_report **out)
 {
 	size_t n = cw_census_count(c);
 	struct cw_ports_report *r = calloc(1, sizeof(*r));
@@ -371,7 +397,7 @@ int cw_ports_report(const struct cw_census *c, const struct cw_port_sys *sys, do
 	int err = r && t.tws && t.pairs ? 0 : -ENOMEM;
 
 	if (!err)
-		err = collect(c, sys, &t);
+		err = collect(c, p, sys, &t);
 	if (!err && extra)
 		acc_find(&t.dests, &t.nd, extra, &err);
 	if (err)
@@ -393,6 +419,23 @@ out:
 	}
 	*out = r;
 	return 0;
+}
+
+int cw_ports_report(const struct cw_census *c, const struct cw_port_sys *sys, double what_if,
+		    const struct cw_endpoint *extra, struct cw_ports_report **out)
+{
+	struct ns_pick all = { false, 0 };
+
+	return report(c, &all, sys, what_if, extra, out);
+}
+
+int cw_ports_report_netns(const struct cw_census *c, uint64_t netns, const struct cw_port_sys *sys,
+			  double what_if, const struct cw_endpoint *extra,
+			  struct cw_ports_report **out)
+{
+	struct ns_pick one = { true, netns };
+
+	return report(c, &one, sys, what_if, extra, out);
 }
 
 void cw_ports_report_free(struct cw_ports_report *r)

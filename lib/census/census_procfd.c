@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 
+#include "census_cgroup.h"
 #include "util.h"
 
 /* getdents64 buffer: about 170 fds a call. Hits go to the sink a buffer at
@@ -341,13 +343,16 @@ static int read_comms(const char *root, struct procfd_result *r)
 	qsort(r->procs, n, sizeof(*r->procs), pid_cmp);
 	r->nprocs = 0;
 	for (size_t i = 0; i < n; i++) {
-		char path[64];
+		char path[64], cg[PATH_MAX];
 
 		if (r->nprocs && r->procs[r->nprocs - 1].pid == r->procs[i].pid)
 			continue;
 		r->procs[r->nprocs] = r->procs[i];
 		snprintf(path, sizeof(path), "%s/%d/comm", root, (int)r->procs[i].pid);
 		read_comm(path, r->procs[r->nprocs].comm, sizeof(r->procs[0].comm));
+		if (cgroup_path_of_pid(root, r->procs[i].pid, cg, sizeof(cg)) == 0 &&
+		    !(r->procs[r->nprocs].cgroup = strdup(cg)))
+			return -ENOMEM;
 		r->nprocs++;
 	}
 	return 0;
@@ -455,6 +460,8 @@ int procfd_scan(const struct procfd_spec *spec, struct procfd_result *r)
 void procfd_result_free(struct procfd_result *r)
 {
 	free(r->hits);
+	for (size_t i = 0; r->procs && i < r->nprocs; i++)
+		free(r->procs[i].cgroup);
 	free(r->procs);
 	memset(r, 0, sizeof(*r));
 }

@@ -1,6 +1,7 @@
 /* Socket owners from /proc/PID/fd (private). One pass over every process's
  * fd directory, one readlinkat() per fd and nothing more, keeping only the
- * socket inodes asked for; /proc/PID/comm read once per owning process. */
+ * socket inodes asked for; /proc/PID/comm and /proc/PID/cgroup read once
+ * per owning process. */
 #ifndef CW_CENSUS_PROCFD_H
 #define CW_CENSUS_PROCFD_H
 
@@ -18,6 +19,7 @@ struct procfd_hit {
 struct procfd_proc {
 	pid_t pid;
 	char comm[16];
+	char *cgroup;                 /* its cgroup path (census_cgroup.h), or NULL */
 };
 
 struct procfd_result {

@@ -7,8 +7,10 @@
  * for a socket absent from the previous census, after that census began.
  * Keepalive answers can reset lastack but never undo what was seen before. */
 #include "closewait/census_watch.h"
+#include "census_lib.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,26 +23,30 @@
 struct entry {
 	uint32_t inode;
 	uint16_t lport, rport;
-	pid_t pid;
+	uint64_t netns;
+	uint64_t key;                 /* its group: a pid, an inode, a port or a name's hash */
 	uint64_t first_seq, seen;
 	int64_t lo, hi;               /* bounds of the entry time, monotonic ms */
 	bool exact;
 };
 
-struct pidcount {
-	pid_t pid;
+struct keycount {
+	uint64_t key;
 	size_t count;
 };
 
 struct sample {
 	uint64_t seq;
 	uint64_t t;                   /* census start, monotonic ms */
-	struct pidcount *pc;
+	struct keycount *pc;
 	size_t npc;
 };
 
 struct cw_watch {
 	uint64_t window_ms, stuck_ms, seq;
+	enum cw_group_by by;
+	bool filtered;
+	struct cw_filter f;
 	struct entry *e;              /* entries of the last census, hashed */
 	size_t *slot, mask, ne;
 	struct sample s[MAX_SAMPLES]; /* oldest first */
@@ -87,22 +93,30 @@ void cw_watch_free(struct cw_watch *w)
 	free(w);
 }
 
-static size_t ehash(uint32_t ino, uint16_t lp, uint16_t rp)
+static size_t ehash(uint32_t ino, uint16_t lp, uint16_t rp, uint64_t netns)
 {
 	uint64_t h = ((uint64_t)ino << 32 | (uint64_t)lp << 16 | rp) * 0x9e3779b97f4a7c15ull;
 
+	h ^= netns * 0xc2b2ae3d27d4eb4full;
 	return (size_t)(h >> 17);
+}
+
+/* An unaccepted socket has no inode: its namespace and ports tell it apart. */
+static bool same_sock(const struct entry *e, const struct cw_sock *s)
+{
+	return e->inode == s->inode && e->lport == s->local.port && e->rport == s->peer.port &&
+	       e->netns == s->netns;
 }
 
 static struct entry *find(const struct cw_watch *w, const struct cw_sock *s)
 {
 	if (!w->slot)
 		return NULL;
-	for (size_t h = ehash(s->inode, s->local.port, s->peer.port) & w->mask; w->slot[h];
+	for (size_t h = ehash(s->inode, s->local.port, s->peer.port, s->netns) & w->mask; w->slot[h];
 	     h = (h + 1) & w->mask) {
 		struct entry *e = &w->e[w->slot[h] - 1];
 
-		if (e->inode == s->inode && e->lport == s->local.port && e->rport == s->peer.port)
+		if (same_sock(e, s))
 			return e;
 	}
 	return NULL;
@@ -163,6 +177,131 @@ void cw_watch_age(const struct cw_watch *w, const struct cw_census *c, size_t i,
 		memset(a, 0, sizeof(*a));
 }
 
+static int key_cmp(const void *a, const void *b)
+{
+	const struct keycount *x = a, *y = b;
+
+	return (x->key > y->key) - (x->key < y->key);
+}
+
+static size_t count_of(const struct sample *s, uint64_t k)
+{
+	struct keycount key = { k, 0 };
+	const struct keycount *p = bsearch(&key, s->pc, s->npc, sizeof(key), key_cmp);
+
+	return p ? p->count : 0;
+}
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	if (!s)
+		return 0;
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h | 1; /* never 0: that is "none" */
+}
+
+static void name_set(char *dst, size_t len, const char *s)
+{
+	snprintf(dst, len, "%s", s ? s : "");
+}
+
+/* Socket i's group under by, as a number; row (if not NULL) gets its name. */
+static uint64_t group_key(enum cw_group_by by, const struct cw_census *c, size_t i,
+			  struct cw_watch_row *row)
+{
+	const struct cw_sock *s = cw_census_sock(c, i);
+	const struct cw_owner *o = cw_census_owner_count(c, i) ? cw_census_owner(c, i, 0) : NULL;
+	const struct cw_workload *wl = by == CW_BY_PROCESS ? NULL : cw_census_sock_workload(c, i);
+	const char *name = NULL, *extra = NULL;
+	char buf[CW_ENDPOINT_STRLEN];
+	uint64_t key = 0;
+
+	switch (by) {
+	case CW_BY_PROCESS:
+		if (row && o)
+			name_set(row->comm, sizeof(row->comm), o->comm);
+		return o ? (uint64_t)o->pid : 0;
+	case CW_BY_NETNS:
+		if (row) {
+			row->netns = s->netns;
+			snprintf(row->name, sizeof(row->name), "%s", cw_census_sock_netns(c, i)->name ?
+				 cw_census_sock_netns(c, i)->name : "");
+		}
+		return s->netns;
+	case CW_BY_LOCAL_PORT:
+		if (row)
+			snprintf(row->name, sizeof(row->name), "%u", s->local.port);
+		return (uint64_t)s->local.port + 1;
+	case CW_BY_PEER:
+		cw_endpoint_str(&s->peer, false, buf, sizeof(buf));
+		name = buf;
+		break;
+	case CW_BY_UNIT: name = wl ? wl->systemd_unit : NULL; break;
+	case CW_BY_CONTAINER:
+		name = wl ? wl->container_id : NULL;
+		extra = wl && name ? wl->container_runtime : NULL;
+		break;
+	case CW_BY_POD:
+		name = wl ? wl->pod_uid : NULL;
+		extra = wl && name ? wl->pod_qos : NULL;
+		break;
+	case CW_BY_AUTO:
+		if (wl && wl->systemd_unit) {
+			name = wl->systemd_unit;
+			key = CW_AUTO_UNIT;
+		} else if (wl && wl->container_id) {
+			name = wl->container_id;
+			extra = wl->container_runtime;
+			key = CW_AUTO_CONTAINER;
+		} else if (o) {
+			name = o->comm;
+			key = CW_AUTO_COMMAND;
+		}
+		if (row)
+			row->auto_key = (enum cw_group_auto)key;
+		break;
+	}
+	if (row) {
+		name_set(row->name, sizeof(row->name), name);
+		name_set(row->extra, sizeof(row->extra), extra);
+	}
+	/* By auto, a unit and a command of the same name are two groups. */
+	return name ? name_hash(name) ^ key : 0;
+}
+
+int cw_watch_set_filter(struct cw_watch *w, const struct cw_filter *f)
+{
+	int err = f ? census_filter_read(f, &w->f) : 0;
+
+	if (err)
+		return err;
+	w->filtered = f != NULL;
+	return 0;
+}
+
+size_t cw_watch_history(const struct cw_watch *w, size_t i, size_t *counts, size_t max)
+{
+	size_t from = w->ns > max ? w->ns - max : 0, n = 0;
+
+	for (size_t k = from; k < w->ns; k++)
+		counts[n++] = count_of(&w->s[k], w->rows[i].key);
+	return n;
+}
+
+int cw_watch_set_by(struct cw_watch *w, enum cw_group_by by)
+{
+	if ((unsigned)by > CW_BY_NETNS)
+		return -EINVAL;
+	w->by = by;
+	for (size_t k = 0; k < w->ns; k++)
+		free(w->s[k].pc);
+	w->ns = 0;
+	return 0;
+}
+
 static int track(struct cw_watch *w, const struct cw_census *c, uint64_t prev_t0)
 {
 	size_t n = cw_census_count(c), cap = 16, ne = 0;
@@ -183,11 +322,13 @@ static int track(struct cw_watch *w, const struct cw_census *c, uint64_t prev_t0
 
 		if (s->state != CW_TCP_CLOSE_WAIT)
 			continue;
+		if (w->filtered && cw_filter_match(&w->f, c, i, NULL) == CW_MATCH_NO)
+			continue;
 		e[ne] = (struct entry){ .inode = s->inode, .lport = s->local.port,
-					.rport = s->peer.port,
-					.pid = cw_census_owner_count(c, i) ? cw_census_owner(c, i, 0)->pid : 0 };
+					.rport = s->peer.port, .netns = s->netns,
+					.key = group_key(w->by, c, i, NULL) };
 		observe(w, c, s, find(w, s), prev_t0, &e[ne]);
-		for (h = ehash(s->inode, s->local.port, s->peer.port) & (cap - 1); slot[h];
+		for (h = ehash(s->inode, s->local.port, s->peer.port, s->netns) & (cap - 1); slot[h];
 		     h = (h + 1) & (cap - 1))
 			;
 		slot[h] = ++ne;
@@ -201,26 +342,19 @@ static int track(struct cw_watch *w, const struct cw_census *c, uint64_t prev_t0
 	return 0;
 }
 
-static int pid_cmp(const void *a, const void *b)
-{
-	const struct pidcount *x = a, *y = b;
-
-	return (x->pid > y->pid) - (x->pid < y->pid);
-}
-
 /* Per-pid counts of the last census, appended to the history. */
 static int push_sample(struct cw_watch *w, uint64_t t)
 {
-	struct pidcount *pc = malloc((w->ne ? w->ne : 1) * sizeof(*pc));
+	struct keycount *pc = malloc((w->ne ? w->ne : 1) * sizeof(*pc));
 	size_t n = 0;
 
 	if (!pc)
 		return -ENOMEM;
 	for (size_t i = 0; i < w->ne; i++)
-		pc[i] = (struct pidcount){ w->e[i].pid, 1 };
-	qsort(pc, w->ne, sizeof(*pc), pid_cmp);
+		pc[i] = (struct keycount){ w->e[i].key, 1 };
+	qsort(pc, w->ne, sizeof(*pc), key_cmp);
 	for (size_t i = 0; i < w->ne; i++) {
-		if (n && pc[n - 1].pid == pc[i].pid)
+		if (n && pc[n - 1].key == pc[i].key)
 			pc[n - 1].count++;
 		else
 			pc[n++] = pc[i];
@@ -240,14 +374,6 @@ static int push_sample(struct cw_watch *w, uint64_t t)
 	return 0;
 }
 
-static size_t count_of(const struct sample *s, pid_t pid)
-{
-	struct pidcount key = { pid, 0 };
-	const struct pidcount *p = bsearch(&key, s->pc, s->npc, sizeof(key), pid_cmp);
-
-	return p ? p->count : 0;
-}
-
 static int row_cmp(const void *a, const void *b)
 {
 	const struct cw_watch_row *x = a, *y = b;
@@ -256,24 +382,26 @@ static int row_cmp(const void *a, const void *b)
 		return x->verdict > y->verdict ? -1 : 1;
 	if (x->close_wait != y->close_wait)
 		return x->close_wait > y->close_wait ? -1 : 1;
-	return (x->pid > y->pid) - (x->pid < y->pid);
+	if (x->pid != y->pid)
+		return (x->pid > y->pid) - (x->pid < y->pid);
+	return strcmp(x->name, y->name);
 }
 
 /* One row per process in the last census or in the window's first one. */
 static void fill_row(struct cw_watch *w, const struct sample *first, const struct sample *last,
-		     struct cw_watch_row *r)
+		     uint64_t key, struct cw_watch_row *r)
 {
 	size_t persisted_new = 0;
 
-	r->close_wait = count_of(last, r->pid);
+	r->close_wait = count_of(last, key);
 	if (last->t > first->t)
-		r->growth_per_min = ((double)r->close_wait - (double)count_of(first, r->pid)) * 60000.0 /
+		r->growth_per_min = ((double)r->close_wait - (double)count_of(first, key)) * 60000.0 /
 				    (double)(last->t - first->t);
 	for (size_t i = 0; i < w->ne; i++) {
 		const struct entry *e = &w->e[i];
 		struct cw_age a;
 
-		if (e->pid != r->pid)
+		if (e->key != key)
 			continue;
 		if (e->first_seq > first->seq && e->seen >= 2)
 			persisted_new++;
@@ -283,7 +411,7 @@ static void fill_row(struct cw_watch *w, const struct sample *first, const struc
 	}
 	/* Leaking: more than at the window's start, and some of the new ones
 	 * outlived an interval (sockets a healthy server closes come and go). */
-	if (r->close_wait > count_of(first, r->pid) && persisted_new)
+	if (r->close_wait > count_of(first, key) && persisted_new)
 		r->verdict = CW_VERDICT_LEAKING;
 	else if (r->oldest.known && r->oldest.min_ms >= w->stuck_ms)
 		r->verdict = CW_VERDICT_STUCK;
@@ -296,9 +424,13 @@ static int build_rows(struct cw_watch *w, const struct cw_census *c)
 	const struct sample *first = &w->s[0], *last = &w->s[w->ns - 1];
 	size_t n = 0, cap = last->npc + first->npc;
 	struct cw_watch_row *rows = calloc(cap ? cap : 1, sizeof(*rows));
+	uint64_t *keys = calloc(cap ? cap : 1, sizeof(*keys));
 
-	if (!rows)
+	if (!rows || !keys) {
+		free(rows);
+		free(keys);
 		return -ENOMEM;
+	}
 	for (size_t k = 0; k < 2; k++) {
 		const struct sample *s = k ? first : last;
 
@@ -306,23 +438,43 @@ static int build_rows(struct cw_watch *w, const struct cw_census *c)
 			bool dup = false;
 
 			for (size_t j = 0; j < n && !dup; j++)
-				dup = rows[j].pid == s->pc[i].pid;
+				dup = keys[j] == s->pc[i].key;
 			if (!dup)
-				rows[n++].pid = s->pc[i].pid;
+				keys[n++] = s->pc[i].key;
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		strcpy(rows[i].comm, rows[i].pid ? "?" : "(unknown)");
-		fill_row(w, first, last, &rows[i]);
+		if (w->by == CW_BY_PROCESS) {
+			rows[i].pid = (pid_t)keys[i];
+			strcpy(rows[i].comm, rows[i].pid ? "?" : "(unknown)");
+		}
+		rows[i].key = keys[i];
+		fill_row(w, first, last, keys[i], &rows[i]);
 	}
-	/* Names from the census's owners. */
+	/* Names from the census: each row's first socket there. */
 	for (size_t i = 0, cnt = cw_census_count(c); i < cnt; i++) {
-		const struct cw_owner *o = cw_census_owner_count(c, i) ? cw_census_owner(c, i, 0) : NULL;
+		struct cw_watch_row named = { 0 };
+		uint64_t k;
 
-		for (size_t j = 0; o && j < n; j++)
-			if (rows[j].pid == o->pid && rows[j].comm[0] == '?')
-				strncpy(rows[j].comm, o->comm, sizeof(rows[j].comm) - 1);
+		if (cw_census_sock(c, i)->state != CW_TCP_CLOSE_WAIT)
+			continue;
+		k = group_key(w->by, c, i, &named);
+		for (size_t j = 0; j < n; j++) {
+			if (keys[j] != k)
+				continue;
+			if (w->by == CW_BY_PROCESS) {
+				if (rows[j].pid && rows[j].comm[0] == '?')
+					snprintf(rows[j].comm, sizeof(rows[j].comm), "%s", named.comm);
+				break;
+			}
+			memcpy(rows[j].name, named.name, sizeof(named.name));
+			memcpy(rows[j].extra, named.extra, sizeof(named.extra));
+			rows[j].auto_key = named.auto_key;
+			rows[j].netns = named.netns;
+			break;
+		}
 	}
+	free(keys);
 	qsort(rows, n, sizeof(*rows), row_cmp);
 	free(w->rows);
 	w->rows = rows;

@@ -3,6 +3,8 @@
 #include "reap_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +33,7 @@ static const struct {
 	[CW_REAP_FAIL_CAP] = { "no-cap-net-admin", CW_REAP_KIND_FAILED, true },
 	[CW_REAP_FAIL_NOSUPPORT] = { "destroy-unsupported", CW_REAP_KIND_FAILED, true },
 	[CW_REAP_FAIL_ERROR] = { "error", CW_REAP_KIND_FAILED, true },
+	[CW_REAP_FAIL_UNACCEPTED] = { "unaccepted", CW_REAP_KIND_FAILED, false },
 };
 
 const char *cw_reap_status_name(enum cw_reap_status s)
@@ -107,6 +110,8 @@ static void item_classify(struct cw_reap_item *it, enum cw_match m, enum cw_reap
 		it->status = CW_REAP_SKIP_AGE;
 	else if (mode == CW_REAP_FIN && !fin_can_end(it->sock->state))
 		it->status = CW_REAP_SKIP_MODE;
+	else if (mode == CW_REAP_FIN && it->owner_kind == CW_UNACCEPTED)
+		it->status = CW_REAP_FAIL_UNACCEPTED;
 	else if (mode == CW_REAP_FIN && !it->pid && !pending)
 		no_owner(it, last);
 	else
@@ -130,6 +135,35 @@ static void items_sort(struct cw_reap *r)
 {
 	if (r->n)
 		qsort(r->items, r->n, sizeof(*r->items), item_cmp);
+}
+
+/* rst acts in each socket's own namespace: keep a descriptor of it beyond
+ * the census (which may be freed). -1: the caller's namespace. */
+static int reap_ns_keep(struct cw_reap *r, const struct cw_census *c, uint64_t ino)
+{
+	struct reap_ns *v;
+	int fd;
+
+	for (size_t j = 0; j < r->nns; j++)
+		if (r->ns[j].ino == ino)
+			return 0;
+	v = realloc(r->ns, (r->nns + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	r->ns = v;
+	fd = census_netns_fd(c, ino);
+	if (fd >= 0 && (fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return -errno;
+	r->ns[r->nns++] = (struct reap_ns){ ino, fd };
+	return 0;
+}
+
+int reap_ns_fd(const struct cw_reap *r, uint64_t ino)
+{
+	for (size_t j = 0; j < r->nns; j++)
+		if (r->ns[j].ino == ino)
+			return r->ns[j].fd;
+	return -1;
 }
 
 /* Capacities of the vectors reap_select fills. */
@@ -193,8 +227,11 @@ int reap_select(const struct cw_census *c, const struct cw_filter *f, enum cw_re
 		it->sock = s; /* the census's, until our copies stop moving */
 		it->age = age;
 		it->fd = -1;
+		it->owner_kind = cw_census_owner_kind(c, i);
 		if (!pending)
 			reap_item_owner(it, c, i, f);
+		if (reap_ns_keep(r, c, s->netns))
+			goto fail;
 		item_classify(it, m, mode, pending, &last);
 	}
 	for (size_t k = 0; k < r->n; k++)
@@ -258,6 +295,10 @@ void cw_reap_free(struct cw_reap *r)
 {
 	if (!r)
 		return;
+	for (size_t j = 0; j < r->nns; j++)
+		if (r->ns[j].fd >= 0)
+			close(r->ns[j].fd);
+	free(r->ns);
 	free(r->items);
 	free(r->socks);
 	free(r);

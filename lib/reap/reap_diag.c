@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <libmnl/libmnl.h>
 #include <linux/inet_diag.h>
 #include <linux/sock_diag.h>
@@ -24,16 +25,22 @@ struct reap_diag {
 	char buf[DIAG_BUF];
 };
 
-int reap_diag_open(struct reap_diag **out)
+int reap_diag_open(int nsfd, struct reap_diag **out)
 {
 	struct reap_diag *d = calloc(1, sizeof(*d));
-	int err;
+	int fd, err;
 
 	if (!d)
 		return -ENOMEM;
-	d->nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
+	fd = census_netns_socket(nsfd, AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (fd < 0) {
+		err = fd;
+		goto fail;
+	}
+	d->nl = mnl_socket_fdopen(fd);
 	if (!d->nl) {
 		err = -errno;
+		close(fd);
 		goto fail;
 	}
 	if (mnl_socket_bind(d->nl, 0, MNL_SOCKET_AUTOPID) < 0) {

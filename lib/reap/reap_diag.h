@@ -9,8 +9,9 @@
 
 struct reap_diag;
 
-/* A NETLINK_SOCK_DIAG socket. 0 or -errno. */
-int reap_diag_open(struct reap_diag **out);
+/* A NETLINK_SOCK_DIAG socket of the network namespace nsfd (-1: ours): it
+ * finds and destroys sockets of that namespace only. 0 or -errno. */
+int reap_diag_open(int nsfd, struct reap_diag **out);
 void reap_diag_close(struct reap_diag *d);
 
 struct reap_diag_found {

@@ -198,6 +198,7 @@ static int poll_now(struct pollfd *p, size_t n)
 static size_t fin_check(struct cw_reap *r, const int *dup, bool bulk)
 {
 	struct waiting w = { 0 };
+	uint64_t here = census_own_netns();
 	bool v4 = false, v6 = false, dumped = false;
 	struct pollfd *p;
 	size_t *at, waiting = 0, n = 0, todo = 0;
@@ -206,10 +207,13 @@ static size_t fin_check(struct cw_reap *r, const int *dup, bool bulk)
 	for (size_t i = 0; i < r->n; i++)
 		if (dup[i] >= 0 && r->items[i].status == CW_REAP_TO_REAP) {
 			todo++;
+			/* The dump sees our namespace only; others are asked one by one. */
+			if (r->items[i].sock->netns != here)
+				continue;
 			v4 |= r->items[i].sock->family == AF_INET;
 			v6 |= r->items[i].sock->family == AF_INET6;
 		}
-	if (bulk)
+	if (bulk && (v4 || v6))
 		dumped = !waiting_dump(&w, v4, v6);
 	p = malloc((todo ? todo : 1) * sizeof(*p));
 	at = malloc((todo ? todo : 1) * sizeof(*at));
@@ -220,7 +224,7 @@ static size_t fin_check(struct cw_reap *r, const int *dup, bool bulk)
 		if (dup[i] < 0 || it->status != CW_REAP_TO_REAP)
 			continue;
 		/* Other states (ESTABLISHED: FIN_WAIT_2 next, or more) are asked. */
-		if (dumped && it->sock->state == CW_TCP_CLOSE_WAIT)
+		if (dumped && it->sock->state == CW_TCP_CLOSE_WAIT && it->sock->netns == here)
 			state = waiting_state(&w, it->sock->inode);
 		else
 			state = tcp_state(dup[i]);

@@ -7,12 +7,23 @@
 
 #include <stdint.h>
 
+/* A network namespace some item's socket is in. */
+struct reap_ns {
+	uint64_t ino;
+	int fd;                       /* ours (a duplicate); -1: the caller's namespace */
+};
+
 struct cw_reap {
 	enum cw_reap_mode mode;
 	struct cw_reap_item *items;
 	struct cw_sock *socks;        /* the items' sockets: items[k].sock points into it */
 	size_t n;
+	struct reap_ns *ns;
+	size_t nns;
 };
+
+/* The fd of namespace ino for r's items (-1: the caller's). */
+int reap_ns_fd(const struct cw_reap *r, uint64_t ino);
 
 /* How to act: the caller's options as read (reap_how_init), and the seam. */
 struct reap_how {

@@ -106,13 +106,16 @@ struct plan {
 };
 
 /* One dump of the states f selects, on the ports it names; the selection. */
-static int plan_make(struct plan *p, const struct cw_filter *f)
+static int plan_make(struct plan *p, const struct cw_filter *f, const struct cw_census_opts *cr)
 {
 	struct cw_census_opts co;
 	size_t n;
 	int err;
 
 	cw_census_opts_init(&co);
+	co.netns_sel = cr->netns_sel;
+	co.netns = cr->netns;
+	co.netns_pid = cr->netns_pid;
 	co.states = f->states;
 	co.ports = f;
 	err = cw_census_take(&co, &p->c);
@@ -212,6 +215,35 @@ static int walk_start(struct plan *p, struct hitq *q, const struct cw_filter *f,
 	return census_walk_start(p->c, &wo, walk);
 }
 
+/* Selecting by who holds a socket (its command, unit, container, pod)
+ * needs every owner before anything is acted on: no overlap then. */
+static int select_then_run(const struct cw_filter *f, const struct cw_census_opts *cr,
+			   const struct reap_how *how, struct cw_reap **out)
+{
+	struct cw_census_opts co = *cr;
+	struct cw_census *c;
+	struct cw_reap *r;
+	int err;
+
+	co.states = f->states;
+	co.ports = f;
+	co.owners = true;
+	err = cw_census_take(&co, &c);
+	if (err)
+		return err;
+	err = reap_select(c, f, CW_REAP_FIN, false, &r, NULL);
+	cw_census_free(c);
+	if (err)
+		return err;
+	err = reap_fin_run(r, how);
+	if (err) {
+		cw_reap_free(r);
+		return err;
+	}
+	*out = r;
+	return 0;
+}
+
 int reap_now_seam(const struct cw_filter *f, const struct cw_census_opts *co,
 		  const struct cw_reap_opts *o, const struct reap_seam *seam, struct cw_reap **out)
 {
@@ -228,8 +260,10 @@ int reap_now_seam(const struct cw_filter *f, const struct cw_census_opts *co,
 		err = census_filter_read(f, &fr);
 	if (!err && co)
 		err = census_opts_read(co, &cr);
+	if (!err && (fr.comm || fr.unit || fr.container || fr.pod))
+		return select_then_run(&fr, &cr, &how, out);
 	if (!err)
-		err = plan_make(&p, &fr);
+		err = plan_make(&p, &fr, &cr);
 	if (!err)
 		err = queue_init(&q, &p, &how.seam);
 	if (!err)

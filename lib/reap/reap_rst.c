@@ -13,6 +13,7 @@
 #include "reap_diag.h"
 
 #include <errno.h>
+#include <stdlib.h>
 
 static void rst_one(struct cw_reap_item *it, struct reap_diag *d)
 {
@@ -55,22 +56,42 @@ static void rst_one(struct cw_reap_item *it, struct reap_diag *d)
 	}
 }
 
+/* A sock_diag socket per namespace (made inside it: one from elsewhere
+ * does not find the socket, and ENOENT must not pass for "gone"), opened
+ * when its first item comes. One that cannot be made fails its items. */
 int reap_rst_run(struct cw_reap *r, const struct reap_how *how)
 {
-	struct reap_diag *d;
-	int err = reap_diag_open(&d);
+	struct reap_diag **d = calloc(r->nns ? r->nns : 1, sizeof(*d));
+	int *derr = calloc(r->nns ? r->nns : 1, sizeof(*derr));
+	int err = d && derr ? 0 : -ENOMEM;
 
-	if (err)
-		return err;
-	for (size_t i = 0; i < r->n; i++) {
+	for (size_t i = 0; !err && i < r->n; i++) {
 		struct cw_reap_item *it = &r->items[i];
+		size_t j = 0;
 
 		if (it->status != CW_REAP_TO_REAP)
 			continue;
+		while (j < r->nns && r->ns[j].ino != it->sock->netns)
+			j++;
+		if (j == r->nns) { /* reap_select keeps every item's namespace */
+			it->status = CW_REAP_FAIL_ERROR;
+			it->err = -ENOENT;
+			continue;
+		}
+		if (!d[j] && !derr[j])
+			derr[j] = reap_diag_open(r->ns[j].fd, &d[j]);
+		if (derr[j]) {
+			it->status = CW_REAP_FAIL_ERROR; /* entering it: CAP_SYS_ADMIN */
+			it->err = derr[j];
+			continue;
+		}
 		if (how->seam.before_act)
 			how->seam.before_act(it, how->seam.arg);
-		rst_one(it, d);
+		rst_one(it, d[j]);
 	}
-	reap_diag_close(d);
-	return 0;
+	for (size_t j = 0; d && j < r->nns; j++)
+		reap_diag_close(d[j]);
+	free(d);
+	free(derr);
+	return err;
 }
