@@ -138,10 +138,9 @@ for p in PID...; do nsenter -t \$p -n ss -tanp state close-wait; done   # one PI
 | CLOSE_WAIT and owners in $ns namespaces | $m_scan ($(range_s "$tmp/t_scan")) | $m_loop ($(range_s "$tmp/t_loop")) | ${x}x | $(metif le "$x" 0.2) |
 | per namespace, ms | $per_ns_scan | $per_ns_loop | | |
 
-Each \`ss\` reads one namespace's sockets with one sock_diag dump per family, which walks the
-host-wide established hash whatever the namespace holds, and then, for \`-p\`, every fd of every
-process in /proc: the loop walks /proc once per namespace. scan makes the same two dumps per
-namespace, from a thread that enters each one in turn, and walks /proc once for all of them
-(socket inodes are unique host-wide); no process is started per namespace.
+Each \`ss\` reads one namespace's sockets with one sock_diag dump per family, then, for \`-p\`,
+every fd of every process in /proc: the loop starts two processes and walks /proc once per
+namespace. scan makes the same two dumps per namespace, each from a thread that enters it, and
+walks /proc once for all of them (socket inodes are unique host-wide).
 MD
 echo "35-netns-scan: scan --all-netns ${m_scan}s, nsenter loop ${m_loop}s over $ns namespaces x $per CLOSE_WAIT (${x}x; goal <= 0.2x: $(metif le "$x" 0.2)); farm built in $farm_ms ms" >&2
