@@ -1291,6 +1291,39 @@ static void test_fin_unaccepted(void **state)
 	listener_untouched(u, &l, 3);
 }
 
+/* FAILS (a bug in lib/, left for the coordinator): the same through
+ * cw_reap_now (what `reap --mode fin --yes` runs): its census is taken
+ * without owners, so without the listeners kept aside, and the walk that
+ * follows finds no listener for the unaccepted sockets. Each item then has
+ * pid 0 and fd -1 instead of its listener's; and with a pid given (reap
+ * --pid P) the unaccepted sockets are dropped (0 items): reap never says
+ * why it cannot fin them. */
+static void test_fin_unaccepted_now(void **state)
+{
+	struct agent *u = agent_start(NULL);
+	struct rep l = listen_on(u, "127.0.0.1", 0, false);
+	struct cw_census_opts co;
+	struct cw_filter f;
+	struct cw_reap *r;
+
+	(void)state;
+	unaccepted_make(u, l.port, 3, NULL, NULL);
+	cw_filter_init(&f);
+	f.states = CW_STATE_BIT(CW);
+	f.sport = l.port;
+	cw_census_opts_init(&co);
+	co.netns_sel = CW_NETNS_SEL_PID;
+	co.netns_pid = u->pid;
+	assert_int_equal(cw_reap_now(&f, &co, NULL, &r), 0);
+	all_unaccepted_fail("cw_reap_now", r, 3, u->pid, l.fd);
+	cw_reap_free(r);
+	f.pid = u->pid;
+	assert_int_equal(cw_reap_now(&f, &co, NULL, &r), 0);
+	all_unaccepted_fail("cw_reap_now, pid given", r, 3, u->pid, l.fd);
+	cw_reap_free(r);
+	listener_untouched(u, &l, 3);
+}
+
 /* rst on unaccepted sockets of another namespace: destroyed, their peers
  * reset, gone from the table; but each stays in the listener's accept
  * queue (its Recv-Q does not drop) and accept() still returns it, data
@@ -1580,6 +1613,7 @@ int main(void)
 		NS_TEST(test_rst_other_namespace),
 		NS_TEST(test_fin_other_namespace),
 		NS_TEST(test_fin_unaccepted),
+		NS_TEST(test_fin_unaccepted_now),
 		NS_TEST(test_rst_unaccepted),
 		NS_TEST(test_workload_unit),
 		NS_TEST(test_watch_by_netns),
