@@ -1475,6 +1475,31 @@ static void test_workload_unit(void **state)
 	cw_census_free(c);
 }
 
+/* FAILS under the sanitizers only (a bug in lib/census, left for the
+ * coordinator; last in the list: UBSan ends the run): a census taken
+ * without owners has no workloads, so cw_census_sock_workload must be
+ * NULL; it is, but found by bsearch() over the table of cgroup ids, which
+ * such a census never made: bsearch(key, NULL, 0, ...) is undefined (glibc
+ * declares the base nonnull). watch grouped by anything but process calls
+ * it for every socket. */
+static void test_workload_without_owners(void **state)
+{
+	struct agent *a = agent_start(NULL);
+	struct rep l = listen_on(a, "127.0.0.1", 0, false);
+	struct leak k = leak_make(a, &l, CLIENT_CLOSES_LONG);
+	struct cw_census *c;
+	size_t i, o;
+
+	(void)state;
+	c = take(CW_NETNS_SEL_PID, NULL, a->pid, CW_STATE_BIT(CW) | CW_STATE_BIT(FW2), false);
+	i = find1(c, a->ino, CW, k.sport, k.cport);
+	o = find1(c, a->ino, FW2, k.cport, k.sport);
+	assert_true(cw_census_sock(c, o)->cgroup_id != 0);
+	assert_null(cw_census_sock_workload(c, i));
+	assert_null(cw_census_sock_workload(c, o));
+	cw_census_free(c);
+}
+
 /* ---- 7. watch by namespace ---- */
 
 static const struct cw_watch_row *row_of(const struct cw_watch *w, uint64_t ns, size_t *at)
@@ -1618,6 +1643,7 @@ int main(void)
 		NS_TEST(test_workload_unit),
 		NS_TEST(test_watch_by_netns),
 		NS_TEST(test_ports_per_netns),
+		NS_TEST(test_workload_without_owners),
 	};
 
 	cwt_netns();
