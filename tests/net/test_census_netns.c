@@ -42,6 +42,7 @@
 #include "closewait/census_watch.h"
 #include "closewait/reap.h"
 #include "census/census_cgroup.h"
+#include "cwt_cgroup.h"
 #include "census/census_lib.h"
 #include "census/census_testing.h"
 #include "reap/reap_diag.h"
@@ -562,28 +563,7 @@ static void unaccepted_make(struct agent *a, uint16_t port, int n, uint16_t *cpo
 
 /* ---- cgroups (test_workload) ---- */
 
-static char cg_parent[PATH_MAX];       /* <mount>/closewait-test-<pid>, "" when none */
-
-static void rm_tree(const char *path)
-{
-	char sub[PATH_MAX];
-	struct dirent *e;
-	DIR *d = opendir(path);
-	uint64_t end = cwt_now_ms() + cwt_slack_ms(2000);
-
-	if (!d)
-		return;
-	while ((e = readdir(d)))
-		if (e->d_type == DT_DIR && strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
-		    (size_t)snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name) < sizeof(sub))
-			rm_tree(sub);
-	closedir(d);
-	/* a cgroup whose last process was just reaped may be busy a moment */
-	while (rmdir(path) && errno == EBUSY && cwt_now_ms() < end)
-		cwt_sleep_ms(10);
-}
-
-/* ---- setup: every test ends with its agents reaped, its cgroups gone
+static char cg_parent[PATH_MAX];       /* ---- setup: every test ends with its agents reaped, its cgroups gone
  * and the fds it started with ---- */
 
 static int teardown(void **state)
@@ -595,7 +575,7 @@ static int teardown(void **state)
 		agent_end(&agents[i]);
 	ret = cwt_fd_teardown(state);
 	if (cg_parent[0]) {
-		rm_tree(cg_parent);
+		cwt_cgroup_rm_tree(cg_parent);
 		if (!stat(cg_parent, &st)) {
 			fprintf(stderr, "test_census_netns: could not remove %s\n", cg_parent);
 			ret = -1;
