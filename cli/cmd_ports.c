@@ -293,6 +293,7 @@ static int print_namespaces(struct out *o, const struct cw_census *c, struct por
 {
 	char name[128];
 	const char *what;
+	size_t quiet = 0, shown = 0;
 	int err = 0;
 
 	if (json) {
@@ -319,8 +320,10 @@ static int print_namespaces(struct out *o, const struct cw_census *c, struct por
 			out_json_str(o, "netns_name", ns->name);
 			json_members(o, p);
 			out_json_close(o);
+		} else if (!cw_ports_dest_count(p->r) && cw_census_netns_count(c) > 1) {
+			quiet++; /* a table per idle namespace would bury the ones that matter */
 		} else {
-			out_printf(o, "%s== %s ==\n", j ? "\n" : "", netns_str(ns, name, sizeof(name)));
+			out_printf(o, "%s== %s ==\n", shown++ ? "\n" : "", netns_str(ns, name, sizeof(name)));
 			print_table(o, p);
 		}
 		cw_ports_report_free(p->r);
@@ -329,6 +332,9 @@ static int print_namespaces(struct out *o, const struct cw_census *c, struct por
 	if (json) {
 		out_json_close(o);
 		out_json_end(o);
+	} else if (quiet) {
+		out_printf(o, "%s%zu namespace%s with no outgoing connections not shown (--json lists "
+			      "every one)\n", shown ? "\n" : "", quiet, quiet == 1 ? "" : "s");
 	}
 	return err;
 }

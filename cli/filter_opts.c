@@ -78,7 +78,11 @@ void selection_census(const struct selection *s, struct cw_census_opts *co)
 {
 	co->netns_sel = s->netns_sel;
 	co->netns = s->netns;
-	if (s->netns_sel == CW_NETNS_SEL_CURRENT && s->f.pid) {
+	/* A unit, container or pod is wherever it is: nearly always in a
+	 * namespace of its own. */
+	if (s->netns_sel == CW_NETNS_SEL_CURRENT && (s->f.unit || s->f.container || s->f.pod)) {
+		co->netns_sel = CW_NETNS_SEL_ALL;
+	} else if (s->netns_sel == CW_NETNS_SEL_CURRENT && s->f.pid) {
 		co->netns_sel = CW_NETNS_SEL_PID;
 		co->netns_pid = s->f.pid;
 	}

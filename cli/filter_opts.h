@@ -58,8 +58,9 @@ void selection_init(struct selection *s);
 /* Applies one selection option; false if opt is not one. Exits 2 naming
  * the option on a bad value or a conflict (--net with --all-netns). */
 bool selection_opt(const char *cmd, struct selection *s, int opt, const char *arg);
-/* The namespaces to read, into co: --pid alone reads the namespaces that
- * process's threads are in. */
+/* The namespaces to read, into co: --unit, --container and --pod read
+ * every namespace unless --net names one; --pid alone reads the namespaces
+ * that process's threads are in. */
 void selection_census(const struct selection *s, struct cw_census_opts *co);
 
 /* Help lines for the namespace options and the holder filters, shared by
@@ -73,6 +74,8 @@ void selection_census(const struct selection *s, struct cw_census_opts *co);
 	"  --comm NAME      held by a process of this command name\n"                          \
 	"  --unit UNIT      held by a process of this systemd unit (nginx.service)\n"          \
 	"  --container ID   held in this container (its id or a prefix of 12+ hex digits)\n"  \
-	"  --pod UID        held in this Kubernetes pod\n"
+	"  --pod UID        held in this Kubernetes pod\n"                                     \
+	"                   (--unit, --container and --pod look in every network namespace\n" \
+	"                   unless --net names one)\n"
 
 #endif

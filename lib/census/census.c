@@ -175,7 +175,8 @@ static int ns_cmp(const void *key, const void *elem)
 const struct cw_netns *cw_census_sock_netns(const struct cw_census *c, size_t i)
 {
 	static const struct cw_netns none = { 0, NULL, CW_NETNS_CURRENT, 0, NULL, 0 };
-	const struct census_ns *ns = bsearch(&c->socks[i].netns, c->ns, c->nns, sizeof(*c->ns), ns_cmp);
+	const struct census_ns *ns = c->nns ? bsearch(&c->socks[i].netns, c->ns, c->nns, sizeof(*c->ns),
+						      ns_cmp) : NULL;
 
 	return ns ? &ns->pub : &none;
 }
@@ -197,7 +198,7 @@ static int wl_cmp(const void *key, const void *elem)
 
 static const struct cw_workload *wl_find(const struct census_wl *v, size_t n, uint64_t key)
 {
-	const struct census_wl *w = bsearch(&key, v, n, sizeof(*v), wl_cmp);
+	const struct census_wl *w = n ? bsearch(&key, v, n, sizeof(*v), wl_cmp) : NULL;
 
 	return w ? &w->pub : NULL;
 }

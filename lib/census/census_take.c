@@ -162,7 +162,10 @@ static int dump_all(struct cw_census *c, const struct netns_set *set, const stru
 
 	for (size_t j = 0; j < c->nns; j++) {
 		struct census_ns *ns = &c->ns[j];
-		struct dump d = { c, o->states, ports, o->owners, ns->pub.inode };
+		/* Listeners are kept aside even without owners: a walk started
+		 * later (census_walk_start) finds their owners for unaccepted
+		 * sockets, as reap's does. */
+		struct dump d = { c, o->states, ports, true, ns->pub.inode };
 		int err;
 
 		if (ns->pub.inode == here) {

@@ -119,6 +119,32 @@ valid_doc() {
 	wait_fds "$bad" $((bad_base + 2))
 }
 
+@test "ports --net --json (a report per namespace) parses and starts with version" {
+	run "$CW" ports --net "pid:$evil" --json
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/ports_ns.json"
+	valid_doc "$BATS_TEST_TMPDIR/ports_ns.json"
+	[ "$(jq '.namespaces | length' "$BATS_TEST_TMPDIR/ports_ns.json")" -eq 1 ]
+	[ "$(jq '.namespaces[0].netns' "$BATS_TEST_TMPDIR/ports_ns.json")" -eq "$(stat -L -c %i "/proc/$evil/ns/net")" ]
+	wait_fds "$evil" $((evil_base + 3))
+	wait_fds "$bad" $((bad_base + 2))
+}
+
+@test "scan and watch --by auto --json name the groups by command, as they are" {
+	run "$CW" scan --by auto --json
+	[ "$status" -eq 1 ]
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/auto.json"
+	valid_doc "$BATS_TEST_TMPDIR/auto.json"
+	[ "$(jq '[.groups[] | select(.command=="\n(evil) 1 2")] | .[0].close_wait' "$BATS_TEST_TMPDIR/auto.json")" -eq 3 ]
+	run "$CW" watch --by auto --interval 100ms --count 1 --json
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/wauto.json"
+	valid_doc "$BATS_TEST_TMPDIR/wauto.json"
+	[ "$(jq '[.groups[] | select(.command=="\ufffd\ufffd")] | .[0].close_wait' "$BATS_TEST_TMPDIR/wauto.json")" -eq 2 ]
+	wait_fds "$evil" $((evil_base + 3))
+	wait_fds "$bad" $((bad_base + 2))
+}
+
 @test "reap --json, planned and done, parses, starts with version, names the processes and the peers" {
 	run "$CW" reap --port 8600 --dry-run --json
 	[ "$status" -eq 0 ]

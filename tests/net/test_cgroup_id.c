@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "census/census_cgroup.h"
+#include "cwt_cgroup.h"
 #include "census/census_lib.h"
 
 static char mnt[1024];
@@ -61,26 +62,6 @@ static void mk(const char *dir)
 	snprintf(p, sizeof(p), "%s/%s", parent, dir);
 	if (mkdir(p, 0755) && errno != EEXIST)
 		fail_msg("mkdir %s: %s", p, strerror(errno));
-}
-
-/* Removes the cgroup directory path and every one under it. A cgroup whose
- * last process has just been reaped may still count as busy for a moment. */
-static void rm_tree(const char *path)
-{
-	char sub[PATH_MAX];
-	struct dirent *e;
-	DIR *d = opendir(path);
-	uint64_t end = cwt_now_ms() + cwt_slack_ms(2000);
-
-	if (!d)
-		return;
-	while ((e = readdir(d)))
-		if (e->d_type == DT_DIR && strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
-		    (size_t)snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name) < sizeof(sub))
-			rm_tree(sub);
-	closedir(d);
-	while (rmdir(path) && errno == EBUSY && cwt_now_ms() < end)
-		cwt_sleep_ms(10);
 }
 
 /* The cgroup id of directory dir under parent, by its 8-byte handle, and
@@ -278,7 +259,7 @@ static void test_walk_while_tree_changes(void **state)
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	kids[1] = 0;
 	snprintf(p, sizeof(p), "%s/churn", parent);
-	rm_tree(p);
+	cwt_cgroup_rm_tree(p);
 }
 
 static int setup(void **state)
@@ -315,7 +296,7 @@ static int teardown(void **state)
 	for (size_t i = 0; i < sizeof(kids) / sizeof(kids[0]); i++)
 		if (kids[i] > 0 && kill(kids[i], SIGKILL) == 0)
 			waitpid(kids[i], NULL, 0);
-	rm_tree(parent);
+	cwt_cgroup_rm_tree(parent);
 	if (stat(parent, &st) == 0) {
 		fprintf(stderr, "test_cgroup_id: could not remove %s\n", parent);
 		return -1;
