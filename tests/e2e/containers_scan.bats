@@ -215,6 +215,11 @@ scan_all() {
 	[ "$(jq '[.sockets[] | select(.state == "close-wait")] | length' "$j")" -eq 6 ]
 	[ "$(jq --arg p "$pod" '[.sockets[] | select(.state == "close-wait" and .pod_uid == $p)] | length' "$j")" -eq 6 ]
 	[ "$(jq '[.sockets[] | select(.state == "close-wait") | .owners[0].pid] | unique | length' "$j")" -eq 2 ]
+	# --pod alone (no --all-netns) reads every namespace too: a pod is nearly always in one of its own
+	run "$CW" scan --pod "$pod" --json
+	[ "$status" -eq 1 ]
+	[ "$(jq -r .netns_selection <<<"$output")" = all ]
+	[ "$(jq --arg p "$pod" --argjson ino "$(jq .netns <<<"$sidecar")" '[.sockets[] | select(.state == "close-wait" and .pod_uid == $p and .netns == $ino)] | length' <<<"$output")" -eq 6 ]
 	# the sidecar alone, by a 12-digit prefix of its id
 	j=$BATS_TEST_TMPDIR/container.json
 	scan_all "$j" --container "$(jq -r '.container_id[:12]' <<<"$sidecar")"
