@@ -270,6 +270,9 @@ void reap_select_finish(struct cw_reap *r, const struct cw_census *c, const stru
 
 		if (!n && f->pid)
 			continue; /* not held by the process asked for: never selected */
+		/* Chosen before the walk, the kind said "unknown" for every socket
+		 * with a file. */
+		it->owner_kind = cw_census_owner_kind(c, src[i]);
 		if (it->pid) { /* acted on through the owner the walk found first */
 			it->nowners = n;
 			for (size_t k = 0; k < n; k++) {
