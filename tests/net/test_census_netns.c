@@ -1271,13 +1271,12 @@ static void test_fin_unaccepted(void **state)
 	listener_untouched(u, &l, 3);
 }
 
-/* FAILS (a bug in lib/, left for the coordinator): the same through
- * cw_reap_now (what `reap --mode fin --yes` runs): its census is taken
- * without owners, so without the listeners kept aside, and the walk that
- * follows finds no listener for the unaccepted sockets. Each item then has
- * pid 0 and fd -1 instead of its listener's; and with a pid given (reap
- * --pid P) the unaccepted sockets are dropped (0 items): reap never says
- * why it cannot fin them. */
+/* The same through cw_reap_now (what `reap --mode fin --yes` runs): its
+ * census is taken without owners, and the walk that follows must still find
+ * the listener of the unaccepted sockets (the census keeps listeners aside
+ * always). Otherwise each item has pid 0 and fd -1 instead of its
+ * listener's, and with a pid given (reap --pid P) the unaccepted sockets
+ * are dropped (0 items): reap would never say why it cannot fin them. */
 static void test_fin_unaccepted_now(void **state)
 {
 	struct agent *u = agent_start(NULL);
@@ -1455,13 +1454,12 @@ static void test_workload_unit(void **state)
 	cw_census_free(c);
 }
 
-/* FAILS under the sanitizers only (a bug in lib/census, left for the
- * coordinator; last in the list: UBSan ends the run): a census taken
- * without owners has no workloads, so cw_census_sock_workload must be
- * NULL; it is, but found by bsearch() over the table of cgroup ids, which
- * such a census never made: bsearch(key, NULL, 0, ...) is undefined (glibc
- * declares the base nonnull). watch grouped by anything but process calls
- * it for every socket. */
+/* A census taken without owners has no workloads, so
+ * cw_census_sock_workload must be NULL, and found without a bsearch() over
+ * the table of cgroup ids such a census never made: bsearch(key, NULL, 0,
+ * ...) is undefined (glibc declares the base nonnull), which the sanitizer
+ * build catches. watch grouped by anything but process calls it for every
+ * socket. */
 static void test_workload_without_owners(void **state)
 {
 	struct agent *a = agent_start(NULL);
