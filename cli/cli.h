@@ -106,6 +106,7 @@ int cmd_stream(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_ports(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_reap(int argc, char **argv);
 
 /* Options of the census commands (census_opts.c). */

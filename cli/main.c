@@ -17,6 +17,7 @@ static const struct command commands[] = {
 	{ "watch", cmd_watch, "follow CLOSE_WAIT counts per process: leaking, stuck or ok" },
 	{ "ports", cmd_ports, "ephemeral port pressure per destination: TIME_WAIT, rates, exhaustion" },
 	{ "reap", cmd_reap, "end leaked connections of a running process now, without a restart" },
+	{ "export", cmd_export, "serve the census as Prometheus metrics, or write them for node_exporter" },
 };
 
 static void usage(FILE *f)

@@ -238,6 +238,41 @@ static void json_string(struct out *o, const char *s)
 	putc_(o, '"');
 }
 
+char *out_label(const char *s, char *buf, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t used = 0;
+
+	if (!len)
+		return buf;
+	while (*p) {
+		const char *rep = NULL;
+		char one[5] = { 0 };
+		size_t n = 1, bad = 0, k;
+
+		if (*p == '\\')
+			rep = "\\\\";
+		else if (*p == '"')
+			rep = "\\\"";
+		else if (*p == '\n')
+			rep = "\\n";
+		else if (*p >= 0x80 && !(n = utf8_len(p, &bad)))
+			rep = "\xef\xbf\xbd", n = bad; /* U+FFFD */
+		if (!rep) {
+			memcpy(one, p, n);
+			rep = one;
+		}
+		k = strlen(rep);
+		if (used + k >= len)
+			break; /* cut at a whole character */
+		memcpy(buf + used, rep, k);
+		used += k;
+		p += n;
+	}
+	buf[used] = 0;
+	return buf;
+}
+
 char *out_name(const char *s, char *buf, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;

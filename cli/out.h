@@ -89,6 +89,10 @@ char *out_span_str(const struct out_span *a, char *buf, size_t len); /* "12s", "
  * own). Cut to fit len; returns buf. Table cells go through it. */
 char *out_name(const char *s, char *buf, size_t len);
 #define OUT_NAME_LEN 64 /* a command name (15 bytes) with every byte escaped */
+/* Any bytes as a Prometheus label value (without its quotes): \\, \" and
+ * \n escaped, what is not UTF-8 replaced by U+FFFD. Cut at a whole
+ * character to fit len; returns buf. */
+char *out_label(const char *s, char *buf, size_t len);
 char *out_ms_str(uint64_t ms, char *buf, size_t len);            /* "3.2s", "42s", "2m05s" */
 
 #endif
