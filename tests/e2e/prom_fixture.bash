@@ -33,14 +33,15 @@ prom_port() {
 	echo "$p"
 }
 
-# prom_bg NAME CMD...: CMD in the background, output in $PROM_DIR/NAME.log,
-# its pid recorded; sets PROM_BG. fd 3 (bats') closed so bats does not wait.
+# prom_bg NAME PORT CMD...: CMD, which will listen on PORT, in the
+# background, output in $PROM_DIR/NAME.log, its pid and port recorded; sets
+# PROM_BG. fd 3 (bats') closed so bats does not wait for it.
 prom_bg() {
-	local name=$1
-	shift
+	local name=$1 port=$2
+	shift 2
 	"$@" >"$PROM_DIR/$name.log" 2>&1 3>&- &
 	PROM_BG=$!
-	echo "$PROM_BG $name" >>"$PROM_DIR/pids"
+	echo "$PROM_BG $name $port" >>"$PROM_DIR/pids"
 }
 
 # prom_get URL: the body of a GET (curl, 5 s at most); fails on any HTTP error.
@@ -67,7 +68,7 @@ scrape_configs:
           namespace: team-a
 EOF
 	mkdir -p "$PROM_DIR/data"
-	prom_bg prometheus prometheus --config.file="$PROM_DIR/prometheus.yml" \
+	prom_bg prometheus "$port" prometheus --config.file="$PROM_DIR/prometheus.yml" \
 		--storage.tsdb.path="$PROM_DIR/data" --web.listen-address="127.0.0.1:$port" \
 		--log.level=warn
 	export PROM_PID=$PROM_BG PROM_URL=http://127.0.0.1:$port
@@ -108,7 +109,7 @@ prom_wait_value() {
 nodex_start() {
 	local port
 	port=$(prom_port 19100)
-	prom_bg node-exporter prometheus-node-exporter --collector.disable-defaults \
+	prom_bg node-exporter "$port" prometheus-node-exporter --collector.disable-defaults \
 		--collector.textfile --collector.textfile.directory="$1" \
 		--web.listen-address="127.0.0.1:$port"
 	NODEX_PID=$PROM_BG NODEX_URL=http://127.0.0.1:$port
@@ -126,34 +127,60 @@ prom_alive() {
 	[ -n "$st" ] && [ "$st" != Z ]
 }
 
-# prom_stop_all: every process started here, TERM then (after 5 s, times
-# CW_TEST_SLACK) KILL; reaped where this shell is its parent. Safe to run twice.
+# prom_stop PID: TERM, then (after 5 s, times CW_TEST_SLACK) KILL; reaped
+# where this shell is its parent.
+prom_stop() {
+	kill -TERM "$1" 2>/dev/null || true
+	wait_until "$(slack_ms 5000)" "! prom_alive $1" || kill -KILL "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+# prom_stop_all: every process started here. Safe to run twice.
 prom_stop_all() {
-	local pid name
+	local pid name port
 	[ -f "${PROM_DIR:-}/pids" ] || return 0
-	while read -r pid name; do kill -TERM "$pid" 2>/dev/null || true; done <"$PROM_DIR/pids"
-	while read -r pid name; do
-		wait_until "$(slack_ms 5000)" "! prom_alive $pid" || kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done <"$PROM_DIR/pids"
+	while read -r pid name port; do kill -TERM "$pid" 2>/dev/null || true; done <"$PROM_DIR/pids"
+	while read -r pid name port; do prom_stop "$pid"; done <"$PROM_DIR/pids"
 	return 0
 }
 
-# prom_check_gone: no process started here is alive and nothing listens on
-# loopback any more (the namespace is this file's: every listener was ours).
-# Says what is left.
+# prom_check_gone: no process started here is alive, and nothing listens on
+# the ports they were given. Says what is left.
 prom_check_gone() {
-	local pid name left=0
-	while read -r pid name; do
+	local pid name port left=0
+	while read -r pid name port; do
 		if prom_alive "$pid"; then
 			echo "$name (pid $pid) is still running" >&2
 			left=1
 		fi
+		if listening "$port"; then
+			echo "something still listens on $port ($name's port):" >&2
+			ss -Htlnp "sport = :$port" >&2
+			left=1
+		fi
 	done <"$PROM_DIR/pids"
-	if [ -n "$(ss -Htln)" ]; then
-		echo "still listening:" >&2
-		ss -Htlnp >&2
-		left=1
-	fi
 	return $left
 }
+
+# exp_start PORT ARGS...: `closewait export --listen 127.0.0.1:PORT ARGS`
+# (recorded like the others), until it listens. Sets EXP_PID and EXP_URL.
+exp_start() {
+	local port=$1
+	shift
+	prom_bg export "$port" "$CW" export --listen "127.0.0.1:$port" "$@"
+	EXP_PID=$PROM_BG EXP_URL=http://127.0.0.1:$port
+	if ! wait_listen "$port"; then
+		echo "closewait export does not listen on $port; its log:" >&2
+		cat "$PROM_DIR/export.log" >&2
+		return 1
+	fi
+}
+
+# exp_scrape FILE: GET /metrics into FILE; fails on any HTTP error.
+exp_scrape() { curl -fsS --max-time 5 -o "$1" "$EXP_URL/metrics"; }
+
+# series FILE NAME: the samples of family NAME in exposition FILE (no comments).
+series() { grep -E "^$2(\{| )" "$1" || true; }
+
+# rss_kib PID: resident set size of PID in KiB (/proc/PID/status VmRSS).
+rss_kib() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status"; }
