@@ -31,7 +31,7 @@
 
 enum {
 	OPT_LISTEN = OPT_F_LAST + 1, OPT_TEXTFILE, OPT_INTERVAL, OPT_MIN_INTERVAL, OPT_TOP, OPT_BY,
-	OPT_ONCE, OPT_HELP
+	OPT_ONCE, OPT_TLS_CERT, OPT_TLS_KEY, OPT_AUTH_FILE, OPT_HELP
 };
 
 static const struct option export_options[] = {
@@ -43,6 +43,9 @@ static const struct option export_options[] = {
 	{ "top", required_argument, NULL, OPT_TOP },
 	{ "by", required_argument, NULL, OPT_BY },
 	{ "once", no_argument, NULL, OPT_ONCE },
+	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+	{ "basic-auth-file", required_argument, NULL, OPT_AUTH_FILE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -66,6 +69,10 @@ static void export_help(void)
 	       "                      pid label: a new series at every restart)\n"
 	       "  --top N             groups and destinations named (default 50); the rest are\n"
 	       "                      summed into one series labelled other=\"true\"\n"
+	       "Scrapes across networks:\n"
+	       "  --tls-cert FILE --tls-key FILE   serve HTTPS (PEM certificate and key)\n"
+	       "  --basic-auth-file FILE           require HTTP basic auth: FILE holds one line\n"
+	       "                      USER:PASSWORD (keep it mode 0600); use it with TLS\n"
 	       "Selection (scan's): --pid, --port, --sport, --dport, --peer, --comm, --unit,\n"
 	       "--container, --pod, and the namespaces:\n"
 	       HELP_NETNS
@@ -81,11 +88,14 @@ struct exporter {
 	socklen_t listen_len;
 	bool has_listen, once;
 	const char *textfile;
+	const char *tls_cert, *tls_key, *auth_file;
+	char *cert, *key;             /* PEM text of --tls-cert and --tls-key */
+	char *user, *pass;            /* of --basic-auth-file */
 	uint64_t interval_ms, min_interval_ms;
 	/* the cached rendering, behind lock */
 	pthread_mutex_t lock;
-	char *text;
-	size_t len;
+	char *text, *om;              /* Prometheus text 0.0.4, OpenMetrics 1.0 */
+	size_t len, om_len;
 	uint64_t at_ms;
 	bool fresh;
 	struct export_self self;
@@ -128,8 +138,13 @@ static void parse_args(int argc, char **argv, struct exporter *x)
 						"auto, unit, container, pod or process", optarg);
 			break;
 		case OPT_ONCE: x->once = true; break;
+		case OPT_TLS_CERT: x->tls_cert = optarg; break;
+		case OPT_TLS_KEY: x->tls_key = optarg; break;
+		case OPT_AUTH_FILE: x->auth_file = optarg; break;
 		}
 	}
+	if (!x->tls_cert != !x->tls_key)
+		cli_usage_exit2("export", "--tls-cert and --tls-key go together");
 	if (x->once && !x->textfile)
 		cli_usage_exit2("export", "--once writes the textfile once: give --textfile DIR");
 	if (x->once && x->has_listen)
@@ -190,14 +205,31 @@ static int ports_take(const struct cw_census *c, struct ports_set *p, uint64_t *
 	return 0;
 }
 
-/* A census, rendered into x->text. Called with x->lock held. */
+/* c in one of the two formats, or NULL (out of memory). */
+static char *render(struct exporter *x, const struct cw_census *c, bool om, size_t *len)
+{
+	char *text = NULL;
+	FILE *mem = open_memstream(&text, len);
+	int err;
+
+	if (!mem)
+		return NULL;
+	x->eo.openmetrics = om;
+	err = export_render(mem, c, &x->eo, &x->self);
+	if (fclose(mem) || err) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* A census, rendered into x->text and x->om. Called with x->lock held. */
 static void refresh(struct exporter *x)
 {
 	struct cw_census *c = NULL;
 	struct ports_set ps = { 0 };
-	char *text = NULL;
-	size_t len = 0;
-	FILE *mem;
+	char *text, *om;
+	size_t len = 0, om_len = 0;
 	uint64_t t0 = cli_now_ms();
 	int err = cw_census_take(&x->co, &c);
 
@@ -209,21 +241,20 @@ static void refresh(struct exporter *x)
 	x->eo.ports = ps.v;
 	x->eo.nports = ps.n;
 	x->eo.per_netns = c && cw_census_netns_count(c) > 1;
-	mem = open_memstream(&text, &len);
-	if (mem) {
-		err = export_render(mem, c, &x->eo, &x->self);
-		if (fclose(mem) || err) {
-			free(text);
-			text = NULL;
-		}
-	}
+	text = render(x, c, false, &len);
+	om = text ? render(x, c, true, &om_len) : NULL;
 	ports_free(&ps);
 	cw_census_free(c);
-	if (!text)
+	if (!om) {
+		free(text);
 		return; /* out of memory: the last rendering stays */
+	}
 	free(x->text);
+	free(x->om);
 	x->text = text;
 	x->len = len;
+	x->om = om;
+	x->om_len = om_len;
 	x->at_ms = cli_now_ms();
 	x->fresh = true;
 }
@@ -243,6 +274,42 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const
 	return ret;
 }
 
+/* Equal strings, in a time that does not tell how much of them matched. */
+static bool same_secret(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned char diff = (unsigned char)(la != lb);
+
+	for (size_t k = 0; k < la; k++)
+		diff |= (unsigned char)(a[k] ^ b[k % (lb ? lb : 1)]);
+	return !diff;
+}
+
+static bool authorised(const struct exporter *x, struct MHD_Connection *conn)
+{
+	char *pass = NULL;
+	char *user = MHD_basic_auth_get_username_password(conn, &pass);
+	bool ok = user && pass && same_secret(user, x->user) & same_secret(pass, x->pass);
+
+	MHD_free(user);
+	MHD_free(pass);
+	return ok;
+}
+
+static enum MHD_Result deny(struct MHD_Connection *conn)
+{
+	static const char msg[] = "authentication required\n";
+	struct MHD_Response *r = MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg,
+								 MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	ret = MHD_queue_basic_auth_fail_response(conn, "closewait", r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **req_cls)
@@ -251,12 +318,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		"<html><head><title>closewait exporter</title></head><body>"
 		"<h1>closewait exporter</h1><p><a href=\"/metrics\">Metrics</a></p></body></html>\n";
 	struct exporter *x = cls;
+	const char *accept;
 	enum MHD_Result ret;
+	bool om;
 
 	(void)version;
 	(void)upload_data;
 	(void)upload_data_size;
 	(void)req_cls;
+	if (x->user && !authorised(x, conn))
+		return deny(conn);
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "GET only\n", 9);
 	if (!strcmp(url, "/"))
@@ -264,12 +335,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			     sizeof(index_page) - 1);
 	if (strcmp(url, "/metrics"))
 		return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", "not found: try /metrics\n", 24);
+	accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+	om = accept && strstr(accept, "application/openmetrics-text");
 	pthread_mutex_lock(&x->lock);
 	if (!x->fresh || cli_now_ms() - x->at_ms >= x->min_interval_ms)
 		refresh(x);
-	ret = x->text ? reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", x->text,
-			      x->len)
-		      : reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", "out of memory\n", 14);
+	if (!x->text)
+		ret = reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", "out of memory\n", 14);
+	else if (om)
+		ret = reply(conn, MHD_HTTP_OK, "application/openmetrics-text; version=1.0.0; charset=utf-8",
+			    x->om, x->om_len);
+	else
+		ret = reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", x->text,
+			    x->len);
 	pthread_mutex_unlock(&x->lock);
 	return ret;
 }
@@ -324,12 +402,67 @@ static void on_signal(int signo)
 
 static struct MHD_Daemon *serve(struct exporter *x)
 {
-	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
-				0, NULL, NULL, on_request, x,
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION;
+
+	if (x->cert)
+		return MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, x,
+					MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&x->listen,
+					MHD_OPTION_CONNECTION_LIMIT, (unsigned)EXPORT_MAX_CONNS,
+					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)EXPORT_CONN_TIMEOUT_S,
+					MHD_OPTION_HTTPS_MEM_CERT, x->cert,
+					MHD_OPTION_HTTPS_MEM_KEY, x->key, MHD_OPTION_END);
+	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, x,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&x->listen,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)EXPORT_MAX_CONNS,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)EXPORT_CONN_TIMEOUT_S,
 				MHD_OPTION_END);
+}
+
+/* A whole small file (a certificate, a key, a password), or NULL with
+ * errno set. */
+static char *slurp(const char *path)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = fopen(path, "re"), *m;
+	int c;
+
+	if (!f)
+		return NULL;
+	m = open_memstream(&buf, &len);
+	while (m && (c = getc(f)) != EOF && len < (1u << 20))
+		fputc(c, m);
+	if (m)
+		fclose(m);
+	fclose(f);
+	return buf;
+}
+
+/* --tls-cert, --tls-key and --basic-auth-file read, before serving. */
+static void load_secrets(struct exporter *x)
+{
+	char *colon, *nl;
+
+	if (x->tls_cert) {
+		if (!MHD_is_feature_supported(MHD_FEATURE_TLS))
+			cli_fail_exit2("export", "this libmicrohttpd was built without TLS");
+		if (!(x->cert = slurp(x->tls_cert)))
+			cli_fail_exit2("export", "--tls-cert %s: %s", x->tls_cert, strerror(errno));
+		if (!(x->key = slurp(x->tls_key)))
+			cli_fail_exit2("export", "--tls-key %s: %s", x->tls_key, strerror(errno));
+	}
+	if (!x->auth_file)
+		return;
+	if (!(x->user = slurp(x->auth_file)))
+		cli_fail_exit2("export", "--basic-auth-file %s: %s", x->auth_file, strerror(errno));
+	if ((nl = strchr(x->user, '\n')))
+		*nl = 0;
+	colon = strchr(x->user, ':');
+	if (!colon || colon == x->user || !colon[1])
+		cli_fail_exit2("export", "--basic-auth-file %s: one line USER:PASSWORD expected",
+			       x->auth_file);
+	*colon = 0;
+	x->pass = colon + 1;
 }
 
 int cmd_export(int argc, char **argv)
@@ -346,6 +479,7 @@ int cmd_export(int argc, char **argv)
 	if (x.textfile && x.once) {
 		err = write_textfile(&x);
 		free(x.text);
+		free(x.om);
 		if (err)
 			cli_fail_exit2("export", "writing %s/closewait.prom: %s", x.textfile, strerror(-err));
 		return 0;
@@ -360,6 +494,7 @@ int cmd_export(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (x.has_listen) {
+		load_secrets(&x);
 		d = serve(&x);
 		if (cw_endpoint_from_sockaddr((struct sockaddr *)&x.listen, x.listen_len, &ep) ||
 		    cw_endpoint_str(&ep, true, addr, sizeof(addr)))
@@ -367,7 +502,8 @@ int cmd_export(int argc, char **argv)
 		if (!d)
 			cli_fail_exit2("export", "cannot serve on %s (in use, or not an address of this "
 				       "host?)", addr);
-		cli_warn("export", "serving http://%s/metrics", addr);
+		cli_warn("export", "serving %s://%s/metrics%s", x.cert ? "https" : "http", addr,
+			 x.user ? " (basic auth)" : "");
 	}
 	while (!export_stop) {
 		uint64_t next = cli_after(cli_now_ms(), x.interval_ms);
@@ -387,5 +523,9 @@ int cmd_export(int argc, char **argv)
 	if (d)
 		MHD_stop_daemon(d);
 	free(x.text);
+	free(x.om);
+	free(x.cert);
+	free(x.key);
+	free(x.user);
 	return 0;
 }

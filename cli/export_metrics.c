@@ -243,9 +243,20 @@ static void fold(struct groups *g, size_t top)
 	g->n = top + 1;
 }
 
+/* In OpenMetrics a counter's family is named without the _total its
+ * samples carry. */
+static void family_of(FILE *out, const char *name, const char *type, const char *help, bool om)
+{
+	size_t n = strlen(name);
+
+	if (om && !strcmp(type, "counter") && n > 6 && !strcmp(name + n - 6, "_total"))
+		n -= 6;
+	fprintf(out, "# HELP %.*s %s\n# TYPE %.*s %s\n", (int)n, name, help, (int)n, name, type);
+}
+
 static void family(FILE *out, const char *name, const char *type, const char *help)
 {
-	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	family_of(out, name, type, help, false);
 }
 
 static void sample(FILE *out, const char *name, const char *labels, double v)
@@ -392,13 +403,15 @@ static int print_dests(FILE *out, const struct export_opts *o)
 	return 0;
 }
 
-static void print_self(FILE *out, const struct cw_census *c, const struct export_self *self)
+static void print_self(FILE *out, const struct cw_census *c, const struct export_self *self,
+		       bool om)
 {
 	family(out, "closewait_up", "gauge", "1 when the last census succeeded.");
 	sample(out, "closewait_up", "", self->up ? 1 : 0);
 	family(out, "closewait_scrape_duration_seconds", "gauge", "Time the last census took.");
 	sample(out, "closewait_scrape_duration_seconds", "", self->scrape_s);
-	family(out, "closewait_census_errors_total", "counter", "Censuses that failed, by what failed.");
+	family_of(out, "closewait_census_errors_total", "counter", "Censuses that failed, by what failed.",
+		  om);
 	sample(out, "closewait_census_errors_total", "kind=\"census\"", (double)self->errors_census);
 	sample(out, "closewait_census_errors_total", "kind=\"ports\"", (double)self->errors_ports);
 	family(out, "closewait_unreadable_processes", "gauge",
@@ -413,9 +426,9 @@ int export_render(FILE *out, const struct cw_census *c, const struct export_opts
 	struct fd_cache fc = { 0 };
 	int err = 0;
 
-	print_self(out, c, self);
+	print_self(out, c, self, o->openmetrics);
 	if (!c)
-		return 0;
+		goto end;
 	print_states(out, c, o->per_netns);
 	err = collect(c, o, &g, &fc);
 	if (!err) {
@@ -428,5 +441,8 @@ int export_render(FILE *out, const struct cw_census *c, const struct export_opts
 	free(g.v);
 	free(fc.pid);
 	free(fc.fds);
+end:
+	if (o->openmetrics && !err)
+		fputs("# EOF\n", out);
 	return err;
 }

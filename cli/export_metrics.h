@@ -40,6 +40,8 @@ struct export_opts {
 	size_t nports;
 	export_fds_fn fds;
 	void *fds_arg;
+	bool openmetrics;             /* OpenMetrics 1.0 text (counters' families without
+				       * _total, # EOF at the end) rather than Prometheus 0.0.4 */
 };
 
 /* The exporter's own figures. */

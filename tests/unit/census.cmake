@@ -11,3 +11,9 @@ foreach(t age select group watch ports netlink procfd out types cgroup)
   endif()
   target_compile_definitions(unit_census_${t} PRIVATE CW_TESTS_DIR="${CMAKE_CURRENT_SOURCE_DIR}")
 endforeach()
+
+# closewait export's series from fixture censuses (cli/export_metrics.c).
+cw_c_test(unit_export_metrics SOURCES unit/export_metrics.c ${CENSUS_FIX}
+          ${PROJECT_SOURCE_DIR}/cli/export_metrics.c ${PROJECT_SOURCE_DIR}/cli/out.c LABELS unit)
+target_include_directories(unit_export_metrics PRIVATE ${PROJECT_SOURCE_DIR}/cli)
+target_compile_definitions(unit_export_metrics PRIVATE CW_TESTS_DIR="${CMAKE_CURRENT_SOURCE_DIR}")
