@@ -26,7 +26,10 @@
 #define EXPORT_PORT 9848
 /* Connections served at once, and how long an idle one may stay: a client
  * that connects and sends nothing holds a slot this long, no more. */
-#define EXPORT_MAX_CONNS 64
+#define EXPORT_MAX_CONNS 256
+/* Threads serving scrapes: one takes the census, the others answer from
+ * it (or wait for it) and serve / and 404s meanwhile. */
+#define EXPORT_THREADS 4
 #define EXPORT_CONN_TIMEOUT_S 10
 
 enum {
@@ -76,7 +79,7 @@ static void export_help(void)
 	       "Selection (scan's): --pid, --port, --sport, --dport, --peer, --comm, --unit,\n"
 	       "--container, --pod, and the namespaces:\n"
 	       HELP_NETNS
-	       "At most %d scrapes are served at once; an idle connection is closed after %ds.\n",
+	       "At most %d connections at once; an idle one is closed after %ds.\n",
 	       EXPORT_PORT, EXPORT_PORT, EXPORT_PORT, EXPORT_MAX_CONNS, EXPORT_CONN_TIMEOUT_S);
 }
 
@@ -317,6 +320,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	static const char index_page[] =
 		"<html><head><title>closewait exporter</title></head><body>"
 		"<h1>closewait exporter</h1><p><a href=\"/metrics\">Metrics</a></p></body></html>\n";
+	static int seen; /* marks a request whose headers have been read */
 	struct exporter *x = cls;
 	const char *accept;
 	enum MHD_Result ret;
@@ -325,7 +329,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	(void)version;
 	(void)upload_data;
 	(void)upload_data_size;
-	(void)req_cls;
+	/* Answered on the second call, once the request is whole: a reply
+	 * queued on the first one closes the connection (no keep-alive). */
+	if (!*req_cls) {
+		*req_cls = &seen;
+		return MHD_YES;
+	}
 	if (x->user && !authorised(x, conn))
 		return deny(conn);
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
@@ -402,17 +411,24 @@ static void on_signal(int signo)
 
 static struct MHD_Daemon *serve(struct exporter *x)
 {
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION;
+	/* A small pool of threads, not one per connection: each thread of its
+	 * own would get a malloc arena of its own, and the exporter's memory
+	 * would creep up with every burst of scrapes. ITC wakes the pool when
+	 * a connection ends, so its socket is closed then, not at the next
+	 * connection. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_EPOLL;
 
 	if (x->cert)
 		return MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, on_request, x,
 					MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&x->listen,
+					MHD_OPTION_THREAD_POOL_SIZE, (unsigned)EXPORT_THREADS,
 					MHD_OPTION_CONNECTION_LIMIT, (unsigned)EXPORT_MAX_CONNS,
 					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)EXPORT_CONN_TIMEOUT_S,
 					MHD_OPTION_HTTPS_MEM_CERT, x->cert,
 					MHD_OPTION_HTTPS_MEM_KEY, x->key, MHD_OPTION_END);
 	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, x,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&x->listen,
+				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)EXPORT_THREADS,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)EXPORT_MAX_CONNS,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)EXPORT_CONN_TIMEOUT_S,
 				MHD_OPTION_END);

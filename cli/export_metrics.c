@@ -16,7 +16,8 @@
 
 struct group {
 	char labels[LABELS_MAX];      /* owner="process",command="nginx" */
-	size_t close_wait, recv_q;
+	bool unaccepted;              /* never folded into other: the accept-queue alert needs each */
+	size_t sockets, close_wait, recv_q;
 	size_t why[4];                /* by enum cw_why */
 	bool age_known;
 	uint64_t oldest_min_ms;
@@ -164,6 +165,7 @@ static void account(struct group *g, const struct cw_census *c, size_t i)
 	const struct cw_sock *s = cw_census_sock(c, i);
 	struct cw_age a;
 
+	g->sockets++;
 	if (s->state != CW_TCP_CLOSE_WAIT)
 		return;
 	g->close_wait++;
@@ -194,13 +196,17 @@ static int collect(const struct cw_census *c, const struct export_opts *o, struc
 
 		if (cw_filter_match(&f, c, i, NULL) == CW_MATCH_NO)
 			continue;
-		if (!cw_census_owner_count(c, i) && s->state != CW_TCP_CLOSE_WAIT)
+		/* Sockets no process holds count only in CLOSE_WAIT (a connection
+		 * waiting to be accepted is fine until its peer leaves). */
+		if ((!cw_census_owner_count(c, i) || cw_census_owner_kind(c, i) == CW_UNACCEPTED) &&
+		    s->state != CW_TCP_CLOSE_WAIT)
 			continue;
 		if (group_labels(c, i, o, labels, sizeof(labels)))
 			continue; /* labels past LABELS_MAX: none of ours is that long */
 		gr = group_get(g, labels);
 		if (!gr)
 			return -ENOMEM;
+		gr->unaccepted = cw_census_owner_kind(c, i) == CW_UNACCEPTED;
 		account(gr, c, i);
 		if (cw_census_owner_kind(c, i) == CW_OWNED)
 			fullest(gr, fds_of(fc, o, cw_census_owner(c, i, 0)->pid));
@@ -212,16 +218,26 @@ static int group_cmp(const void *a, const void *b)
 {
 	const struct group *x = a, *y = b;
 
+	if (x->unaccepted != y->unaccepted)
+		return x->unaccepted ? -1 : 1;
 	if (x->close_wait != y->close_wait)
 		return x->close_wait > y->close_wait ? -1 : 1;
+	if (x->sockets != y->sockets)
+		return x->sockets > y->sockets ? -1 : 1;
 	return strcmp(x->labels, y->labels);
 }
 
-/* Groups past top summed into the last one, labelled other="true". */
+/* Groups past top summed into the last one, labelled other="true".
+ * Unaccepted groups (sorted first) are never folded: there is one per
+ * listener with CLOSE_WAIT in its queue, and each needs its alert. */
 static void fold(struct groups *g, size_t top)
 {
 	struct group other;
+	size_t keep = 0;
 
+	while (keep < g->n && g->v[keep].unaccepted)
+		keep++;
+	top += keep;
 	if (g->n <= top + 1)
 		return;
 	memset(&other, 0, sizeof(other));
@@ -229,6 +245,7 @@ static void fold(struct groups *g, size_t top)
 	for (size_t k = top; k < g->n; k++) {
 		const struct group *r = &g->v[k];
 
+		other.sockets += r->sockets;
 		other.close_wait += r->close_wait;
 		other.recv_q += r->recv_q;
 		for (size_t w = 0; w < 4; w++)
