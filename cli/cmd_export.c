@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -491,6 +492,12 @@ int cmd_export(int argc, char **argv)
 	struct cw_endpoint ep;
 	int err = 0;
 
+	/* A census allocates as much as the socket table holds, and glibc
+	 * keeps each thread arena's peak: served for weeks, the exporter would
+	 * sit at the memory of its largest census. Large blocks mapped on
+	 * their own, and the heap trimmed, give it back after each census. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 	parse_args(argc, argv, &x);
 	if (x.textfile && x.once) {
 		err = write_textfile(&x);
