@@ -43,6 +43,10 @@ unsigned long opt_ulong(const char *cmd, const char *opt, const char *arg, unsig
 void opt_addr(const char *cmd, const char *opt, const char *arg);
 
 /* Time for the commands that wait (deadline.c). Durations go up to 2^64 - 1 ms. */
+/* The soft fd limit raised to the hard one: for commands that hold many
+ * fds (reap's duplicates, export's connections). Cannot fail (a refusal
+ * leaves the limit as it was). */
+void cli_raise_fd_limit(void);
 uint64_t cli_now_ms(void);  /* CLOCK_MONOTONIC */
 /* t + ms, saturated: a duration of "forever" never wraps into the past. */
 uint64_t cli_after(uint64_t t, uint64_t ms);

@@ -26,8 +26,12 @@
 
 #define EXPORT_PORT 9848
 /* Connections served at once, and how long an idle one may stay: a client
- * that connects and sends nothing holds a slot this long, no more. */
-#define EXPORT_MAX_CONNS 256
+ * that connects and sends nothing holds a slot this long, no more. Idle
+ * ones cost little (epoll, and a small memory pool each: a scrape's request
+ * is a line and a few headers), so a thousand silent clients leave room
+ * for the scraper. */
+#define EXPORT_MAX_CONNS 2048
+#define EXPORT_CONN_MEMORY (8 * 1024)
 /* Threads serving scrapes: one takes the census, the others answer from
  * it (or wait for it) and serve / and 404s meanwhile. */
 #define EXPORT_THREADS 4
@@ -424,6 +428,7 @@ static struct MHD_Daemon *serve(struct exporter *x)
 					MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&x->listen,
 					MHD_OPTION_THREAD_POOL_SIZE, (unsigned)EXPORT_THREADS,
 					MHD_OPTION_CONNECTION_LIMIT, (unsigned)EXPORT_MAX_CONNS,
+					MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)EXPORT_CONN_MEMORY,
 					MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)EXPORT_CONN_TIMEOUT_S,
 					MHD_OPTION_HTTPS_MEM_CERT, x->cert,
 					MHD_OPTION_HTTPS_MEM_KEY, x->key, MHD_OPTION_END);
@@ -431,6 +436,7 @@ static struct MHD_Daemon *serve(struct exporter *x)
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&x->listen,
 				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)EXPORT_THREADS,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)EXPORT_MAX_CONNS,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)EXPORT_CONN_MEMORY,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)EXPORT_CONN_TIMEOUT_S,
 				MHD_OPTION_END);
 }
@@ -499,6 +505,7 @@ int cmd_export(int argc, char **argv)
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 	parse_args(argc, argv, &x);
+	cli_raise_fd_limit(); /* room for the connections it serves */
 	if (x.textfile && x.once) {
 		err = write_textfile(&x);
 		free(x.text);

@@ -147,17 +147,6 @@ static void check_pid(pid_t pid, enum cw_reap_mode mode)
 		cli_fail_exit1("reap", "--pid %d: %s", (int)pid, strerror(-err));
 }
 
-/* fin mode holds one duplicate per socket until the peers answer. */
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 static bool want_sock(const struct cw_sock *s, void *arg)
 {
 	return cw_filter_match_addr(arg, s);
@@ -287,7 +276,7 @@ int cmd_reap(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	if (o.f.pid)
 		check_pid(o.f.pid, o.mode);
-	raise_fd_limit();
+	cli_raise_fd_limit(); /* fin mode holds one duplicate per socket until the peers answer */
 	cw_reap_opts_init(&ro);
 	ro.wait_ms = o.wait_ms;
 #ifdef CW_REAP_TEST_SEAM

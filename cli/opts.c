@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "cli.h"
@@ -140,4 +141,14 @@ void opt_addr(const char *cmd, const char *opt, const char *arg)
 
 	if (cw_addr_parse(arg, &ss, &len, NULL))
 		cli_usage_exit2(cmd, "%s: invalid address \"%s\" (an IPv4 or IPv6 address)", opt, arg);
+}
+
+void cli_raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }

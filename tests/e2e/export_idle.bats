@@ -1,0 +1,49 @@
+#!/usr/bin/env bats
+# closewait export beside clients that connect and send nothing: a thousand
+# of them hold connections open, and a scrape still answers at once; once
+# they leave, the exporter is back to the fds it had.
+
+load prom_fixture
+
+setup_file() {
+	prom_init
+	export EXP_PORT EXP_PID EXP_BASE
+	EXP_PORT=$(prom_port 19848)
+	exp_start "$EXP_PORT"
+	EXP_BASE=$(fd_count "$EXP_PID")
+}
+
+teardown() { kill_bg; }
+teardown_file() { prom_stop_all; }
+
+# sockets_of PID: how many of PID's fds are sockets.
+sockets_of() { find "/proc/$1/fd" -mindepth 1 -lname 'socket:*' 2>/dev/null | wc -l; }
+
+@test "1000 silent connections: the exporter holds them all, a scrape answers within 1 s, and its fds come back" {
+	sock0=$(sockets_of "$EXP_PID")
+	# a client holding 1000 connections that never send a byte, until killed
+	start_bg idle python3 -c '
+import socket, sys, time
+port = int(sys.argv[1])
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(1000)]
+print("held", flush=True)
+time.sleep(60)' "$EXP_PORT"
+	idle=$BG_PID
+	wait_until "$(slack_ms 10000)" "grep -q held '$BATS_TEST_TMPDIR/idle.log'"
+	# the exporter has accepted them: 1000 sockets more among its fds
+	wait_until "$(slack_ms 5000)" "[ \$(sockets_of $EXP_PID) -ge \$((sock0 + 1000)) ]"
+	run curl -sS --max-time "$(($(slack_ms 1000) / 1000 + 1))" -o /dev/null -w '%{http_code} %{time_total}' \
+		"http://127.0.0.1:$EXP_PORT/metrics"
+	[ "$status" -eq 0 ]
+	[ "${output%% *}" = 200 ]
+	# answered within 1 s (times CW_TEST_SLACK)
+	[ "$(awk -v t="${output#* }" -v lim="$(slack_ms 1000)" 'BEGIN { print (t * 1000 <= lim) }')" -eq 1 ]
+	kill "$idle"
+	wait "$idle" 2>/dev/null || true
+	wait_fds "$EXP_PID" "$EXP_BASE"
+}
+
+@test "the fixture leaves nothing behind" {
+	prom_stop_all
+	prom_check_gone
+}
