@@ -25,17 +25,83 @@ struct group {
 	struct export_fds fds;
 };
 
+/* An open-addressing index over a vector's entries (slot: 1 + the entry's
+ * index, 0 empty), kept at most half full: a scrape looks a group and a
+ * process up once per socket, and a host may have thousands of each. */
+struct index {
+	uint32_t *slot;
+	size_t mask;
+};
+
 struct groups {
 	struct group *v;
 	size_t n, cap;
+	struct index ix;
 };
 
 /* A process's fds, read once per render. */
-struct fd_cache {
-	pid_t *pid;
-	struct export_fds *fds;
-	size_t n, cap;
+struct proc_fds {
+	pid_t pid;
+	struct export_fds fds;
 };
+
+struct fd_cache {
+	struct proc_fds *v;
+	size_t n, cap;
+	struct index ix;
+};
+
+static uint64_t hash_bytes(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint64_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ull;
+	return h ^ (h >> 29);
+}
+
+/* Entry i's hash, for rebuilding an index (vec: the groups, the fd cache). */
+static uint64_t group_hash(const void *vec, size_t i)
+{
+	const struct groups *g = vec;
+
+	return hash_bytes(g->v[i].labels, strlen(g->v[i].labels));
+}
+
+static uint64_t pid_hash(const void *vec, size_t i)
+{
+	const struct fd_cache *fc = vec;
+
+	return hash_bytes(&fc->v[i].pid, sizeof(fc->v[i].pid));
+}
+
+/* Room in ix for an n + 1st entry: rebuilt twice as large, from each
+ * entry's hash, when it would be over half full. 0 or -ENOMEM. */
+static int index_room(struct index *ix, size_t n, uint64_t (*hash)(const void *vec, size_t i),
+		      const void *vec)
+{
+	size_t cap = ix->slot ? (ix->mask + 1) * 2 : 128;
+	uint32_t *slot;
+
+	if (ix->slot && (n + 1) * 2 <= ix->mask + 1)
+		return 0;
+	slot = calloc(cap, sizeof(*slot));
+	if (!slot)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		size_t h = hash(vec, i) & (cap - 1);
+
+		while (slot[h])
+			h = (h + 1) & (cap - 1);
+		slot[h] = (uint32_t)(i + 1);
+	}
+	free(ix->slot);
+	ix->slot = slot;
+	ix->mask = cap - 1;
+	return 0;
+}
+
 
 static int label(char *buf, size_t len, size_t *at, const char *name, const char *value)
 {
@@ -97,11 +163,15 @@ static int group_labels(const struct cw_census *c, size_t i, const struct export
 
 static struct group *group_get(struct groups *g, const char *labels)
 {
+	uint64_t hash = hash_bytes(labels, strlen(labels));
 	struct group *v;
+	size_t h;
 
-	for (size_t k = 0; k < g->n; k++)
-		if (!strcmp(g->v[k].labels, labels))
-			return &g->v[k];
+	if (index_room(&g->ix, g->n, group_hash, g))
+		return NULL;
+	for (h = hash & g->ix.mask; g->ix.slot[h]; h = (h + 1) & g->ix.mask)
+		if (!strcmp(g->v[g->ix.slot[h] - 1].labels, labels))
+			return &g->v[g->ix.slot[h] - 1];
 	if (g->n == g->cap) {
 		size_t cap = g->cap ? g->cap * 2 : 64;
 
@@ -114,33 +184,36 @@ static struct group *group_get(struct groups *g, const char *labels)
 	v = &g->v[g->n++];
 	memset(v, 0, sizeof(*v));
 	snprintf(v->labels, sizeof(v->labels), "%s", labels);
+	g->ix.slot[h] = (uint32_t)g->n;
 	return v;
 }
 
 static const struct export_fds *fds_of(struct fd_cache *fc, const struct export_opts *o, pid_t pid)
 {
-	for (size_t k = 0; k < fc->n; k++)
-		if (fc->pid[k] == pid)
-			return &fc->fds[k];
+	uint64_t hash = hash_bytes(&pid, sizeof(pid));
+	struct proc_fds *e;
+	size_t h;
+
+	if (index_room(&fc->ix, fc->n, pid_hash, fc))
+		return NULL;
+	for (h = hash & fc->ix.mask; fc->ix.slot[h]; h = (h + 1) & fc->ix.mask)
+		if (fc->v[fc->ix.slot[h] - 1].pid == pid)
+			return &fc->v[fc->ix.slot[h] - 1].fds;
 	if (fc->n == fc->cap) {
 		size_t cap = fc->cap ? fc->cap * 2 : 64;
-		pid_t *p = realloc(fc->pid, cap * sizeof(*p));
-		struct export_fds *f;
 
-		if (!p)
+		e = realloc(fc->v, cap * sizeof(*e));
+		if (!e)
 			return NULL;
-		fc->pid = p;
-		f = realloc(fc->fds, cap * sizeof(*f));
-		if (!f)
-			return NULL;
-		fc->fds = f;
+		fc->v = e;
 		fc->cap = cap;
 	}
-	fc->pid[fc->n] = pid;
-	fc->fds[fc->n] = (struct export_fds){ -1, -1 };
+	e = &fc->v[fc->n++];
+	*e = (struct proc_fds){ pid, { -1, -1 } };
 	if (o->fds)
-		o->fds(pid, &fc->fds[fc->n], o->fds_arg);
-	return &fc->fds[fc->n++];
+		o->fds(pid, &e->fds, o->fds_arg);
+	fc->ix.slot[h] = (uint32_t)fc->n;
+	return &e->fds;
 }
 
 static double ratio(const struct export_fds *f)
@@ -456,8 +529,9 @@ int export_render(FILE *out, const struct cw_census *c, const struct export_opts
 		err = print_dests(out, o);
 	}
 	free(g.v);
-	free(fc.pid);
-	free(fc.fds);
+	free(g.ix.slot);
+	free(fc.v);
+	free(fc.ix.slot);
 end:
 	if (o->openmetrics && !err)
 		fputs("# EOF\n", out);
