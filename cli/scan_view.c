@@ -508,60 +508,6 @@ static size_t table_rows(const struct scan_result *r, size_t *rows)
 	return n;
 }
 
-void scan_print_netns_notes(struct out *o, const struct cw_census *c)
-{
-	char name[OUT_NAME_LEN * 2];
-
-	for (size_t j = 0; j < cw_census_netns_count(c); j++) {
-		const struct cw_netns *ns = cw_census_netns(c, j);
-
-		if (ns->err == -ENOENT)
-			out_printf(o, "\nNetwork namespace %s disappeared before it could be read: skipped.\n",
-				   netns_str(ns, name, sizeof(name)));
-		else if (ns->err)
-			out_printf(o, "\nNetwork namespace %s could not be read: %s.\n",
-				   netns_str(ns, name, sizeof(name)), strerror(-ns->err));
-	}
-	if (cw_census_netns_unreadable(c))
-		out_printf(o, "\n%u namespace links could not be looked at (permissions): namespaces "
-			      "only they lead to are missing.\n", cw_census_netns_unreadable(c));
-	if (cw_census_owners_hidden(c))
-		out_printf(o, "\nProcesses of other pid namespaces are not visible from here: sockets "
-			      "of other network namespaces may show no owner (run closewait in the "
-			      "host's pid namespace).\n");
-}
-
-static void ns_json(struct out *o, const struct cw_census *c)
-{
-	out_json_open(o, "namespaces", '[');
-	for (size_t j = 0; j < cw_census_netns_count(c); j++) {
-		const struct cw_netns *ns = cw_census_netns(c, j);
-
-		out_json_open(o, NULL, '{');
-		out_json_int(o, "netns", (long long)ns->inode);
-		out_json_str(o, "netns_name", ns->name);
-		out_json_str(o, "found", cw_netns_how_name(ns->how));
-		if (ns->pid)
-			out_json_int(o, "pid", ns->pid);
-		else
-			out_json_str(o, "pid", NULL);
-		out_json_str(o, "path", ns->path);
-		out_json_str(o, "error", !ns->err ? NULL : ns->err == -ENOENT ? "gone" : strerror(-ns->err));
-		out_json_close(o);
-	}
-	out_json_close(o);
-}
-
-void scan_print_netns_json(struct out *o, const struct cw_census *c, enum cw_netns_sel sel)
-{
-	static const char *const sel_name[] = { "current", "one", "pid", "all" };
-
-	out_json_str(o, "netns_selection", (unsigned)sel < 4 ? sel_name[sel] : "?");
-	ns_json(o, c);
-	out_json_int(o, "netns_unreadable", cw_census_netns_unreadable(c));
-	out_json_bool(o, "owners_hidden", cw_census_owners_hidden(c));
-}
-
 void scan_print_table(struct out *o, struct scan_result *r)
 {
 	struct out_col cols[NSOCK_MAX];
