@@ -163,13 +163,17 @@ prom_check_gone() {
 }
 
 # exp_start PORT ARGS...: `closewait export --listen 127.0.0.1:PORT ARGS`
-# (recorded like the others), until it listens. Sets EXP_PID and EXP_URL.
+# (recorded like the others), until it has said "serving": the socket
+# listens before the server's worker threads and their fds exist, so a test
+# that counts its fds must not start counting at the first listen.
+# Sets EXP_PID and EXP_URL.
 exp_start() {
 	local port=$1
 	shift
 	prom_bg export "$port" "$CW" export --listen "127.0.0.1:$port" "$@"
 	EXP_PID=$PROM_BG EXP_URL=http://127.0.0.1:$port
-	if ! wait_listen "$port"; then
+	if ! wait_listen "$port" ||
+		! wait_until "$(slack_ms 10000)" "grep -q 'serving ' '$PROM_DIR/export.log'"; then
 		echo "closewait export does not listen on $port; its log:" >&2
 		cat "$PROM_DIR/export.log" >&2
 		return 1
