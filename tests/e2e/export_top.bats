@@ -1,35 +1,41 @@
 #!/usr/bin/env bats
-# Bounded cardinality: 60 processes with 60 distinct command names (serve
-# --leak run through symlinks cwc-00..cwc-59), each holding one CLOSE_WAIT
-# socket. With --top 10, closewait export names 10 groups and sums the rest
-# into one series labelled other="true"; the sum of all is what scan counts.
+# Bounded cardinality: 500 processes with 500 distinct command names
+# (cwt-crowd: cwc-000..cwc-499, forks of one program), each holding one
+# CLOSE_WAIT socket. With --top 10, closewait export names 10 groups and sums
+# the rest into one series labelled other="true"; the sum of all is what scan
+# counts. Once by process (command and pid), once by the default grouping.
 
 load prom_fixture
 
-N=60
+N=500
 TOP=10
 
 setup_file() {
 	prom_init
-	local i d=$BATS_FILE_TMPDIR/bin
-	mkdir -p "$d"
-	for i in $(seq 0 $((N - 1))); do
-		ln -s "$CW" "$d/$(printf 'cwc-%02d' "$i")"
-		prom_bg "leak-$i" $((8700 + i)) "$d/$(printf 'cwc-%02d' "$i")" serve --leak --quiet --port $((8700 + i))
-	done
-	for i in $(seq 0 $((N - 1))); do wait_listen $((8700 + i)); done
-	# each server's fds before its leak
-	while read -r pid name port; do echo "$pid $(fd_count "$pid")"; done <"$PROM_DIR/pids" >"$PROM_DIR/fds"
-	for i in $(seq 0 $((N - 1))); do
-		"$T/cw_clients" 127.0.0.1 $((8700 + i)) 1 --send hello >/dev/null
-	done
+	export CROWD_PORT
+	CROWD_PORT=$(prom_port 8700)
+	prom_bg crowd "$CROWD_PORT" "$T/cwt-crowd" "$CROWD_PORT" "$N" cwc-
+	wait_until "$(slack_ms 20000)" "grep -qx ready '$PROM_DIR/crowd.log'"
+	pgrep -P "$(crowd_pid)" >"$PROM_DIR/children"
 	wait_until "$(slack_ms 10000)" "[ \"\$(count_state close-wait)\" -eq $N ]"
 }
 
 teardown_file() { prom_stop_all; }
 
-# leaker_pids: the pids of the 60 servers (from the fixture's record).
-leaker_pids() { awk '$2 ~ /^leak-/ { print $1 }' "$PROM_DIR/pids"; }
+# crowd_pid: the pid of cwt-crowd (from the fixture's record).
+crowd_pid() { awk '$2 == "crowd" { print $1 }' "$PROM_DIR/pids"; }
+
+# leaker_pids: the pids of the 500 processes holding a leak.
+leaker_pids() { cat "$PROM_DIR/children"; }
+
+# children_alive: how many of them are still alive.
+children_alive() {
+	local p n=0
+	while read -r p; do
+		if prom_alive "$p"; then n=$((n + 1)); fi
+	done <"$PROM_DIR/children"
+	echo "$n"
+}
 
 # check_top FILE LABEL: the exposition FILE names exactly $TOP groups of the
 # servers (each by LABEL=, each holding 1) and one other="true" series, and
@@ -93,16 +99,16 @@ check_top() {
 	wait_fds "$EXP_PID" "$base_exp"
 }
 
-@test "each of the 60 servers still holds its one CLOSE_WAIT socket and one fd more than before; once stopped, nothing of this file is left running or listening" {
-	local i=0 pid base
-	# one ss -p (it reads every process's fds: 0.5 s on a busy host)
+@test "each of the 500 processes still holds its one CLOSE_WAIT socket; once stopped, none of them is left, nothing of this file running or listening" {
+	local pid i=0
+	# one ss -p (it reads every process's fds)
 	ss -Htanp state close-wait >"$BATS_TEST_TMPDIR/cw"
-	while read -r pid base; do
-		[ "$(fd_count "$pid")" -eq $((base + 1)) ]
+	while read -r pid; do
 		[ "$(grep -c "pid=$pid," "$BATS_TEST_TMPDIR/cw")" -eq 1 ]
 		i=$((i + 1))
-	done <"$PROM_DIR/fds"
+	done <"$PROM_DIR/children"
 	[ "$i" -eq "$N" ]
 	prom_stop_all
 	prom_check_gone
+	wait_until "$(slack_ms 5000)" '[ "$(children_alive)" -eq 0 ]'
 }
