@@ -112,6 +112,8 @@ int cmd_watch(int argc, char **argv);
 int cmd_ports(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_reap(int argc, char **argv);
+/* closewait guard: runs a program with the guard library preloaded (cmd_guard.c). */
+int cmd_guard(int argc, char **argv);
 
 /* Options of the census commands (census_opts.c). */
 struct cw_endpoint;

@@ -18,6 +18,7 @@ static const struct command commands[] = {
 	{ "ports", cmd_ports, "ephemeral port pressure per destination: TIME_WAIT, rates, exhaustion" },
 	{ "reap", cmd_reap, "end leaked connections of a running process now, without a restart" },
 	{ "export", cmd_export, "serve the census as Prometheus metrics, or write them for node_exporter" },
+	{ "guard", cmd_guard, "run a program with the guard: find which line forgot to close, cure its leaks" },
 };
 
 static void usage(FILE *f)
