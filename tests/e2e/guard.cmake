@@ -1,0 +1,2 @@
+# closewait guard's command line: refusals, the environment it sets, exit statuses.
+cw_e2e_test(e2e_guard_cli SCRIPT e2e/guard_cli.bats TIMEOUT 120)
