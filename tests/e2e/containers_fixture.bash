@@ -90,15 +90,6 @@ fx_bg() {
 	echo "$FX_PID $name" >>"$FX_DIR/pids"
 }
 
-# fx_shell_fds PID: the test shell's fds that are not its own plumbing: the
-# sockets, files and namespaces it holds, one "fd target" per line. Pipes and
-# /dev/null come and go with bash's own command substitutions and bats'
-# traps (a count of every fd differed by one under load), so they are left
-# out; a socket or namespace the test forgot to close is not.
-fx_shell_fds() {
-	find "/proc/$1/fd" -mindepth 1 -printf '%f %l\n' 2>/dev/null | grep -v -e ' pipe:' -e ' /dev/null$' | sort
-}
-
 # fx_ss PID ARGS...: ss -Htan in PID's network namespace.
 fx_ss() {
 	local pid=$1

@@ -54,7 +54,7 @@ check_ns() {
 
 @test "ports --all-netns --json: two namespaces, two ip_local_port_range values, the capacity and exhaustion times each implies" {
 	me=$BASHPID
-	fd0=$(fx_shell_fds "$me")
+	fd0=$(shell_fds "$me")
 	run "$CW" ports --all-netns --rate 100/s --json
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -64,7 +64,7 @@ check_ns() {
 	# twice the ports last three times as long at 100/s: 300 left against 100
 	w() { jq --argjson ino "$(fx_netns_ino "$1")" '.namespaces[] | select(.netns == $ino) | .destinations[] | select(.destination == "127.0.0.1:9000") | .what_if_exhaust_s' <<<"$output"; }
 	awk -v a="$(w "$A")" -v b="$(w "$B")" 'BEGIN { exit !(b > 2.9 * a && b < 3.1 * a) }'
-	[ "$(fx_shell_fds "$me")" = "$fd0" ]
+	[ "$(shell_fds "$me")" = "$fd0" ]
 }
 
 @test "the fixture leaves nothing behind: processes, /run/netns names" {

@@ -15,7 +15,7 @@ listen_recvq() { nsenter -t "$1" -n ss -Htln "sport = :$2" | awk '{ print $2 }';
 
 @test "unaccepted: 5 CLOSE_WAIT in the accept queue of a listener that never accepts: attributed to it; fin cannot; rst resets the peers, the queue stays 5" {
 	me=$BASHPID
-	fd0=$(fx_shell_fds "$me")
+	fd0=$(shell_fds "$me")
 	pod=$(fx_uuid)
 	rel=kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${pod//-/_}.slice/cri-containerd-$(fx_hex64).scope
 	fx_cgroup "$rel"
@@ -67,7 +67,7 @@ listen_recvq() { nsenter -t "$1" -n ss -Htln "sport = :$2" | awk '{ print $2 }';
 	fx_wait_count "$lst" 0 fin-wait-2 "dport = :8500"
 	[ "$(listen_recvq "$lst" 8500)" -eq 5 ]
 	[ "$(fd_count "$lst")" -eq "$lbase" ]
-	[ "$(fx_shell_fds "$me")" = "$fd0" ]
+	[ "$(shell_fds "$me")" = "$fd0" ]
 }
 
 # leaky_elsewhere NAME N: serve --leak in a new namespace, N leaked; sets
@@ -84,7 +84,7 @@ leaky_elsewhere() {
 
 @test "reap --pid P --mode fin, P in another namespace (no --all-netns): its CLOSE_WAIT end gracefully, the peers reach TIME_WAIT" {
 	me=$BASHPID
-	fd0=$(fx_shell_fds "$me")
+	fd0=$(shell_fds "$me")
 	leaky_elsewhere fin 12
 	fx_wait_count "$SRV" 12 fin-wait-2 "dport = :8000"
 	run "$CW" reap --pid "$SRV" --mode fin --yes --json
@@ -99,12 +99,12 @@ leaky_elsewhere() {
 	[ "$(fx_count "$SRV" time-wait "dport = :8000")" -eq 12 ]
 	# the fds stay open in the server
 	[ "$(fd_count "$SRV")" -eq $((SRV_BASE + 12)) ]
-	[ "$(fx_shell_fds "$me")" = "$fd0" ]
+	[ "$(shell_fds "$me")" = "$fd0" ]
 }
 
 @test "reap --pid P --mode rst, P in another namespace (no --all-netns): destroyed there, its RSTs counted there" {
 	me=$BASHPID
-	fd0=$(fx_shell_fds "$me")
+	fd0=$(shell_fds "$me")
 	leaky_elsewhere rst 9
 	rsts=$(out_rsts "$SRV")
 	run "$CW" reap --pid "$SRV" --mode rst --yes --json
@@ -119,7 +119,7 @@ leaky_elsewhere() {
 	# and the peers' orphaned ends died of the RSTs
 	fx_wait_count "$SRV" 0 fin-wait-2 "dport = :8000"
 	[ "$(fd_count "$SRV")" -eq $((SRV_BASE + 9)) ]
-	[ "$(fx_shell_fds "$me")" = "$fd0" ]
+	[ "$(shell_fds "$me")" = "$fd0" ]
 }
 
 @test "the fixture leaves nothing behind: processes, cgroups, /run/netns names" {

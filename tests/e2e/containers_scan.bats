@@ -138,7 +138,7 @@ scan_all() {
 
 @test "20 namespaces, five cgroup shapes: scan --all-netns --json finds every leaked socket with its netns, pid, unit, container and pod" {
 	me=$BASHPID
-	fd0=$(fx_shell_fds "$me")
+	fd0=$(shell_fds "$me")
 	j=$BATS_TEST_TMPDIR/all.json
 	scan_all "$j"
 	[ "$(jq -r .netns_selection "$j.mine")" = all ]
@@ -176,7 +176,7 @@ scan_all() {
 	done <"$j.rows"
 	# each namespace is listed once
 	[ "$(jq '[.namespaces[].netns] | length == (unique | length)' "$j")" = true ]
-	[ "$(fx_shell_fds "$me")" = "$fd0" ]
+	[ "$(shell_fds "$me")" = "$fd0" ]
 }
 
 @test "--by pod sums each pod's CLOSE_WAIT over its containers; the other sockets form one group with pod_uid null" {

@@ -28,7 +28,7 @@ teardown_file() { fx_cleanup; }
 
 @test "watch --all-netns --by pod --json: leaking for the pod whose leak grows, ok for the one whose CLOSE_WAIT come and go" {
 	me=$BASHPID
-	fd0=$(fx_shell_fds "$me")
+	fd0=$(shell_fds "$me")
 	lbase=$(fd_count "$LEAKY")
 	hbase=$(fd_count "$HEALTHY")
 	stop=$BATS_TEST_TMPDIR/stop
@@ -65,7 +65,7 @@ teardown_file() { fx_cleanup; }
 	wait_fds "$HEALTHY" "$hbase"
 	n=$(fx_count "$LEAKY" close-wait "sport = :8000")
 	[ "$(fd_count "$LEAKY")" -eq $((lbase + n)) ]
-	[ "$(fx_shell_fds "$me")" = "$fd0" ]
+	[ "$(shell_fds "$me")" = "$fd0" ]
 }
 
 @test "the fixture leaves nothing behind: processes, cgroups, /run/netns names" {

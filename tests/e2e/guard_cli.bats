@@ -71,11 +71,13 @@ refused() {
 	[ ! -e "$mark" ]
 }
 
-# guarded_env ARGS...: `closewait guard ARGS -- env`, which must exit 0; sets
-# GUARD_SETTINGS and GUARD_PRELOAD to the values env printed. (stderr is
-# left out: a loader's complaint would hold "LD_PRELOAD" too.)
+# guarded_env ARGS...: the environment `closewait guard ARGS` starts a
+# program with (cat's /proc/self/environ: what exec gave it, before the
+# guard's start in it can take its own variables out under --no-inherit),
+# which must exit 0; sets GUARD_SETTINGS and GUARD_PRELOAD to the values
+# found. (stderr is left out: a loader's complaint would hold "LD_PRELOAD" too.)
 guarded_env() {
-	run --separate-stderr "$CLOSEWAIT" guard "$@" -- env
+	run --separate-stderr "$CLOSEWAIT" guard "$@" -- sh -c 'tr "\0" "\n" </proc/$$/environ'
 	echo "$output"
 	echo "$stderr"
 	[ "$status" -eq 0 ]
@@ -140,6 +142,21 @@ guarded_env() {
 	# user_timeout: 1 s + 2 s x 3, as serve derives it
 	[ "$GUARD_SETTINGS" = "interval=2000,grace=3000,keepalive=1:2:3,user_timeout=7000,cure=fin,inherit=0,report=$(pwd -P)/rel/path,x" ]
 	[ "$GUARD_PRELOAD" = "$LIB" ]
+}
+
+@test "the programs a guarded program execs keep the guard; with --no-inherit they run without it, and an LD_PRELOAD of the user's stays" {
+	run --separate-stderr "$CLOSEWAIT" guard -- sh -c env
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^CLOSEWAIT_GUARD=interval=1000,grace=5000$' <<<"$output")" -eq 1 ]
+	[ "$(grep -c "^LD_PRELOAD=$LIB\$" <<<"$output")" -eq 1 ]
+	run --separate-stderr "$CLOSEWAIT" guard --no-inherit -- sh -c env
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^CLOSEWAIT_GUARD=' <<<"$output")" -eq 0 ]
+	[ "$(grep -c '^LD_PRELOAD=' <<<"$output")" -eq 0 ]
+	LD_PRELOAD=/nonexistent/libmine.so run --separate-stderr "$CLOSEWAIT" guard --no-inherit -- sh -c env
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^CLOSEWAIT_GUARD=' <<<"$output")" -eq 0 ]
+	[ "$(grep -c '^LD_PRELOAD=/nonexistent/libmine.so$' <<<"$output")" -eq 1 ]
 }
 
 @test "defaults: only the checker's period and grace; an absolute report path is kept as is" {

@@ -72,6 +72,15 @@ wait_fds() {
 	return 1
 }
 
+# shell_fds PID: the test shell's fds that are not its own plumbing: the
+# sockets, files and namespaces it holds, one "fd target" per line. Pipes and
+# /dev/null come and go with bash's own command substitutions and bats'
+# traps (a count of every fd differed by one under load), so they are left
+# out; a socket or namespace the test forgot to close is not.
+shell_fds() {
+	find "/proc/$1/fd" -mindepth 1 -printf '%f %l\n' 2>/dev/null | grep -v -e ' pipe:' -e ' /dev/null$' | sort
+}
+
 # stop_pid PID [SIGNAL]: signals PID and waits for it; sets STOP_STATUS.
 stop_pid() {
 	kill -"${2:-TERM}" "$1" 2>/dev/null || true
