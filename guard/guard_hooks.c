@@ -224,40 +224,27 @@ int dup3(int fd, int newfd, int flags)
 	return r;
 }
 
-static int fcntl_common(int fd, int cmd, void *arg)
-{
-	int r = REAL(fcntl)(fd, cmd, arg), saved = errno;
-
-	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
-		guard_alias(fd, r);
-	errno = saved;
-	return r;
-}
-
 /* The third argument is an int or a pointer: passed on as a register-sized
  * value, as glibc itself does. */
 int fcntl(int fd, int cmd, ...)
 {
 	va_list ap;
 	void *arg;
+	int r, saved;
 
 	va_start(ap, cmd);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	return fcntl_common(fd, cmd, arg);
+	r = REAL(fcntl)(fd, cmd, arg);
+	saved = errno;
+	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+		guard_alias(fd, r);
+	errno = saved;
+	return r;
 }
 
-int fcntl64(int fd, int cmd, ...);
-int fcntl64(int fd, int cmd, ...)
-{
-	va_list ap;
-	void *arg;
-
-	va_start(ap, cmd);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	return fcntl_common(fd, cmd, arg);
-}
+/* The same call under the name programs built with 64-bit file offsets use. */
+int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
 
 static bool keepalive_opt(int level, int opt)
 {
