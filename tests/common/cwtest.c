@@ -114,27 +114,49 @@ void cwt_sleep_ms(unsigned ms)
 		;
 }
 
-int cwt_connect(const char *addr, uint16_t port)
+/* addr:port (numeric IPv4 or IPv6) into ss; returns its length. */
+static socklen_t sockaddr_of(const char *addr, uint16_t port, struct sockaddr_storage *ss)
 {
-	struct sockaddr_storage ss = { 0 };
-	socklen_t len;
-	int fd;
-
+	*ss = (struct sockaddr_storage){ 0 };
 	if (strchr(addr, ':')) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
 
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons(port);
 		inet_pton(AF_INET6, addr, &s6->sin6_addr);
-		len = sizeof(*s6);
+		return sizeof(*s6);
 	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 
 		s4->sin_family = AF_INET;
 		s4->sin_port = htons(port);
 		inet_pton(AF_INET, addr, &s4->sin_addr);
-		len = sizeof(*s4);
+		return sizeof(*s4);
 	}
+}
+
+int cwt_listen(const char *addr, uint16_t port, int backlog)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_of(addr, port, &ss);
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, err;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) == 0 && listen(fd, backlog) == 0)
+		return fd;
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+int cwt_connect(const char *addr, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_of(addr, port, &ss);
+	int fd;
+
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;

@@ -32,6 +32,9 @@ unsigned cwt_slack(void);
 /* ms × cwt_slack(). */
 uint64_t cwt_slack_ms(uint64_t ms);
 void cwt_sleep_ms(unsigned ms);
+/* A listening TCP socket on addr:port (SO_REUSEADDR, close-on-exec);
+ * returns the fd or -errno. */
+int cwt_listen(const char *addr, uint16_t port, int backlog);
 /* Blocking TCP connect to addr:port; returns the fd or -errno. */
 int cwt_connect(const char *addr, uint16_t port);
 /* Opens n connections to addr:port into fds; with msg, sends it on each and

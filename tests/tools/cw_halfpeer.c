@@ -16,8 +16,7 @@
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int lfd, n, one = 1, *fds;
+	int lfd, n, *fds;
 	char buf[256];
 
 	if (argc != 4) {
@@ -26,11 +25,9 @@ int main(int argc, char **argv)
 	}
 	n = atoi(argv[2]);
 	fds = calloc((size_t)n, sizeof(*fds));
-	a.sin_port = htons((uint16_t)atoi(argv[1]));
-	lfd = socket(AF_INET, SOCK_STREAM, 0);
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 128)) {
-		perror("cw_halfpeer: listen");
+	lfd = cwt_listen("127.0.0.1", (uint16_t)atoi(argv[1]), 128);
+	if (lfd < 0) {
+		fprintf(stderr, "cw_halfpeer: listen: %s\n", strerror(-lfd));
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);

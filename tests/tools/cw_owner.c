@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "cwtest.h"
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -71,22 +73,19 @@ static void command(const char *line)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct pollfd p[2];
 	char in[4096];
 	size_t have = 0;
-	int lfd, one = 1;
+	int lfd;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: cw_owner PORT\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	a.sin_port = htons((uint16_t)atoi(argv[1]));
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 1024)) {
-		perror("cw_owner: listen");
+	lfd = cwt_listen("127.0.0.1", (uint16_t)atoi(argv[1]), 1024);
+	if (lfd < 0) {
+		fprintf(stderr, "cw_owner: listen: %s\n", strerror(-lfd));
 		return 1;
 	}
 	printf("ready\n");

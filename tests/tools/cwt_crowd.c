@@ -15,7 +15,6 @@
  * cost megabytes each. The children die with the parent (PR_SET_PDEATHSIG).
  * Exit 1 on a failure (said on stderr), 2 on usage. */
 #include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -48,24 +47,6 @@ static void child(const char *prefix, int i, uint16_t port, unsigned life_ms)
 			pause();
 	cwt_sleep_ms(life_ms);
 	_exit(0);
-}
-
-static int listen_on(uint16_t port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 1024)) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
 }
 
 /* One more child, number I, and its connection accepted and closed: when this
@@ -111,7 +92,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	srand((unsigned)time(NULL));
-	lfd = listen_on(port);
+	lfd = cwt_listen("127.0.0.1", port, 1024);
 	if (lfd < 0) {
 		fprintf(stderr, "cwt-crowd: listen on %u: %s\n", port, strerror(-lfd));
 		return 1;

@@ -8,12 +8,13 @@
  * Listens on 127.0.0.1:PORT, prints "ready", serves until killed. Built with
  * debug information, so a backtrace names these functions and lines. */
 #include <ctype.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "cwtest.h"
 
 static void answer(int fd, char *buf, ssize_t n)
 {
@@ -60,18 +61,15 @@ __attribute__((noinline)) static void accept_loop(int lfd, int never)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int lfd, one = 1;
+	int lfd;
 
 	if (argc != 3 || (strcmp(argv[2], "eof") && strcmp(argv[2], "never"))) {
 		fprintf(stderr, "usage: cwt-leaky PORT eof|never\n");
 		return 2;
 	}
-	a.sin_port = htons((uint16_t)atoi(argv[1]));
-	lfd = socket(AF_INET, SOCK_STREAM, 0);
-	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 128)) {
-		perror("cwt-leaky: listen");
+	lfd = cwt_listen("127.0.0.1", (uint16_t)atoi(argv[1]), 128);
+	if (lfd < 0) {
+		fprintf(stderr, "cwt-leaky: listen: %s\n", strerror(-lfd));
 		return 1;
 	}
 	printf("ready\n");

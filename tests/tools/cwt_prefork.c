@@ -7,7 +7,6 @@
  * with it). */
 #include <ctype.h>
 #include <linux/close_range.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,8 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "cwtest.h"
 
 static void serve(int lfd)
 {
@@ -37,8 +38,7 @@ static void serve(int lfd)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int lfd, one = 1, n;
+	int lfd, n;
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: cwt-prefork PORT N [--close-range]\n");
@@ -48,12 +48,10 @@ int main(int argc, char **argv)
 		perror("cwt-prefork: close_range");
 		return 1;
 	}
-	a.sin_port = htons((uint16_t)atoi(argv[1]));
 	n = atoi(argv[2]);
-	lfd = socket(AF_INET, SOCK_STREAM, 0);
-	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 128)) {
-		perror("cwt-prefork: listen");
+	lfd = cwt_listen("127.0.0.1", (uint16_t)atoi(argv[1]), 128);
+	if (lfd < 0) {
+		fprintf(stderr, "cwt-prefork: listen: %s\n", strerror(-lfd));
 		return 1;
 	}
 	for (int i = 0; i < n; i++) {

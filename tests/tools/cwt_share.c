@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -47,8 +48,7 @@ static void child(int sock, int fill, int ready)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int lfd, cfd, sfd, one = 1, fill = 4000, p[2], child_fd, st;
+	int lfd, cfd, sfd, fill = 4000, p[2], child_fd, st;
 	char b;
 	pid_t pid;
 
@@ -56,11 +56,9 @@ int main(int argc, char **argv)
 		return 2;
 	if (argc > 2)
 		fill = atoi(argv[2]);
-	a.sin_port = htons((uint16_t)atoi(argv[1]));
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(lfd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(lfd, 4) < 0) {
-		perror("cwt-share: listen");
+	lfd = cwt_listen("127.0.0.1", (uint16_t)atoi(argv[1]), 4);
+	if (lfd < 0) {
+		fprintf(stderr, "cwt-share: listen: %s\n", strerror(-lfd));
 		return 2;
 	}
 	cfd = cwt_connect("127.0.0.1", (uint16_t)atoi(argv[1]));

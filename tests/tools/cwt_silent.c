@@ -5,24 +5,25 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "cwtest.h"
 
 #define MAXC 256
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
 	struct pollfd p[MAXC + 1];
-	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1, n = 1;
+	int l, n = 1;
 	char buf[4096];
 
 	if (argc < 2)
 		return 2;
-	a.sin_port = htons((uint16_t)atoi(argv[1]));
-	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 64) < 0) {
-		perror("cwt-silent");
+	l = cwt_listen("0.0.0.0", (uint16_t)atoi(argv[1]), 64);
+	if (l < 0) {
+		fprintf(stderr, "cwt-silent: %s\n", strerror(-l));
 		return 1;
 	}
 	printf("listening\n");

@@ -20,22 +20,19 @@
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct pollfd p[MAXC + 1];
 	uint64_t eof_at[MAXC + 1];    /* 0 while the peer has not closed */
-	int n = 1, one = 1;
+	int n = 1;
 	unsigned ms;
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: cwt-slowclose PORT MS\n");
 		return 2;
 	}
-	a.sin_port = htons((uint16_t)atoi(argv[1]));
 	ms = (unsigned)atoi(argv[2]);
-	p[0] = (struct pollfd){ .fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), .events = POLLIN };
-	setsockopt(p[0].fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(p[0].fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(p[0].fd, 64) < 0) {
-		perror("cwt-slowclose");
+	p[0] = (struct pollfd){ .fd = cwt_listen("127.0.0.1", (uint16_t)atoi(argv[1]), 64), .events = POLLIN };
+	if (p[0].fd < 0) {
+		fprintf(stderr, "cwt-slowclose: %s\n", strerror(-p[0].fd));
 		return 1;
 	}
 	printf("listening\n");

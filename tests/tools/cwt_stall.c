@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -10,16 +11,14 @@
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
 	struct linger lg = { 1, 0 };
-	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1, c;
+	int l, c;
 
 	if (argc < 3)
 		return 2;
-	a.sin_port = htons((uint16_t)atoi(argv[1]));
-	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 4) < 0) {
-		perror("cwt-stall");
+	l = cwt_listen("0.0.0.0", (uint16_t)atoi(argv[1]), 4);
+	if (l < 0) {
+		fprintf(stderr, "cwt-stall: %s\n", strerror(-l));
 		return 1;
 	}
 	printf("listening\n");
