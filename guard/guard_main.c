@@ -62,16 +62,13 @@ void guard_resolve(void)
 	RESOLVE(setsockopt, "setsockopt");
 }
 
+/* IPPROTO_TCP exists in AF_INET and AF_INET6 only: the protocol says both. */
 bool guard_is_tcp(int fd)
 {
-	int proto = 0, domain = 0;
+	int proto = 0;
 	socklen_t len = sizeof(proto);
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) || proto != IPPROTO_TCP)
-		return false;
-	len = sizeof(domain);
-	return !getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) &&
-	       (domain == AF_INET || domain == AF_INET6);
+	return !getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) && proto == IPPROTO_TCP;
 }
 
 void guard_start_checker(void)

@@ -51,7 +51,6 @@ void guard_stack(void **frames, uint8_t *n)
 	void *all[GUARD_FRAMES + 8];
 	int got = backtrace(all, GUARD_FRAMES + 8), i = 0, k = 0;
 	Dl_info di;
-
 	bool seen_self = false;
 
 	/* the guard's frames, and a sanitizer runtime's around them: in an
@@ -177,19 +176,14 @@ void guard_forget(int fd)
 
 void guard_forget_range(unsigned first, unsigned last)
 {
+	/* page by page: a page never allocated holds no tracked fd */
 	pthread_mutex_lock(&guard.lock);
-	for (unsigned fd = first; fd <= last && fd / GUARD_PAGE_FDS < GUARD_PAGES; fd++) {
-		struct gslot *p = atomic_load(&guard.pages[fd / GUARD_PAGE_FDS]);
+	for (unsigned pg = first / GUARD_PAGE_FDS; pg < GUARD_PAGES && pg * GUARD_PAGE_FDS <= last; pg++) {
+		struct gslot *p = atomic_load(&guard.pages[pg]);
+		unsigned lo = pg * GUARD_PAGE_FDS, hi = lo + GUARD_PAGE_FDS - 1;
 
-		if (!p) {
-			fd |= GUARD_PAGE_FDS - 1; /* the whole page is untouched */
-			if (fd == ~0u)
-				break;
-			continue;
-		}
-		drop(&p[fd % GUARD_PAGE_FDS], (int)fd);
-		if (fd == ~0u)
-			break;
+		for (unsigned fd = lo < first ? first : lo; p && fd <= hi && fd <= last; fd++)
+			drop(&p[fd - lo], (int)fd);
 	}
 	pthread_mutex_unlock(&guard.lock);
 }

@@ -13,17 +13,13 @@ ROUNDS=150
 
 setup_file() {
 	prom_init
-	export CROWD_PORT
-	CROWD_PORT=$(prom_port 8700)
-	prom_bg crowd "$CROWD_PORT" "$T/cwt-crowd" "$CROWD_PORT" "$N" cwc- --churn 200
+	local port
+	port=$(prom_port 8700)
+	prom_bg crowd "$port" "$T/cwt-crowd" "$port" "$N" cwc- --churn 200
 	wait_until "$(slack_ms 20000)" "grep -qx ready '$PROM_DIR/crowd.log'"
 }
 
 teardown_file() { prom_stop_all; }
-
-# sample FILE SERIES: the value of the one sample SERIES (name and labels as
-# written) in exposition FILE.
-sample() { awk -v s="$2" '$1 == s { print $2 }' "$1"; }
 
 @test "$ROUNDS scrapes while processes exit and start: every one 200 within 1 s, up, no census error, each self-consistent; the exporter's fds back to their baseline" {
 	local i code t m=$BATS_TEST_TMPDIR/m.prom
@@ -41,10 +37,10 @@ sample() { awk -v s="$2" '$1 == s { print $2 }' "$1"; }
 			return 1
 		fi
 		[ "$(sample "$m" closewait_up)" = 1 ]
-		[ "$(sample "$m" 'closewait_census_errors_total{kind="census"}')" = 0 ]
+		[ "$(sample "$m" closewait_census_errors_total kind=census)" = 0 ]
 		# one census: the groups' CLOSE_WAIT (named, other, no owner) add up
 		# to the CLOSE_WAIT sockets by state
-		total=$(sample "$m" 'closewait_sockets{state="close_wait"}')
+		total=$(sample "$m" closewait_sockets state=close_wait)
 		grouped=$(series "$m" closewait_close_wait_sockets | awk '{ s += $2 } END { print s + 0 }')
 		if [ "$grouped" -ne "$total" ]; then
 			echo "scrape $i: groups hold $grouped CLOSE_WAIT, the states $total" >&2

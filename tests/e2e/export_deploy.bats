@@ -55,19 +55,6 @@ cap_mask() {
 # proc_field PID NAME: a field of /proc/PID/status, whitespace squeezed.
 proc_field() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"; }
 
-# sample FILE METRIC LABEL=VALUE...: the values of METRIC's series in
-# exposition FILE that carry every label given (in any order).
-sample() {
-	local f=$1 m=$2 l
-	shift 2
-	series "$f" "$m" | while read -r s v; do
-		for l in "$@"; do
-			case "$s" in *"{${l%%=*}=\"${l#*=}\""[,}]* | *",${l%%=*}=\"${l#*=}\""[,}]*) ;; *) continue 2 ;; esac
-		done
-		echo "$v"
-	done
-}
-
 # deploy_dir: a directory any user may enter and run from (the tests' own
 # temporary directories are root's alone), removed by teardown.
 deploy_dir() {

@@ -12,21 +12,16 @@ TOP=10
 
 setup_file() {
 	prom_init
-	export CROWD_PORT
-	CROWD_PORT=$(prom_port 8700)
-	prom_bg crowd "$CROWD_PORT" "$T/cwt-crowd" "$CROWD_PORT" "$N" cwc-
+	local port
+	port=$(prom_port 8700)
+	prom_bg crowd "$port" "$T/cwt-crowd" "$port" "$N" cwc-
 	wait_until "$(slack_ms 20000)" "grep -qx ready '$PROM_DIR/crowd.log'"
-	pgrep -P "$(crowd_pid)" >"$PROM_DIR/children"
+	# the 500 processes holding a leak
+	pgrep -P "$PROM_BG" >"$PROM_DIR/children"
 	wait_until "$(slack_ms 10000)" "[ \"\$(count_state close-wait)\" -eq $N ]"
 }
 
 teardown_file() { prom_stop_all; }
-
-# crowd_pid: the pid of cwt-crowd (from the fixture's record).
-crowd_pid() { awk '$2 == "crowd" { print $1 }' "$PROM_DIR/pids"; }
-
-# leaker_pids: the pids of the 500 processes holding a leak.
-leaker_pids() { cat "$PROM_DIR/children"; }
 
 # children_alive: how many of them are still alive.
 children_alive() {
@@ -73,7 +68,7 @@ check_top() {
 	[ "$(series "$m" closewait_close_wait_sockets | awk '{ s += $2 } END { print s }')" -eq "$(jq .close_wait_total <<<"$scan")" ]
 	# the named ones are servers of this file
 	for p in $(jq -r '.[]' <<<"$named"); do
-		leaker_pids | grep -qx "$p"
+		grep -qx "$p" "$PROM_DIR/children"
 	done
 	wait_fds "$EXP_PID" "$base_exp"
 }

@@ -186,5 +186,18 @@ exp_scrape() { curl -fsS --max-time 5 -o "$1" "$EXP_URL/metrics"; }
 # series FILE NAME: the samples of family NAME in exposition FILE (no comments).
 series() { grep -E "^$2(\{| )" "$1" || true; }
 
+# sample FILE METRIC LABEL=VALUE...: the values of METRIC's series in
+# exposition FILE that carry every label given (in any order).
+sample() {
+	local f=$1 m=$2 l
+	shift 2
+	series "$f" "$m" | while read -r s v; do
+		for l in "$@"; do
+			case "$s" in *"{${l%%=*}=\"${l#*=}\""[,}]* | *",${l%%=*}=\"${l#*=}\""[,}]*) ;; *) continue 2 ;; esac
+		done
+		echo "$v"
+	done
+}
+
 # rss_kib PID: resident set size of PID in KiB (/proc/PID/status VmRSS).
 rss_kib() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status"; }
