@@ -355,6 +355,37 @@ group_rows() {
 	[ "$(grep -c "cwt-nsleak\[[0-9]*\]:[0-9]* .* netns $(jq -rs 'map(select(.way == "fd"))[0].netns' "$FX_DIR/found.jsonl")\$" <<<"$output")" -eq 5 ]
 }
 
+@test "from a pid namespace of its own (unshare -p --mount-proc): sockets whose holder is in the host's pid namespace have owner unknown and no pid, owners_hidden is true, the note is said once" {
+	mount=$(jq -c 'select(.netns_name != null)' "$FX_DIR/found.jsonl")
+	name=$(jq -r .netns_name <<<"$mount")
+	holder=$(jq .holder <<<"$mount")
+	j=$BATS_TEST_TMPDIR/hidden.json
+	# from the host's pid namespace: the holder, nothing hidden
+	run "$CW" scan --net "$name" --json
+	[ "$status" -eq 1 ]
+	[ "$(jq .owners_hidden <<<"$output")" = false ]
+	[ "$(jq --argjson p "$holder" '[.sockets[] | select(.state == "close-wait" and .owner == "process" and .owners[0].pid == $p)] | length' <<<"$output")" -eq 2 ]
+
+	run unshare -p -f --mount-proc "$CW" scan --all-netns --json
+	[ "$status" -eq 1 ]
+	echo "$output" >"$j"
+	[ "$(jq .owners_hidden "$j")" = true ]
+	# still found (by its /run/netns mount), still read
+	[ "$(jq --argjson e "$mount" '[.namespaces[] | select(.netns == $e.netns and .found == "mount" and .error == null)] | length' "$j")" -eq 1 ]
+	sel='[.sockets[] | select(.netns == $e.netns and .state == "close-wait")]'
+	[ "$(jq --argjson e "$mount" "$sel | length" "$j")" -eq 2 ]
+	# never a wrong owner: none at all
+	[ "$(jq --argjson e "$mount" "$sel | map(select(.owner == \"unknown\" and .owners == [] and .pid == null and .inode > 0)) | length" "$j")" -eq 2 ]
+	[ "$(jq --argjson p "$holder" '[.. | objects | select(.pid? == $p)] | length' "$j")" -eq 0 ]
+
+	run unshare -p -f --mount-proc "$CW" scan --all-netns
+	[ "$status" -eq 1 ]
+	[ "$(grep -c "^Processes of other pid namespaces are not visible from here: sockets of other network namespaces may show no owner (run closewait in the host's pid namespace)\.\$" <<<"$output")" -eq 1 ]
+	[ "$(grep -c "not visible" <<<"$output")" -eq 1 ]
+	[ "$(grep -c "^close-wait .* (unknown) .* $name\$" <<<"$output")" -eq 2 ]
+	[ "$(grep -c "cwt-nsleak" <<<"$output")" -eq 0 ]
+}
+
 @test "--net NAME, --net PATH, --net pid:PID and --pid read only the namespaces they name" {
 	mount=$(jq -c 'select(.netns_name != null)' "$FX_DIR/found.jsonl")
 	run "$CW" scan --net "$(jq -r .netns_name <<<"$mount")" --json
