@@ -270,6 +270,24 @@ group_rows() {
 		 $m[0].close_wait, $m[0].listen, $m[0].total] | @tsv' "$1"
 }
 
+# table_row FILE KEY HEADING...: in the summary table of FILE, the row whose
+# first column is KEY: its columns under these HEADINGs (the columns of the
+# states present vary with what else runs on the host), one line per such row.
+table_row() {
+	local f=$1 k=$2
+	shift 2
+	awk -v k="$k" -v want="$*" '
+		!h && $0 ~ /^[A-Z]/ && / CLOSE-WAIT / {
+			h = 1
+			n = split(want, w, " ")
+			for (i = 1; i <= NF; i++)
+				for (j = 1; j <= n; j++)
+					if ($i == w[j]) c[j] = i
+			next
+		}
+		h && $1 == k { out = ""; for (j = 1; j <= n; j++) out = out (j > 1 ? " " : "") $(c[j]); print out }' "$f"
+}
+
 @test "--by unit: one group per leaky-N.service, its CLOSE_WAIT and its listener; the containers' servers are in the group of no unit" {
 	j=$BATS_TEST_TMPDIR/units.json
 	scan_all "$j" --by unit
@@ -279,7 +297,7 @@ group_rows() {
 	run "$CW" scan --all-netns --by unit
 	[ "$status" -eq 1 ]
 	echo "$output" >"$j.txt"
-	grep '^UNIT  *CLOSE-WAIT ' "$j.txt"
+	[ "$(grep -c '^UNIT  .*  CLOSE-WAIT  ' "$j.txt")" -eq 1 ]
 	group_rows "$j" systemd_unit "$j.want" >"$j.rows"
 	[ "$(wc -l <"$j.rows")" -eq 4 ]
 	while IFS=$'\t' read -r unit n groups _ cw listen total; do
@@ -288,8 +306,8 @@ group_rows() {
 		[ "$cw" -eq "$n" ]
 		[ "$listen" -eq 1 ]
 		[ "$total" -eq $((n + 1)) ]
-		# the table's row: UNIT then the counts, CLOSE-WAIT first
-		[ "$(grep -c "^$unit  *$n  " "$j.txt")" -eq 1 ]
+		# the table's row: the unit, its CLOSE-WAIT count
+		[ "$(table_row "$j.txt" "$unit" CLOSE-WAIT)" = "$n" ]
 	done <"$j.rows"
 	# a container's scope is no unit: no group is named after one
 	[ "$(jq --slurpfile s "$FX_DIR/servers.jsonl" '[.groups[].systemd_unit // empty | select(contains($s[].container_id // "-"))] | length' "$j")" -eq 0 ]
@@ -308,7 +326,7 @@ group_rows() {
 	run "$CW" scan --all-netns --by container
 	[ "$status" -eq 1 ]
 	echo "$output" >"$j.txt"
-	grep '^CONTAINER  *RUNTIME  *CLOSE-WAIT ' "$j.txt"
+	[ "$(grep -c '^CONTAINER  *RUNTIME  .*  CLOSE-WAIT  ' "$j.txt")" -eq 1 ]
 	group_rows "$j" container_id "$j.want" >"$j.rows"
 	[ "$(wc -l <"$j.rows")" -eq 17 ]
 	while IFS=$'\t' read -r id n groups runtime cw listen total; do
@@ -319,8 +337,8 @@ group_rows() {
 		[ "$cw" -eq "$n" ]
 		[ "$listen" -eq 1 ]
 		[ "$total" -eq $((n + 1)) ]
-		# the table's row: the whole id, the runtime (- when the path names none), the counts
-		[ "$(grep -c "^$id  *$rt  *$n  " "$j.txt")" -eq 1 ]
+		# the table's row: the whole id, the runtime (- when the path names none), the count
+		[ "$(table_row "$j.txt" "$id" RUNTIME CLOSE-WAIT)" = "$rt $n" ]
 	done <"$j.rows"
 	[ "$(jq '[.groups[] | select(.container_id == null)] | length' "$j")" -eq 1 ]
 	[ "$(jq '.groups[] | select(.container_id == null) | .container_runtime' "$j")" = null ]
