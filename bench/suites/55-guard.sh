@@ -1,0 +1,419 @@
+#!/bin/sh
+# The guard's cost to the program it watches: `closewait serve` with and
+# without libclosewait-guard.so preloaded, in the same run.
+#   1. callgrind Ir per message on the echo path (as 50-callgrind.sh), beside
+#      the same server with one idle thread preloaded (bench/idle_thread.so);
+#   2. syscalls per message under strace -c -f (as 15-syscalls.sh), every
+#      syscall listed for both servers;
+#   3. the checker's cost per check at 10, 1 000 and 10 000 tracked idle
+#      connections, for each way of reading states (TCP_INFO per socket, one
+#      sock_diag dump filtered to CLOSE_WAIT) and the automatic choice;
+#   4. churn: short connections (connect, one exchange, close), accepts/s,
+#      interleaved runs, medians.
+# In its own network namespace (bench_init, as root) the suite sets
+# net.ipv4.tcp_max_tw_buckets=0 there: no TIME_WAIT sockets. The churn would
+# leave tens of thousands (the client closes first), which exhaust the
+# ephemeral ports and slow every connect() more with every run, and which a
+# sock_diag dump walks too.
+set -eu
+. "$(dirname "$0")/../lib.sh"
+bench_init "$0" "$@"
+GUARD_SO=$BUILD/libclosewait-guard.so
+[ -f "$GUARD_SO" ] || die "$GUARD_SO is missing; build first"
+for p in c100k idle_thread.so; do
+	[ -e "$BIN/$p" ] || die "$BIN/$p is missing; build first"
+done
+command -v valgrind >/dev/null || die "valgrind is missing (scripts/bootstrap bench installs it)"
+command -v strace >/dev/null || die "strace is missing (scripts/bootstrap installs it)"
+TW="the suite's network namespace keeps no TIME_WAIT sockets (net.ipv4.tcp_max_tw_buckets=0)"
+if [ "${CW_BENCH_NETNS:-}" = 1 ]; then
+	sysctl -qw net.ipv4.tcp_max_tw_buckets=0 || die "cannot set net.ipv4.tcp_max_tw_buckets"
+else
+	TW="TIME_WAIT sockets pile up (not root: the suite runs in the machine's network namespace)"
+fi
+
+if [ $SMOKE = 1 ]; then
+	CG_SECS=0.3 ST_SHORT=0.2 ST_LONG=0.6
+	CK_NS="50" CK_SHORT=0.2 CK_LONG=0.4
+	CH_REPS=1 CH_SECS=0.3 CH_WARM=0.1
+else
+	CG_SECS=3 ST_SHORT=1 ST_LONG=4
+	CK_NS="10 1000 10000" CK_SHORT=1 CK_LONG=3
+	CH_REPS=7 CH_SECS=1 CH_WARM=0.2
+fi
+CONNS=50 SIZE=64
+GUARD_SET=interval=1000 # what `closewait guard --interval 1s` sets
+CK_INTERVAL=100
+CK_TCPINFO=1000000000 # dump_above: never the dump
+CH_CONNS=16 CH_PROCS=2
+
+# start KIND REPORT SETTINGS CMD...: starts CMD in the background: plain (KIND
+# plain), under the guard (guard: preloaded, CLOSEWAIT_GUARD=SETTINGS,report=
+# REPORT) or with bench/idle_thread.so preloaded (thread). Only CMD: the shell
+# stays as it is. Sets BG (CMD's own pid: no subshell in between) and BGOUT,
+# the file of its stdout and stderr.
+NSTARTED=0
+start() {
+	s_kind=$1 s_rep=$2 s_set=$3
+	shift 3
+	NSTARTED=$((NSTARTED + 1))
+	BGOUT=$TMPD/out.$NSTARTED
+	case $s_kind in
+	guard) LD_PRELOAD=$GUARD_SO CLOSEWAIT_GUARD="$s_set,report=$s_rep" "$@" >"$BGOUT" 2>&1 & ;;
+	thread) LD_PRELOAD=$BIN/idle_thread.so "$@" >"$BGOUT" 2>&1 & ;;
+	*) "$@" >"$BGOUT" 2>&1 & ;;
+	esac
+	BG=$!
+	SERVERS="$SERVERS $BG"
+}
+
+# serve_on KIND PORT [REPORT [SETTINGS]]: closewait serve, plain or under the
+# guard (reporting to REPORT, settings SETTINGS, default $GUARD_SET); waits
+# until it listens, sets SPID and SOUT (its output).
+serve_on() {
+	start "$1" "${3:-}" "${4:-$GUARD_SET}" "$CWRUN" serve --bind 0.0.0.0 --port "$2" --quiet
+	SPID=$BG SOUT=$BGOUT
+	wait_listen "$2"
+}
+
+# summary_field FILE KEY: a number from the guard's summary line in FILE.
+summary_field() {
+	grep '"event":"summary"' "$1" 2>/dev/null | tail -1 |
+		sed -n "s/.*\"$2\":\([0-9.]*\).*/\1/p"
+}
+
+# guard_ran REPORT OUT: the guard ran in the server that wrote REPORT (its
+# exit summary says so), or the suite fails with what the server printed.
+guard_ran() {
+	[ -n "$(summary_field "$1" tracked)" ] ||
+		die "the guard wrote no summary to $1: it did not run in the server: $(tail -3 "$2")"
+}
+
+# wait_closed PORT: waits (deadline 20 s) until no socket with local port
+# PORT is left but its listener: the server has closed every connection.
+# (Not the server's fd count: the guard may open an fd of its own meanwhile.)
+wait_closed() {
+	hex=$(printf ':%04X' "$1")
+	i=0
+	while awk -v p="$hex" '$2 ~ p"$" && $4 != "0A" { f = 1 } END { exit !f }' \
+		/proc/net/tcp /proc/net/tcp6 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -gt 1000 ] && die "the server on port $1 still holds connections after 20 s"
+		sleep 0.02
+	done
+}
+
+echo "## The guard: what it costs the program it watches"
+echo
+echo "\`closewait serve\` (the uppercase echo server) run as is and with the guard preloaded, in"
+echo "the same run: \`LD_PRELOAD=libclosewait-guard.so CLOSEWAIT_GUARD=$GUARD_SET,report=FILE\`,"
+echo "what \`closewait guard --interval 1s --report FILE -- closewait serve\` sets. The guard only"
+echo "watches (no keepalive, no cure)."
+echo
+
+# ---- 1. callgrind: instructions per message ----
+# profile KIND PORT: callgrind around one loadgen run; sets MSGS, the
+# messages the server handled.
+profile() {
+	out=$TMPD/cg.$1
+	start "$1" "$TMPD/cg-report.$1" "$GUARD_SET" valgrind --tool=callgrind \
+		--callgrind-out-file="$out" --toggle-collect=cw_loop_run \
+		"$CWRUN" serve --bind 0.0.0.0 --port "$2" --quiet
+	vpid=$BG vout=$BGOUT
+	wait_listen "$2"
+	line=$("$BIN/loadgen" --port "$2" --conns $CONNS --size $SIZE --time $CG_SECS --warmup 0) ||
+		die "loadgen against the $1 server under callgrind failed"
+	stop_server "$vpid"
+	[ -s "$out" ] || die "callgrind wrote no profile for the $1 server: $(tail -3 "$vout")"
+	[ "$1" != guard ] || guard_ran "$TMPD/cg-report.$1" "$vout"
+	callgrind_annotate --threshold=100 "$out" 2>/dev/null | tr -d ',' >"$out.txt"
+	MSGS=$(($(kv total "$line") + CONNS))
+}
+
+# ir_in FILE MODULE: self Ir of the functions of a loaded object (its file
+# name starts with MODULE) in annotate output FILE.
+ir_in() {
+	awk -v m="$2" '$1 ~ /^[0-9]+$/ && $NF ~ "/" m "[^/]*\\]$" { s += $1 } END { print s + 0 }' "$1"
+}
+# ir_fn FILE REGEX: self Ir of the functions whose name matches.
+ir_fn() {
+	awk -v f="$2" '$1 ~ /^[0-9]+$/ && $0 ~ ":(" f ") \\[" { s += $1 } END { print s + 0 }' "$1"
+}
+
+port=9550
+for k in plain thread guard; do
+	profile $k $port
+	port=$((port + 1))
+	f=$TMPD/cg.$k.txt
+	tot=$(awk '/PROGRAM TOTALS/ { print $1 }' "$f")
+	eval "cg_msgs_$k=$MSGS cg_$k=$(calc "$tot / $MSGS")"
+	eval "cg_so_$k=$(calc "$(ir_in "$f" libclosewait-guard) / $MSGS")"
+	eval "cg_unw_$k=$(calc "$(ir_in "$f" libgcc_s) / $MSGS")"
+	eval "cg_mt_$k=$(calc "$(ir_fn "$f" '__pthread_(en|dis)able_asynccancel') / $MSGS")"
+done
+cg_x=$(ratio "$cg_guard" "$cg_plain")
+cg_xt=$(ratio "$cg_guard" "$cg_thread")
+cg_tx=$(ratio "$cg_thread" "$cg_plain")
+echo "### Instructions per message (callgrind)"
+echo
+echo "\`valgrind --tool=callgrind --toggle-collect=cw_loop_run\` around each server under \`loadgen"
+echo "--conns $CONNS --size $SIZE --time $CG_SECS --warmup 0\`: instructions executed in user space inside"
+echo "the server's loop, over every message handled (as in \"Callgrind\" above). The guard's own"
+echo "share: its interposed calls (libclosewait-guard.so) and the backtraces it takes at accept"
+echo "and at the read that returns end-of-file (libgcc_s's unwinder), twice per connection. The"
+echo "middle row is the same server with \`bench/idle_thread.so\` preloaded, which starts one"
+echo "thread that only sleeps: in a process with a second thread glibc takes its multi-threaded"
+echo "path on every cancellable call (read, send and epoll_wait enable and disable asynchronous"
+echo "cancellation around the system call: the \"cancellation\" column), so the guard's checker"
+echo "thread costs that by existing, whatever it does."
+echo
+echo "| server | messages | Ir per message | cancellation | in libclosewait-guard.so | in libgcc_s (backtraces) | vs closewait serve |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+for k in plain thread guard; do
+	case $k in
+	plain) name="closewait serve" ;;
+	thread) name="closewait serve, one idle thread preloaded" ;;
+	guard) name="closewait serve under the guard" ;;
+	esac
+	eval "m=\$cg_msgs_$k v=\$cg_$k mt=\$cg_mt_$k so=\$cg_so_$k unw=\$cg_unw_$k"
+	echo "| $name | $m | $(fmt "$v" 0) | $(fmt "$mt" 1) | $(fmt "$so" 1) | $(fmt "$unw" 1) | $(ratio "$v" "$cg_plain") |"
+done
+echo
+echo "Under the guard: $(fmt "$cg_x" 2)x the instructions per message of the server alone, and"
+echo "$(fmt "$cg_xt" 2)x those of the server with an idle thread (itself $(fmt "$cg_tx" 2)x the server alone)."
+echo
+summary "guard callgrind: $(fmt "$cg_guard" 0) Ir/msg under the guard, $(fmt "$cg_plain" 0) without ($cg_x), $(fmt "$cg_thread" 0) with an idle thread ($cg_xt)"
+goal "guard: callgrind Ir/msg under the guard <= 1.05x without ($CONNS conns, 64B)" \
+	"$(fmt "$cg_guard" 0) Ir/msg" "without $(fmt "$cg_plain" 0)" "$cg_x" \
+	"an idle thread alone: $cg_tx" le "$cg_x" 1.05
+report "guard: callgrind Ir/msg under the guard vs one idle thread ($CONNS conns, 64B)" \
+	"$(fmt "$cg_guard" 0) Ir/msg" "idle thread $(fmt "$cg_thread" 0)" "$cg_xt" \
+	"what any checker thread costs: glibc's multi-threaded path"
+
+# ---- 2. syscalls per message ----
+# traced_run PID PORT SECS FILE: strace -c -f around one loadgen run (the
+# checker thread included); sets MSGS, the messages the server handled.
+traced_run() {
+	err=$TMPD/strace.err
+	: >"$err"
+	strace -c -f -p "$1" -o "$4" 2>"$err" &
+	st=$!
+	wait_attached "$err" "$1"
+	line=$("$BIN/loadgen" --port "$2" --conns $CONNS --size $SIZE --time "$3" --warmup 0) ||
+		die "loadgen failed under strace"
+	wait_closed "$2"
+	kill -INT $st
+	wait $st || true
+	MSGS=$(($(kv total "$line") + CONNS))
+}
+
+# calls FILE SYSCALL: calls of one syscall in an strace -c summary (0 if absent).
+calls() {
+	awk -v s="$2" '$NF == s && $4 ~ /^[0-9]+$/ { n = $4 } END { print n + 0 }' "$1"
+}
+# names FILE...: every syscall the summaries count.
+names() {
+	awk '$4 ~ /^[0-9]+$/ && $NF != "total" && $NF ~ /^[a-z_0-9]+$/ { print $NF }' "$@" | sort -u
+}
+
+port=9560
+for k in plain guard; do
+	serve_on $k $port "$TMPD/st-report.$k"
+	# an untraced run first: the guard starts its checker thread with the
+	# first connection, once, and a traced run must not count that
+	"$BIN/loadgen" --port $port --conns $CONNS --size $SIZE --time 0.1 --warmup 0 >/dev/null ||
+		die "loadgen against the $k server failed"
+	wait_closed $port
+	try=0 dm=0
+	while [ $dm -le 0 ]; do
+		try=$((try + 1))
+		[ $try -le 3 ] || die "$k: the long strace run handled no more messages than the short one, 3 times"
+		traced_run $SPID $port $ST_SHORT "$TMPD/st-short.$k"
+		n1=$MSGS
+		traced_run $SPID $port $ST_LONG "$TMPD/st-long.$k"
+		dm=$((MSGS - n1))
+	done
+	eval "st_dm_$k=$dm"
+	stop_server $SPID
+	[ $k = plain ] || guard_ran "$TMPD/st-report.$k" "$SOUT"
+	port=$((port + 1))
+done
+# delta K SYSCALL: calls in the long run - calls in the short one, server K.
+delta() { echo $(($(calls "$TMPD/st-long.$1" "$2") - $(calls "$TMPD/st-short.$1" "$2"))); }
+per() { eval "calc \"$(delta "$1" "$2") / \$st_dm_$1\""; }
+st_plain=$(per plain total) st_guard=$(per guard total)
+st_x=$(calc "$st_guard / $st_plain")
+echo "### System calls per message (strace -c -f)"
+echo
+echo "\`strace -c -f -p SERVER_PID\` (every thread: the guard's checker too) around two loadgen runs"
+echo "of ${ST_SHORT} s and ${ST_LONG} s (\`--conns $CONNS --size $SIZE\`) against each server, after one untraced run"
+echo "(the guard starts its checker thread with the first connection); per message = (long -"
+echo "short) / (messages long - short), as in \"Server syscalls\" above: what each connection"
+echo "costs once (accept4, the guard's backtraces and getsockopts, close) cancels out."
+echo
+echo "| server | messages (long - short) | **total per msg** |"
+echo "|---|---:|---:|"
+echo "| closewait serve | $st_dm_plain | **$(fmt "$st_plain" 4)** |"
+echo "| closewait serve under the guard | $st_dm_guard | **$(fmt "$st_guard" 4)** |"
+echo
+echo "Under the guard: $(fmt "$st_x" 4)x the system calls per message. Every call counted, per message"
+echo "for each server, and the guarded server's surplus per second of load (its checker wakes"
+echo "every 1 s and reads the state of each of its $CONNS sockets; per-connection calls such as"
+echo "accept4, whose count depends on how the connections arrive in bursts, move a little):"
+echo
+echo "| syscall | per msg | per msg under the guard | under the guard, more per s |"
+echo "|---|---:|---:|---:|"
+for sc in $(names "$TMPD"/st-*); do
+	p=$(per plain "$sc") g=$(per guard "$sc")
+	more=$(calc "($(delta guard "$sc") - $p * $st_dm_guard) / ($ST_LONG - $ST_SHORT)")
+	echo "| $sc | $(fmt "$p" 4) | $(fmt "$g" 4) | $(fmt "$more" 1) |"
+done
+echo
+summary "guard syscalls/msg: $(fmt "$st_guard" 4) under the guard, $(fmt "$st_plain" 4) without ($(fmt "$st_x" 4))"
+goal "guard: syscalls/msg under the guard <= 1.01x without ($CONNS conns, 64B)" \
+	"$(fmt "$st_guard" 4)" "without $(fmt "$st_plain" 4)" "$(fmt "$st_x" 4)" \
+	"more: the checker's calls" le "$st_x" 1.01
+
+# ---- 3. cost per check ----
+# hold_run PORT N DUMP_ABOVE HOLD_S: serve under the guard (interval
+# $CK_INTERVAL ms; DUMP_ABOVE "" = the automatic choice) holding N idle
+# connections from c100k (another process: 20 000 fds per process) for
+# HOLD_S s; then the clients reset them (no TIME_WAIT left for a later dump
+# to walk) and the server exits. Sets HELD to "checks check_us dump_checks"
+# from the guard's summary.
+hold_run() {
+	rep=$TMPD/ck-report.$1
+	set_=interval=$CK_INTERVAL
+	[ -z "$3" ] || set_="$set_,dump_above=$3"
+	serve_on guard "$1" "$rep" "$set_"
+	spid=$SPID sout=$SOUT
+	start plain "" "" "$BIN/c100k" --port "$1" --conns "$2" --abort
+	hpid=$BG hold=$BGOUT
+	wait_ready "$hold" 60
+	sleep "$4"
+	kill -USR1 $hpid
+	wait $hpid || die "c100k failed: $(cat "$hold")"
+	SERVERS=$(printf '%s\n' $SERVERS | grep -vx "$hpid" | tr '\n' ' ')
+	wait_closed "$1"
+	stop_server "$spid"
+	guard_ran "$rep" "$sout"
+	HELD=""
+	for key in checks check_us dump_checks; do
+		v=$(summary_field "$rep" $key)
+		[ -n "$v" ] || die "the guard's summary has no \"$key\": $(cat "$rep")"
+		HELD="$HELD $v"
+	done
+}
+
+port=9600
+for n in $CK_NS; do
+	for mode in tcpinfo dump auto; do
+		case $mode in tcpinfo) da=$CK_TCPINFO ;; dump) da=0 ;; auto) da="" ;; esac
+		try=0 dc=0
+		while [ "$dc" -le 0 ]; do
+			try=$((try + 1))
+			[ $try -le 3 ] || die "$mode at $n sockets: the long hold made no more checks than the short one, 3 times"
+			hold_run $port "$n" "$da" $CK_SHORT
+			r1=$HELD
+			hold_run $((port + 1)) "$n" "$da" $CK_LONG
+			port=$((port + 2))
+			set -- $r1 $HELD
+			dc=$(($4 - $1))
+		done
+		eval "ck_${mode}_$n=$(calc "($5 - $2) / $dc") ckd_${mode}_$n=$(calc "($6 - $3) / $dc") ckn_${mode}_$n=$dc"
+	done
+done
+echo "### The checker's cost per check"
+echo
+echo "Every interval the checker reads the state of each socket it tracks: one"
+echo "\`getsockopt(TCP_INFO)\` per socket, or one sock_diag dump that the kernel filters to"
+echo "CLOSE_WAIT, matched to the sockets by inode. The guard chooses by the number of sockets;"
+echo "\`dump_above=N\` in CLOSEWAIT_GUARD forces a way (0: always the dump; $CK_TCPINFO: never)."
+echo "Here the guarded server holds N idle connections from \`c100k\` (another process) with"
+echo "\`interval=$CK_INTERVAL\`; µs per check = check_us / checks from the guard's exit summary, taken as"
+echo "the difference between a ${CK_SHORT} s and a ${CK_LONG} s hold, so that the checks made while the"
+echo "connections opened and closed cancel out. A dump walks the kernel's whole TCP hash table"
+echo "(one for every namespace unless net.ipv4.tcp_child_ehash_entries is set), so its cost also"
+echo "grows with the sockets the rest of the machine holds: here both ends of the N connections,"
+echo "and whatever else runs."
+echo
+echo "| tracked sockets | TCP_INFO µs/check | dump µs/check | automatic µs/check | automatic: share of checks by dump | checks measured (automatic) |"
+echo "|---:|---:|---:|---:|---:|---:|"
+for n in $CK_NS; do
+	eval "t=\$ck_tcpinfo_$n d=\$ck_dump_$n a=\$ck_auto_$n ad=\$ckd_auto_$n an=\$ckn_auto_$n"
+	echo "| $n | $(fmt "$t" 1) | $(fmt "$d" 1) | $(fmt "$a" 1) | $(fmt "$ad" 2) | $an |"
+	summary "guard check at $n sockets: TCP_INFO $(fmt "$t" 1) µs, dump $(fmt "$d" 1) µs, automatic $(fmt "$a" 1) µs (by dump: $(fmt "$ad" 2))"
+	best=$t
+	lt "$d" "$t" && best=$d
+	report "guard: µs per check at $n tracked sockets (automatic choice)" "$(fmt "$a" 1) µs" \
+		"TCP_INFO $(fmt "$t" 1) µs, dump $(fmt "$d" 1) µs" "$(ratio "$a" "$best")" \
+		"ratio to the faster forced way"
+done
+echo
+top=$(echo $CK_NS | awk '{ print $NF }')
+eval "t=\$ck_tcpinfo_$top d=\$ck_dump_$top a=\$ck_auto_$top"
+best=$t bname=TCP_INFO
+lt "$d" "$t" && best=$d bname=dump
+ck_x=$(ratio "$a" "$best")
+goal "guard: check at $top sockets, automatic choice <= 1.1x the faster forced way" "$(fmt "$a" 1) µs" \
+	"$bname $(fmt "$best" 1) µs" "$ck_x" "" le "$ck_x" 1.1
+
+# ---- 4. churn: accepts per second ----
+serve_on plain 9570
+ch_plain=$SPID
+serve_on guard 9571 "$TMPD/ch-report"
+ch_guard=$SPID ch_gout=$SOUT
+raw=$TMPD/churn.tsv
+: >"$raw"
+order="plain guard"
+for rep in $(seq 1 $CH_REPS); do
+	for k in $order; do
+		eval "pid=\$ch_$k"
+		p=9570
+		[ $k = guard ] && p=9571
+		t0=$(cpu_ticks "$pid")
+		line=$("$BIN/loadgen" --churn --port $p --conns $CH_CONNS --procs $CH_PROCS --size $SIZE \
+			--time $CH_SECS --warmup $CH_WARM) || die "loadgen --churn against the $k server failed"
+		t1=$(cpu_ticks "$pid")
+		# server CPU over every connection of the run, warm-up included
+		printf '%s\t%s\t%s\t%s\t%s\n' "$k" "$rep" "$(kv rate "$line")" \
+			"$(calc "($t1 - $t0) * 1e6 / $HZ / $(kv total "$line")")" "$(kv p50_us "$line")" >>"$raw"
+	done
+	order="$(echo $order | cut -d' ' -f2) $(echo $order | cut -d' ' -f1)"
+done
+stop_server $ch_plain
+stop_server $ch_guard
+guard_ran "$TMPD/ch-report" "$ch_gout"
+# med K COLUMN: median over the repetitions (3 rate, 4 CPU µs/conn, 5 p50).
+med() { median $(awk -F'\t' -v k="$1" -v c="$2" '$1 == k { print $c }' "$raw"); }
+rp=$(med plain 3) rg=$(med guard 3)
+up=$(med plain 4) ug=$(med guard 4)
+ch_x=$(median $(awk -F'\t' '$1 == "plain" { p[$2] = $3 } $1 == "guard" { g[$2] = $3 }
+	END { for (r in p) if (r in g && p[r] > 0) print g[r] / p[r] }' "$raw"))
+per_acc=$(calc "(1 / $rg - 1 / $rp) * 1e6")
+echo "### Churn: short connections"
+echo
+echo "\`loadgen --churn --conns $CH_CONNS --procs $CH_PROCS --size $SIZE --time $CH_SECS --warmup $CH_WARM\`:"
+echo "$CH_CONNS connections at a time, from $CH_PROCS client processes; each connects, sends one $SIZE-byte"
+echo "message, checks the reply and closes, and its slot connects again at once. The rate is"
+echo "connections completed per second, each one accept of the server. $CH_REPS repetitions, each"
+echo "running both servers once, back to back, in an order that alternates; figures are medians"
+echo "over the repetitions, the ratio the median of the ratios within each. Per connection the"
+echo "guard takes a backtrace at accept and one at the read that returns end-of-file, and makes"
+echo "and frees its entry. Cost per accept = 1 / rate under the guard - 1 / rate without, in"
+echo "µs; server CPU per connection = utime+stime of the server over a run / its connections."
+echo "The client closes first; $TW."
+echo
+echo "| server | accepts/s | p50 connect to reply, µs | server CPU µs per connection |"
+echo "|---|---:|---:|---:|"
+echo "| closewait serve | $(fmt "$rp" 0) | $(fmt "$(med plain 5)" 0) | $(fmt "$up" 1) |"
+echo "| closewait serve under the guard | $(fmt "$rg" 0) | $(fmt "$(med guard 5)" 0) | $(fmt "$ug" 1) |"
+echo
+echo "Under the guard: $(fmt "$ch_x" 2)x the accepts per second, **$(fmt "$per_acc" 1) µs per accept** (server CPU:"
+echo "$(fmt "$(calc "$ug - $up")" 1) µs more per connection). Guard / without, per repetition:"
+echo "$(awk -F'\t' '$1 == "plain" { p[$2] = $3 } $1 == "guard" { g[$2] = $3 }
+	END { for (r = 1; r in p; r++) printf "%s%.2f", (r > 1 ? " " : ""), g[r] / p[r] }' "$raw")."
+echo
+summary "guard churn: $(fmt "$rg" 0) accepts/s under the guard, $(fmt "$rp" 0) without ($(fmt "$ch_x" 2)x), $(fmt "$per_acc" 1) µs per accept"
+goal "guard: churn accepts/s under the guard >= 0.8x without" "$(fmt "$rg" 0)/s" \
+	"without $(fmt "$rp" 0)/s" "$(fmt "$ch_x" 2)" "cost per accept $(fmt "$per_acc" 1) µs" ge "$ch_x" 0.8
