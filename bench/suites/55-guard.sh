@@ -404,12 +404,12 @@ echo "and frees its entry. Cost per accept = 1 / rate under the guard - 1 / rate
 echo "µs; server CPU per connection = utime+stime of the server over a run / its connections."
 echo "The client closes first; $TW."
 echo
-echo "| server | accepts/s | p50 connect to reply, µs | server CPU µs per connection |"
-echo "|---|---:|---:|---:|"
-echo "| closewait serve | $(fmt "$rp" 0) | $(fmt "$(med plain 5)" 0) | $(fmt "$up" 1) |"
-echo "| closewait serve under the guard | $(fmt "$rg" 0) | $(fmt "$(med guard 5)" 0) | $(fmt "$ug" 1) |"
+echo "| server | accepts/s | p50 connect to reply, µs | server CPU µs per connection | cost per accept, µs |"
+echo "|---|---:|---:|---:|---:|"
+echo "| closewait serve | $(fmt "$rp" 0) | $(fmt "$(med plain 5)" 0) | $(fmt "$up" 1) | |"
+echo "| closewait serve under the guard | $(fmt "$rg" 0) | $(fmt "$(med guard 5)" 0) | $(fmt "$ug" 1) | **$(fmt "$per_acc" 1)** |"
 echo
-echo "Under the guard: $(fmt "$ch_x" 2)x the accepts per second, **$(fmt "$per_acc" 1) µs per accept** (server CPU:"
+echo "Under the guard: $(fmt "$ch_x" 2)x the accepts per second, $(fmt "$per_acc" 1) µs per accept (server CPU:"
 echo "$(fmt "$(calc "$ug - $up")" 1) µs more per connection). Guard / without, per repetition:"
 echo "$(awk -F'\t' '$1 == "plain" { p[$2] = $3 } $1 == "guard" { g[$2] = $3 }
 	END { for (r = 1; r in p; r++) printf "%s%.2f", (r > 1 ? " " : ""), g[r] / p[r] }' "$raw")."
