@@ -207,6 +207,12 @@ static size_t group_columns(const struct scan_result *r, bool json, struct out_c
 	c[n++] = (struct out_col){ "peers_orphaned", NULL, false, g_count, COUNT(peers_orphaned) };
 	c[n++] = (struct out_col){ "peers_half_closed", NULL, false, g_count,
 				   COUNT(peers_half_closed) };
+	c[n++] = (struct out_col){ "why_eof_read", NULL, false, g_count,
+				   COUNT(why) + CW_WHY_EOF_READ * sizeof(size_t) };
+	c[n++] = (struct out_col){ "why_never_read", NULL, false, g_count,
+				   COUNT(why) + CW_WHY_NEVER_READ * sizeof(size_t) };
+	c[n++] = (struct out_col){ "why_unaccepted", NULL, false, g_count,
+				   COUNT(why) + CW_WHY_UNACCEPTED * sizeof(size_t) };
 	return n;
 }
 
@@ -226,6 +232,27 @@ void scan_print_groups(struct out *o, struct scan_result *r, bool json)
 	} else {
 		out_printf(o, "no sockets matched\n");
 	}
+}
+
+const enum cw_why scan_line_whys[2] = { CW_WHY_EOF_READ, CW_WHY_NEVER_READ };
+
+void scan_why_line(const struct cw_group *g, enum cw_why why, char *buf, size_t len)
+{
+	char comm[OUT_NAME_LEN];
+	size_t n = g->why[why];
+	bool one = n == 1;
+
+	out_name(g->comm ? g->comm : "?", comm, sizeof(comm));
+	/* Recv-Q tells which: the peer's FIN is one byte of it until a read
+	 * returns 0 (cw_sock_why). */
+	if (why == CW_WHY_EOF_READ)
+		snprintf(buf, len, "pid %d (%s) read EOF on %zu connection%s and never closed %s "
+			 "(fix the end-of-file path: close when read returns 0)",
+			 (int)g->pid, comm, n, one ? "" : "s", one ? "it" : "them");
+	else
+		snprintf(buf, len, "pid %d (%s) never read %zu connection%s to %s end after the peer "
+			 "closed (an idle pool member, or a handler stuck elsewhere)",
+			 (int)g->pid, comm, n, one ? "" : "s", one ? "its" : "their");
 }
 
 void scan_culprit_line(const struct cw_group *g, char *buf, size_t len)
