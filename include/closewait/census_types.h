@@ -116,12 +116,14 @@ struct cw_age {
 void cw_sock_age(const struct cw_sock *s, struct cw_age *age);
 
 /* Why a CLOSE_WAIT socket is still open, from what the kernel shows: its
- * Recv-Q (rcv_nxt - copied_seq) counts the peer's FIN as one byte until the
- * program's read returns 0 (end of file); a read of 0 bytes asked for
- * (read(fd, buf, 0)) returns 0 without consuming it. */
+ * Recv-Q (rcv_nxt - copied_seq) counts the peer's FIN as one byte until a
+ * read takes it: the read that returns 0 (end of file) or, when the FIN came
+ * while data was unread (the kernel then merges it into that data's
+ * buffer), the read that takes the last byte, after which a read returns 0
+ * at once. read(fd, buf, 0) takes nothing. */
 enum cw_why {
 	CW_WHY_NONE,                  /* not in CLOSE_WAIT */
-	CW_WHY_EOF_READ,              /* Recv-Q 0: the program read the end of file and did not close */
+	CW_WHY_EOF_READ,              /* Recv-Q 0: the program read up to the end of file and did not close */
 	CW_WHY_NEVER_READ,            /* Recv-Q >= 1: it never read up to the end of file */
 	CW_WHY_UNACCEPTED             /* never accepted (this takes precedence) */
 };

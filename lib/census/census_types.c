@@ -146,7 +146,7 @@ enum cw_why cw_sock_why(const struct cw_sock *s)
 	 * it would read never-read: the queue is the cause to name. */
 	if (!s->inode)
 		return CW_WHY_UNACCEPTED;
-	/* The FIN is one byte of Recv-Q until a read returns 0 for it. */
+	/* The FIN is one byte of Recv-Q until a read takes it (census_types.h). */
 	return s->rqueue ? CW_WHY_NEVER_READ : CW_WHY_EOF_READ;
 }
 
