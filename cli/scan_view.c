@@ -515,31 +515,12 @@ void scan_print_table(struct out *o, struct scan_result *r)
 	struct view v = { { sock_wl }, r, rows, { { NULL }, NULL, 0 }, { { NULL }, NULL, 0 } };
 	size_t ncols = sock_columns(r, cols), nrows;
 	char line[512];
-	bool any_culprit = false;
+	bool any_culprit;
 
 	if (!rows)
 		return;
 	scan_print_groups(o, r, false);
-	/* Per process: the other ends it left behind on this host, then why
-	 * its CLOSE_WAIT sockets are open. */
-	for (size_t g = 0; g < cw_grouping_count(r->procs); g++) {
-		const struct cw_group *p = cw_grouping_at(r->procs, g);
-
-		if (p->kind != CW_OWNED)
-			continue;
-		for (int k = -1; k < 2; k++) {
-			if (k < 0 ? !p->peers_closed : !p->why[scan_line_whys[k]])
-				continue;
-			if (!any_culprit)
-				out_printf(o, "\n");
-			any_culprit = true;
-			if (k < 0)
-				scan_culprit_line(p, line, sizeof(line));
-			else
-				scan_why_line(p, scan_line_whys[k], line, sizeof(line));
-			out_printf(o, "%s\n", line);
-		}
-	}
+	any_culprit = scan_print_culprit_lines(o, r);
 	for (size_t k = 0; k < r->nbacklogs; k++) {
 		scan_backlog_line(r, &r->backlogs[k], line, sizeof(line));
 		out_printf(o, "%s%s\n", k || any_culprit ? "" : "\n", line);
@@ -560,33 +541,6 @@ void scan_print_table(struct out *o, struct scan_result *r)
 			      "(unknown).\n", cw_census_unreadable(r->c));
 	scan_print_netns_notes(o, r->c);
 	free(rows);
-}
-
-/* why_culprits[]: the why lines of the table, one per process and why. */
-static void why_culprits_json(struct out *o, const struct scan_result *r)
-{
-	char line[512];
-
-	out_json_open(o, "why_culprits", '[');
-	for (size_t g = 0; g < cw_grouping_count(r->procs); g++) {
-		const struct cw_group *p = cw_grouping_at(r->procs, g);
-
-		for (size_t k = 0; k < 2 && p->kind == CW_OWNED; k++) {
-			enum cw_why why = scan_line_whys[k];
-
-			if (!p->why[why])
-				continue;
-			out_json_open(o, NULL, '{');
-			out_json_int(o, "pid", p->pid);
-			out_json_str(o, "command", p->comm);
-			out_json_str(o, "why", cw_why_name(why));
-			out_json_int(o, "close_wait", (long long)p->why[why]);
-			scan_why_line(p, why, line, sizeof(line));
-			out_json_str(o, "message", line);
-			out_json_close(o);
-		}
-	}
-	out_json_close(o);
 }
 
 void scan_print_json(struct out *o, struct scan_result *r)
@@ -629,7 +583,7 @@ void scan_print_json(struct out *o, struct scan_result *r)
 		out_json_close(o);
 	}
 	out_json_close(o);
-	why_culprits_json(o, r);
+	scan_print_why_culprits(o, r);
 	out_json_open(o, "unaccepted", '[');
 	for (size_t k = 0; k < r->nbacklogs; k++) {
 		const struct scan_backlog *b = &r->backlogs[k];
