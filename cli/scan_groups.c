@@ -247,7 +247,7 @@ void scan_why_line(const struct cw_group *g, enum cw_why why, char *buf, size_t 
 
 	out_name(g->comm ? g->comm : "?", comm, sizeof(comm));
 	/* Recv-Q tells which: the peer's FIN is one byte of it until a read
-	 * returns 0 (cw_sock_why). */
+	 * takes it (cw_sock_why). */
 	if (why == CW_WHY_EOF_READ)
 		snprintf(buf, len, "pid %d (%s) read EOF on %zu connection%s and never closed %s "
 			 "(fix the end-of-file path: close when read returns 0)",

@@ -61,8 +61,8 @@ enum cw_match {
  * pod is set): true or false. */
 bool cw_filter_needs_owners(const struct cw_filter *f);
 /* Whether socket s passes the criteria a socket alone answers (all but who
- * holds it and older_ms; whys included), so a caller can drop sockets before their owners are looked
- * up (cw_census_opts.want): true or false. */
+ * holds it and older_ms; whys included), so a caller can drop sockets
+ * before their owners are looked up (cw_census_opts.want): true or false. */
 bool cw_filter_match_addr(const struct cw_filter *f, const struct cw_sock *s);
 /* Whether socket i of c matches f. age may be NULL (then it is computed from
  * the socket). A socket in a state with no age rule never matches older_ms. */
