@@ -75,7 +75,7 @@ void selection_census(const struct selection *s, struct cw_census_opts *co);
 	"                   bind mounts in any mount namespace, open fds)\n"
 #define HELP_WHY                                                                            \
 	"  --why WHY        CLOSE_WAIT sockets open for this reason: eof-read (Recv-Q 0:\n"     \
-	"                   the program read the end of file and did not close),\n"          \
+	"                   the program read up to the end of file and did not close),\n"    \
 	"                   never-read (Recv-Q 1 or more: it never read up to the end),\n"   \
 	"                   unaccepted (still in a listener's accept queue); commas or\n"     \
 	"                   repeated\n"
