@@ -30,18 +30,10 @@ teardown() {
 # in_cgroup REL OPTION... -- PROGRAM ARGS...: as guarded, PROGRAM joining
 # $CG_PARENT/REL before the guard runs it.
 in_cgroup() {
-	local cg=$CG_PARENT/$1
+	local -a GUARD_WRAP=("$FX_DIR/fx-join" "$CG_PARENT/$1" -)
+	fx_cgroup "$1"
 	shift
-	fx_cgroup "${cg#"$CG_PARENT"/}"
-	local -a args=()
-	while [ "$1" != -- ]; do
-		args+=("$1")
-		shift
-	done
-	shift
-	LD_PRELOAD=$(guard_env "$1") bg "$FX_DIR/fx-join" "$cg" - "$CW" guard --grace 2s \
-		--interval 1s --report "$REPORT" "${args[@]}" -- "$@" >"$BATS_TEST_TMPDIR/guarded.log" 2>&1
-	GUARDED=$LAST_PID
+	guarded "$@"
 }
 
 # summary PID: its summary line, once SIGTERM has made it exit normally.
@@ -49,6 +41,21 @@ summary() {
 	kill -TERM "$1"
 	wait_until "$(slack_ms 3000)" "! kill -0 $1 2>/dev/null"
 	jq -c 'select(.event == "summary")' "$REPORT"
+}
+
+# leaks_in_time PORT: a first leak (which starts the checker, and whose
+# first dump goes unfiltered and reads every state), its report; then three
+# more, each reported within grace + interval + 500 ms of the clients closing
+# (the clock starts before they do).
+leaks_in_time() {
+	local t0 limit
+	leak "$1" 1
+	wait_until "$(slack_ms 6000)" '[ "$(nreports)" -ge 1 ]'
+	t0=$(now_ms)
+	leak "$1" 3
+	limit=$((GRACE_MS + INTERVAL_MS + $(slack_ms 500)))
+	wait_until "$((limit - ($(now_ms) - t0)))" '[ "$(nreports)" -ge 4 ]'
+	echo "3 more reports after $(($(now_ms) - t0)) ms (limit $limit)" >&2
 }
 
 # leak PORT N: N clients that send, get their answer and close.
@@ -118,16 +125,8 @@ leak() {
 	in_cgroup svc --dump-above 0 -- "$T/cwt-leaky" 8212 eof
 	wait_listen 8212
 	[ "$(sed -n 's/^0:://p' "/proc/$GUARDED/cgroup")" = "${CG_PARENT#"$CG_MOUNT"}/svc" ]
-	# a first leak starts the checker; its first dump, of every state and
-	# unfiltered, finds the socket in the process's cgroup
-	leak 8212 1
-	wait_until "$(slack_ms 6000)" '[ "$(nreports)" -ge 1 ]'
-	# the clock starts before the next leaking clients close
-	t0=$(now_ms)
-	leak 8212 3
-	limit=$((GRACE_MS + INTERVAL_MS + $(slack_ms 500)))
-	wait_until "$((limit - ($(now_ms) - t0)))" '[ "$(nreports)" -ge 4 ]'
-	echo "3 more reports after $(($(now_ms) - t0)) ms (limit $limit)" >&2
+	# the first dump finds the first leak in the process's cgroup
+	leaks_in_time 8212
 	run reports
 	[ "${#lines[@]}" -eq 4 ]
 	for l in "${lines[@]}"; do
@@ -153,13 +152,8 @@ leak() {
 	fx_cgroup moved
 	echo "$GUARDED" >"$CG_PARENT/moved/cgroup.procs"
 	[ "$(sed -n 's/^0:://p' "/proc/$GUARDED/cgroup")" = "${CG_PARENT#"$CG_MOUNT"}/moved" ]
-	leak 8214 1
-	wait_until "$(slack_ms 6000)" '[ "$(nreports)" -ge 1 ]'
-	t0=$(now_ms)
-	leak 8214 3
-	limit=$((GRACE_MS + INTERVAL_MS + $(slack_ms 500)))
-	wait_until "$((limit - ($(now_ms) - t0)))" '[ "$(nreports)" -ge 4 ]'
-	echo "3 more reports after $(($(now_ms) - t0)) ms (limit $limit)" >&2
+	# the first dump finds the first leak in another cgroup than the process's
+	leaks_in_time 8214
 	run summary "$GUARDED"
 	echo "$output" >&2
 	[ "$status" -eq 0 ]
