@@ -5,7 +5,9 @@
  * newlines: read_comm) and whose cgroup file holds the rest
  * (cgroup_path_of_pid). Input: LINK NUL COMM NUL CGROUP-TEXT.
  * The walk asks for the inode the link's first digits name, so a link the
- * parser takes is a hit; a hit's link is "socket:[N]" exactly. */
+ * parser takes is a hit; a hit's link is "socket:[N]" exactly. The same
+ * link text goes to net_inode (census_netns_set.c), the reader of the
+ * "net:[N]" links of /proc/PID/fd and /proc/PID/ns/net. */
 #include "fuzz.h"
 
 #include <fcntl.h>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "census/census_cgroup.h"
+#include "census/census_netns_walk.h"
 #include "census/census_procfd.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -88,6 +91,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cg = c + strlen(c);
 	cg = cg < end ? cg + 1 : cg;
 	ino = first_number(s);
+	if (net_inode(s, strlen(s)))
+		FUZZ_CHECK(!strncmp(s, "net:[", 5) && s[strlen(s) - 1] == ']');
 	unlink(fdlink);
 	if (symlink(*s ? s : "?", fdlink))
 		goto out; /* too long for a link: no /proc shows one */
