@@ -8,7 +8,7 @@ set(CW_FUZZ_RUN ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/run)
 
 add_test(NAME fuzz_build COMMAND ${CW_FUZZ_RUN} --build ${CW_FUZZ_DIR})
 set_tests_properties(fuzz_build PROPERTIES LABELS fuzz TIMEOUT 600 FIXTURES_SETUP fuzz)
-foreach(h duration addr keepalive filter_opts netlink procfd cgroup ports guard_env)
+foreach(h duration addr keepalive filter_opts netlink procfd cgroup mountinfo ports guard_env)
   add_test(NAME fuzz_${h} COMMAND ${CW_FUZZ_RUN} ${CW_FUZZ_DIR} 5 ${h})
   set_tests_properties(fuzz_${h} PROPERTIES LABELS fuzz TIMEOUT 120 FIXTURES_REQUIRED fuzz)
 endforeach()
