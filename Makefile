@@ -27,10 +27,12 @@ asan:
 	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DCW_SANITIZE=ON -DCW_BUILD_TESTING=ON >/dev/null
 	@cmake --build $(ASAN) -j$(JOBS)
 
-# libclosewait.a, libclosewait.so and the closewait CLI, nothing else.
+# libclosewait.a, libclosewait.so, the closewait CLI and its guard library, its
+# man pages and its bash completion, nothing else.
 programs:
 	@$(CONFIGURE_REL) $(NO_TESTS) >/dev/null
-	@cmake --build $(REL) -j$(JOBS) --target closewait closewait_shared closewait-cli
+	@cmake --build $(REL) -j$(JOBS) --target closewait closewait_shared closewait-cli \
+		closewait-guard closewait-man closewait-completion
 
 demo:
 	@scripts/bootstrap demo

@@ -22,7 +22,8 @@
 #define GUARD_ENV "CLOSEWAIT_GUARD"
 #define USAGE_LINE "closewait guard [OPTIONS] -- PROGRAM [ARGS...]"
 
-enum { OPT_INTERVAL = OPT_POLICY_LAST, OPT_GRACE, OPT_CURE, OPT_REPORT, OPT_NO_INHERIT, OPT_HELP };
+enum { OPT_INTERVAL = OPT_POLICY_LAST, OPT_GRACE, OPT_CURE, OPT_REPORT, OPT_NO_INHERIT, OPT_DUMP_ABOVE,
+       OPT_HELP };
 
 static const struct option guard_options[] = {
 	{ "keepalive", required_argument, NULL, OPT_KEEPALIVE },
@@ -32,6 +33,7 @@ static const struct option guard_options[] = {
 	{ "cure", required_argument, NULL, OPT_CURE },
 	{ "report", required_argument, NULL, OPT_REPORT },
 	{ "no-inherit", no_argument, NULL, OPT_NO_INHERIT },
+	{ "dump-above", required_argument, NULL, OPT_DUMP_ABOVE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -42,6 +44,7 @@ struct guard_opts {
 	uint64_t grace_ms;          /* how long in CLOSE_WAIT before a report */
 	bool cure_fin;              /* shut down sockets still in CLOSE_WAIT after the grace */
 	bool no_inherit;            /* the program's children run without the guard */
+	long dump_above;            /* --dump-above, or -1: the guard chooses */
 	const char *report;         /* --report as given, or NULL: stderr */
 	char **argv;                /* PROGRAM and its arguments */
 };
@@ -83,12 +86,16 @@ static void guard_help(void)
 	       "                        guard never closes the program's fd: it stays valid\n"
 	       "                        (reads return EOF, writes fail with EPIPE).\n"
 	       "  --no-inherit          the programs that PROGRAM starts run without the guard\n"
+	       "  --dump-above N        read the states with one kernel dump per check\n"
+	       "                        (sock_diag, filtered to CLOSE_WAIT) while the program\n"
+	       "                        holds more than N tracked sockets, one query per\n"
+	       "                        socket otherwise (default: whichever has cost less)\n"
 	       "  -h, --help            this help\n\n"
 	       "The environment: PROGRAM gets LD_PRELOAD with the guard library appended after\n"
 	       "what LD_PRELOAD holds already (a sanitizer's runtime stays first), and\n"
 	       GUARD_ENV ", the guard's settings as comma-separated key=value items:\n"
 	       "  interval=MS,grace=MS[,keepalive=IDLE:INTVL:CNT][,user_timeout=MS]\n"
-	       "  [,cure=fin][,inherit=0][,report=PATH]\n"
+	       "  [,cure=fin][,inherit=0][,dump_above=N][,report=PATH]\n"
 	       "report comes last: its path runs to the end and may hold commas. Setting the\n"
 	       "two variables yourself runs a program under the guard without this command.\n\n"
 	       "Refused, with exit status 2 and PROGRAM not run, because LD_PRELOAD cannot\n"
@@ -114,6 +121,7 @@ static void parse_args(int argc, char **argv, struct guard_opts *o)
 	cw_policy_init(&o->p);
 	o->interval_ms = 1000;
 	o->grace_ms = 5000;
+	o->dump_above = -1;
 	optind = 1;
 	opterr = 0;
 	/* "+": options end at PROGRAM; everything after it is PROGRAM's. */
@@ -142,6 +150,9 @@ static void parse_args(int argc, char **argv, struct guard_opts *o)
 			o->report = optarg;
 			break;
 		case OPT_NO_INHERIT: o->no_inherit = true; break;
+		case OPT_DUMP_ABOVE:
+			o->dump_above = (long)opt_ulong("guard", "--dump-above", optarg, 0, 1000000000UL);
+			break;
 		}
 	}
 	/* getopt stepped over a "--" of its own: one that is an option's value
@@ -284,6 +295,8 @@ static void set_settings(const struct guard_opts *o)
 		fprintf(f, ",cure=fin");
 	if (o->no_inherit)
 		fprintf(f, ",inherit=0");
+	if (o->dump_above >= 0)
+		fprintf(f, ",dump_above=%ld", o->dump_above);
 	if (o->report && o->report[0] != '/') {
 		/* The program may change its directory: the guard opens the file later. */
 		if (!(cwd = getcwd(NULL, 0)))

@@ -34,6 +34,7 @@ struct guard_cfg {
 	bool user_timeout_set;    /* given, even as 0: not derived */
 	bool cure_fin;            /* shutdown(SHUT_RDWR) a reported socket */
 	bool inherit;             /* children that exec keep the guard */
+	long dump_above;          /* sockets above which a check dumps; -1: chosen by cost */
 	char report[4096];        /* report file; "" = stderr */
 };
 
@@ -96,12 +97,16 @@ struct guard {
 	struct gsock head;     /* list of live sockets (circular) */
 	size_t live;           /* sockets tracked now */
 	uint64_t tracked, reported, cured; /* since start (this process) */
+	/* the checker's rounds, the time they spent reading states, those that
+	 * dumped, and those whose dump the kernel filtered by cgroup */
+	uint64_t checks, check_us, dump_checks, filtered_checks;
 	/* the checker */
 	pthread_t checker;
 	bool checker_running;
 	/* reports */
 	pthread_mutex_t report_lock;
 	int report_fd;          /* -1: not open (yet, or the program closed it) */
+	int diag_fd;            /* the sock_diag socket; -1: likewise */
 	uint64_t *seen;         /* inodes reported, shared with forked children */
 	size_t seen_slots;
 	void *self_base;        /* where this .so is loaded (frames to skip) */
@@ -127,16 +132,28 @@ void guard_stack(void **frames, uint8_t *n);
 /* guard_check.c */
 void *guard_checker(void *arg);
 void guard_check_once(void);
-void guard_check_drop_marker(void);
+void guard_check_forked(void);
+
+/* guard_diag.c: the TCP sockets of the process's network namespace in
+ * states (a CW_STATE_BIT mask; 0: all) and of cgroup (a cgroup v2 id; 0:
+ * any), one callback each; 0 or -errno. */
+struct cw_sock;
+int guard_diag_dump(uint32_t states, uint64_t cgroup,
+		    int (*cb)(const struct cw_sock *s, void *arg), void *arg);
+void guard_diag_forked(void);
+uint64_t guard_own_cgroup(void); /* 0: the root cgroup, or unknown */
+
+/* guard_fds.c: the guard's own fds */
+int guard_high_fd(int fd);
+bool guard_own_fd(int fd);
+void guard_lost_fd(int fd);
+void guard_lost_range(unsigned first, unsigned last);
 
 /* guard_report.c */
 void guard_report_socket(const struct gsock *s, int fd, const char *local, const char *peer,
 			 uint64_t now);
 void guard_report_summary(void);
 bool guard_first_report(uint64_t inode);
-bool guard_own_fd(int fd);
-void guard_lost_fd(int fd);
-void guard_lost_range(unsigned first, unsigned last);
 
 /* guard_symbols.c: "function", "file", line and module of a return address;
  * false when nothing is known. */

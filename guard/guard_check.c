@@ -1,8 +1,10 @@
-/* The checker: every interval, the state of each tracked socket through
- * TCP_INFO on one of its fds. A socket in CLOSE_WAIT for the grace period is
- * reported once (and shut down with --cure fin); one that left CLOSE_WAIT
- * starts over. The lock is taken per socket, so the program's accept and
- * close wait for one getsockopt at most. */
+/* The checker: every interval, the state of each tracked socket. A socket in
+ * CLOSE_WAIT for the grace period is reported once (and shut down with
+ * --cure fin); one that left CLOSE_WAIT starts over. The states come from one
+ * getsockopt(TCP_INFO) per socket, or, when the process tracks so many that
+ * this costs more, from one sock_diag dump per family that the kernel filters
+ * to CLOSE_WAIT (guard_diag.c), matched by inode. The lock is taken per batch
+ * of sockets, so the program's accept and close wait for one batch at most. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include <netinet/tcp.h>
 
 #include "closewait/addr.h"
+#include "closewait/census.h"
 #include "guard.h"
 
 #define TCP_CLOSE_WAIT_STATE 8 /* tcpi_state, as the kernel numbers it */
@@ -22,6 +25,37 @@ struct finding {
 	int fd;
 	char local[CW_ADDRSTRLEN], peer[CW_ADDRSTRLEN];
 };
+
+/* How the states are read, and what each way has cost. The checker's alone;
+ * a forked child starts over (guard_check_forked). */
+enum { CG_UNKNOWN, CG_NONE, CG_FILTER, CG_OFF };
+
+static struct {
+	/* this round, when it dumped: the inodes tracked when it began, sorted,
+	 * and which of them the dump found in CLOSE_WAIT */
+	uint64_t *inos;
+	uint8_t *cw;
+	size_t n, cap;
+	bool dumped;
+	/* costs (ns), moving averages: a TCP_INFO round per socket, a dump round */
+	uint64_t info_ns, dump_ns;
+	unsigned since_other; /* rounds since the way not chosen was last measured */
+	bool broken;          /* dumps failed: TCP_INFO from now on */
+	/* the cgroup filter: the process's cgroup id, used once a dump without
+	 * it has shown every tracked socket in that cgroup */
+	int cg;
+	uint64_t cgroup;
+	unsigned dumps;
+} ways;
+
+/* Below this many sockets a dump never pays: it walks the host's whole
+ * socket table (milliseconds) where TCP_INFO takes about 2 us a socket. */
+#define DUMP_FLOOR 256
+/* Every so many rounds the way not chosen is measured again, and every so
+ * many dumps one goes without the cgroup filter to check it still holds. */
+#define REMEASURE 64
+#define CG_RECHECK 8
+#define INFO_NS_PRIOR 2000
 
 static void endpoints(int fd, struct finding *f)
 {
@@ -37,15 +71,39 @@ static void endpoints(int fd, struct finding *f)
 		cw_addr_port_str(&a, f->peer, sizeof(f->peer));
 }
 
-/* Checks one socket (the lock is held); true when it is to be reported now. */
-static bool check(struct gsock *s, uint64_t now, struct finding *f)
+static int cmp_ino(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* 1 in CLOSE_WAIT, 0 not, -1 not known this round (lock held). */
+static int in_close_wait(const struct gsock *s)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
+	const uint64_t *hit;
+
+	if (!ways.dumped)
+		return !getsockopt(s->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) &&
+		       ti.tcpi_state == TCP_CLOSE_WAIT_STATE;
+	/* a socket tracked after the round began waits for the next one */
+	hit = bsearch(&s->inode, ways.inos, ways.n, sizeof(*ways.inos), cmp_ino);
+	return hit ? ways.cw[hit - ways.inos] : -1;
+}
+
+/* Checks one socket (the lock is held); true when it is to be reported now. */
+static bool check(struct gsock *s, uint64_t now, struct finding *f)
+{
+	int cw;
 
 	if (s->reported || s->fd < 0)
 		return false;
-	if (getsockopt(s->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) || ti.tcpi_state != TCP_CLOSE_WAIT_STATE) {
+	cw = in_close_wait(s);
+	if (cw < 0)
+		return false;
+	if (!cw) {
 		s->cw_since_ms = 0;
 		return false;
 	}
@@ -70,6 +128,116 @@ static bool check(struct gsock *s, uint64_t now, struct finding *f)
 	return true;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void average(uint64_t *avg, uint64_t sample)
+{
+	*avg = *avg ? (*avg * 3 + sample) / 4 : sample;
+}
+
+/* Whether this round dumps: as set (dump_above), else the cheaper way by
+ * what each has cost, measuring a dump the first time it could pay. */
+static bool want_dump(size_t live)
+{
+	bool cheaper;
+
+	if (ways.broken)
+		return false;
+	if (guard.cfg.dump_above >= 0)
+		return live > (size_t)guard.cfg.dump_above;
+	if (live < DUMP_FLOOR)
+		return false;
+	if (!ways.dump_ns)
+		return true;
+	cheaper = live * (ways.info_ns ? ways.info_ns : INFO_NS_PRIOR) > ways.dump_ns;
+	if (++ways.since_other >= REMEASURE) {
+		ways.since_other = 0;
+		return !cheaper;
+	}
+	return cheaper;
+}
+
+static int mark(const struct cw_sock *cs, void *arg)
+{
+	const uint64_t *hit = bsearch(&cs->inode, ways.inos, ways.n, sizeof(*ways.inos), cmp_ino);
+
+	(void)arg;
+	if (!hit)
+		return 0;
+	if (cs->state == CW_TCP_CLOSE_WAIT)
+		ways.cw[hit - ways.inos] = 1;
+	/* one of ours in another cgroup (accepted from a listener an other
+	 * process made, as with socket activation): the filter would miss it */
+	if (ways.cg == CG_UNKNOWN || ways.cg == CG_FILTER)
+		if (cs->cgroup_id != ways.cgroup)
+			ways.cg = CG_OFF;
+	return 0;
+}
+
+/* Takes the tracked inodes and dumps (the lock is not held). false when this
+ * round must ask each socket instead. */
+static bool dump_round(void)
+{
+	size_t want = __atomic_load_n(&guard.live, __ATOMIC_RELAXED) + 64;
+	bool filter, check;
+	int err;
+
+	if (want > ways.cap) {
+		uint64_t *inos = realloc(ways.inos, want * sizeof(*inos));
+		uint8_t *cw = inos ? realloc(ways.cw, want) : NULL;
+
+		if (inos)
+			ways.inos = inos;
+		if (!cw)
+			return false;
+		ways.cw = cw;
+		ways.cap = want;
+	}
+	ways.n = 0;
+	pthread_mutex_lock(&guard.lock);
+	for (struct gsock *s = guard.head.next; s != &guard.head && ways.n < ways.cap; s = s->next)
+		if (!s->reported && s->fd >= 0)
+			ways.inos[ways.n++] = s->inode;
+	pthread_mutex_unlock(&guard.lock);
+	qsort(ways.inos, ways.n, sizeof(*ways.inos), cmp_ino);
+	memset(ways.cw, 0, ways.n);
+	if (ways.cg == CG_UNKNOWN) {
+		ways.cgroup = guard_own_cgroup();
+		if (!ways.cgroup)
+			ways.cg = CG_NONE;
+	}
+	/* The first dump and every CG_RECHECK-th read the sockets in every
+	 * state without the filter, to see that all the tracked ones are in the
+	 * process's cgroup; the others read CLOSE_WAIT of that cgroup only. */
+	filter = ways.cg == CG_FILTER && ways.dumps % CG_RECHECK;
+	check = (ways.cg == CG_UNKNOWN || ways.cg == CG_FILTER) && !filter;
+	ways.dumps++;
+	err = guard_diag_dump(check ? 0 : CW_STATE_BIT(CW_TCP_CLOSE_WAIT), filter ? ways.cgroup : 0,
+			      mark, NULL);
+	if (err == -EINVAL && filter) {
+		/* a kernel without socket cgroup data refuses the condition */
+		ways.cg = CG_OFF;
+		memset(ways.cw, 0, ways.n);
+		filter = false;
+		err = guard_diag_dump(CW_STATE_BIT(CW_TCP_CLOSE_WAIT), 0, mark, NULL);
+	}
+	if (err) {
+		ways.broken = true;
+		return false;
+	}
+	if (check && ways.cg == CG_UNKNOWN)
+		ways.cg = CG_FILTER;
+	if (filter)
+		__atomic_add_fetch(&guard.filtered_checks, 1, __ATOMIC_RELAXED);
+	return true;
+}
+
 #define BATCH 32 /* sockets checked per hold of the lock */
 
 static void move_after(struct gsock *marker, struct gsock *s)
@@ -87,9 +255,7 @@ static struct finding found[BATCH];
 static struct gsock marker = { .fd = -1, .reported = true };
 static bool marker_linked;
 
-/* Takes the marker out of the list: at the end of a round, and in a forked
- * child, whose copy of the list has it if the fork came between two batches. */
-void guard_check_drop_marker(void)
+static void drop_marker(void)
 {
 	if (marker_linked) {
 		marker.prev->next = marker.next;
@@ -98,11 +264,25 @@ void guard_check_drop_marker(void)
 	}
 }
 
+/* In a forked child (the lock held): the child's copy of the list has the
+ * marker if the fork came between two batches, and the child measures its
+ * own costs and cgroup. */
+void guard_check_forked(void)
+{
+	drop_marker();
+	ways.since_other = 0;
+	ways.broken = false;
+	ways.cg = CG_UNKNOWN;
+	ways.dumps = 0;
+}
+
 void guard_check_once(void)
 {
-	uint64_t now = guard_now_ms();
+	uint64_t now = guard_now_ms(), t0 = now_ns(), spent = 0, t;
+	size_t live = __atomic_load_n(&guard.live, __ATOMIC_RELAXED), walked = 0;
 	bool done = false;
 
+	ways.dumped = want_dump(live) && dump_round();
 	/* A marker node keeps the place in the list while the lock is dropped
 	 * between batches: sockets come and go around it meanwhile. It is never
 	 * checked (reported, no fd) and only the checker walks the list. */
@@ -123,19 +303,32 @@ void guard_check_once(void)
 				break;
 			}
 			move_after(&marker, s);
+			walked++;
 			if (check(s, now, &found[nfound]))
 				nfound++;
 		}
 		if (done)
-			guard_check_drop_marker();
+			drop_marker();
 		pthread_mutex_unlock(&guard.lock);
+		t = now_ns();
+		spent += t - t0;
 		for (size_t i = 0; i < nfound; i++)
 			guard_report_socket(&found[i].s, found[i].fd, found[i].local, found[i].peer, now);
 		if (nfound)
 			guard_symbols_release();
+		t0 = now_ns();
 		if (!done)
 			pthread_mutex_lock(&guard.lock);
 	}
+	/* the cost of reading states, reports left out */
+	if (ways.dumped)
+		average(&ways.dump_ns, spent);
+	else if (walked)
+		average(&ways.info_ns, spent / walked);
+	__atomic_add_fetch(&guard.checks, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&guard.check_us, spent / 1000, __ATOMIC_RELAXED);
+	if (ways.dumped)
+		__atomic_add_fetch(&guard.dump_checks, 1, __ATOMIC_RELAXED);
 }
 
 void *guard_checker(void *arg)

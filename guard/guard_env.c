@@ -2,7 +2,7 @@
  * comma-separated list of key=value items written by `closewait guard` (or by
  * hand):
  *   interval=MS  grace=MS  keepalive=IDLE:INTVL:CNT  user_timeout=MS
- *   cure=fin  inherit=0  report=PATH
+ *   cure=fin  inherit=0  dump_above=N  report=PATH
  * report comes last and its value runs to the end of the string, so a path
  * may hold commas. An empty or absent variable means the defaults: report
  * to stderr, enforce nothing. */
@@ -67,6 +67,12 @@ static int item(const char *k, size_t klen, const char *v, const char *end, stru
 	}
 	if (IS("keepalive"))
 		return keepalive(v, end, cfg);
+	if (IS("dump_above")) {
+		if (number(v, end, 0, 1000000000L, &n))
+			return -EINVAL;
+		cfg->dump_above = n;
+		return 0;
+	}
 	if (IS("cure")) {
 		if ((size_t)(end - v) != 3 || memcmp(v, "fin", 3))
 			return -EINVAL;
@@ -85,7 +91,8 @@ static int item(const char *k, size_t klen, const char *v, const char *end, stru
 
 int guard_cfg_parse(const char *s, struct guard_cfg *cfg, const char **bad)
 {
-	*cfg = (struct guard_cfg){ .interval_ms = 1000, .grace_ms = 5000, .inherit = true };
+	*cfg = (struct guard_cfg){ .interval_ms = 1000, .grace_ms = 5000, .inherit = true,
+				   .dump_above = -1 };
 	while (s && *s) {
 		const char *eq = strchr(s, '='), *end;
 

@@ -18,6 +18,7 @@ struct guard guard = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.report_lock = PTHREAD_MUTEX_INITIALIZER,
 	.report_fd = -1,
+	.diag_fd = -1,
 };
 
 /* Inodes reported, in memory shared with forked children so that a socket
@@ -109,11 +110,13 @@ static void after_fork_parent(void)
 static void after_fork_child(void)
 {
 	pthread_mutex_unlock(&guard.report_lock);
-	guard_check_drop_marker();
+	guard_check_forked();
 	pthread_mutex_unlock(&guard.lock);
+	guard_diag_forked();
 	guard.checker_running = false;
 	guard.tracked = guard.live;
 	guard.reported = guard.cured = 0;
+	guard.checks = guard.check_us = guard.dump_checks = guard.filtered_checks = 0;
 	if (guard.live)
 		guard_start_checker();
 }

@@ -1,63 +1,31 @@
 /* Reports: one JSON line per socket left in CLOSE_WAIT, written with one
  * write(2) to a file opened O_APPEND (or stderr), when found, so nothing is
  * lost if the program dies by a signal or calls _exit; a summary line at
- * normal exit. The report fd sits near the top of the fd limit, close-on-exec,
- * out of the program's way; if the program closes it anyway, the next report
- * opens it again. */
+ * normal exit. The report fd is one of the guard's own (guard_fds.c): if the
+ * program closes it, the next report opens it again. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/resource.h>
 
 #include "guard.h"
 
 #define LINE_MAX_BYTES 16384
 
-bool guard_own_fd(int fd)
-{
-	return fd >= 0 && fd == __atomic_load_n(&guard.report_fd, __ATOMIC_RELAXED);
-}
-
-void guard_lost_fd(int fd)
-{
-	pthread_mutex_lock(&guard.report_lock);
-	if (guard.report_fd == fd)
-		guard.report_fd = -1;
-	pthread_mutex_unlock(&guard.report_lock);
-}
-
-void guard_lost_range(unsigned first, unsigned last)
-{
-	int fd = __atomic_load_n(&guard.report_fd, __ATOMIC_RELAXED);
-
-	if (fd >= 0 && (unsigned)fd >= first && (unsigned)fd <= last)
-		guard_lost_fd(fd);
-}
-
 /* The report fd (report_lock held): stderr without --report. */
 static int report_fd(void)
 {
-	struct rlimit rl;
-	int fd, high;
+	int fd;
 
 	if (!guard.cfg.report[0])
 		return 2;
 	if (guard.report_fd >= 0)
 		return guard.report_fd;
-	fd = open(guard.cfg.report, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -1;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 64) {
-		high = guard.real.fcntl(fd, F_DUPFD_CLOEXEC, (int)(rl.rlim_cur - 32));
-		if (high >= 0) {
-			guard.real.close(fd);
-			fd = high;
-		}
-	}
-	guard.report_fd = fd;
+	fd = guard_high_fd(open(guard.cfg.report, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+	if (fd >= 0)
+		guard.report_fd = fd;
 	return fd;
 }
 
@@ -185,9 +153,12 @@ void guard_report_summary(void)
 		return; /* a process that made no TCP connection: nothing to say */
 	pthread_mutex_lock(&guard.lock);
 	add(l, "{\"version\":1,\"event\":\"summary\",\"pid\":%d,\"tracked\":%llu,\"open\":%zu,"
-	       "\"reported\":%llu,\"cured\":%llu}",
+	       "\"reported\":%llu,\"cured\":%llu,\"checks\":%llu,\"check_us\":%llu,"
+	       "\"dump_checks\":%llu,\"filtered_checks\":%llu}",
 	    (int)getpid(), (unsigned long long)guard.tracked, guard.live,
-	    (unsigned long long)guard.reported, (unsigned long long)guard.cured);
+	    (unsigned long long)guard.reported, (unsigned long long)guard.cured,
+	    (unsigned long long)guard.checks, (unsigned long long)guard.check_us,
+	    (unsigned long long)guard.dump_checks, (unsigned long long)guard.filtered_checks);
 	pthread_mutex_unlock(&guard.lock);
 	emit(l);
 }

@@ -60,5 +60,8 @@ int cgroup_ids_load(const char *mnt, struct cgroup_ids **out);
 const char *cgroup_ids_path(const struct cgroup_ids *t, uint64_t id);
 size_t cgroup_ids_count(const struct cgroup_ids *t);   /* the cgroups seen */
 void cgroup_ids_free(struct cgroup_ids *t);            /* NULL: nothing */
+/* The id of the cgroup directory at path (in a cgroup2 mount), as the walk
+ * gives it. 0, or -errno. */
+int cgroup_id_of_path(const char *path, uint64_t *id);
 
 #endif

@@ -64,6 +64,13 @@ static int dir_id(struct cgroup_ids *t, int dirfd, const char *name, int flags, 
 	return 0;
 }
 
+int cgroup_id_of_path(const char *path, uint64_t *id)
+{
+	struct cgroup_ids t = { 0 };
+
+	return dir_id(&t, AT_FDCWD, path, 0, id);
+}
+
 /* Adds the cgroup id at parent's path + "/" + name (parent NULL: the root). */
 static int ids_add(struct cgroup_ids *t, uint64_t id, const char *parent, const char *name)
 {

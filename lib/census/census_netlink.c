@@ -16,33 +16,43 @@
  * at 32 KiB (netlink_dump, max_recvmsg_len): a bigger buffer gains nothing. */
 #define NL_BUF 32768
 
-/* inet_diag bytecode for the ports of f: an AND of clauses, each a port
- * comparison or, for port (either end), sport OR dport. A clause that fails
- * jumps 4 bytes past the end (reject); reaching the end exactly accepts.
- * The kernel's audit follows the "yes" jumps, so every op lies on that
- * chain: an OR reaches its second comparison by "no", and its first one's
- * success jumps over it with a JMP (which always takes "no"), as ss does. */
-static size_t ports_bytecode(struct inet_diag_bc_op *op, const struct cw_filter *f)
+/* inet_diag bytecode for the ports of f (NULL: none) and a cgroup (0: any):
+ * an AND of clauses, each a port comparison, a cgroup comparison or, for
+ * port (either end), sport OR dport. A clause that fails jumps 4 bytes past
+ * the end (reject); reaching the end exactly accepts. The kernel's audit
+ * follows the "yes" jumps, so every op lies on that chain: an OR reaches its
+ * second comparison by "no", and its first one's success jumps over it with
+ * a JMP (which always takes "no"), as ss does. */
+static size_t request_bytecode(struct inet_diag_bc_op *op, const struct cw_filter *f,
+			       uint64_t cgroup)
 {
-	size_t len = (f->port >= 0 ? 20 : 0) + (f->sport >= 0 ? 8 : 0) + (f->dport >= 0 ? 8 : 0);
+	size_t len = (cgroup ? 12 : 0);
 	size_t at = 0; /* bytes */
 
+	if (f)
+		len += (f->port >= 0 ? 20 : 0) + (f->sport >= 0 ? 8 : 0) + (f->dport >= 0 ? 8 : 0);
 #define OP(c, y, n) (op[at / 4] = (struct inet_diag_bc_op){ (c), (y), (uint16_t)(n) }, at += 4)
 #define PORT(p) (op[at / 4] = (struct inet_diag_bc_op){ 0, 0, (uint16_t)(p) }, at += 4)
-	if (f->port >= 0) {
+	if (f && f->port >= 0) {
 		OP(INET_DIAG_BC_S_EQ, 8, 12);
 		PORT(f->port);
 		OP(INET_DIAG_BC_JMP, 4, 12);
 		OP(INET_DIAG_BC_D_EQ, 8, len - at + 4);
 		PORT(f->port);
 	}
-	if (f->sport >= 0) {
+	if (f && f->sport >= 0) {
 		OP(INET_DIAG_BC_S_EQ, 8, len - at + 4);
 		PORT(f->sport);
 	}
-	if (f->dport >= 0) {
+	if (f && f->dport >= 0) {
 		OP(INET_DIAG_BC_D_EQ, 8, len - at + 4);
 		PORT(f->dport);
+	}
+	if (cgroup) {
+		/* the id follows the op, unaligned to 8 */
+		OP(INET_DIAG_BC_CGROUP_COND, 12, len - at + 4);
+		memcpy(&op[at / 4], &cgroup, sizeof(cgroup));
+		at += sizeof(cgroup);
 	}
 #undef OP
 #undef PORT
@@ -50,7 +60,7 @@ static size_t ports_bytecode(struct inet_diag_bc_op *op, const struct cw_filter 
 }
 
 size_t netlink_request(void *buf, int family, uint32_t states, const struct cw_filter *ports,
-		       uint32_t seq)
+		       uint64_t cgroup, uint32_t seq)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct inet_diag_req_v2 *req;
@@ -72,9 +82,9 @@ size_t netlink_request(void *buf, int family, uint32_t states, const struct cw_f
 		states |= CW_STATE_BIT(CW_TCP_TIME_WAIT);
 	req->idiag_states = states;
 	req->idiag_ext = 1 << (INET_DIAG_INFO - 1);
-	if (ports) {
-		struct inet_diag_bc_op bc[12];
-		size_t len = ports_bytecode(bc, ports);
+	{
+		struct inet_diag_bc_op bc[16];
+		size_t len = request_bytecode(bc, ports, cgroup);
 
 		if (len)
 			mnl_attr_put(nlh, INET_DIAG_REQ_BYTECODE, len, bc);
@@ -237,7 +247,7 @@ int netlink_dump_tcp(int family, uint32_t states, const struct cw_filter *ports,
 		err = -errno;
 		goto fail;
 	}
-	len = netlink_request(req, family, states, ports, seq);
+	len = netlink_request(req, family, states, ports, 0, seq);
 	if (mnl_socket_sendto(nl, req, len) < 0) {
 		err = -errno;
 		goto fail;

@@ -122,6 +122,64 @@ leaky_elsewhere() {
 	[ "$(shell_fds "$me")" = "$fd0" ]
 }
 
+@test "reap --unit NAME --mode fin and --container ID --mode rst, no --all-netns: each acts on that workload's sockets in its own namespace (they read every namespace), unless --net names another" {
+	me=$BASHPID
+	fd0=$(shell_fds "$me")
+	# a unit and a Docker container, each with its leaky server in a new namespace
+	unit=closewait-reap-$FX_RUN.service
+	fx_cgroup "system.slice/$unit"
+	fx_bg unit-srv "system.slice/$unit" new "$CW" serve --leak --quiet --port 8000
+	usrv=$FX_PID
+	id=$(fx_hex64)
+	fx_cgroup "system.slice/docker-$id.scope"
+	fx_bg docker-srv "system.slice/docker-$id.scope" new "$CW" serve --leak --quiet --port 8000
+	dsrv=$FX_PID
+	fx_wait_listen "$usrv" 8000
+	fx_wait_listen "$dsrv" 8000
+	ubase=$(fd_count "$usrv")
+	dbase=$(fd_count "$dsrv")
+	fx_leak "$usrv" 8000 4
+	fx_leak "$dsrv" 8000 6
+	uino=$(fx_netns_ino "$usrv")
+	dino=$(fx_netns_ino "$dsrv")
+	[ "$(fx_netns_ino $BASHPID)" -ne "$uino" ]
+	[ "$(fx_netns_ino $BASHPID)" -ne "$dino" ]
+
+	# --net naming our own namespace: the unit has no socket here, nothing is done
+	run "$CW" reap --unit "$unit" --net "pid:$BASHPID" --mode fin --yes --json
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(jq .selected <<<"$output")" -eq 0 ]
+	[ "$(fx_count "$usrv" close-wait "sport = :8000")" -eq 4 ]
+
+	run "$CW" reap --unit "$unit" --mode fin --yes --json
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(jq .selected <<<"$output")" -eq 4 ]
+	[ "$(jq .results.clean <<<"$output")" -eq 4 ]
+	[ "$(jq --argjson ino "$uino" --argjson p "$usrv" '[.sockets[] | select(.netns == $ino and .pid == $p and .result == "clean")] | length' <<<"$output")" -eq 4 ]
+	fx_wait_count "$usrv" 0 last-ack "sport = :8000"
+	[ "$(fx_count "$usrv" close-wait "sport = :8000")" -eq 0 ]
+	[ "$(fx_count "$usrv" time-wait "dport = :8000")" -eq 4 ]
+	# the container's sockets were not the unit's: untouched
+	[ "$(fx_count "$dsrv" close-wait "sport = :8000")" -eq 6 ]
+
+	rsts=$(out_rsts "$dsrv")
+	run "$CW" reap --container "${id:0:12}" --mode rst --yes --json
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(jq .selected <<<"$output")" -eq 6 ]
+	[ "$(jq .results.destroyed <<<"$output")" -eq 6 ]
+	[ "$(jq --argjson ino "$dino" --argjson p "$dsrv" '[.sockets[] | select(.netns == $ino and .pid == $p and .result == "destroyed")] | length' <<<"$output")" -eq 6 ]
+	[ "$(fx_count "$dsrv" close-wait "sport = :8000")" -eq 0 ]
+	[ "$(( $(out_rsts "$dsrv") - rsts ))" -eq 6 ]
+	fx_wait_count "$dsrv" 0 fin-wait-2 "dport = :8000"
+	# both reaps leave the servers' fds open (fin and rst act on the connection, not the fd)
+	[ "$(fd_count "$usrv")" -eq $((ubase + 4)) ]
+	[ "$(fd_count "$dsrv")" -eq $((dbase + 6)) ]
+	[ "$(shell_fds "$me")" = "$fd0" ]
+}
+
 @test "the fixture leaves nothing behind: processes, cgroups, /run/netns names" {
 	fx_cleanup
 	fx_check_gone

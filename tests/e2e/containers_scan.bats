@@ -244,6 +244,108 @@ scan_all() {
 	[ "$(jq '[.sockets[] | select(.state == "close-wait")] | length' <<<"$output")" -eq 0 ]
 }
 
+@test "--container takes an id or a prefix of 12 or more lowercase hex digits: a shorter one or an uppercase one is refused (exit 2), saying why" {
+	want='is not a container id (at least 12 lowercase hex digits)'
+	usage_error "--container: \"abc123\" $want" "$CW" scan --container abc123
+	# 11 digits of a real id: one short
+	id=$(jq -r 'select(.name == "srv6") | .container_id' "$FX_DIR/servers.jsonl")
+	usage_error "--container: \"${id:0:11}\" $want" "$CW" scan --all-netns --container "${id:0:11}"
+	# the same id in capitals: not taken for it
+	usage_error "--container: \"${id^^}\" $want" "$CW" scan --all-netns --container "${id^^}"
+	usage_error "--container: \"${id:0:12}G\" $want" "$CW" scan --container "${id:0:12}G"
+	# reap and watch read the option the same way, before acting on anything
+	usage_error "closewait reap: --container: \"${id^^}\" $want" "$CW" reap --container "${id^^}" --mode rst --yes
+	usage_error "closewait watch: --container: \"abc123\" $want" "$CW" watch --container abc123 --count 1
+}
+
+# group_rows FILE KEY WANT: for each line of WANT (servers.jsonl's), a row
+# "VALUE LEAKS N RUNTIME_OK CLOSE_WAIT LISTEN TOTAL": its KEY (systemd_unit,
+# container_id), its leaks, and what FILE's groups[] say of it: how many
+# groups have that KEY, whether the first has its container_runtime, and
+# that group's counts.
+group_rows() {
+	jq -r --arg k "$2" --slurpfile w "$3" '[.groups[] | select(.[$k] != null)] as $g | $w[] as $e |
+		[$g[] | select(.[$k] == $e[$k])] as $m |
+		[$e[$k], $e.leaks, ($m | length), ($m[0].container_runtime == $e.container_runtime),
+		 $m[0].close_wait, $m[0].listen, $m[0].total] | @tsv' "$1"
+}
+
+# table_row FILE KEY HEADING...: in the summary table of FILE, the row whose
+# first column is KEY: its columns under these HEADINGs (the columns of the
+# states present vary with what else runs on the host), one line per such row.
+table_row() {
+	local f=$1 k=$2
+	shift 2
+	awk -v k="$k" -v want="$*" '
+		!h && $0 ~ /^[A-Z]/ && / CLOSE-WAIT / {
+			h = 1
+			n = split(want, w, " ")
+			for (i = 1; i <= NF; i++)
+				for (j = 1; j <= n; j++)
+					if ($i == w[j]) c[j] = i
+			next
+		}
+		h && $1 == k { out = ""; for (j = 1; j <= n; j++) out = out (j > 1 ? " " : "") $(c[j]); print out }' "$f"
+}
+
+@test "--by unit: one group per leaky-N.service, its CLOSE_WAIT and its listener; the containers' servers are in the group of no unit" {
+	j=$BATS_TEST_TMPDIR/units.json
+	scan_all "$j" --by unit
+	[ "$(jq -r .by "$j")" = unit ]
+	jq -c 'select(.systemd_unit != null)' "$FX_DIR/servers.jsonl" >"$j.want"
+	[ "$(wc -l <"$j.want")" -eq 4 ]
+	run "$CW" scan --all-netns --by unit
+	[ "$status" -eq 1 ]
+	echo "$output" >"$j.txt"
+	[ "$(grep -c '^UNIT  .*  CLOSE-WAIT  ' "$j.txt")" -eq 1 ]
+	group_rows "$j" systemd_unit "$j.want" >"$j.rows"
+	[ "$(wc -l <"$j.rows")" -eq 4 ]
+	while IFS=$'\t' read -r unit n groups _ cw listen total; do
+		echo "$unit: $n leaked; $groups groups: close_wait $cw, listen $listen, total $total" >&2
+		[ "$groups" -eq 1 ]
+		[ "$cw" -eq "$n" ]
+		[ "$listen" -eq 1 ]
+		[ "$total" -eq $((n + 1)) ]
+		# the table's row: the unit, its CLOSE-WAIT count
+		[ "$(table_row "$j.txt" "$unit" CLOSE-WAIT)" = "$n" ]
+	done <"$j.rows"
+	# a container's scope is no unit: no group is named after one
+	[ "$(jq --slurpfile s "$FX_DIR/servers.jsonl" '[.groups[].systemd_unit // empty | select(contains($s[].container_id // "-"))] | length' "$j")" -eq 0 ]
+	[ "$(jq '[.groups[] | select(.systemd_unit == null)] | length' "$j")" -eq 1 ]
+	nounit=$(jq -s 'map(select(.systemd_unit == null) | .leaks) | add' "$FX_DIR/servers.jsonl")
+	[ "$(jq '.groups[] | select(.systemd_unit == null) | .close_wait' "$j")" -ge "$nounit" ]
+}
+
+@test "--by container: one group per container (Docker, Podman, containerd, CRI-O, the cgroupfs pods'), with its runtime and counts; the units' servers in the group of none" {
+	j=$BATS_TEST_TMPDIR/containers.json
+	scan_all "$j" --by container
+	[ "$(jq -r .by "$j")" = container ]
+	jq -c 'select(.container_id != null)' "$FX_DIR/servers.jsonl" >"$j.want"
+	[ "$(wc -l <"$j.want")" -eq 17 ]
+	[ "$(jq -s 'map(select(.container_runtime == "docker" or .container_runtime == "podman")) | length' "$j.want")" -eq 8 ]
+	run "$CW" scan --all-netns --by container
+	[ "$status" -eq 1 ]
+	echo "$output" >"$j.txt"
+	[ "$(grep -c '^CONTAINER  *RUNTIME  .*  CLOSE-WAIT  ' "$j.txt")" -eq 1 ]
+	group_rows "$j" container_id "$j.want" >"$j.rows"
+	[ "$(wc -l <"$j.rows")" -eq 17 ]
+	while IFS=$'\t' read -r id n groups runtime cw listen total; do
+		rt=$(jq -r --arg id "$id" 'select(.container_id == $id) | .container_runtime // "-"' "$j.want")
+		echo "$id ($rt): $n leaked; $groups groups, its runtime $runtime: close_wait $cw, listen $listen, total $total" >&2
+		[ "$groups" -eq 1 ]
+		[ "$runtime" = true ]
+		[ "$cw" -eq "$n" ]
+		[ "$listen" -eq 1 ]
+		[ "$total" -eq $((n + 1)) ]
+		# the table's row: the whole id, the runtime (- when the path names none), the count
+		[ "$(table_row "$j.txt" "$id" RUNTIME CLOSE-WAIT)" = "$rt $n" ]
+	done <"$j.rows"
+	[ "$(jq '[.groups[] | select(.container_id == null)] | length' "$j")" -eq 1 ]
+	[ "$(jq '.groups[] | select(.container_id == null) | .container_runtime' "$j")" = null ]
+	none=$(jq -s 'map(select(.container_id == null) | .leaks) | add' "$FX_DIR/servers.jsonl")
+	[ "$(jq '.groups[] | select(.container_id == null) | .close_wait' "$j")" -ge "$none" ]
+}
+
 @test "one namespace per way of being found: a /run/netns mount with no process, a mount in another mount namespace, a thread, an fd" {
 	j=$BATS_TEST_TMPDIR/found.json
 	scan_all "$j"
@@ -269,6 +371,37 @@ scan_all() {
 	[ "$status" -eq 1 ]
 	[ "$(grep -c "cwt-nsleak\[[0-9]*\]:[0-9]* .* closewait-test-$FX_RUN-x\$" <<<"$output")" -eq 2 ]
 	[ "$(grep -c "cwt-nsleak\[[0-9]*\]:[0-9]* .* netns $(jq -rs 'map(select(.way == "fd"))[0].netns' "$FX_DIR/found.jsonl")\$" <<<"$output")" -eq 5 ]
+}
+
+@test "from a pid namespace of its own (unshare -p --mount-proc): sockets whose holder is in the host's pid namespace have owner unknown and no pid, owners_hidden is true, the note is said once" {
+	mount=$(jq -c 'select(.netns_name != null)' "$FX_DIR/found.jsonl")
+	name=$(jq -r .netns_name <<<"$mount")
+	holder=$(jq .holder <<<"$mount")
+	j=$BATS_TEST_TMPDIR/hidden.json
+	# from the host's pid namespace: the holder, nothing hidden
+	run "$CW" scan --net "$name" --json
+	[ "$status" -eq 1 ]
+	[ "$(jq .owners_hidden <<<"$output")" = false ]
+	[ "$(jq --argjson p "$holder" '[.sockets[] | select(.state == "close-wait" and .owner == "process" and .owners[0].pid == $p)] | length' <<<"$output")" -eq 2 ]
+
+	run unshare -p -f --mount-proc "$CW" scan --all-netns --json
+	[ "$status" -eq 1 ]
+	echo "$output" >"$j"
+	[ "$(jq .owners_hidden "$j")" = true ]
+	# still found (by its /run/netns mount), still read
+	[ "$(jq --argjson e "$mount" '[.namespaces[] | select(.netns == $e.netns and .found == "mount" and .error == null)] | length' "$j")" -eq 1 ]
+	sel='[.sockets[] | select(.netns == $e.netns and .state == "close-wait")]'
+	[ "$(jq --argjson e "$mount" "$sel | length" "$j")" -eq 2 ]
+	# never a wrong owner: none at all
+	[ "$(jq --argjson e "$mount" "$sel | map(select(.owner == \"unknown\" and .owners == [] and .pid == null and .inode > 0)) | length" "$j")" -eq 2 ]
+	[ "$(jq --argjson p "$holder" '[.. | objects | select(.pid? == $p)] | length' "$j")" -eq 0 ]
+
+	run unshare -p -f --mount-proc "$CW" scan --all-netns
+	[ "$status" -eq 1 ]
+	[ "$(grep -c "^Processes of other pid namespaces are not visible from here: sockets of other network namespaces may show no owner (run closewait in the host's pid namespace)\.\$" <<<"$output")" -eq 1 ]
+	[ "$(grep -c "not visible" <<<"$output")" -eq 1 ]
+	[ "$(grep -c "^close-wait .* (unknown) .* $name\$" <<<"$output")" -eq 2 ]
+	[ "$(grep -c "cwt-nsleak" <<<"$output")" -eq 0 ]
 }
 
 @test "--net NAME, --net PATH, --net pid:PID and --pid read only the namespaces they name" {

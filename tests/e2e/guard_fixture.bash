@@ -20,7 +20,8 @@ guard_env() {
 
 # guarded OPTION... -- PROGRAM ARGS...: PROGRAM under the guard with OPTIONS,
 # in the background; sets GUARDED (its pid: the guard execs the program); its
-# output goes to $BATS_TEST_TMPDIR/guarded.log.
+# output goes to $BATS_TEST_TMPDIR/guarded.log. A caller's GUARD_WRAP array,
+# when set, is a command that runs the guard (and must exec it).
 guarded() {
 	local -a args=()
 	while [ "$1" != -- ]; do
@@ -28,8 +29,8 @@ guarded() {
 		shift
 	done
 	shift
-	LD_PRELOAD=$(guard_env "$1") bg "$CW" guard --grace 2s --interval 1s --report "$REPORT" \
-		"${args[@]}" -- "$@" >"$BATS_TEST_TMPDIR/guarded.log" 2>&1
+	LD_PRELOAD=$(guard_env "$1") bg ${GUARD_WRAP[@]+"${GUARD_WRAP[@]}"} "$CW" guard --grace 2s \
+		--interval 1s --report "$REPORT" "${args[@]}" -- "$@" >"$BATS_TEST_TMPDIR/guarded.log" 2>&1
 	GUARDED=$LAST_PID
 }
 

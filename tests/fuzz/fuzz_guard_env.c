@@ -22,6 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(cfg.interval_ms >= 1 && cfg.interval_ms <= 86400000u);
 		FUZZ_CHECK(cfg.grace_ms >= 1 && cfg.grace_ms <= 86400000u);
 		FUZZ_CHECK(memchr(cfg.report, '\0', sizeof(cfg.report)));
+		FUZZ_CHECK(cfg.dump_above >= -1 && cfg.dump_above <= 1000000000L);
 		if (cfg.keepalive)
 			FUZZ_CHECK(cfg.ka_idle >= 1 && cfg.ka_idle <= 32767 && cfg.ka_intvl >= 1 &&
 				   cfg.ka_intvl <= 32767 && cfg.ka_cnt >= 1 && cfg.ka_cnt <= 127);

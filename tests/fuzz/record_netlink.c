@@ -107,7 +107,7 @@ static int dump(int family, const char *dir, const char *name)
 	size_t len;
 
 	CHECK(fd >= 0);
-	len = netlink_request(req, family, 0, NULL, 1);
+	len = netlink_request(req, family, 0, NULL, 0, 1);
 	CHECK(sendto(fd, req, len, 0, (struct sockaddr *)&nl, sizeof(nl)) == (ssize_t)len);
 	for (;;) {
 		ssize_t got = recv(fd, buf, sizeof(buf), 0);

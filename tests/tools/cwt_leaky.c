@@ -5,9 +5,11 @@
  *          and goes back to accept without closing: CLOSE_WAIT, EOF read;
  *   never  answers the first message only (serve_first) and never reads the
  *          connection again: CLOSE_WAIT once the peer closes, EOF never read.
- * Listens on 127.0.0.1:PORT, prints "ready", serves until killed. Built with
- * debug information, so a backtrace names these functions and lines. */
+ * Listens on 127.0.0.1:PORT, prints "ready", serves until killed; SIGTERM
+ * ends it with a normal exit, so that the guard writes its summary. Built
+ * with debug information, so a backtrace names these functions and lines. */
 #include <ctype.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,13 +45,22 @@ __attribute__((noinline)) static void serve_first(int fd)
 		answer(fd, buf, n);
 }
 
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
 __attribute__((noinline)) static void accept_loop(int lfd, int never)
 {
-	for (;;) {
+	while (!stop) {
 		int fd = accept(lfd, NULL, NULL);
 
 		if (fd < 0) {
-			perror("cwt-leaky: accept");
+			if (!stop)
+				perror("cwt-leaky: accept");
 			continue;
 		}
 		if (never)
@@ -72,7 +83,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cwt-leaky: listen: %s\n", strerror(-lfd));
 		return 1;
 	}
+	/* no SA_RESTART: the blocked accept or read returns EINTR */
+	sigaction(SIGTERM, &(struct sigaction){ .sa_handler = on_term }, NULL);
 	printf("ready\n");
 	fflush(stdout);
 	accept_loop(lfd, !strcmp(argv[2], "never"));
+	return 0;
 }

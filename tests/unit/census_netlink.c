@@ -132,7 +132,7 @@ static void test_request(void **state)
 	const struct inet_diag_req_v2 *r;
 
 	(void)state;
-	len = netlink_request(buf, AF_INET6, CW_STATE_BIT(CW_TCP_CLOSE_WAIT) | CW_STATE_BIT(CW_TCP_FIN_WAIT2), NULL, 7);
+	len = netlink_request(buf, AF_INET6, CW_STATE_BIT(CW_TCP_CLOSE_WAIT) | CW_STATE_BIT(CW_TCP_FIN_WAIT2), NULL, 0, 7);
 	assert_int_equal(len, NLMSG_LENGTH(sizeof(*r)));
 	r = mnl_nlmsg_get_payload(nlh);
 	assert_int_equal(nlh->nlmsg_flags, NLM_F_REQUEST | NLM_F_DUMP);
@@ -143,12 +143,12 @@ static void test_request(void **state)
 	assert_int_equal(r->idiag_states, CW_STATE_BIT(CW_TCP_CLOSE_WAIT) |
 						  CW_STATE_BIT(CW_TCP_FIN_WAIT2) |
 						  CW_STATE_BIT(CW_TCP_TIME_WAIT));
-	netlink_request(buf, AF_INET, CW_STATE_BIT(CW_TCP_CLOSE_WAIT), NULL, 7);
+	netlink_request(buf, AF_INET, CW_STATE_BIT(CW_TCP_CLOSE_WAIT), NULL, 0, 7);
 	assert_int_equal(r->idiag_states, CW_STATE_BIT(CW_TCP_CLOSE_WAIT));
 }
 
 /* The kernel's inet_diag_bc_run for the ops we emit: true if accepted. */
-static bool bc_run(const uint8_t *bc, int len, uint16_t sport, uint16_t dport)
+static bool bc_run(const uint8_t *bc, int len, uint16_t sport, uint16_t dport, uint64_t cgroup)
 {
 	while (len > 0) {
 		const struct inet_diag_bc_op *op = (const void *)bc;
@@ -158,6 +158,13 @@ static bool bc_run(const uint8_t *bc, int len, uint16_t sport, uint16_t dport)
 		case INET_DIAG_BC_S_EQ: yes = sport == op[1].no; break;
 		case INET_DIAG_BC_D_EQ: yes = dport == op[1].no; break;
 		case INET_DIAG_BC_JMP: yes = false; break;
+		case INET_DIAG_BC_CGROUP_COND: {
+			uint64_t id;
+
+			memcpy(&id, op + 1, sizeof(id));
+			yes = cgroup == id;
+			break;
+		}
 		default: fail_msg("unexpected op %d", op->code);
 		}
 		if (yes) {
@@ -180,7 +187,7 @@ static bool bc_audit(const uint8_t *bc, int len)
 
 	while (len > 0) {
 		const struct inet_diag_bc_op *op = (const void *)bc;
-		int min = op->code == INET_DIAG_BC_JMP ? 4 : 8;
+		int min = op->code == INET_DIAG_BC_JMP ? 4 : op->code == INET_DIAG_BC_CGROUP_COND ? 12 : 8;
 
 		if (op->no < min || op->no > len + 4 || op->no & 3)
 			return false;
@@ -202,15 +209,18 @@ static bool bc_audit(const uint8_t *bc, int len)
 	return len == 0;
 }
 
-/* The bytecode for --port/--sport/--dport accepts exactly what the filter does. */
+/* The bytecode for --port/--sport/--dport and a cgroup id accepts exactly
+ * what the filter does, and only sockets of that cgroup. */
 static void test_request_ports(void **state)
 {
 	static const int vals[] = { -1, 80, 8000 };
 	static const uint16_t ports[] = { 0, 80, 8000, 9 };
+	static const uint64_t cgroups[] = { 0, 0x100000000000abcdULL };
 	char buf[NETLINK_REQ_MAX];
 	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
 
 	(void)state;
+	for (int g = 0; g < 2; g++)
 	for (int a = 0; a < 3; a++)
 		for (int b = 0; b < 3; b++)
 			for (int c = 0; c < 3; c++) {
@@ -222,12 +232,12 @@ static void test_request_ports(void **state)
 				f.port = vals[a];
 				f.sport = vals[b];
 				f.dport = vals[c];
-				len = netlink_request(buf, AF_INET, 0, &f, 1);
+				len = netlink_request(buf, AF_INET, 0, &f, cgroups[g], 1);
 				assert_true(len <= sizeof(buf));
 				mnl_attr_for_each(x, nlh, sizeof(struct inet_diag_req_v2))
 					if (mnl_attr_get_type(x) == INET_DIAG_REQ_BYTECODE)
 						at = x;
-				if (a == 0 && b == 0 && c == 0) {
+				if (g == 0 && a == 0 && b == 0 && c == 0) {
 					assert_null(at);
 					continue;
 				}
@@ -239,10 +249,13 @@ static void test_request_ports(void **state)
 
 						s.local.port = ports[i];
 						s.peer.port = ports[j];
-						assert_int_equal(bc_run(mnl_attr_get_payload(at),
-									(int)mnl_attr_get_payload_len(at), ports[i],
-									ports[j]),
-								 cw_filter_match_addr(&f, &s));
+						for (int k = 0; k < 2; k++)
+							assert_int_equal(
+								bc_run(mnl_attr_get_payload(at),
+								       (int)mnl_attr_get_payload_len(at),
+								       ports[i], ports[j], cgroups[1 - k]),
+								cw_filter_match_addr(&f, &s) &&
+									(!cgroups[g] || k == 0));
 					}
 			}
 }
