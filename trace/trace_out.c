@@ -39,11 +39,20 @@ struct trace_out *trace_out_open(const struct trace_opts *o)
 	return &t;
 }
 
-void trace_out_started(struct trace_out *t)
+void trace_out_started(struct trace_out *t, bool eof_times)
 {
 	char g[32];
 
-	if (t->tty) {
+	if (!t->tty) {
+		out_json_open(t->w, NULL, '{');
+		out_json_int(t->w, "version", TRACE_JSON_VERSION);
+		out_json_str(t->w, "event", "started");
+		out_json_num(t->w, "grace", (double)t->o->grace_ms / 1000.0, 3);
+		out_json_num(t->w, "interval", (double)t->o->interval_ms / 1000.0, 3);
+		out_json_bool(t->w, "eof_read_times", eof_times);
+		out_json_end(t->w);
+		out_flush(t->w);
+	} else {
 		out_printf(t->w, "closewait trace: following TCP sockets%s%s; reporting CLOSE_WAIT after %s\n",
 			   t->o->comm ? " of " : "", t->o->comm ? t->o->comm : "",
 			   out_ms_str(t->o->grace_ms, g, sizeof(g)));

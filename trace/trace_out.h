@@ -13,7 +13,8 @@
 
 struct trace_out;
 struct trace_out *trace_out_open(const struct trace_opts *o);
-void trace_out_started(struct trace_out *t);
+/* The programs are attached: every creation from now on is seen. */
+void trace_out_started(struct trace_out *t, bool eof_times);
 /* A leak just past --grace. */
 void trace_out_leak(struct trace_out *t, const struct trace_leak *l);
 /* The groups after a census: JSON lines for those that changed, or the

@@ -299,7 +299,7 @@ int trace_run(const struct trace_opts *o)
 	t.out = trace_out_open(o);
 	start = ns_of(CLOCK_MONOTONIC) / 1000000u;
 	end = o->duration_ms ? start + o->duration_ms : UINT64_MAX;
-	trace_out_started(t.out);
+	trace_out_started(t.out, trace_bpf_recv_length(t.bpf, NULL));
 	for (next = start;;) {
 		if ((err = tick(&t))) {
 			fprintf(stderr, "closewait trace: census: %s\n", strerror(-err));
