@@ -44,7 +44,8 @@ static void trace_help(void)
 	       "  --grace D        in CLOSE_WAIT this long before it is reported (default 5s)\n"
 	       "  --interval D     between censuses (default 1s)\n"
 	       "  --duration D     stop after D (default: at SIGINT or SIGTERM)\n"
-	       "  --json           JSON lines (the default when stdout is not a terminal)\n\n"
+	       "  --json           JSON lines (the default when stdout is not a terminal)\n"
+	       "  --help           print the options\n\n"
 	       "On a terminal the groups' headlines are redrawn each interval and a\n"
 	       "summary with the stacks is printed at the end. Exit 0; 1 on a failure;\n"
 	       "2 on a usage error or a missing privilege.\n");

@@ -124,7 +124,10 @@ static void text_leak(struct out *w, const struct trace_leak *l)
 	out_printf(w, "  pid %d (%s) fd %d %s <- %s: CLOSE_WAIT ", (int)l->pid,
 		   out_name(l->command, cmd, sizeof(cmd)), l->fd, l->local, l->peer);
 	if (l->exact)
-		out_printf(w, "since %s, ", iso_ms(l->since_ms, b, sizeof(b)));
+		out_printf(w, "since %s (%s), ", iso_ms(l->since_ms, b, sizeof(b)),
+			   out_ms_str(l->age_min_ms, e, sizeof(e)));
+	else if (l->age_min_ms == l->age_max_ms)
+		out_printf(w, "for %s, ", out_ms_str(l->age_min_ms, b, sizeof(b)));
 	else
 		out_printf(w, "for %s to %s, ", out_ms_str(l->age_min_ms, b, sizeof(b)),
 			   out_ms_str(l->age_max_ms, e, sizeof(e)));
