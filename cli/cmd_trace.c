@@ -93,7 +93,7 @@ int cmd_trace(int argc, char **argv)
 	return trace_run(&o);
 #else
 	(void)pid, (void)comm, (void)grace_ms, (void)interval_ms, (void)duration_ms, (void)json;
-	cli_fail_exit2("trace", "this closewait was built without eBPF support (clang, bpftool, "
-				 "libbpf, libelf and libdw were missing)");
+	cli_fail_exit2("trace", "this closewait was built without trace, whose eBPF side needs clang, "
+				 "llvm-strip, bpftool, libbpf, libelf and libdw at build time");
 #endif
 }
