@@ -64,7 +64,7 @@ static const struct cw_trace_rec *find_rec(const struct trace_entry *v, size_t n
 	struct trace_entry k = { .rec.inode = inode };
 	const struct trace_entry *e;
 
-	if (!inode)
+	if (!inode || !n)
 		return NULL;
 	e = bsearch(&k, v, n, sizeof(*v), by_inode);
 	return e ? &e->rec : NULL;
@@ -196,7 +196,8 @@ static int tick(struct tracer *t)
 		cw_census_free(c);
 		return err;
 	}
-	qsort(recs, nrecs, sizeof(*recs), by_inode);
+	if (nrecs) /* qsort and bsearch want an array, even an empty one */
+		qsort(recs, nrecs, sizeof(*recs), by_inode);
 	clocks_now(&now);
 	for (size_t i = 0; i < t->leaks.n; i++)
 		t->leaks.v[i].live = false;
