@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # closewait trace (S28): eBPF tracing of the classic leaky server
 # (tests/tools/cwt_leaky.c) built with frame pointers (cwt-leaky-fp) and
-# without (cwt-leaky-nofp). Each trace runs in a private mount namespace
+# without (cwt-leaky-nofp), and a client pool that keeps connections the
+# server closed (cwt-pool). Each trace runs in a private mount namespace
 # whose tracefs is unmounted first, so trace mounts its own (and the host's
 # mounts stay as they were). Every trace runs with --grace 1s --interval 200ms.
 
@@ -118,6 +119,30 @@ leaky() {
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == "3 sockets in CLOSE_WAIT, created by accept() in accept_loop (cwt_leaky.c:"*") ← main"*", 3 never read after the peer's FIN" ]]
 	[ "$(fd_count "$LEAKY")" -eq $((BASE + 3)) ]
+	kill_bg
+	[ "$(shell_fds $$)" = "$SHELL_FDS" ]
+}
+
+@test "a client's pool keeping connections the server closed: created by connect() in pool_connect <- main, never-read; read(fd, buf, 0) is not taken for the EOF" {
+	start_server 8407 --idle 300ms
+	tracing -- --comm cwt-pool
+	bg "$T/cwt-pool" 8407 2 --zero-read >"$BATS_TEST_TMPDIR/pool.out"
+	pool=$LAST_PID
+	wait_until "$(slack_ms 5000)" "grep -q zero-read '$BATS_TEST_TMPDIR/pool.out'"
+	wait_until "$(slack_ms 6000)" '[ "$(nleaks)" -ge 2 ]'
+	stop_tracer
+	[ "$STOP_STATUS" -eq 0 ]
+	cat "$OUT" >&2
+	run leaks
+	[ "${#lines[@]}" -eq 2 ]
+	for l in "${lines[@]}"; do
+		[ "$(jq -r .pid <<<"$l")" -eq "$pool" ]
+		[ "$(jq -r .created_by <<<"$l")" = connect ]
+		[ "$(jq -r .why <<<"$l")" = never-read ]
+		# the zero-length read returned 0 but left the FIN unread
+		[ "$(jq -r .eof_read_at <<<"$l")" = null ]
+		[[ "$(jq -r .site <<<"$l")" == "created by connect() in pool_connect (cwt_pool.c:"*") ← main"* ]]
+	done
 	kill_bg
 	[ "$(shell_fds $$)" = "$SHELL_FDS" ]
 }
