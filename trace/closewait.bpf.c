@@ -227,10 +227,12 @@ int BPF_PROG(cw_destroy, struct sock *sk)
 	return 0;
 }
 
-/* A read that returned 0 and consumed the FIN: copied_seq then counts the
- * FIN and equals rcv_nxt. read(fd, buf, 0) also returns 0 but leaves the
- * FIN unread (copied_seq = rcv_nxt - 1): not the EOF. Absent from Linux
- * 6.1: the loader then switches this program off. */
+/* A read that returned 0 in CLOSE_WAIT and consumed the FIN: copied_seq
+ * then counts the FIN and equals rcv_nxt. A zero-length recv returns 0 too,
+ * before any FIN (the state tells), and one in CLOSE_WAIT consumes the FIN
+ * (an EOF read, as Recv-Q then says); read(fd, buf, 0) returns before the
+ * socket layer. Absent from Linux 6.1: the loader then switches this
+ * program off. */
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(cw_recv_length, struct sock *sk, int ret, int flags)
 {
@@ -242,6 +244,8 @@ int BPF_PROG(cw_recv_length, struct sock *sk, int ret, int flags)
 		return 0;
 	r = bpf_map_lookup_elem(&socks, &key);
 	if (!r || r->eof_ns)
+		return 0;
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_CLOSE_WAIT)
 		return 0;
 	if (BPF_CORE_READ(tp, copied_seq) != BPF_CORE_READ(tp, rcv_nxt))
 		return 0;

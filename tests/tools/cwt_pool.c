@@ -3,9 +3,14 @@
  * connections to 127.0.0.1:PORT (pool_connect calls connect()), prints
  * "connected", waits until the server has closed each one (its FIN
  * arrived: POLLRDHUP), prints "fin" and keeps them all, never reading: each
- * stays in CLOSE_WAIT, its EOF never read. With --zero-read it then calls
- * read(fd, buf, 0) on each, which returns 0 without reading the FIN (not
- * an EOF), and prints "zero-read". SIGTERM ends it with a normal exit.
+ * stays in CLOSE_WAIT, its EOF never read. With --zero-read it first calls
+ * recv(fd, buf, 0, 0) on each connection, which blocks until the FIN comes
+ * and returns 0 leaving it unread (Recv-Q stays 1), then read(fd, buf, 0),
+ * which returns 0 before reaching the socket layer: neither is an EOF
+ * read. (A recv(fd, buf, 0, 0) issued once the FIN is there consumes it:
+ * Recv-Q 0, an EOF read. Use one connection with --zero-read: the second
+ * one's FIN may come while the first's recv blocks.) Prints "zero-read"
+ * once done. SIGTERM ends it with a normal exit.
  * Built with frame pointers for closewait trace's tests. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -66,14 +71,14 @@ int main(int argc, char **argv)
 	}
 	printf("connected\n");
 	fflush(stdout);
+	for (int i = 0; zero && i < n; i++)
+		if (recv(p[i].fd, &c, 0, 0) != 0 || read(p[i].fd, &c, 0) != 0)
+			perror("cwt-pool: zero-length read");
 	for (int i = 0; i < n && !stop; i++)
 		while (!stop && (poll(&p[i], 1, -1) < 0 || !(p[i].revents & POLLRDHUP)))
 			;
 	printf("fin\n");
 	fflush(stdout);
-	for (int i = 0; zero && i < n; i++)
-		if (read(p[i].fd, &c, 0) != 0)
-			perror("cwt-pool: read");
 	if (zero) {
 		printf("zero-read\n");
 		fflush(stdout);

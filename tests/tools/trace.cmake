@@ -7,6 +7,6 @@ target_compile_options(cwt-leaky-fp PRIVATE -g -O2 -fno-omit-frame-pointer)
 cw_test_tool(cwt-leaky-nofp SOURCES tools/cwt_leaky.c)
 target_compile_options(cwt-leaky-nofp PRIVATE -g -O2 -fomit-frame-pointer)
 # A client whose pool keeps connections the server closed (connect()), and
-# reads 0 bytes from them with read(fd, buf, 0), which is not an EOF.
+# reads 0 bytes from them (read and recv with a length of 0), which is no EOF.
 cw_test_tool(cwt-pool SOURCES tools/cwt_pool.c)
 target_compile_options(cwt-pool PRIVATE -g -O2 -fno-omit-frame-pointer)
