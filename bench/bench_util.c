@@ -301,7 +301,7 @@ void bu_recv_check(int fd, const uint8_t *expect, size_t len, uint64_t conn, uin
 	}
 }
 
-static int start_connect(const struct sockaddr_in *dst, const struct in_addr *src)
+int bu_connect_start(const struct sockaddr_in *dst, const struct in_addr *src)
 {
 	int one = 1;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -323,12 +323,11 @@ static int start_connect(const struct sockaddr_in *dst, const struct in_addr *sr
 	return fd;
 }
 
-static void finish_connect(int fd, uint16_t port)
+void bu_connect_check(int fd, uint16_t port)
 {
 	int err = 0;
 	socklen_t len = sizeof(err);
 
-	wait_fd(fd, POLLOUT, 10000, "connect");
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		bu_die(true, "SO_ERROR");
 	if (err) {
@@ -346,9 +345,11 @@ void bu_open_pinged(const struct sockaddr_in *dst, const struct in_addr *src, in
 		size_t e = b + window < n ? b + window : n;
 
 		for (size_t i = b; i < e; i++)
-			fds[i] = start_connect(dst, src);
-		for (size_t i = b; i < e; i++)
-			finish_connect(fds[i], ntohs(dst->sin_port));
+			fds[i] = bu_connect_start(dst, src);
+		for (size_t i = b; i < e; i++) {
+			wait_fd(fds[i], POLLOUT, 10000, "connect");
+			bu_connect_check(fds[i], ntohs(dst->sin_port));
+		}
 		for (size_t i = b; i < e; i++)
 			bu_send_all(fds[i], pat->lower + bu_pattern_off(conn_base + i, 0), msg);
 		for (size_t i = b; i < e; i++)

@@ -79,6 +79,11 @@ uint64_t bu_counter_sum(const char *path);
  * queue never overflows (an overflow costs a 1 s SYN-ACK retransmission). */
 void bu_open_pinged(const struct sockaddr_in *dst, const struct in_addr *src, int *fds, size_t n,
 		    unsigned window, const struct bu_pattern *pat, size_t msg, uint64_t conn_base);
+/* One non-blocking TCP_NODELAY connect to dst (from src when not NULL, as
+ * bu_open_pinged does); returns the fd, the connection still in progress. */
+int bu_connect_start(const struct sockaddr_in *dst, const struct in_addr *src);
+/* Once the fd is writable: exits if the connect to port failed. */
+void bu_connect_check(int fd, uint16_t port);
 /* "127.0.0.1" + port into a sockaddr_in (exits on a bad address). */
 void bu_addr(struct sockaddr_in *sa, const char *addr, uint16_t port);
 /* Sends all of buf on a non-blocking socket, waiting for POLLOUT if needed. */

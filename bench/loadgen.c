@@ -10,6 +10,17 @@
  * At the end every connection finishes its message in flight, so the server
  * sees a clean EOF, not a reset.
  *
+ * --churn: short connections instead. Each of the N slots connects, sends one
+ * message, checks the reply, closes, and connects again at once; a message is
+ * then a whole connection, its latency from connect() to the last reply
+ * byte, and the rate is connections (the server's accepts) per second. The
+ * client closes first, so each connection leaves a TIME_WAIT socket on the
+ * client's side for 60 s: at thousands per second the ephemeral ports run
+ * out and each connect() searches longer for one to reuse (loopback's
+ * default tcp_tw_reuse=2 allows it after 1 s). A harness in a network
+ * namespace of its own sets net.ipv4.tcp_max_tw_buckets=0 there: no
+ * TIME_WAIT at all.
+ *
  * Prints one line of key=value pairs on stdout:
  *   conns= size= secs= msgs= rate= p50_us= p99_us= p999_us= max_us= total=
  */
@@ -38,6 +49,7 @@ struct opts {
 	size_t size;
 	uint64_t time_ns, warmup_ns;
 	const char *counter;
+	bool churn;
 };
 
 struct conn {
@@ -48,6 +60,7 @@ struct conn {
 	uint64_t seq;    /* message number on this connection */
 	uint64_t t0;     /* ns: the request started */
 	size_t off;      /* pattern offset of the current message */
+	bool connecting; /* --churn: connect() in progress */
 };
 
 struct result {
@@ -58,6 +71,9 @@ struct result {
 
 struct child {
 	const struct opts *o;
+	struct sockaddr_in dst;
+	struct in_addr src;     /* --sources: this process's source address */
+	bool bind_src;
 	struct bu_pattern pat;
 	struct conn *c;
 	size_t n;
@@ -74,7 +90,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: loadgen --port P [--addr A] [--conns N] [--size M] [--time S] [--warmup S]\n"
-		"               [--procs K] [--sources K] [--counter FILE]\n"
+		"               [--procs K] [--sources K] [--counter FILE] [--churn]\n"
 		"       loadgen --read-counter FILE\n"
 		"Ping-pong load against an uppercase echo server; checks every reply byte.\n"
 		"  --conns N      connections (default 1)\n"
@@ -84,7 +100,9 @@ static void usage(FILE *f)
 		"  --procs K      client processes (default: one per 15 000 connections)\n"
 		"  --sources K    bind process i to 127.0.0.(2 + i mod K); 0: no bind (default)\n"
 		"  --counter FILE count completed messages there, one slot per process, for\n"
-		"                 scripts that sample progress (loadgen --read-counter FILE)\n");
+		"                 scripts that sample progress (loadgen --read-counter FILE)\n"
+		"  --churn        a new connection per message: connect, one message, close;\n"
+		"                 msgs and rate then count connections\n");
 }
 
 static void send_more(struct child *ch, struct conn *x)
@@ -114,21 +132,64 @@ static void start_message(struct child *ch, struct conn *x, uint64_t now)
 	send_more(ch, x);
 }
 
+/* --churn: slot x gets a new connection; its message starts once connected,
+ * and its latency counts from now. */
+static void churn_open(struct child *ch, struct conn *x, uint64_t now)
+{
+	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = x };
+
+	x->fd = bu_connect_start(&ch->dst, ch->bind_src ? &ch->src : NULL);
+	x->connecting = true;
+	x->t0 = now;
+	if (epoll_ctl(ch->ep, EPOLL_CTL_ADD, x->fd, &ev) < 0)
+		bu_die(true, "epoll_ctl");
+}
+
+/* --churn: the reply came; the connection is done. */
+static void churn_close(struct conn *x)
+{
+	close(x->fd); /* also leaves the epoll set */
+	x->fd = -1;
+}
+
 static void on_writable(struct child *ch, struct conn *x)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = x };
 
+	if (x->connecting) {
+		uint64_t t0 = x->t0;
+
+		bu_connect_check(x->fd, ch->o->port);
+		x->connecting = false;
+		start_message(ch, x, t0);
+	}
 	if (x->sent < ch->o->size)
 		send_more(ch, x);
 	if (x->sent == ch->o->size && epoll_ctl(ch->ep, EPOLL_CTL_MOD, x->fd, &ev) < 0)
 		bu_die(true, "epoll_ctl");
 }
 
+/* A message (with --churn, a connection) is done at now. */
+static void completed(struct child *ch, struct conn *x, uint64_t now)
+{
+	ch->res.total++;
+	bu_counter_add(ch->counter, 1);
+	if (now >= ch->win_start && now < ch->win_end) {
+		ch->res.msgs++;
+		bu_hist_add(&ch->res.hist, now - x->t0);
+	}
+	if (now >= ch->win_end)
+		ch->outstanding--;
+	else if (ch->o->churn)
+		churn_open(ch, x, now);
+	else
+		start_message(ch, x, now);
+}
+
 static void on_readable(struct child *ch, struct conn *x)
 {
 	size_t size = ch->o->size;
 	ssize_t n = read(x->fd, ch->rbuf, size - x->got);
-	uint64_t now;
 
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
@@ -145,17 +206,9 @@ static void on_readable(struct child *ch, struct conn *x)
 	if (x->sent < size)
 		bu_die(false, "connection %llu: a whole reply came before the request was sent",
 		       (unsigned long long)x->id);
-	now = bu_now_ns();
-	ch->res.total++;
-	bu_counter_add(ch->counter, 1);
-	if (now >= ch->win_start && now < ch->win_end) {
-		ch->res.msgs++;
-		bu_hist_add(&ch->res.hist, now - x->t0);
-	}
-	if (now < ch->win_end)
-		start_message(ch, x, now);
-	else
-		ch->outstanding--;
+	if (ch->o->churn)
+		churn_close(x);
+	completed(ch, x, bu_now_ns());
 }
 
 static int wait_ms(const struct child *ch, uint64_t now)
@@ -175,8 +228,12 @@ static void run(struct child *ch, uint64_t start)
 	if (start > now)
 		bu_sleep_ns(start - now);
 	now = bu_now_ns();
-	for (size_t i = 0; i < ch->n; i++)
-		start_message(ch, &ch->c[i], now);
+	for (size_t i = 0; i < ch->n; i++) {
+		if (ch->o->churn)
+			churn_open(ch, &ch->c[i], now);
+		else
+			start_message(ch, &ch->c[i], now);
+	}
 	ch->outstanding = ch->n;
 	while (ch->outstanding) {
 		int k = epoll_wait(ch->ep, evs, MAX_EVENTS, wait_ms(ch, bu_now_ns()));
@@ -189,7 +246,8 @@ static void run(struct child *ch, uint64_t start)
 		for (int i = 0; i < k; i++) {
 			struct conn *x = evs[i].data.ptr;
 
-			if (evs[i].events & EPOLLOUT)
+			/* a failed connect may come without EPOLLOUT */
+			if (evs[i].events & EPOLLOUT || x->connecting)
 				on_writable(ch, x);
 			if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 				on_readable(ch, x);
@@ -235,8 +293,6 @@ static _Noreturn void child_main(const struct opts *o, unsigned idx, uint64_t fi
 				 int go_fd, int res_fd)
 {
 	struct child *ch = calloc(1, sizeof(*ch));
-	struct sockaddr_in dst;
-	struct in_addr src;
 	int *fds = calloc(n, sizeof(int));
 	uint64_t start;
 
@@ -251,24 +307,28 @@ static _Noreturn void child_main(const struct opts *o, unsigned idx, uint64_t fi
 	bu_pattern_init(&ch->pat, o->size, 0x9e3779b97f4a7c15ull);
 	/* Without a counter file, count into a slot nobody reads. */
 	ch->counter = o->counter ? bu_counter_map(o->counter, o->procs, BU_MAP_WRITE) + idx : &ch->scratch;
-	bu_addr(&dst, o->addr, o->port);
-	src.s_addr = htonl(0x7f000002u + (o->sources ? idx % o->sources : 0));
-	bu_open_pinged(&dst, o->sources ? &src : NULL, fds, n, 256, &ch->pat, o->size, first);
+	bu_addr(&ch->dst, o->addr, o->port);
+	ch->src.s_addr = htonl(0x7f000002u + (o->sources ? idx % o->sources : 0));
+	ch->bind_src = o->sources > 0;
+	if (!o->churn)
+		bu_open_pinged(&ch->dst, ch->bind_src ? &ch->src : NULL, fds, n, 256, &ch->pat,
+			       o->size, first);
 	ch->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ch->ep < 0)
 		bu_die(true, "epoll_create1");
 	for (size_t i = 0; i < n; i++) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &ch->c[i] };
 
-		ch->c[i] = (struct conn){ .fd = fds[i], .id = first + i };
-		if (epoll_ctl(ch->ep, EPOLL_CTL_ADD, fds[i], &ev) < 0)
+		ch->c[i] = (struct conn){ .fd = o->churn ? -1 : fds[i], .id = first + i };
+		if (!o->churn && epoll_ctl(ch->ep, EPOLL_CTL_ADD, fds[i], &ev) < 0)
 			bu_die(true, "epoll_ctl");
 	}
 	write_full(res_fd, "R", 1);
 	read_full(go_fd, &start, sizeof(start));
 	run(ch, start);
 	for (size_t i = 0; i < n; i++)
-		close(ch->c[i].fd);
+		if (ch->c[i].fd >= 0)
+			close(ch->c[i].fd);
 	write_full(res_fd, &ch->res, sizeof(ch->res));
 	bu_pattern_free(&ch->pat);
 	free(ch->c), free(ch->rbuf), free(ch), free(fds);
@@ -283,7 +343,8 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "time", required_argument, NULL, 't' },   { "warmup", required_argument, NULL, 'w' },
 		{ "procs", required_argument, NULL, 'P' },  { "sources", required_argument, NULL, 'S' },
 		{ "counter", required_argument, NULL, 'C' }, { "read-counter", required_argument, NULL, 'R' },
-		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+		{ "churn", no_argument, NULL, 'n' },        { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
 
@@ -300,6 +361,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'P': o->procs = (unsigned)bu_ulong("--procs", optarg, 1, 256); break;
 		case 'S': o->sources = (unsigned)bu_ulong("--sources", optarg, 0, 250); break;
 		case 'C': o->counter = optarg; break;
+		case 'n': o->churn = true; break;
 		case 'R': printf("%llu\n", (unsigned long long)bu_counter_sum(optarg)); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);

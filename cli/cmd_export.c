@@ -82,7 +82,8 @@ static void export_help(void)
 	       "  --basic-auth-file FILE           require HTTP basic auth: FILE holds one line\n"
 	       "                      USER:PASSWORD (keep it mode 0600); use it with TLS\n"
 	       "Selection (scan's): --pid, --port, --sport, --dport, --peer, --comm, --unit,\n"
-	       "--container, --pod, and the namespaces:\n"
+	       "--container, --pod, --why WHY (eof-read, never-read, unaccepted: CLOSE_WAIT\n"
+	       "sockets open for that reason only), and the namespaces:\n"
 	       HELP_NETNS
 	       "At most %d connections at once; an idle one is closed after %ds.\n",
 	       EXPORT_PORT, EXPORT_PORT, EXPORT_PORT, EXPORT_MAX_CONNS, EXPORT_CONN_TIMEOUT_S);

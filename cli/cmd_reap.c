@@ -52,6 +52,7 @@ static void reap_help(void)
 	       "  --peer ADDR[:PORT]  remote address (and port); [v6]:PORT for IPv6\n"
 	       "  --older D        only sockets known to be at least D old (age_min >= D);\n"
 	       "                   one whose age range contains D is skipped and listed\n"
+	       HELP_WHY
 	       "Namespaces (default: this one; each socket is acted on in its own):\n"
 	       HELP_NETNS
 	       "Action:\n"

@@ -39,6 +39,7 @@ static void scan_help(void)
 	       "  --peer ADDR[:PORT]  remote address (and port); [v6]:PORT for IPv6\n"
 	       "  --older D        age of at least D (250ms, 5s, 2m, 1h): a socket whose age\n"
 	       "                   range contains D is shown as uncertain\n"
+	       HELP_WHY
 	       "Namespaces (default: this one):\n"
 	       HELP_NETNS
 	       "Output:\n"
@@ -108,6 +109,9 @@ int cmd_scan(int argc, char **argv)
 	cw_census_opts_init(&co);
 	selection_census(&o.sel, &co);
 	co.states = o.sel.f.states;
+	/* Only CLOSE_WAIT sockets have a why: the kernel need dump no other. */
+	if (o.sel.f.whys && !co.states)
+		co.states = CW_STATE_BIT(CW_TCP_CLOSE_WAIT);
 	/* Pairing needs the FIN_WAIT_2 ends of CLOSE_WAIT sockets. */
 	if (co.states & CW_STATE_BIT(CW_TCP_CLOSE_WAIT))
 		co.states |= CW_STATE_BIT(CW_TCP_FIN_WAIT2);

@@ -59,7 +59,8 @@ static void watch_help(void)
 	       "                    process (the default), unit, container, pod, netns, peer\n"
 	       "                    or local-port\n"
 	       "Filters (scan's; all must match): --pid PID, --port N, --sport N, --dport N,\n"
-	       "--peer ADDR[:PORT], --older D, and\n"
+	       "--peer ADDR[:PORT], --older D, --why WHY (eof-read, never-read, unaccepted),\n"
+	       "and\n"
 	       HELP_HOLDERS
 	       "Namespaces (default: this one):\n"
 	       HELP_NETNS

@@ -356,7 +356,6 @@ static void sample(FILE *out, const char *name, const char *labels, double v)
 
 static void print_groups(FILE *out, const struct groups *g)
 {
-	static const char *const why[] = { NULL, "eof-read", "never-read", "unaccepted" };
 	char l[LABELS_MAX + 64];
 
 	family(out, "closewait_close_wait_sockets", "gauge",
@@ -378,9 +377,12 @@ static void print_groups(FILE *out, const struct groups *g)
 	       "CLOSE_WAIT sockets of a group by why they are open: eof-read (the program read the "
 	       "end of file and did not close), never-read, unaccepted.");
 	for (size_t k = 0; k < g->n; k++)
-		for (size_t w = 1; w < 4; w++)
+		for (size_t w = CW_WHY_EOF_READ; w <= CW_WHY_UNACCEPTED; w++)
 			if (g->v[k].why[w]) {
-				snprintf(l, sizeof(l), "%s,why=\"%s\"", g->v[k].labels, why[w]);
+				/* scan's words (cw_why_name): three values, so at most
+				 * three series per group */
+				snprintf(l, sizeof(l), "%s,why=\"%s\"", g->v[k].labels,
+					 cw_why_name((enum cw_why)w));
 				sample(out, "closewait_close_wait_why_sockets", l, (double)g->v[k].why[w]);
 			}
 	family(out, "closewait_process_open_fds", "gauge",

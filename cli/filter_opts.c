@@ -58,6 +58,11 @@ bool selection_opt(const char *cmd, struct selection *s, int opt, const char *ar
 	case OPT_F_DPORT: f->dport = opt_port(cmd, "--dport", arg, false); break;
 	case OPT_F_PEER: opt_peer(cmd, arg, f); break;
 	case OPT_F_OLDER: f->older_ms = opt_duration(cmd, "--older", arg, false); break;
+	case OPT_F_WHY:
+		if (cw_why_parse(arg, &f->whys))
+			cli_usage_exit2(cmd, "--why: unknown reason \"%s\" (eof-read, never-read, "
+					"unaccepted)", arg);
+		break;
 	case OPT_F_COMM: f->comm = opt_name(cmd, "--comm", arg); break;
 	case OPT_F_UNIT: f->unit = opt_name(cmd, "--unit", arg); break;
 	case OPT_F_POD: f->pod = opt_name(cmd, "--pod", arg); break;

@@ -2,7 +2,8 @@
  * getopt_long table and one handler, so every command that selects sockets
  * parses them the same way, with the shared value parsers (opt_states,
  * opt_port, opt_duration, cw_addr_parse): --state --pid --port --sport
- * --dport --peer --older --comm --unit --container --pod --net --all-netns. */
+ * --dport --peer --older --why --comm --unit --container --pod --net
+ * --all-netns. */
 #ifndef CW_FILTER_OPTS_H
 #define CW_FILTER_OPTS_H
 
@@ -25,6 +26,7 @@ enum {
 	OPT_F_POD,
 	OPT_F_NET,
 	OPT_F_ALL_NETNS,
+	OPT_F_WHY,
 	OPT_F_LAST,
 };
 
@@ -40,6 +42,7 @@ enum {
 	{ "dport", required_argument, NULL, OPT_F_DPORT },         \
 	{ "peer", required_argument, NULL, OPT_F_PEER },           \
 	{ "older", required_argument, NULL, OPT_F_OLDER },         \
+	{ "why", required_argument, NULL, OPT_F_WHY },             \
 	{ "comm", required_argument, NULL, OPT_F_COMM },           \
 	{ "unit", required_argument, NULL, OPT_F_UNIT },           \
 	{ "container", required_argument, NULL, OPT_F_CONTAINER }, \
@@ -70,6 +73,12 @@ void selection_census(const struct selection *s, struct cw_census_opts *co);
 	"                   one, or pid:PID for that process's\n"                                \
 	"  --all-netns      every network namespace on the host (processes, threads,\n"       \
 	"                   bind mounts in any mount namespace, open fds)\n"
+#define HELP_WHY                                                                            \
+	"  --why WHY        CLOSE_WAIT sockets open for this reason: eof-read (Recv-Q 0:\n"     \
+	"                   the program read up to the end of file and did not close),\n"    \
+	"                   never-read (Recv-Q 1 or more: it never read up to the end),\n"   \
+	"                   unaccepted (still in a listener's accept queue); commas or\n"     \
+	"                   repeated\n"
 #define HELP_HOLDERS                                                                        \
 	"  --comm NAME      held by a process of this command name\n"                          \
 	"  --unit UNIT      held by a process of this systemd unit (nginx.service)\n"          \

@@ -1,4 +1,5 @@
-/* scan's summary per process, peer or local port, and the culprit lines. */
+/* scan's summary per process, peer or local port, and the culprit lines
+ * (table and JSON). */
 #include "scan_view.h"
 
 #include <stddef.h>
@@ -207,6 +208,12 @@ static size_t group_columns(const struct scan_result *r, bool json, struct out_c
 	c[n++] = (struct out_col){ "peers_orphaned", NULL, false, g_count, COUNT(peers_orphaned) };
 	c[n++] = (struct out_col){ "peers_half_closed", NULL, false, g_count,
 				   COUNT(peers_half_closed) };
+	c[n++] = (struct out_col){ "why_eof_read", NULL, false, g_count,
+				   COUNT(why) + CW_WHY_EOF_READ * sizeof(size_t) };
+	c[n++] = (struct out_col){ "why_never_read", NULL, false, g_count,
+				   COUNT(why) + CW_WHY_NEVER_READ * sizeof(size_t) };
+	c[n++] = (struct out_col){ "why_unaccepted", NULL, false, g_count,
+				   COUNT(why) + CW_WHY_UNACCEPTED * sizeof(size_t) };
 	return n;
 }
 
@@ -226,6 +233,29 @@ void scan_print_groups(struct out *o, struct scan_result *r, bool json)
 	} else {
 		out_printf(o, "no sockets matched\n");
 	}
+}
+
+/* The whys a process's lines name, in their order (the unaccepted ones
+ * have their listener's line). */
+static const enum cw_why line_whys[2] = { CW_WHY_EOF_READ, CW_WHY_NEVER_READ };
+
+void scan_why_line(const struct cw_group *g, enum cw_why why, char *buf, size_t len)
+{
+	char comm[OUT_NAME_LEN];
+	size_t n = g->why[why];
+	bool one = n == 1;
+
+	out_name(g->comm ? g->comm : "?", comm, sizeof(comm));
+	/* Recv-Q tells which: the peer's FIN is one byte of it until a read
+	 * takes it (cw_sock_why). */
+	if (why == CW_WHY_EOF_READ)
+		snprintf(buf, len, "pid %d (%s) read EOF on %zu connection%s and never closed %s "
+			 "(fix the end-of-file path: close when read returns 0)",
+			 (int)g->pid, comm, n, one ? "" : "s", one ? "it" : "them");
+	else
+		snprintf(buf, len, "pid %d (%s) never read %zu connection%s to %s end after the peer "
+			 "closed (an idle pool member, or a handler stuck elsewhere)",
+			 (int)g->pid, comm, n, one ? "" : "s", one ? "its" : "their");
 }
 
 void scan_culprit_line(const struct cw_group *g, char *buf, size_t len)
@@ -252,4 +282,58 @@ void scan_culprit_line(const struct cw_group *g, char *buf, size_t len)
 			 g->peers_half_closed == 1 ? "" : "s", g->peers_half_closed == 1 ? "s" : "",
 			 g->peers_half_closed == 1 ? "its" : "their", (int)g->peer_pid,
 			 out_name(g->peer_comm ? g->peer_comm : "?", peer_comm, sizeof(peer_comm)));
+}
+
+bool scan_print_culprit_lines(struct out *o, const struct scan_result *r)
+{
+	char line[512];
+	bool any = false;
+
+	/* Per process: the other ends it left behind on this host, then why
+	 * its CLOSE_WAIT sockets are open. */
+	for (size_t g = 0; g < cw_grouping_count(r->procs); g++) {
+		const struct cw_group *p = cw_grouping_at(r->procs, g);
+
+		if (p->kind != CW_OWNED)
+			continue;
+		for (int k = -1; k < 2; k++) {
+			if (k < 0 ? !p->peers_closed : !p->why[line_whys[k]])
+				continue;
+			if (!any)
+				out_printf(o, "\n");
+			any = true;
+			if (k < 0)
+				scan_culprit_line(p, line, sizeof(line));
+			else
+				scan_why_line(p, line_whys[k], line, sizeof(line));
+			out_printf(o, "%s\n", line);
+		}
+	}
+	return any;
+}
+
+void scan_print_why_culprits(struct out *o, const struct scan_result *r)
+{
+	char line[512];
+
+	out_json_open(o, "why_culprits", '[');
+	for (size_t g = 0; g < cw_grouping_count(r->procs); g++) {
+		const struct cw_group *p = cw_grouping_at(r->procs, g);
+
+		for (size_t k = 0; k < 2 && p->kind == CW_OWNED; k++) {
+			enum cw_why why = line_whys[k];
+
+			if (!p->why[why])
+				continue;
+			out_json_open(o, NULL, '{');
+			out_json_int(o, "pid", p->pid);
+			out_json_str(o, "command", p->comm);
+			out_json_str(o, "why", cw_why_name(why));
+			out_json_int(o, "close_wait", (long long)p->why[why]);
+			scan_why_line(p, why, line, sizeof(line));
+			out_json_str(o, "message", line);
+			out_json_close(o);
+		}
+	}
+	out_json_close(o);
 }

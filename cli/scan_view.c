@@ -515,22 +515,12 @@ void scan_print_table(struct out *o, struct scan_result *r)
 	struct view v = { { sock_wl }, r, rows, { { NULL }, NULL, 0 }, { { NULL }, NULL, 0 } };
 	size_t ncols = sock_columns(r, cols), nrows;
 	char line[512];
-	bool any_culprit = false;
+	bool any_culprit;
 
 	if (!rows)
 		return;
 	scan_print_groups(o, r, false);
-	for (size_t g = 0; g < cw_grouping_count(r->procs); g++) {
-		const struct cw_group *p = cw_grouping_at(r->procs, g);
-
-		if (!p->peers_closed || p->kind != CW_OWNED)
-			continue;
-		if (!any_culprit)
-			out_printf(o, "\n");
-		any_culprit = true;
-		scan_culprit_line(p, line, sizeof(line));
-		out_printf(o, "%s\n", line);
-	}
+	any_culprit = scan_print_culprit_lines(o, r);
 	for (size_t k = 0; k < r->nbacklogs; k++) {
 		scan_backlog_line(r, &r->backlogs[k], line, sizeof(line));
 		out_printf(o, "%s%s\n", k || any_culprit ? "" : "\n", line);
@@ -593,6 +583,7 @@ void scan_print_json(struct out *o, struct scan_result *r)
 		out_json_close(o);
 	}
 	out_json_close(o);
+	scan_print_why_culprits(o, r);
 	out_json_open(o, "unaccepted", '[');
 	for (size_t k = 0; k < r->nbacklogs; k++) {
 		const struct scan_backlog *b = &r->backlogs[k];

@@ -52,5 +52,14 @@ void scan_backlog_line(const struct scan_result *r, const struct scan_backlog *b
 		       size_t len);
 /* "pid 6979 (server) has not closed 3 connections that their peers on this host closed (...)" */
 void scan_culprit_line(const struct cw_group *g, char *buf, size_t len);
+/* "pid 7518 (srv) read EOF on 3 connections and never closed them (...)"
+ * (CW_WHY_EOF_READ), "pid 7518 (srv) never read 2 connections to their end
+ * after the peer closed (...)" (CW_WHY_NEVER_READ): g->why[why] of them. */
+void scan_why_line(const struct cw_group *g, enum cw_why why, char *buf, size_t len);
+/* The table's culprit lines, per process: whether its peers on this host
+ * closed, then one line per why; a blank line first. true if any. */
+bool scan_print_culprit_lines(struct out *o, const struct scan_result *r);
+/* The same why lines as JSON: the why_culprits member. */
+void scan_print_why_culprits(struct out *o, const struct scan_result *r);
 
 #endif

@@ -37,9 +37,12 @@ static struct {
 	uint8_t *cw;
 	size_t n, cap;
 	bool dumped;
-	/* costs (ns), moving averages: a TCP_INFO round per socket, a dump round */
+	/* costs (ns of the checker's CPU, which counts the kernel's work in its
+	 * system calls and not the time it waited for a CPU), moving averages:
+	 * a TCP_INFO round per socket, a dump round */
 	uint64_t info_ns, dump_ns;
 	unsigned since_other; /* rounds since the way not chosen was last measured */
+	unsigned other_every; /* ...and how many it waits: 1, 2, 4... REMEASURE */
 	bool broken;          /* dumps failed: TCP_INFO from now on */
 	/* the cgroup filter: the process's cgroup id, used once a dump without
 	 * it has shown every tracked socket in that cgroup */
@@ -51,8 +54,9 @@ static struct {
 /* Below this many sockets a dump never pays: it walks the host's whole
  * socket table (milliseconds) where TCP_INFO takes about 2 us a socket. */
 #define DUMP_FLOOR 256
-/* Every so many rounds the way not chosen is measured again, and every so
- * many dumps one goes without the cgroup filter to check it still holds. */
+/* The way not chosen is measured again after 1, 2, 4... rounds, then every
+ * REMEASURE rounds: one early sample does not decide for long. Every so many
+ * dumps one goes without the cgroup filter to check it still holds. */
 #define REMEASURE 64
 #define CG_RECHECK 8
 #define INFO_NS_PRIOR 2000
@@ -128,11 +132,11 @@ static bool check(struct gsock *s, uint64_t now, struct finding *f)
 	return true;
 }
 
-static uint64_t now_ns(void)
+static uint64_t cpu_ns(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
@@ -156,8 +160,10 @@ static bool want_dump(size_t live)
 	if (!ways.dump_ns)
 		return true;
 	cheaper = live * (ways.info_ns ? ways.info_ns : INFO_NS_PRIOR) > ways.dump_ns;
-	if (++ways.since_other >= REMEASURE) {
+	if (++ways.since_other >= ways.other_every) {
 		ways.since_other = 0;
+		if (ways.other_every < REMEASURE)
+			ways.other_every = ways.other_every ? ways.other_every * 2 : 1;
 		return !cheaper;
 	}
 	return cheaper;
@@ -270,7 +276,7 @@ static void drop_marker(void)
 void guard_check_forked(void)
 {
 	drop_marker();
-	ways.since_other = 0;
+	ways.since_other = ways.other_every = 0;
 	ways.broken = false;
 	ways.cg = CG_UNKNOWN;
 	ways.dumps = 0;
@@ -278,7 +284,7 @@ void guard_check_forked(void)
 
 void guard_check_once(void)
 {
-	uint64_t now = guard_now_ms(), t0 = now_ns(), spent = 0, t;
+	uint64_t now = guard_now_ms(), t0 = cpu_ns(), spent = 0, t;
 	size_t live = __atomic_load_n(&guard.live, __ATOMIC_RELAXED), walked = 0;
 	bool done = false;
 
@@ -310,13 +316,13 @@ void guard_check_once(void)
 		if (done)
 			drop_marker();
 		pthread_mutex_unlock(&guard.lock);
-		t = now_ns();
+		t = cpu_ns();
 		spent += t - t0;
 		for (size_t i = 0; i < nfound; i++)
 			guard_report_socket(&found[i].s, found[i].fd, found[i].local, found[i].peer, now);
 		if (nfound)
 			guard_symbols_release();
-		t0 = now_ns();
+		t0 = cpu_ns();
 		if (!done)
 			pthread_mutex_lock(&guard.lock);
 	}

@@ -165,20 +165,9 @@ const struct cw_workload *cw_census_owner_workload(const struct cw_census *c, si
  * socket); NULL when neither is known. */
 const struct cw_workload *cw_census_sock_workload(const struct cw_census *c, size_t i);
 
-/* Why a CLOSE_WAIT socket is still open, from what the kernel shows: its
- * Recv-Q counts the peer's FIN as one byte until the program's read
- * returns 0 (end of file). */
-enum cw_why {
-	CW_WHY_NONE,                  /* not in CLOSE_WAIT */
-	CW_WHY_EOF_READ,              /* Recv-Q 0: the program read the end of file and did not close */
-	CW_WHY_NEVER_READ,            /* Recv-Q >= 1: it never read up to the end of file */
-	CW_WHY_UNACCEPTED             /* never accepted (this takes precedence) */
-};
-/* Socket i's (CW_WHY_NONE for a socket not in CLOSE_WAIT). */
+/* Socket i's why (cw_sock_why: the census knows no more than the socket
+ * tells; CW_WHY_NONE for a socket not in CLOSE_WAIT). */
 enum cw_why cw_census_why(const struct cw_census *c, size_t i);
-/* "eof-read", "never-read", "unaccepted" (static); NULL for CW_WHY_NONE and
- * other numbers. */
-const char *cw_why_name(enum cw_why why);
 
 /* The listeners an unaccepted socket i waits on (0 for other kinds): those
  * of its namespace and port with the most specific local address (an exact

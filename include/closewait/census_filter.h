@@ -7,6 +7,7 @@
  *	f.states = CW_STATE_BIT(CW_TCP_CLOSE_WAIT);
  *	f.sport = 8000;
  *	f.older_ms = 60000;
+ *	cw_why_parse("eof-read", &f.whys);
  *	for (size_t i = 0; i < cw_census_count(c); i++)
  *		if (cw_filter_match(&f, c, i, NULL) == CW_MATCH_YES)
  *			...;
@@ -41,6 +42,9 @@ struct cw_filter {
 	const char *unit;             /* this systemd unit ("nginx.service") */
 	const char *container;        /* a container whose id starts with this (cw_container_prefix_ok) */
 	const char *pod;              /* this Kubernetes pod uid */
+	/* CW_WHY_BIT mask of why a CLOSE_WAIT socket is open (cw_sock_why);
+	 * 0 = any. Set, it keeps CLOSE_WAIT sockets only. */
+	uint32_t whys;
 };
 /* Whether s is a usable container id prefix: at least 12 hex digits (a
  * shorter one would select containers by accident). true or false. */
@@ -57,8 +61,8 @@ enum cw_match {
  * pod is set): true or false. */
 bool cw_filter_needs_owners(const struct cw_filter *f);
 /* Whether socket s passes the criteria a socket alone answers (all but who
- * holds it and older_ms), so a caller can drop sockets before their owners are looked
- * up (cw_census_opts.want): true or false. */
+ * holds it and older_ms; whys included), so a caller can drop sockets
+ * before their owners are looked up (cw_census_opts.want): true or false. */
 bool cw_filter_match_addr(const struct cw_filter *f, const struct cw_sock *s);
 /* Whether socket i of c matches f. age may be NULL (then it is computed from
  * the socket). A socket in a state with no age rule never matches older_ms. */

@@ -63,6 +63,9 @@ struct cw_group {
 	const struct cw_workload *workload;
 	enum cw_group_auto auto_key;  /* CW_BY_AUTO: which of unit, container, command keys it */
 	const struct cw_netns *netns; /* CW_BY_NETNS: the namespace */
+	/* Its CLOSE_WAIT sockets by why they are open (cw_sock_why), indexed by
+	 * enum cw_why; why[CW_WHY_NONE] stays 0. */
+	size_t why[4];
 };
 struct cw_grouping;
 /* Groups the sockets with sel[i] true (sel NULL: all), sorted by CLOSE_WAIT

@@ -115,5 +115,31 @@ struct cw_age {
 /* Fills *age for s (known false where no rule applies). Cannot fail. */
 void cw_sock_age(const struct cw_sock *s, struct cw_age *age);
 
+/* Why a CLOSE_WAIT socket is still open, from what the kernel shows: its
+ * Recv-Q (rcv_nxt - copied_seq) counts the peer's FIN as one byte until a
+ * read takes it: the read that returns 0 (end of file) or, when the FIN came
+ * while data was unread (the kernel then merges it into that data's
+ * buffer), the read that takes the last byte, after which a read returns 0
+ * at once. read(fd, buf, 0) takes nothing. */
+enum cw_why {
+	CW_WHY_NONE,                  /* not in CLOSE_WAIT */
+	CW_WHY_EOF_READ,              /* Recv-Q 0: the program read up to the end of file and did not close */
+	CW_WHY_NEVER_READ,            /* Recv-Q >= 1: it never read up to the end of file */
+	CW_WHY_UNACCEPTED             /* never accepted (this takes precedence) */
+};
+#define CW_WHY_BIT(w) (1u << (w))
+/* s's why: CW_WHY_NONE outside CLOSE_WAIT; CW_WHY_UNACCEPTED for one with no
+ * file (inode 0: in CLOSE_WAIT only a connection still in a listener's
+ * accept queue, whose Recv-Q is at least 1: this takes precedence); else
+ * CW_WHY_EOF_READ for Recv-Q 0, CW_WHY_NEVER_READ for more. Cannot fail. */
+enum cw_why cw_sock_why(const struct cw_sock *s);
+/* "eof-read", "never-read", "unaccepted" (static); NULL for CW_WHY_NONE and
+ * other numbers. */
+const char *cw_why_name(enum cw_why why);
+/* Adds the CW_WHY_BIT of one name above, or of a comma list
+ * ("eof-read,never-read"), to *mask. 0, or -EINVAL (nothing added) when a
+ * name is unknown. */
+int cw_why_parse(const char *names, uint32_t *mask);
+
 #pragma GCC visibility pop
 #endif

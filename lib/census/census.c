@@ -132,24 +132,7 @@ enum cw_owner_kind cw_census_owner_kind(const struct cw_census *c, size_t i)
 
 enum cw_why cw_census_why(const struct cw_census *c, size_t i)
 {
-	const struct cw_sock *s = &c->socks[i];
-
-	if (s->state != CW_TCP_CLOSE_WAIT)
-		return CW_WHY_NONE;
-	if (!s->inode)
-		return CW_WHY_UNACCEPTED;
-	return s->rqueue ? CW_WHY_NEVER_READ : CW_WHY_EOF_READ;
-}
-
-const char *cw_why_name(enum cw_why why)
-{
-	switch (why) {
-	case CW_WHY_EOF_READ: return "eof-read";
-	case CW_WHY_NEVER_READ: return "never-read";
-	case CW_WHY_UNACCEPTED: return "unaccepted";
-	case CW_WHY_NONE: break;
-	}
-	return NULL;
+	return cw_sock_why(&c->socks[i]);
 }
 
 size_t cw_census_listener_count(const struct cw_census *c, size_t i)

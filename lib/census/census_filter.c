@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "util.h"
+
 bool cw_filter_needs_owners(const struct cw_filter *f)
 {
 	return f->pid || f->comm || f->unit || f->container || f->pod;
@@ -64,6 +66,11 @@ bool cw_filter_match_addr(const struct cw_filter *f, const struct cw_sock *s)
 	if (f->sport >= 0 && s->local.port != f->sport)
 		return false;
 	if (f->dport >= 0 && s->peer.port != f->dport)
+		return false;
+	/* whys lies past the first version's fields: read it only from a
+	 * filter whose size holds it. */
+	if (f->size >= EXT_SIZE(struct cw_filter, whys) && f->whys &&
+	    !(f->whys & CW_WHY_BIT(cw_sock_why(s))))
 		return false;
 	if (f->has_peer) {
 		if (memcmp(&f->peer.addr, &s->peer.addr, sizeof(f->peer.addr)))

@@ -136,6 +136,7 @@ static void account(struct cw_group *g, const struct cw_census *c, size_t i, con
 	g->recv_q += s->rqueue;
 	if (s->state != CW_TCP_CLOSE_WAIT)
 		return;
+	g->why[cw_sock_why(s)]++;
 	{
 		struct cw_age a;
 

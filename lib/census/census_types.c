@@ -136,3 +136,50 @@ int cw_endpoint_from_sockaddr(const struct sockaddr *sa, socklen_t len, struct c
 	}
 	return -EAFNOSUPPORT;
 }
+
+enum cw_why cw_sock_why(const struct cw_sock *s)
+{
+	if (s->state != CW_TCP_CLOSE_WAIT)
+		return CW_WHY_NONE;
+	/* No file: still in the accept queue (a CLOSE_WAIT socket is never an
+	 * orphan: close() takes it to LAST_ACK). Its Recv-Q holds the FIN, so
+	 * it would read never-read: the queue is the cause to name. */
+	if (!s->inode)
+		return CW_WHY_UNACCEPTED;
+	/* The FIN is one byte of Recv-Q until a read takes it (census_types.h). */
+	return s->rqueue ? CW_WHY_NEVER_READ : CW_WHY_EOF_READ;
+}
+
+static const char *const why_names[] = {
+	[CW_WHY_EOF_READ] = "eof-read",
+	[CW_WHY_NEVER_READ] = "never-read",
+	[CW_WHY_UNACCEPTED] = "unaccepted",
+};
+#define NWHY (sizeof(why_names) / sizeof(why_names[0]))
+
+const char *cw_why_name(enum cw_why why)
+{
+	return (unsigned)why < NWHY ? why_names[why] : NULL;
+}
+
+int cw_why_parse(const char *names, uint32_t *mask)
+{
+	uint32_t m = 0;
+
+	if (!names || !*names)
+		return -EINVAL;
+	for (const char *p = names;;) {
+		size_t len = strcspn(p, ","), w = 1;
+
+		while (w < NWHY && (strlen(why_names[w]) != len || strncmp(why_names[w], p, len)))
+			w++;
+		if (w == NWHY)
+			return -EINVAL;
+		m |= CW_WHY_BIT(w);
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	*mask |= m;
+	return 0;
+}

@@ -81,12 +81,20 @@ static void test_group_by_process(void **state)
 	assert_int_equal(G(g, 0)->peers_half_closed, 0);
 	assert_int_equal(G(g, 0)->count[CW_TCP_LISTEN], 1);
 	assert_int_equal(G(g, 0)->recv_q, 20); /* the unread FINs */
+	/* ...so every one of them is never-read */
+	assert_int_equal(G(g, 0)->why[CW_WHY_NEVER_READ], 20);
+	assert_int_equal(G(g, 0)->why[CW_WHY_EOF_READ], 0);
+	assert_int_equal(G(g, 0)->why[CW_WHY_UNACCEPTED], 0);
+	assert_int_equal(G(g, 0)->why[CW_WHY_NONE], 0); /* its listener has no why */
 	assert_true(G(g, 0)->cw_oldest.known && G(g, 0)->cw_oldest.exact);
 	assert_true(G(g, 0)->cw_oldest.min_ms >= 2000);
 	half = find_pid(g, "cw_halfpeer", 0, c);
 	assert_non_null(half);
 	assert_int_equal(half->peers_half_closed, 3);
 	assert_string_equal(half->peer_comm, "cw_clients");
+	/* it read its peers' EOFs (Recv-Q 0) and kept the sockets */
+	assert_int_equal(half->why[CW_WHY_EOF_READ], 3);
+	assert_int_equal(half->why[CW_WHY_NEVER_READ], 0);
 	/* orphans (FIN_WAIT_2 after close, TIME_WAIT) form one group, and there is one */
 	orphans = 0;
 	for (size_t i = 0; i < cw_grouping_count(g); i++)
@@ -94,6 +102,7 @@ static void test_group_by_process(void **state)
 			orphans++;
 			assert_int_equal(G(g, i)->count[CW_TCP_FIN_WAIT2], 22);
 			assert_int_equal(G(g, i)->count[CW_TCP_TIME_WAIT], 5);
+			assert_int_equal(G(g, i)->why[CW_WHY_NEVER_READ], 0);
 		}
 	assert_int_equal(orphans, 1);
 	cw_grouping_free(g);

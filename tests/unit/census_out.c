@@ -216,6 +216,104 @@ static void test_netns_gone(void **state)
 	free(got);
 }
 
+/* Why sockets are open, per process: a line for each why it has (the
+ * unaccepted ones have the listener's line), counted, in the singular for
+ * one; --why keeps the sockets, the lines and the JSON of those whys. */
+static const char *why_fixture =
+	"listen 0.0.0.0:8000 0.0.0.0:0 20 0 128 none 0 0 0 0 7518 3 srv\n"
+	"close-wait 127.0.0.1:8000 10.0.0.9:40000 21 0 0 none 0 900 900 600 7518 5 srv\n"
+	"close-wait 127.0.0.1:8000 10.0.0.9:40001 22 0 0 none 0 900 900 600 7518 6 srv\n"
+	"close-wait 127.0.0.1:8000 10.0.0.9:40002 23 0 0 none 0 900 900 600 7518 7 srv\n"
+	"close-wait 127.0.0.1:8000 10.0.0.9:40003 24 1 0 none 0 900 900 600 7518 8 srv\n"
+	"close-wait 127.0.0.1:9000 10.0.0.9:40004 25 3 0 none 0 900 900 600 7519 4 pool\n"
+	"close-wait 127.0.0.1:9000 10.0.0.9:40005 26 1 0 none 0 900 900 600 7519 5 pool\n"
+	"close-wait 127.0.0.1:8000 10.0.0.9:40006 0 1 0 none 0 900 900 600\n"
+	"established 127.0.0.1:9000 10.0.0.9:40007 27 0 0 none 0 9 9 9 7519 6 pool\n";
+
+static char *render_why(bool json, uint32_t whys)
+{
+	struct cw_census *c = fixture_census(why_fixture, 1700000000123ull, 0);
+	struct scan_result r;
+	struct cw_filter f;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	struct out *o = out_open(mem);
+
+	cw_filter_init(&f);
+	f.whys = whys;
+	assert_int_equal(scan_compute(c, &f, CW_BY_PROCESS, false, &r), 0);
+	if (json)
+		scan_print_json(o, &r);
+	else
+		scan_print_table(o, &r);
+	assert_int_equal(out_close(o), 0);
+	fclose(mem);
+	scan_result_free(&r);
+	cw_census_free(c);
+	return text;
+}
+
+#define EOF3 "pid 7518 (srv) read EOF on 3 connections and never closed them (fix the end-of-file " \
+	     "path: close when read returns 0)\n"
+#define NEVER1 "pid 7518 (srv) never read 1 connection to its end after the peer closed (an idle " \
+	       "pool member, or a handler stuck elsewhere)\n"
+#define NEVER2 "pid 7519 (pool) never read 2 connections to their end after the peer closed (an " \
+	       "idle pool member, or a handler stuck elsewhere)\n"
+
+static void test_why_lines(void **state)
+{
+	char *got;
+
+	(void)state;
+	got = render_why(false, 0);
+	fprintf(stderr, "%s", got);
+	/* one line per process and why, in that order, none for the unaccepted one */
+	assert_non_null(strstr(got, "\n\n" EOF3 NEVER1 NEVER2 "\n"));
+	assert_int_equal(occurrences(got, "never closed"), 1);
+	assert_int_equal(occurrences(got, "never read"), 2);
+	assert_int_equal(occurrences(got, "close-wait "), 7);
+	free(got);
+
+	got = render_why(false, CW_WHY_BIT(CW_WHY_EOF_READ));
+	fprintf(stderr, "%s", got);
+	assert_non_null(strstr(got, "\n\n" EOF3 "\n"));
+	assert_null(strstr(got, "never read"));
+	assert_int_equal(occurrences(got, "close-wait "), 3);
+	assert_null(strstr(got, "40003")); /* the never-read one of srv */
+	assert_null(strstr(got, "ESTABLISHED"));
+	free(got);
+
+	got = render_why(false, CW_WHY_BIT(CW_WHY_NEVER_READ) | CW_WHY_BIT(CW_WHY_UNACCEPTED));
+	fprintf(stderr, "%s", got);
+	/* by CLOSE_WAIT count, as the summary: pool's 2 now first */
+	assert_non_null(strstr(got, "\n\n" NEVER2 NEVER1 "\n"));
+	assert_null(strstr(got, "never closed"));
+	assert_int_equal(occurrences(got, "close-wait "), 4);
+	assert_non_null(strstr(got, "(unaccepted)"));
+	free(got);
+
+	got = render_why(true, 0);
+	assert_non_null(strstr(got, "\"why_culprits\":["
+				    "{\"pid\":7518,\"command\":\"srv\",\"why\":\"eof-read\",\"close_wait\":3,"
+				    "\"message\":\"pid 7518 (srv) read EOF on 3 connections and never closed"));
+	assert_non_null(strstr(got, "{\"pid\":7519,\"command\":\"pool\",\"why\":\"never-read\","
+				    "\"close_wait\":2,\"message\":\"pid 7519 (pool) never read 2 "));
+	assert_int_equal(occurrences(got, "\"message\":\"pid 75"), 3);
+	assert_non_null(strstr(got, "\"why_eof_read\":3,\"why_never_read\":1,\"why_unaccepted\":0}"));
+	assert_non_null(strstr(got, "\"why_eof_read\":0,\"why_never_read\":2,\"why_unaccepted\":0}"));
+	assert_non_null(strstr(got, "\"why_eof_read\":0,\"why_never_read\":0,\"why_unaccepted\":1}"));
+	assert_int_equal(occurrences(got, "\"why\":\"eof-read\""), 3 + 1);
+	assert_int_equal(occurrences(got, "\"why\":\"never-read\""), 3 + 2);
+	assert_int_equal(occurrences(got, "\"why\":\"unaccepted\""), 1);
+	free(got);
+
+	got = render_why(true, CW_WHY_BIT(CW_WHY_UNACCEPTED));
+	assert_non_null(strstr(got, "\"why_culprits\":[],"));
+	assert_non_null(strstr(got, "\"sockets_total\":1,\"close_wait_total\":1,"));
+	free(got);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +321,7 @@ int main(void)
 		cmocka_unit_test(test_json_older_uncertain),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_netns_gone),
+		cmocka_unit_test(test_why_lines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,10 +5,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/un.h>
 
 #include "closewait/census_types.h"
+#include "census_fixture.h"
 
 /* Every state, in its three spellings, and the states parse back from ss's. */
 static void test_state_names(void **state)
@@ -164,6 +166,75 @@ static void test_endpoint_from_sockaddr(void **state)
 	assert_int_equal(e.port, 0x5a5a); /* untouched when refused */
 }
 
+/* Why a CLOSE_WAIT socket is open, from the socket alone: Recv-Q 0 is the
+ * EOF read (the FIN counted one byte until then), 1 or more is not; a
+ * socket with no file is in an accept queue, whatever its Recv-Q; other
+ * states have no why. */
+static void test_sock_why(void **state)
+{
+	static const struct {
+		const char *line;
+		enum cw_why why;
+	} t[] = {
+		{ "close-wait 127.0.0.1:8000 127.0.0.1:40000 11 0 0 none 0 900 900 600", CW_WHY_EOF_READ },
+		{ "close-wait 127.0.0.1:8000 127.0.0.1:40001 12 1 0 none 0 900 900 600", CW_WHY_NEVER_READ },
+		{ "close-wait 127.0.0.1:8000 127.0.0.1:40002 13 4097 0 none 0 900 900 600",
+		  CW_WHY_NEVER_READ },
+		/* written to after the FIN: Send-Q says nothing of the reading */
+		{ "close-wait 127.0.0.1:8000 127.0.0.1:40003 14 0 50 none 0 900 900 600", CW_WHY_EOF_READ },
+		{ "close-wait 127.0.0.1:8000 127.0.0.1:40004 0 1 0 none 0 900 900 600", CW_WHY_UNACCEPTED },
+		{ "close-wait 127.0.0.1:8000 127.0.0.1:40005 0 0 0 none 0 900 900 600", CW_WHY_UNACCEPTED },
+		{ "established 127.0.0.1:8000 127.0.0.1:40006 15 0 0 none 0 9 9 9", CW_WHY_NONE },
+		{ "established 127.0.0.1:8000 127.0.0.1:40007 0 1 0 none 0 9 9 9", CW_WHY_NONE },
+		{ "last-ack 127.0.0.1:8000 127.0.0.1:40008 0 1 0 retrans 200 9 9 9", CW_WHY_NONE },
+		{ "fin-wait-2 127.0.0.1:40009 127.0.0.1:8000 16 0 0 none 0 9 9 9", CW_WHY_NONE },
+		{ "listen 0.0.0.0:8000 0.0.0.0:0 17 0 128 none 0 0 0 0", CW_WHY_NONE },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct cw_sock s = fixture_sock(t[i].line);
+
+		if (cw_sock_why(&s) != t[i].why)
+			fprintf(stderr, "%s: got %d, want %d\n", t[i].line, (int)cw_sock_why(&s),
+				(int)t[i].why);
+		assert_int_equal(cw_sock_why(&s), t[i].why);
+	}
+}
+
+/* The three names, back and forth; a list adds, a bad name adds nothing. */
+static void test_why_names(void **state)
+{
+	uint32_t m = 0;
+
+	(void)state;
+	assert_string_equal(cw_why_name(CW_WHY_EOF_READ), "eof-read");
+	assert_string_equal(cw_why_name(CW_WHY_NEVER_READ), "never-read");
+	assert_string_equal(cw_why_name(CW_WHY_UNACCEPTED), "unaccepted");
+	assert_null(cw_why_name(CW_WHY_NONE));
+	assert_null(cw_why_name((enum cw_why)4));
+	assert_null(cw_why_name((enum cw_why)-1));
+	for (int w = CW_WHY_EOF_READ; w <= CW_WHY_UNACCEPTED; w++) {
+		m = 0;
+		assert_int_equal(cw_why_parse(cw_why_name((enum cw_why)w), &m), 0);
+		assert_int_equal(m, CW_WHY_BIT(w));
+	}
+	m = CW_WHY_BIT(CW_WHY_UNACCEPTED);
+	assert_int_equal(cw_why_parse("eof-read,never-read", &m), 0);
+	assert_int_equal(m, CW_WHY_BIT(CW_WHY_EOF_READ) | CW_WHY_BIT(CW_WHY_NEVER_READ) |
+				    CW_WHY_BIT(CW_WHY_UNACCEPTED));
+	m = 0;
+	assert_int_equal(cw_why_parse("eof-read,bogus", &m), -EINVAL);
+	assert_int_equal(cw_why_parse("eof-read,", &m), -EINVAL);
+	assert_int_equal(cw_why_parse(",eof-read", &m), -EINVAL);
+	assert_int_equal(cw_why_parse("eof", &m), -EINVAL);
+	assert_int_equal(cw_why_parse("eof-reads", &m), -EINVAL);
+	assert_int_equal(cw_why_parse("eof_read", &m), -EINVAL);
+	assert_int_equal(cw_why_parse("", &m), -EINVAL);
+	assert_int_equal(cw_why_parse(NULL, &m), -EINVAL);
+	assert_int_equal(m, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -171,6 +242,8 @@ int main(void)
 		cmocka_unit_test(test_sock_timer_names),
 		cmocka_unit_test(test_endpoint_str),
 		cmocka_unit_test(test_endpoint_from_sockaddr),
+		cmocka_unit_test(test_sock_why),
+		cmocka_unit_test(test_why_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
