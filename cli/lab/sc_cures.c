@@ -106,6 +106,9 @@ static int on_idle(struct lab *lab)
 	t = cli_now_ms();
 	err = server_closed(lab, &s, t, 3000);
 	lab_wait_state(IDLE_PORT, false, CW_TCP_CLOSE_WAIT, 2000);
+	/* The client's kernel delays its ACK of a FIN (it expects the program to
+	 * answer soon): until then the server's end is in FIN_WAIT_1. */
+	lab_wait_state(IDLE_PORT, true, CW_TCP_FIN_WAIT2, 2000);
 	if (!err)
 		err = lab_show(lab, IDLE_PORT,
 			       "After 1 s without a byte either way the server closed. Its end waits "

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "../cli.h"
 #include "closewait/census_types.h"
 #include "lab.h"
 
@@ -15,6 +16,7 @@
 static int run(struct lab *lab, int lfd)
 {
 	char buf[128];
+	uint64_t t;
 	long ms, n;
 	int cfd, sfd, err;
 
@@ -47,6 +49,7 @@ static int run(struct lab *lab, int lfd)
 	lab_step(lab, "client-closes", "The client closes its socket; the server's read() "
 				       "returns 0 (end of file), and the server does nothing: "
 				       "it never calls close().");
+	t = cli_now_ms();
 	close(cfd);
 	cfd = -1;
 	n = lab_read(sfd, buf, sizeof(buf), 2000);
@@ -73,7 +76,8 @@ static int run(struct lab *lab, int lfd)
 		err = (int)ms;
 		goto out;
 	}
-	lab_fact_int(lab, "waited_ms", "waited (ms)", ms);
+	lab_fact_int(lab, "fin_wait_2_lasted_ms", "the FIN_WAIT_2 lasted (ms, from the close)",
+		     (long long)(cli_now_ms() - t));
 	if ((err = lab_show(lab, LEAK_PORT,
 			    "After tcp_fin_timeout the kernel dropped the orphaned FIN_WAIT_2 "
 			    "without a word to the server. The server's CLOSE_WAIT stays: no timer "
