@@ -45,6 +45,9 @@ static _Noreturn void child(const struct cw_policy *p, uint16_t port, int fd, pi
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != lab)
 		_exit(1);
+	/* A report the lab is no longer there to read is not this server's
+	 * death: the lab's own (PR_SET_PDEATHSIG) is. */
+	signal(SIGPIPE, SIG_IGN);
 	cw_server_config_init(&cfg);
 	cfg.policy = *p;
 	cfg.ops.on_data = on_data;

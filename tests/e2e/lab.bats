@@ -12,7 +12,10 @@ bats_require_minimum_version 1.5.0
 load lib
 
 teardown() {
-	[ -n "${LAB_PID:-}" ] && kill -KILL "$LAB_PID" 2>/dev/null || true
+	local p
+	for p in ${LAB_PID:-} ${LAB_KIDS:-}; do
+		kill -KILL "$p" 2>/dev/null || true
+	done
 }
 
 # lab_json NAME: runs the scenario with --json into $BATS_TEST_TMPDIR/NAME.json;
@@ -72,6 +75,7 @@ interrupt() {
 	[ -n "$ns" ]
 	[ "$ns" != "$(readlink /proc/self/ns/net | tr -dc 0-9)" ]
 	# the child runs the scenario, a grandchild the library's server
+	LAB_KIDS="$child $(pgrep -P "$child")"
 	[ -n "$(pgrep -P "$child")" ]
 	t0=$(date +%s%3N)
 	kill -"$sig" "$LAB_PID"
