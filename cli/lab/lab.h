@@ -84,7 +84,8 @@ uint64_t lab_ms(const struct lab *lab);
 /* ---- observing (lab_census.c) ---- */
 /* One socket of a port as a step shows it. */
 struct lab_sockview {
-	const char *role;             /* "listener", "server" (local port = the port), "client" */
+	const char *role;             /* "listener", "server" (local port = the port), "client";
+				       * "socket" when no port was given */
 	char local[56], peer[56];     /* "127.0.0.1:8000" */
 	int state;                    /* enum cw_tcp_state */
 	unsigned rqueue, wqueue;      /* Recv-Q, Send-Q */
@@ -104,6 +105,9 @@ int lab_state(uint16_t port, bool server);
 /* Polls every 10 ms until lab_state(port, server) == state (0: gone), for
  * at most ms. The ms it took, or -ETIMEDOUT. */
 long lab_wait_state(uint16_t port, bool server, int state, unsigned ms);
+/* The same for both ends at once: until the server's state is server and
+ * the client's is client (-1: either, 0: none), for at most ms. */
+long lab_wait_states(uint16_t port, int server, int client, unsigned ms);
 
 /* ---- counters (lab_counters.c) ---- */
 struct lab_counters *lab_counters_read(void);  /* NULL: cannot read */
@@ -138,6 +142,10 @@ int lab_sysctl(const char *name, const char *value);
 /* Sets up loopback. */
 int lab_lo_up(void);
 
+/* Runs `nft CMD` in the lab's namespace (lab_nft.c). 0; -ENOENT when nft
+ * is not installed; -EINVAL when it refused (its message on stderr). */
+int lab_nft(const char *cmd);
+
 /* ---- a server built on the library (lab_server.c) ---- */
 struct lab_server {
 	pid_t pid;
@@ -160,5 +168,6 @@ void lab_server_stop(struct lab_server *s);
 int sc_leak(struct lab *lab);
 int sc_linger(struct lab *lab);
 int sc_cures(struct lab *lab);
+int sc_states(struct lab *lab);
 
 #endif

@@ -22,7 +22,8 @@ static const char *owner_name(enum cw_owner_kind k)
 
 static int rank(const struct lab_sockview *v)
 {
-	return !strcmp(v->role, "listener") ? 0 : !strcmp(v->role, "server") ? 1 : 2;
+	return !strcmp(v->role, "listener") ? 0 : !strcmp(v->role, "server") ? 1
+	       : !strcmp(v->role, "client") ? 2 : 3;
 }
 
 static int by_role(const void *a, const void *b)
@@ -34,12 +35,14 @@ static int by_role(const void *a, const void *b)
 	return strcmp(x->local, y->local);
 }
 
-static void view(const struct cw_census *c, size_t i, struct lab_sockview *v, bool server)
+static void view(const struct cw_census *c, size_t i, struct lab_sockview *v, uint16_t port)
 {
 	const struct cw_sock *s = cw_census_sock(c, i);
 
 	memset(v, 0, sizeof(*v));
-	v->role = s->state == CW_TCP_LISTEN ? "listener" : server ? "server" : "client";
+	/* Without a port, nothing says which end is whose. */
+	v->role = s->state == CW_TCP_LISTEN ? "listener" : !port ? "socket"
+		  : s->local.port == port ? "server" : "client";
 	cw_endpoint_str(&s->local, true, v->local, sizeof(v->local));
 	cw_endpoint_str(&s->peer, true, v->peer, sizeof(v->peer));
 	if (!s->peer.port && strlen(v->peer) > 2) /* a listener's: "0.0.0.0:*", as ss has it */
@@ -74,7 +77,7 @@ long lab_sockets(uint16_t port, struct lab_sockview *v, size_t max)
 
 		if (port && !server && s->peer.port != port)
 			continue;
-		view(c, i, &v[n++], port ? server : s->state == CW_TCP_LISTEN);
+		view(c, i, &v[n++], port);
 	}
 	cw_census_free(c);
 	qsort(v, n, sizeof(*v), by_role);
@@ -105,5 +108,25 @@ long lab_wait_state(uint16_t port, bool server, int state, unsigned ms)
 		if (now - start >= ms)
 			return -ETIMEDOUT;
 		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000000 }, NULL);
+	}
+}
+
+long lab_wait_states(uint16_t port, int server, int client, unsigned ms)
+{
+	uint64_t start = cli_now_ms();
+
+	for (;;) {
+		struct lab_sockview v[16];
+		long n = lab_sockets(port, v, 16);
+		int got[2] = { 0, 0 };
+
+		for (long i = 0; i < n; i++)
+			if (strcmp(v[i].role, "listener"))
+				got[!strcmp(v[i].role, "client")] = v[i].state;
+		if ((server < 0 || got[0] == server) && (client < 0 || got[1] == client))
+			return (long)(cli_now_ms() - start);
+		if (cli_now_ms() - start >= ms)
+			return -ETIMEDOUT;
+		nanosleep(&(struct timespec){ .tv_nsec = 5 * 1000000 }, NULL);
 	}
 }

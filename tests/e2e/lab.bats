@@ -3,7 +3,8 @@
 # checked against what Linux does (kernel 6.18: the counters named exist
 # there); and interrupted (a closed pipe, SIGINT, SIGHUP, SIGKILL), after
 # which no process, namespace, veth or nft table of the lab is left.
-# Facts (SPEC ids): S2/S4 the leak's CLOSE_WAIT against FIN_WAIT_2; S13
+# Facts (SPEC ids): S2/S4 the leak's CLOSE_WAIT against FIN_WAIT_2; S14 the
+# state machine, each state observed (states, with an nft table); S13
 # SO_LINGER {1,0}; S5-S8 the cures; S21 a CLOSE_WAIT has no timer of its own,
 # keepalive's first probe after the peer's FIN_WAIT_2 expired ends it.
 
@@ -95,7 +96,8 @@ interrupt() {
 	[[ "$output" == *"leak "*"CLOSE_WAIT"* ]]
 	[[ "$output" == *"linger "*"SO_LINGER"* ]]
 	[[ "$output" == *"cures "*"keepalive"* ]]
-	[ "${#lines[@]}" -eq 4 ]
+	[[ "$output" == *"states "*"simultaneous"* ]]
+	[ "${#lines[@]}" -eq 5 ]
 	usage_error 'no scenario "nope"' "$CLOSEWAIT" lab nope
 	usage_error 'one scenario at a time' "$CLOSEWAIT" lab leak linger
 }
@@ -197,6 +199,40 @@ interrupt() {
 	# probes answered by the FIN_WAIT_2, then the one that drew the reset
 	[ "$(counter cures leak-keepalive-ends TcpExtTCPKeepAlive)" -ge 2 ]
 	[ "$(counter cures leak-keepalive-ends TcpOutRsts)" -eq 1 ]
+	[ "$(shell_fds $$)" = "$fd0" ]
+}
+
+# states_of ID: "SERVER CLIENT" states of step ID of states (- for none).
+states_of() {
+	step states "$1" | jq -r '[(.sockets | map(select(.role == "server")) | .[0].state // "-"),
+		(.sockets | map(select(.role == "client")) | .[0].state // "-")] | join(" ")'
+}
+
+@test "states: every state of the diagram observed, one transition at a time, on the open, the active and passive close and a simultaneous close (CLOSING)" {
+	fd0=$(shell_fds $$)
+	lab_json states
+	[ "$(states_of closed)" = "- -" ]
+	[ "$(sock states listen listener state)" = listen ]
+	[ "$(fact states listen transitions)" = "listener CLOSED -> LISTEN" ]
+	[ "$(states_of syn)" = "syn-recv syn-sent" ]
+	[ "$(fact states syn transitions)" = "server CLOSED -> SYN-RECV, client CLOSED -> SYN-SENT" ]
+	# the SYN-ACK (or the SYN) is retried after 1 s
+	[ "$(fact states established waited_ms)" -ge 900 ]
+	[ "$(states_of established)" = "established established" ]
+	[ "$(counter states established TcpExtTCPSynRetrans)" -ge 1 ]
+	[ "$(states_of active-close)" = "close-wait fin-wait-1" ]
+	[ "$(sock states active-close client owner)" = orphaned ]
+	[ "$(states_of fin-wait-2)" = "close-wait fin-wait-2" ]
+	[ "$(fact states fin-wait-2 transitions)" = "client FIN-WAIT-1 -> FIN-WAIT-2" ]
+	[ "$(states_of passive-close)" = "last-ack time-wait" ]
+	[ "$(fact states passive-close transitions)" = "server CLOSE-WAIT -> LAST-ACK, client FIN-WAIT-2 -> TIME-WAIT" ]
+	[ "$(states_of last-ack-done)" = "- time-wait" ]
+	[ "$(fact states last-ack-done transitions)" = "server LAST-ACK -> CLOSED" ]
+	[ "$(states_of simultaneous-close)" = "fin-wait-1 fin-wait-1" ]
+	[ "$(states_of closing)" = "closing fin-wait-1" ]
+	[ "$(fact states closing transitions)" = "server FIN-WAIT-1 -> CLOSING" ]
+	[ "$(states_of both-time-wait)" = "time-wait time-wait" ]
+	[ "$(fact states summary states_seen)" = "CLOSED, LISTEN, SYN-SENT, SYN-RECV, ESTABLISHED, FIN-WAIT-1, FIN-WAIT-2, CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT" ]
 	[ "$(shell_fds $$)" = "$fd0" ]
 }
 
