@@ -26,6 +26,9 @@ struct lab_scenario {
 	/* Runs in the lab's namespace. 0 done; -errno when a move failed
 	 * (the step printed says which). */
 	int (*run)(struct lab *lab);
+	/* What it cannot show in a user namespace, for a user who is not root;
+	 * NULL: nothing, it shows the same there. */
+	const char *needs_root;
 };
 extern const struct lab_scenario lab_scenarios[];
 extern const size_t lab_scenario_count;

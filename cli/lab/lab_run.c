@@ -88,6 +88,7 @@ static _Noreturn void child(const struct lab_scenario *sc, bool json, pid_t pare
 	lab.out = out_open(stdout);
 	out_json_one_line(lab.out, true);
 	err = sc->run(&lab);
+	lab_counters_free(lab.seen);
 	if (out_close(lab.out) && !err)
 		err = -EIO;
 	if (err && err != -EIO)

@@ -65,12 +65,16 @@ void lab_begin(struct lab *lab, const char *setting)
 		out_json_str(lab->out, "setting", setting);
 		out_json_str(lab->out, "kernel", u.release);
 		out_json_bool(lab->out, "user_namespace", lab->userns);
+		out_json_str(lab->out, "needs_root", lab->sc->needs_root);
 		out_json_end(lab->out);
 	} else {
 		out_printf(lab->out, "closewait lab %s: %s\n", lab->sc->name, lab->sc->summary);
 		wrapped(lab->out, "", "", setting);
-		out_printf(lab->out, "(Linux %s%s.)\n", u.release,
-			   lab->userns ? "; run as the root of a user namespace" : "");
+		out_printf(lab->out, "(Linux %s.)\n", u.release);
+		if (lab->userns)
+			wrapped(lab->out, "", "", lab->sc->needs_root ? lab->sc->needs_root
+				: "Run as the root of a user namespace, not the host's: nothing "
+				  "this scenario shows needs more.");
 	}
 	out_flush(lab->out);
 }
