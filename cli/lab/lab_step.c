@@ -160,6 +160,10 @@ static void text_sock(struct out *o, const struct lab_sockview *v)
 	if (v->timer)
 		out_printf(o, "  timer %s %s", cw_sock_timer_name(v->timer),
 			   out_ms_str(v->timer_ms, t, sizeof(t)));
+	/* What the timer has done so far: probes no one answered, or segments sent again. */
+	if (v->timer && v->retrans)
+		out_printf(o, " (%u %s)", v->retrans,
+			   v->timer == CW_SOCK_TIMER_RETRANS ? "sent again" : "unanswered");
 	if (v->pid)
 		out_printf(o, "  pid %d", (int)v->pid);
 	else

@@ -19,6 +19,7 @@
 #define HEARTBEAT_PORT 8013
 #define KEEPALIVE_PORT 8014
 #define LEAK_PORT 8015
+#define UNREACHABLE_PORT 8016
 #define FIN_TIMEOUT_S 3
 
 /* A client of the server on port: connects, says hello, reads the reply.
@@ -191,10 +192,103 @@ static int on_keepalive(struct lab *lab)
 		err = lab_show(lab, KEEPALIVE_PORT,
 			       "The first probe, after 1 s of silence, drew a reset from the "
 			       "client's kernel (TcpExtTCPKeepAlive counts the probes) and the "
-			       "server closed. Had the client's host been unreachable, the probes "
-			       "would have gone unanswered and the third would have ended it with "
-			       "ETIMEDOUT (reason keepalive). With the system's defaults (7200 s, "
-			       "75 s, 9 probes) that takes 2 h 11 min.");
+			       "server closed. A host that is down answers nothing: see below.");
+	lab_server_stop(&s);
+	return err;
+}
+
+/* Polls until the server's end on port shows at least n unanswered
+ * keepalive probes (the census's retrans), for at most ms. */
+static long probes_out(uint16_t port, unsigned n, unsigned ms)
+{
+	uint64_t start = cli_now_ms();
+
+	for (;;) {
+		struct lab_sockview v[8];
+		long k = lab_sockets(port, v, 8);
+
+		for (long i = 0; i < k; i++)
+			if (!strcmp(v[i].role, "server") && v[i].timer == CW_SOCK_TIMER_KEEPALIVE &&
+			    v[i].retrans >= n)
+				return (long)(cli_now_ms() - start);
+		if (cli_now_ms() - start >= ms)
+			return -ETIMEDOUT;
+		usleep(20000);
+	}
+}
+
+/* Keepalive against a host that is down: its probes go unanswered. */
+static int on_unreachable(struct lab *lab)
+{
+	struct lab_server s;
+	struct cw_policy p;
+	uint64_t t;
+	long ms;
+	int fd, err;
+
+	err = lab_nft("add table inet lab");
+	if (err == -ENOENT) {
+		lab_say(lab, "\n(Without nft, keepalive against a host that is down is not shown: "
+			     "install nftables.)");
+		return 0;
+	}
+	/* On input: lost on the way, as on a network, not refused on the way out. */
+	if (!err)
+		err = lab_nft("add chain inet lab in { type filter hook input priority 0; }");
+	if (err)
+		return err;
+	cw_policy_init(&p);
+	p.keepalive = true; /* closewait serve --keepalive 1:1:3 --user-timeout 0 */
+	p.keepidle_s = 1;
+	p.keepintvl_s = 1;
+	p.keepcnt = 3;
+	p.user_timeout_ms = 0;
+	if ((err = lab_server_start(&s, &p, UNREACHABLE_PORT)))
+		return err;
+	lab_step(lab, "keepalive-unreachable", "TCP keepalive against a host that is down "
+					       "(--keepalive 1:1:3 --user-timeout 0). A client "
+					       "says hello; then a firewall rule drops everything "
+					       "the server sends it.");
+	fd = hello(UNREACHABLE_PORT);
+	if (fd < 0) {
+		err = fd;
+		goto out;
+	}
+	t = cli_now_ms();
+	err = lab_nft("add rule inet lab in tcp sport 8016 drop");
+	if (!err)
+		err = lab_show(lab, UNREACHABLE_PORT,
+			       "Both ends ESTABLISHED, and nothing will answer the server any more: "
+			       "no reset, no ACK.");
+	if (err)
+		goto out_fd;
+
+	lab_step(lab, "keepalive-probing", "Wait until two probes are unanswered.");
+	ms = probes_out(UNREACHABLE_PORT, 2, 5000);
+	if (ms < 0) {
+		err = (int)ms;
+		goto out_fd;
+	}
+	if ((err = lab_show(lab, UNREACHABLE_PORT,
+			    "The socket counts its unanswered probes (retrans in the census; "
+			    "TcpExtTCPKeepAlive counts each probe sent). One a second after the "
+			    "first second of silence.")))
+		goto out_fd;
+
+	lab_step(lab, "keepalive-gives-up", "Wait for the server.");
+	err = server_closed(lab, &s, t, 8000);
+	if (!err)
+		err = lab_show(lab, UNREACHABLE_PORT,
+			       "The third probe went unanswered too: the kernel gave up, reporting "
+			       "ETIMEDOUT, and the server closed (reason keepalive) 1 + 3 x 1 s after "
+			       "the last word from the client. The client's end is still "
+			       "ESTABLISHED: the reset the server's kernel sent was dropped as well, "
+			       "and it will learn only when it next sends. With the system's "
+			       "defaults (7200 s, 75 s, 9 probes) this takes 2 h 11 min.");
+out_fd:
+	lab_nft("flush chain inet lab in");
+	close(fd);
+out:
 	lab_server_stop(&s);
 	return err;
 }
@@ -265,7 +359,7 @@ out:
 int sc_cures(struct lab *lab)
 {
 	int (*const cures[])(struct lab *) = { on_eof, on_idle, on_heartbeat, on_keepalive,
-					       on_leak_keepalive };
+					       on_unreachable, on_leak_keepalive };
 	char v[16];
 	int err;
 

@@ -159,7 +159,7 @@ interrupt() {
 	[ "$(shell_fds $$)" = "$fd0" ]
 }
 
-@test "cures: EOF closes at once; idle after 1 s; a heartbeat and keepalive's first probe draw a reset from a vanished peer; keepalive ends a leaked CLOSE_WAIT once the peer's FIN_WAIT_2 expired" {
+@test "cures: EOF closes at once; idle after 1 s; a heartbeat and keepalive's first probe draw a reset from a vanished peer; keepalive gives up on a host that is down after 1 + 3 x 1 s; keepalive ends a leaked CLOSE_WAIT once the peer's FIN_WAIT_2 expired" {
 	fd0=$(shell_fds $$)
 	lab_json cures
 	[ "$(fact cures eof close_reason)" = eof ]
@@ -188,6 +188,17 @@ interrupt() {
 	[ "$(fact cures keepalive-ends close_reason)" = reset ]
 	[ "$(counter cures keepalive-ends TcpExtTCPKeepAlive)" -eq 1 ]
 	[ "$(counter cures keepalive-ends TcpOutRsts)" -eq 1 ]
+	# a host that is down: probes unanswered, the third ends it (ETIMEDOUT)
+	[ "$(states_of_cures keepalive-unreachable)" = "established established" ]
+	[ "$(sock cures keepalive-probing server timer)" = keepalive ]
+	[ "$(sock cures keepalive-probing server retrans)" -ge 2 ]
+	[ "$(fact cures keepalive-gives-up close_reason)" = keepalive ]
+	[ "$(fact cures keepalive-gives-up closed_after_ms)" -ge 3990 ]
+	[ "$(fact cures keepalive-gives-up closed_after_ms)" -le "$((4000 + $(slack_ms 1000)))" ]
+	[ "$(counter cures keepalive-gives-up TcpExtTCPAbortOnTimeout)" -eq 1 ]
+	[ "$(count cures keepalive-gives-up server)" -eq 0 ]
+	# its reset was dropped too: the client does not know
+	[ "$(sock cures keepalive-gives-up client state)" = established ]
 	[ "$(sock cures leak-keepalive server state)" = close-wait ]
 	[ "$(sock cures leak-keepalive server timer)" = keepalive ]
 	[ "$(sock cures leak-keepalive client state)" = fin-wait-2 ]
@@ -204,9 +215,12 @@ interrupt() {
 	[ "$(shell_fds $$)" = "$fd0" ]
 }
 
-# states_of ID: "SERVER CLIENT" states of step ID of states (- for none).
-states_of() {
-	step states "$1" | jq -r '[(.sockets | map(select(.role == "server")) | .[0].state // "-"),
+# states_of ID: "SERVER CLIENT" states of step ID of states (- for none);
+# states_of_cures ID: the same in cures.
+states_of() { states_in states "$1"; }
+states_of_cures() { states_in cures "$1"; }
+states_in() {
+	step "$1" "$2" | jq -r '[(.sockets | map(select(.role == "server")) | .[0].state // "-"),
 		(.sockets | map(select(.role == "client")) | .[0].state // "-")] | join(" ")'
 }
 
