@@ -123,7 +123,8 @@ out:
 
 /* A client that says hello and then vanishes without a FIN or reset, as
  * when its host loses power; the server's end stays ESTABLISHED. */
-static int vanished(struct lab *lab, struct lab_server *s, uint16_t port, const char *why)
+static int vanished(struct lab *lab, struct lab_server *s, uint16_t port, const char *why,
+		    const char *end_id)
 {
 	uint64_t t;
 	int fd = hello(port), err;
@@ -135,8 +136,7 @@ static int vanished(struct lab *lab, struct lab_server *s, uint16_t port, const 
 	if (!err)
 		err = lab_show(lab, port, why);
 	if (!err) {
-		lab_step(lab, lab->id[0] == 'h' ? "heartbeat-ends" : "keepalive-ends",
-			 "Wait for the server.");
+		lab_step(lab, end_id, "Wait for the server.");
 		err = server_closed(lab, s, t, 5000);
 	}
 	lab_wait_state(port, true, 0, 2000);
@@ -159,7 +159,8 @@ static int on_heartbeat(struct lab *lab)
 	err = vanished(lab, &s, HEARTBEAT_PORT,
 		       "The server's end is still ESTABLISHED: nothing told it (no reset was "
 		       "sent: TcpOutRsts did not move; TcpEstabResets counts the client's socket "
-		       "dropped). Nothing ever will, unless the server sends something.");
+		       "dropped). Nothing ever will, unless the server sends something.",
+		       "heartbeat-ends");
 	if (!err)
 		err = lab_show(lab, HEARTBEAT_PORT,
 			       "After 1 s without sending, the server wrote its heartbeat; the "
@@ -187,7 +188,8 @@ static int on_keepalive(struct lab *lab)
 				   "same vanishing client.");
 	err = vanished(lab, &s, KEEPALIVE_PORT,
 		       "ESTABLISHED, and this time with a keepalive timer: the kernel itself "
-		       "will ask, with no data, whether the peer is still there.");
+		       "will ask, with no data, whether the peer is still there.",
+		       "keepalive-ends");
 	if (!err)
 		err = lab_show(lab, KEEPALIVE_PORT,
 			       "The first probe, after 1 s of silence, drew a reset from the "
