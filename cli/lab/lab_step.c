@@ -23,7 +23,8 @@ uint64_t lab_ms(const struct lab *lab)
  * after indent. */
 static void wrapped(struct out *o, const char *first, const char *indent, const char *text)
 {
-	size_t col = strlen(first), ind = strlen(indent);
+	const char *last = strrchr(first, '\n');
+	size_t col = strlen(last ? last + 1 : first), ind = strlen(indent);
 	bool fresh = true;
 
 	out_printf(o, "%s", first);
