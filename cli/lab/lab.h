@@ -172,5 +172,6 @@ int sc_leak(struct lab *lab);
 int sc_linger(struct lab *lab);
 int sc_cures(struct lab *lab);
 int sc_states(struct lab *lab);
+int sc_reconnect(struct lab *lab);
 
 #endif

@@ -32,7 +32,7 @@ static int by_role(const void *a, const void *b)
 
 	if (rank(x) != rank(y))
 		return rank(x) - rank(y);
-	return strcmp(x->local, y->local);
+	return strcmp(x->local, y->local) ? strcmp(x->local, y->local) : strcmp(x->peer, y->peer);
 }
 
 static void view(const struct cw_census *c, size_t i, struct lab_sockview *v, uint16_t port)

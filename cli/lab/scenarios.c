@@ -10,6 +10,8 @@ const struct lab_scenario lab_scenarios[] = {
 		    "\"wrong password\" message", sc_linger },
 	{ "cures", "close on end of file, idle timeout, heartbeat, keepalive: each ending "
 		   "a leaked or dead connection", sc_cures },
+	{ "reconnect", "a client that reconnects without closing the old socket: one "
+		       "CLOSE_WAIT per reconnection, on the client's side", sc_reconnect },
 	{ "states", "every state of the TCP diagram, on the active, passive and "
 		    "simultaneous close paths", sc_states },
 };

@@ -3,7 +3,8 @@
 # checked against what Linux does (kernel 6.18: the counters named exist
 # there); and interrupted (a closed pipe, SIGINT, SIGHUP, SIGKILL), after
 # which no process, namespace, veth or nft table of the lab is left.
-# Facts (SPEC ids): S2/S4 the leak's CLOSE_WAIT against FIN_WAIT_2; S14 the
+# Facts (SPEC ids): S2/S4 the leak's CLOSE_WAIT against FIN_WAIT_2; S9/S11 the
+# reconnecting client with and without the bug; S14 the
 # state machine, each state observed (states, with an nft table); S13
 # SO_LINGER {1,0}; S5-S8 the cures; S21 a CLOSE_WAIT has no timer of its own,
 # keepalive's first probe after the peer's FIN_WAIT_2 expired ends it.
@@ -97,7 +98,8 @@ interrupt() {
 	[[ "$output" == *"linger "*"SO_LINGER"* ]]
 	[[ "$output" == *"cures "*"keepalive"* ]]
 	[[ "$output" == *"states "*"simultaneous"* ]]
-	[ "${#lines[@]}" -eq 5 ]
+	[[ "$output" == *"reconnect "*"CLOSE_WAIT per reconnection"* ]]
+	[ "${#lines[@]}" -eq 6 ]
 	usage_error 'no scenario "nope"' "$CLOSEWAIT" lab nope
 	usage_error 'one scenario at a time' "$CLOSEWAIT" lab leak linger
 }
@@ -212,6 +214,22 @@ interrupt() {
 	# probes answered by the FIN_WAIT_2, then the one that drew the reset
 	[ "$(counter cures leak-keepalive-ends TcpExtTCPKeepAlive)" -ge 2 ]
 	[ "$(counter cures leak-keepalive-ends TcpOutRsts)" -eq 1 ]
+	[ "$(shell_fds $$)" = "$fd0" ]
+}
+
+@test "reconnect: the buggy client keeps one CLOSE_WAIT (eof-read) per reconnection, the server's ends in FIN_WAIT_2; the fixed one none, the TIME_WAITs on the server" {
+	fd0=$(shell_fds $$)
+	lab_json reconnect
+	[ "$(fact reconnect buggy connections)" -eq 4 ]
+	[ "$(counter reconnect buggy TcpActiveOpens)" -eq 4 ]
+	[ "$(step reconnect buggy | jq '[.sockets[] | select(.role == "client" and .state == "close-wait" and .why == "eof-read")] | length')" -eq 4 ]
+	[ "$(step reconnect buggy | jq '[.sockets[] | select(.role == "server" and .state == "fin-wait-2")] | length')" -eq 4 ]
+	# all held by one process, the client, not the server
+	[ "$(step reconnect buggy | jq '[.sockets[] | select(.role == "client") | .pid] | unique | length')" -eq 1 ]
+	[ "$(step reconnect buggy | jq '[.sockets[] | .pid] | unique | length')" -eq 2 ]
+	[ "$(fact reconnect fixed client_close_wait)" -eq 0 ]
+	[ "$(count reconnect fixed client)" -eq 0 ]
+	[ "$(step reconnect fixed | jq '[.sockets[] | select(.role == "server" and .state == "time-wait")] | length')" -eq 4 ]
 	[ "$(shell_fds $$)" = "$fd0" ]
 }
 
