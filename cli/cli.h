@@ -116,6 +116,8 @@ int cmd_reap(int argc, char **argv);
 int cmd_guard(int argc, char **argv);
 /* closewait trace: explains leaks with eBPF (cmd_trace.c, trace/). */
 int cmd_trace(int argc, char **argv);
+/* closewait lab: scenarios in private network namespaces (cmd_lab.c, lab/). */
+int cmd_lab(int argc, char **argv);
 
 /* Options of the census commands (census_opts.c). */
 struct cw_endpoint;
