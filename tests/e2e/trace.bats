@@ -19,6 +19,7 @@ setup() {
 
 teardown() {
 	kill_bg
+	[ -z "${SERVER_PID:-}" ] || stop_pid "$SERVER_PID"
 }
 
 # tracing [ENV=VALUE...] -- OPTION...: closewait trace in the background,
