@@ -7,7 +7,9 @@
 # missing. Root's leaking server and nobody's run side by side in this
 # file's network namespace.
 
-load census_helpers
+# guard_fixture: census_helpers, and guard_env (libasan first for an
+# instrumented program in the sanitizer pass)
+load guard_fixture
 
 DOC=$CW_SRC/docs/privileges.md
 
@@ -331,7 +333,7 @@ CapAmb: $mask" ]
 	mkdir "$PRIV_DIR/guard"
 	chown 65534:65534 "$PRIV_DIR/guard"
 	r=$PRIV_DIR/guard/report.json
-	bg setpriv "${SETPRIV[@]}" "$PRIV_DIR/closewait" guard --grace 200ms --interval 100ms --report "$r" -- \
+	LD_PRELOAD=$(guard_env "$PRIV_DIR/cw-nobody") bg setpriv "${SETPRIV[@]}" "$PRIV_DIR/closewait" guard --grace 200ms --interval 100ms --report "$r" -- \
 		"$PRIV_DIR/cw-nobody" serve --leak --quiet --port 8301
 	wait_listen 8301
 	"$T/cw_clients" 127.0.0.1 8301 2 --send hello >/dev/null
