@@ -76,6 +76,11 @@ const char *census_strerror(const struct cw_census_opts *co, int err)
 	else if (co->netns_sel != CW_NETNS_SEL_CURRENT && err == -EPERM)
 		snprintf(msg, sizeof(msg), "cannot enter the network namespace: %s (entering one "
 			 "needs CAP_SYS_ADMIN)", strerror(-err));
+	else if (co->netns_sel != CW_NETNS_SEL_CURRENT && err == -EACCES)
+		snprintf(msg, sizeof(msg), "cannot open the network namespace: %s (opening another "
+			 "user's process's namespace needs CAP_SYS_PTRACE; a namespace file, read "
+			 "permission)",
+			 strerror(-err));
 	else
 		snprintf(msg, sizeof(msg), "cannot read the socket table: %s", strerror(-err));
 	return msg;

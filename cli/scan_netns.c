@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <linux/capability.h>
 
 #include "workload_view.h"
 
@@ -19,12 +20,24 @@ void scan_print_netns_notes(struct out *o, const struct cw_census *c)
 			out_printf(o, "\nNetwork namespace %s disappeared before it could be read: skipped.\n",
 				   netns_str(ns, name, sizeof(name)));
 		else if (ns->err)
-			out_printf(o, "\nNetwork namespace %s could not be read: %s.\n",
-				   netns_str(ns, name, sizeof(name)), strerror(-ns->err));
+			out_printf(o, "\nNetwork namespace %s could not be read: %s%s.\n",
+				   netns_str(ns, name, sizeof(name)), strerror(-ns->err),
+				   ns->err == -EPERM && !scan_have_cap(CAP_SYS_ADMIN)
+					   ? " (entering one needs CAP_SYS_ADMIN, which closewait lacks)" : "");
 	}
-	if (cw_census_netns_unreadable(c))
+	if (cw_census_netns_unreadable(c)) {
+		const char *caps[SCAN_READ_CAPS];
+		size_t n = scan_missing_caps(caps);
+
+		/* the links of other users' processes, and their fds that hold namespaces */
 		out_printf(o, "\n%u namespace links could not be looked at (permissions): namespaces "
-			      "only they lead to are missing.\n", cw_census_netns_unreadable(c));
+			      "only they lead to are missing.", cw_census_netns_unreadable(c));
+		if (n)
+			out_printf(o, " Other users' links need CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH: "
+				      "closewait lacks %s%s%s.", caps[0], n > 1 ? " and " : "",
+				   n > 1 ? caps[1] : "");
+		out_printf(o, "\n");
+	}
 	if (cw_census_owners_hidden(c))
 		out_printf(o, "\nProcesses of other pid namespaces are not visible from here: sockets "
 			      "of other network namespaces may show no owner (run closewait in the "

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
 
 #include "age_view.h"
 #include "workload_view.h"
@@ -536,11 +539,47 @@ void scan_print_table(struct out *o, struct scan_result *r)
 		out_printf(o, "\n%zu socket%s may or may not be older than --older: the age range "
 			      "contains it (OLDER: uncertain).\n",
 			   r->uncertain_n, r->uncertain_n == 1 ? "" : "s");
-	if (cw_census_unreadable(r->c))
+	if (cw_census_unreadable(r->c)) {
+		const char *caps[SCAN_READ_CAPS];
+		size_t n = scan_missing_caps(caps);
+
 		out_printf(o, "\n%u processes could not be read (permissions): their sockets show "
-			      "(unknown).\n", cw_census_unreadable(r->c));
+			      "(unknown).", cw_census_unreadable(r->c));
+		if (n)
+			out_printf(o, " Reading other users' processes needs CAP_SYS_PTRACE and "
+				      "CAP_DAC_READ_SEARCH: closewait lacks %s%s%s.", caps[0],
+				   n > 1 ? " and " : "", n > 1 ? caps[1] : "");
+		out_printf(o, "\n");
+	}
 	scan_print_netns_notes(o, r->c);
 	free(rows);
+}
+
+bool scan_have_cap(int cap)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d))
+		return false; /* cannot tell: name it */
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* Listing /proc/PID/fd is a permission check on a directory only its owner
+ * may read; reading its links is a ptrace check. */
+size_t scan_missing_caps(const char *names[SCAN_READ_CAPS])
+{
+	static const struct { int cap; const char *name; } want[SCAN_READ_CAPS] = {
+		{ CAP_SYS_PTRACE, "CAP_SYS_PTRACE" },
+		{ CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH" },
+	};
+	size_t n = 0;
+
+	for (size_t k = 0; k < SCAN_READ_CAPS; k++)
+		if (!scan_have_cap(want[k].cap))
+			names[n++] = want[k].name;
+	return n;
 }
 
 void scan_print_json(struct out *o, struct scan_result *r)

@@ -153,6 +153,7 @@ static int walk_pid(struct procfd_walk *w, pid_t pid, char *dents, struct hitvec
 	char path[64];
 	uint64_t links = 0;
 	size_t told = hv->n;
+	bool denied = false;
 	int dfd, err = 0;
 
 	snprintf(path, sizeof(path), "%s/%d/fd", w->root, (int)pid);
@@ -183,6 +184,10 @@ static int walk_pid(struct procfd_walk *w, pid_t pid, char *dents, struct hitvec
 			/* Relative to the directory fd: one path component to resolve, not five. */
 			len = readlinkat(dfd, d->d_name, l, sizeof(l));
 			links++;
+			/* CAP_DAC_READ_SEARCH lists another user's fds; reading
+			 * the links still needs ptrace rights (CAP_SYS_PTRACE). */
+			if (len < 0 && (errno == EACCES || errno == EPERM))
+				denied = true;
 			ino = len > 0 ? socket_inode(l, len) : 0;
 			if (!ino || (idx = table_find(&w->t, ino)) < 0)
 				continue;
@@ -200,6 +205,8 @@ static int walk_pid(struct procfd_walk *w, pid_t pid, char *dents, struct hitvec
 	}
 out:
 	sink_chunk(w, hv, told);
+	if (denied)
+		atomic_fetch_add(&w->unreadable, 1);
 	atomic_fetch_add(&w->readlinks, links);
 	close(dfd);
 	return err;
