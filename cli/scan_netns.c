@@ -7,6 +7,7 @@
 #include <string.h>
 #include <linux/capability.h>
 
+#include "caps.h"
 #include "workload_view.h"
 
 void scan_print_netns_notes(struct out *o, const struct cw_census *c)
@@ -22,12 +23,12 @@ void scan_print_netns_notes(struct out *o, const struct cw_census *c)
 		else if (ns->err)
 			out_printf(o, "\nNetwork namespace %s could not be read: %s%s.\n",
 				   netns_str(ns, name, sizeof(name)), strerror(-ns->err),
-				   ns->err == -EPERM && !scan_have_cap(CAP_SYS_ADMIN)
+				   ns->err == -EPERM && !caps_have(CAP_SYS_ADMIN)
 					   ? " (entering one needs CAP_SYS_ADMIN, which closewait lacks)" : "");
 	}
 	if (cw_census_netns_unreadable(c)) {
-		const char *caps[SCAN_READ_CAPS];
-		size_t n = scan_missing_caps(caps);
+		const char *caps[CAPS_READ_FDS];
+		size_t n = caps_missing_read_fds(caps);
 
 		/* the links of other users' processes, and their fds that hold namespaces */
 		out_printf(o, "\n%u namespace links could not be looked at (permissions): namespaces "

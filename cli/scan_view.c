@@ -6,11 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-#include <linux/capability.h>
 
 #include "age_view.h"
+#include "caps.h"
 #include "workload_view.h"
 
 /* The owners of one socket, for the nested rows of its owners column; and
@@ -540,8 +539,8 @@ void scan_print_table(struct out *o, struct scan_result *r)
 			      "contains it (OLDER: uncertain).\n",
 			   r->uncertain_n, r->uncertain_n == 1 ? "" : "s");
 	if (cw_census_unreadable(r->c)) {
-		const char *caps[SCAN_READ_CAPS];
-		size_t n = scan_missing_caps(caps);
+		const char *caps[CAPS_READ_FDS];
+		size_t n = caps_missing_read_fds(caps);
 
 		out_printf(o, "\n%u processes could not be read (permissions): their sockets show "
 			      "(unknown).", cw_census_unreadable(r->c));
@@ -553,33 +552,6 @@ void scan_print_table(struct out *o, struct scan_result *r)
 	}
 	scan_print_netns_notes(o, r->c);
 	free(rows);
-}
-
-bool scan_have_cap(int cap)
-{
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct d[2];
-
-	memset(d, 0, sizeof(d));
-	if (syscall(SYS_capget, &h, d))
-		return false; /* cannot tell: name it */
-	return d[cap / 32].effective & (1u << (cap % 32));
-}
-
-/* Listing /proc/PID/fd is a permission check on a directory only its owner
- * may read; reading its links is a ptrace check. */
-size_t scan_missing_caps(const char *names[SCAN_READ_CAPS])
-{
-	static const struct { int cap; const char *name; } want[SCAN_READ_CAPS] = {
-		{ CAP_SYS_PTRACE, "CAP_SYS_PTRACE" },
-		{ CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH" },
-	};
-	size_t n = 0;
-
-	for (size_t k = 0; k < SCAN_READ_CAPS; k++)
-		if (!scan_have_cap(want[k].cap))
-			names[n++] = want[k].name;
-	return n;
 }
 
 void scan_print_json(struct out *o, struct scan_result *r)

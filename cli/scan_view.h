@@ -44,12 +44,6 @@ void scan_print_netns_notes(struct out *o, const struct cw_census *c);
 /* netns_selection, namespaces[], netns_unreadable, owners_hidden (JSON). */
 void scan_print_netns_json(struct out *o, const struct cw_census *c, enum cw_netns_sel sel);
 void scan_print_json(struct out *o, struct scan_result *r);
-/* The capabilities reading other users' fd tables takes (CAP_SYS_PTRACE,
- * CAP_DAC_READ_SEARCH) that closewait does not hold: their names, how many. */
-#define SCAN_READ_CAPS 2
-size_t scan_missing_caps(const char *names[SCAN_READ_CAPS]);
-/* Whether closewait holds capability CAP (CAP_SYS_ADMIN...) in its effective set. */
-bool scan_have_cap(int cap);
 /* The summary per group (scan_groups.c): a table, or the "groups" member. */
 void scan_print_groups(struct out *o, struct scan_result *r, bool json);
 /* "pid 2595 (python3) is not accepting: 5 connections in the accept queue

@@ -110,7 +110,7 @@ leak() {
 	echo "$output" >&2
 	[ "$status" -eq 0 ]
 	[ "$(jq -r .reported <<<"$output")" -eq 2 ]
-	[ "$(jq -r .checks <<<"$output")" -ge 3 ]
+	[ "$(jq -r .checks <<<"$output")" -ge 2 ]
 	[ "$(jq -r .dump_checks <<<"$output")" -eq 0 ]
 	kill_bg
 	[ "$(shell_fds $$)" = "$SHELL_FDS" ]

@@ -5,7 +5,7 @@ foreach(t age select group watch ports netlink procfd out types cgroup)
     cw_c_test(unit_census_${t} SOURCES unit/census_${t}.c ${CENSUS_FIX}
               ${PROJECT_SOURCE_DIR}/cli/out.c ${PROJECT_SOURCE_DIR}/cli/scan_view.c
               ${PROJECT_SOURCE_DIR}/cli/scan_groups.c ${PROJECT_SOURCE_DIR}/cli/scan_netns.c
-              ${PROJECT_SOURCE_DIR}/cli/workload_view.c LABELS unit)
+              ${PROJECT_SOURCE_DIR}/cli/workload_view.c ${PROJECT_SOURCE_DIR}/cli/caps.c LABELS unit)
     target_include_directories(unit_census_${t} PRIVATE ${PROJECT_SOURCE_DIR}/cli)
   else()
     cw_c_test(unit_census_${t} SOURCES unit/census_${t}.c ${CENSUS_FIX} LABELS unit)

@@ -1,0 +1,33 @@
+#include "caps.h"
+
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
+
+bool caps_have(int cap)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d))
+		return false;
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* Listing /proc/PID/fd is a permission check on a directory only its owner
+ * may read; reading its links is a ptrace check. */
+size_t caps_missing_read_fds(const char *names[CAPS_READ_FDS])
+{
+	static const struct { int cap; const char *name; } want[CAPS_READ_FDS] = {
+		{ CAP_SYS_PTRACE, "CAP_SYS_PTRACE" },
+		{ CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH" },
+	};
+	size_t n = 0;
+
+	for (size_t k = 0; k < CAPS_READ_FDS; k++)
+		if (!caps_have(want[k].cap))
+			names[n++] = want[k].name;
+	return n;
+}

@@ -1,0 +1,17 @@
+/* The capabilities closewait holds, for messages that name the one a user
+ * lacks. */
+#ifndef CW_CLI_CAPS_H
+#define CW_CLI_CAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Whether closewait holds capability cap (CAP_SYS_ADMIN...) in its effective
+ * set; false when it cannot tell, so that the message names it. */
+bool caps_have(int cap);
+/* The capabilities reading other users' fd tables takes (CAP_SYS_PTRACE,
+ * CAP_DAC_READ_SEARCH) that closewait does not hold: their names, how many. */
+#define CAPS_READ_FDS 2
+size_t caps_missing_read_fds(const char *names[CAPS_READ_FDS]);
+
+#endif
