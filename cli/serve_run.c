@@ -58,7 +58,8 @@ static void on_close(struct cw_conn *c, enum cw_close_reason reason, int err, vo
 }
 
 /* Out of fds, the library retries every 100 ms; one line a second at most
- * says so, whatever --quiet (it is no per-connection line). */
+ * says so, whatever --quiet (it is no per-connection line), and one more
+ * when the pause that was logged is over. */
 static void on_pause(struct cw_server *srv, const struct cw_accept_pause *p, void *arg)
 {
 	struct serve *s = arg;
@@ -67,13 +68,16 @@ static void on_pause(struct cw_server *srv, const struct cw_accept_pause *p, voi
 
 	(void)srv;
 	if (!p->err) {
-		cli_warn("serve", "accepting again after %s", cw_duration_format(p->paused_ms, d, sizeof(d)));
-		s->pause_logged = 0;
+		if (s->pause_said)
+			cli_warn("serve", "accepting again after %s, no connection waiting",
+				 cw_duration_format(p->paused_ms, d, sizeof(d)));
+		s->pause_said = false;
 		return;
 	}
-	if (p->refusals > 1 && now - s->pause_logged < 1000)
+	if (s->pause_logged && now - s->pause_logged < 1000)
 		return;
 	s->pause_logged = now;
+	s->pause_said = true;
 	cli_warn("serve", "cannot accept: %s; accepting paused for %s, %llu connections waiting "
 		 "(not accepted)", strerror(p->err), cw_duration_format(p->paused_ms, d, sizeof(d)),
 		 (unsigned long long)p->waiting);

@@ -28,7 +28,7 @@ struct cw_server {
 	struct conn_owner owner;
 	struct listener *listeners;
 	struct cw_timer *pause;      /* re-enables accepting after EMFILE */
-	bool paused;                 /* out of fds or memory: accepting in pauses */
+	bool paused;                 /* out of fds or memory since paused_at, queue not emptied since */
 	uint64_t paused_at;          /* when the pause began (loop time) */
 	uint64_t refusals;           /* accept() calls failed during this pause */
 	cw_accept_pause_cb pause_cb;
@@ -104,6 +104,9 @@ static void accept_paused(struct cw_server *s, int err)
 	pause_report(s, err);
 }
 
+/* Over only once the queue is empty: a server at its fd limit whose
+ * connections come and go accepts one now and then, and a pause that ended
+ * at each of those would be reported (and logged) again and again. */
 static void accept_resumed(struct cw_server *s)
 {
 	if (!s->paused)
@@ -132,10 +135,9 @@ static void on_accept(struct loop_io *io, uint32_t events)
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
 				accept_paused(s, errno);
 			else if (errno == EAGAIN)
-				accept_resumed(s); /* fds again, and nobody waiting */
+				accept_resumed(s);
 			return;
 		}
-		accept_resumed(s);
 		/* Socket options come from the listener: accepted sockets inherit
 		 * keepalive, user timeout and nodelay, so no setsockopt here. */
 		if (conn_open(&s->owner, fd, (struct sockaddr *)&ss, sl, &c) < 0)

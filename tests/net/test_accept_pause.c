@@ -1,6 +1,7 @@
 /* cw_server_on_pause: out of fds, accepting pauses (no spinning), the
- * report says why, for how long and how many wait, and accepting resumes
- * within the pause once an fd is free. The fd table is filled with
+ * report says why, for how long and how many wait; a client is accepted
+ * within the pause once an fd is free, and the pause is over once the queue
+ * is empty. The fd table is filled with
  * duplicates of /dev/null (under an RLIMIT_NOFILE of 256, quick to fill)
  * after the test's own clients have theirs; in a private network namespace,
  * on the test thread's loop. */
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include "closewait/loop.h"
 
@@ -87,7 +89,7 @@ static void test_out_of_fds_pauses_reports_and_resumes(void **state)
 	struct seen v = { 0 };
 	int *fill = malloc(MAX_FILL * sizeof(*fill));
 	int fds[CLIENTS], nfill, port;
-	uint64_t t0, slack = cwt_slack();
+	uint64_t t0, taken, slack = cwt_slack();
 	char c;
 
 	struct rlimit old, low;
@@ -134,14 +136,33 @@ static void test_out_of_fds_pauses_reports_and_resumes(void **state)
 	assert_true(v.paused_ms >= 900);
 	assert_int_equal(v.resumed, 0);
 
-	/* One fd freed: the clock starts at the close. */
+	/* One fd freed: the clock starts at the close. The first client is
+	 * accepted and answered within the pause; the pause goes on, with 7
+	 * still waiting and the table full again. */
 	t0 = cwt_now_ms();
 	close(fill[--nfill]);
+	while (recv(fds[0], &c, 1, MSG_DONTWAIT) != 1) {
+		assert_true(cwt_now_ms() - t0 <= 1000 * slack);
+		cw_loop_run_once(loop, 5);
+	}
+	taken = cwt_now_ms() - t0;
+	assert_true(taken <= 100 + 50 * slack);
+	assert_int_equal(c, 'x');
+	run_for(loop, 150);
+	assert_int_equal(v.resumed, 0);
+	assert_int_equal(v.err, EMFILE);
+	assert_int_equal(v.waiting, CLIENTS - 1);
+	assert_true(v.paused_ms >= 1000); /* one pause, from the first refusal */
+
+	/* Every fd back: all accepted, the queue empty, the pause over. */
+	while (nfill)
+		close(fill[--nfill]);
+	t0 = cwt_now_ms();
 	run_for(loop, 200 * slack);
 	assert_int_equal(v.resumed, 1);
 	assert_true(v.resumed_at - t0 <= 100 + 50 * slack);
-	assert_int_equal(read(fds[0], &c, 1), 1); /* accepted, and answered */
-	assert_int_equal(c, 'x');
+	assert_int_equal(v.err, 0);
+	assert_int_equal(v.waiting, 0);
 
 	while (nfill)
 		close(fill[--nfill]);
