@@ -12,7 +12,7 @@ JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CONFIGURE_REL := cmake -S . -B $(REL) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 NO_TESTS = $(if $(wildcard $(REL)/CMakeCache.txt),,-DCW_BUILD_TESTING=OFF)
 
-.PHONY: all bootstrap release asan programs demo test bench install deb test-package clean
+.PHONY: all bootstrap release asan programs demo test fuzz bench install deb test-package clean
 
 all: release
 
@@ -46,6 +46,17 @@ test:
 	@$(MAKE) --no-print-directory release
 	@$(MAKE) --no-print-directory asan
 	@scripts/test $(REL) $(ASAN)
+
+# The libFuzzer harnesses (tests/fuzz, built with clang in $(BUILD)/fuzz),
+# each run for FUZZ_SECONDS; FUZZ="netlink procfd" runs only those. What
+# they find stays in $(BUILD)/fuzz/corpus for the next run. make test runs
+# each for 5 s.
+FUZZ_SECONDS ?= 60
+FUZZ ?=
+fuzz:
+	@scripts/bootstrap test
+	@tests/fuzz/run --build $(BUILD)/fuzz
+	@tests/fuzz/run $(BUILD)/fuzz $(FUZZ_SECONDS) $(FUZZ)
 
 bench:
 	@scripts/bootstrap bench

@@ -114,6 +114,10 @@ int cmd_export(int argc, char **argv);
 int cmd_reap(int argc, char **argv);
 /* closewait guard: runs a program with the guard library preloaded (cmd_guard.c). */
 int cmd_guard(int argc, char **argv);
+/* closewait trace: explains leaks with eBPF (cmd_trace.c, trace/). */
+int cmd_trace(int argc, char **argv);
+/* closewait lab: scenarios in private network namespaces (cmd_lab.c, lab/). */
+int cmd_lab(int argc, char **argv);
 
 /* Options of the census commands (census_opts.c). */
 struct cw_endpoint;

@@ -19,6 +19,8 @@ static const struct command commands[] = {
 	{ "reap", cmd_reap, "end leaked connections of a running process now, without a restart" },
 	{ "export", cmd_export, "serve the census as Prometheus metrics, or write them for node_exporter" },
 	{ "guard", cmd_guard, "run a program with the guard: find which line forgot to close, cure its leaks" },
+	{ "trace", cmd_trace, "explain leaks live with eBPF: the code that created them, why, since when" },
+	{ "lab", cmd_lab, "run a scenario in private network namespaces: the TCP states, step by step" },
 };
 
 static void usage(FILE *f)

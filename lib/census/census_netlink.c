@@ -125,11 +125,16 @@ static void info_set(struct cw_sock *s, const struct nlattr *a)
 static int msg_to_sock(const struct nlmsghdr *nlh, struct cw_sock *s)
 {
 	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
+	const char *tail = (const char *)nlh + nlh->nlmsg_len;
 	const struct nlattr *a;
 
 	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
 		return -EBADMSG;
 	if (m->idiag_family != AF_INET && m->idiag_family != AF_INET6)
+		return -EBADMSG;
+	/* Only the states asked for come back; a state past the census's
+	 * names would also shift CW_STATE_BIT past its 32 bits. */
+	if (m->idiag_state >= CW_TCP_MAX_STATE)
 		return -EBADMSG;
 	memset(s, 0, sizeof(*s));
 	s->family = m->idiag_family;
@@ -144,7 +149,10 @@ static int msg_to_sock(const struct nlmsghdr *nlh, struct cw_sock *s)
 	s->timer_ms = s->timer ? m->idiag_expires : 0;
 	s->retrans = m->idiag_retrans;
 	s->lastsnd_ms = s->lastrcv_ms = s->lastack_ms = CW_MS_UNKNOWN;
-	mnl_attr_for_each(a, nlh, sizeof(*m)) {
+	/* Up to nlmsg_len, not to its aligned end (mnl_attr_for_each): the
+	 * last message of a buffer need not be padded. */
+	for (a = (const struct nlattr *)((const char *)nlh + NLMSG_SPACE(sizeof(*m)));
+	     mnl_attr_ok(a, (int)(tail - (const char *)a)); a = mnl_attr_next(a)) {
 		if (mnl_attr_get_type(a) == INET_DIAG_INFO)
 			info_set(s, a);
 		/* Sent for full sockets on kernels from 5.7 on, unasked. */
@@ -174,7 +182,9 @@ int netlink_parse(const void *buf, size_t len, netlink_sock_cb cb, void *arg)
 	const struct nlmsghdr *nlh = buf;
 	int left = (int)len;
 
-	while (mnl_nlmsg_ok(nlh, left)) {
+	/* mnl_nlmsg_ok compares the length as an int: one of 2 GiB or more
+	 * would pass and send mnl_nlmsg_next outside the buffer. */
+	while (mnl_nlmsg_ok(nlh, left) && nlh->nlmsg_len <= (uint32_t)left) {
 		struct cw_sock s;
 		int err;
 
@@ -185,7 +195,9 @@ int netlink_parse(const void *buf, size_t len, netlink_sock_cb cb, void *arg)
 
 			if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
 				return -EBADMSG;
-			return e->error ? e->error : -EBADMSG;
+			/* a -errno (MAX_ERRNO 4095), or the message is bad: a
+			 * positive one would read as "done" or "more to come" */
+			return e->error < 0 && e->error > -4096 ? e->error : -EBADMSG;
 		}
 		if (nlh->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
 			err = msg_to_sock(nlh, &s);

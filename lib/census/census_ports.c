@@ -31,8 +31,11 @@ static unsigned reserved_in(unsigned lo, unsigned hi, const char *list)
 			break;
 		if (*end == '-')
 			b = strtoul(end + 1, &end, 10);
-		for (unsigned long port = a; port <= b; port++)
-			n += port >= lo && port <= hi;
+		/* The overlap with [lo, hi], not port by port: text can name
+		 * ports up to ULONG_MAX ("1-99999999999", or "1--5", which
+		 * strtoul wraps). */
+		if (a <= hi && b >= lo && a <= b)
+			n += (unsigned)((b < hi ? b : hi) - (a > lo ? a : lo) + 1);
 		p = end + strspn(end, ", \t\n");
 	}
 	return n;

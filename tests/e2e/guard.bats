@@ -16,6 +16,7 @@ setup() {
 
 teardown() {
 	kill_bg
+	[ -z "${SERVER_PID:-}" ] || stop_pid "$SERVER_PID"
 	nft delete table inet cwt_guard 2>/dev/null || true
 }
 
@@ -159,6 +160,7 @@ except OSError as e:
 	[ "$(grep '^error' "$log")" = "error ETIMEDOUT" ]
 	nft delete table inet cwt_guard
 	kill_bg
+	stop_pid "$SERVER_PID"
 	# a program with its own keepalive keeps it, and the guard's user timeout goes
 	start_server 8203 --quiet
 	guarded --keepalive 1:1:2 -- python3 "$BATS_TEST_TMPDIR/ka.py" 8203 own

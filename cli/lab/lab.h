@@ -1,0 +1,177 @@
+/* closewait lab: scenarios run in private network namespaces, each step
+ * printed with what the kernel shows. One job per file:
+ *   lab_run.c       a child in new namespaces; signals; nothing left behind
+ *   lab_step.c      a step: its action, observations, explanation; text or JSON
+ *   lab_census.c    the sockets of a port, from the census (sock_diag)
+ *   lab_counters.c  the kernel's TCP counters (/proc/net/netstat, snmp)
+ *   lab_sock.c      the socket moves the scenarios make
+ *   lab_server.c    a library server (a cw_policy) in a child process
+ *   scenarios.c     the list; sc_*.c one scenario each */
+#ifndef CW_LAB_H
+#define CW_LAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "closewait/conn.h"
+
+struct out;
+struct lab;
+
+struct lab_scenario {
+	const char *name;             /* a word: "leak" */
+	const char *summary;          /* one line for the list */
+	/* Runs in the lab's namespace. 0 done; -errno when a move failed
+	 * (the step printed says which). */
+	int (*run)(struct lab *lab);
+	/* What it cannot show in a user namespace, for a user who is not root;
+	 * NULL: nothing, it shows the same there. */
+	const char *needs_root;
+};
+extern const struct lab_scenario lab_scenarios[];
+extern const size_t lab_scenario_count;
+/* The scenario called name, or NULL. */
+const struct lab_scenario *lab_scenario_find(const char *name);
+
+/* Runs sc in a child process in new network namespaces (with a user
+ * namespace when not root), printing to stdout. Returns the exit status:
+ * 0, 1 when the scenario failed, 128 + N when signal N ended it. A signal
+ * (SIGINT, SIGHUP, SIGTERM) to this process kills the child; the child's own
+ * children die with it (PR_SET_PDEATHSIG), and the namespaces, which no path
+ * names, go with the last of them. */
+int lab_run(const struct lab_scenario *sc, bool json);
+
+/* ---- steps (lab_step.c) ---- */
+#define LAB_MAX_FACTS 12
+#define LAB_FACT_LEN 160
+struct lab_counters;
+struct lab_fact {
+	const char *key;              /* JSON key */
+	const char *label;            /* text: "the client read" */
+	enum { LAB_FACT_INT, LAB_FACT_BOOL, LAB_FACT_STR } kind;
+	long long i;                  /* INT, BOOL */
+	char s[LAB_FACT_LEN];
+};
+struct lab {
+	const struct lab_scenario *sc;
+	bool json;
+	bool userns;                  /* root of a user namespace, not of the host */
+	struct out *out;
+	uint64_t t0;                  /* CLOCK_MONOTONIC ms when the scenario began */
+	unsigned step;
+	const char *id, *action;
+	struct lab_fact facts[LAB_MAX_FACTS];
+	size_t nfacts;
+	struct lab_counters *seen;    /* counters at the last step */
+	int err;                      /* output failed: stop */
+};
+/* Prints the scenario's title and what the namespace holds. */
+void lab_begin(struct lab *lab, const char *setting);
+/* A step begins: id (a word for JSON and tests) and what is done, in words. */
+void lab_step(struct lab *lab, const char *id, const char *action);
+/* Something the step measured. */
+void lab_fact_int(struct lab *lab, const char *key, const char *label, long long v);
+void lab_fact_str(struct lab *lab, const char *key, const char *label, const char *v);
+void lab_fact_bool(struct lab *lab, const char *key, const char *label, bool v);
+/* Ends the step: the sockets of port (0: every socket of the namespace),
+ * the counters changed since the last step, the facts and explain, in
+ * text or as one JSON line. 0, or -errno when stdout failed (then stop). */
+int lab_show(struct lab *lab, uint16_t port, const char *explain);
+/* A line of text (not in JSON): a note between steps. */
+void lab_say(struct lab *lab, const char *text);
+/* Milliseconds since the scenario began. */
+uint64_t lab_ms(const struct lab *lab);
+
+/* ---- observing (lab_census.c) ---- */
+/* One socket of a port as a step shows it. */
+struct lab_sockview {
+	const char *role;             /* "listener", "server" (local port = the port), "client";
+				       * "socket" when no port was given */
+	char local[56], peer[56];     /* "127.0.0.1:8000" */
+	int state;                    /* enum cw_tcp_state */
+	unsigned rqueue, wqueue;      /* Recv-Q, Send-Q */
+	int timer;                    /* enum cw_sock_timer */
+	unsigned timer_ms, retrans;
+	const char *owner;            /* "process", "orphaned", "unaccepted", "unknown" */
+	pid_t pid;                    /* the first owner, 0 if none */
+	const char *why;              /* CLOSE_WAIT: "eof-read", "never-read"...; else NULL */
+};
+/* The sockets of port (0: all) in this namespace, listener and servers
+ * first: how many (at most max), or -errno of the census. */
+long lab_sockets(uint16_t port, struct lab_sockview *v, size_t max);
+/* The state (enum cw_tcp_state) of the socket on port whose role is
+ * server (local port = port) or client (peer port = port); 0 when there
+ * is none. A listener is neither. */
+int lab_state(uint16_t port, bool server);
+/* Polls every 10 ms until lab_state(port, server) == state (0: gone), for
+ * at most ms. The ms it took, or -ETIMEDOUT. */
+long lab_wait_state(uint16_t port, bool server, int state, unsigned ms);
+/* The same for both ends at once: until the server's state is server and
+ * the client's is client (-1: either, 0: none), for at most ms. */
+long lab_wait_states(uint16_t port, int server, int client, unsigned ms);
+
+/* ---- counters (lab_counters.c) ---- */
+struct lab_counters *lab_counters_read(void);  /* NULL: cannot read */
+void lab_counters_free(struct lab_counters *c);
+size_t lab_counters_count(const struct lab_counters *c);
+const char *lab_counters_name(const struct lab_counters *c, size_t i);  /* "TcpExtTW" */
+/* The change of counter i of now since then (0 if then has none of that name). */
+long long lab_counters_delta(const struct lab_counters *now, const struct lab_counters *then,
+			     size_t i);
+/* Counters that change with every segment: shown in JSON, not in text. */
+bool lab_counter_noisy(const char *name);
+
+/* ---- sockets (lab_sock.c), all on 127.0.0.1; -errno on failure ---- */
+int lab_listen(uint16_t port);
+/* rcvbuf: SO_RCVBUF before connecting (0: the default). */
+int lab_connect(uint16_t port, int rcvbuf);
+int lab_accept(int lfd);
+/* Reads what arrives within ms into buf (len - 1 bytes at most, NUL
+ * ended): bytes read, 0 at end of file, -errno (-ETIMEDOUT). */
+long lab_read(int fd, char *buf, size_t len, unsigned ms);
+/* Reads until end of file, error or ms: bytes read; *err 0 (end of file)
+ * or the errno that ended it. last gets the last min(len - 1, n) bytes. */
+long lab_drain(int fd, unsigned ms, int *err, char *last, size_t len);
+int lab_write(int fd, const void *buf, size_t len);
+/* Closes with SO_LINGER {1, 0}: a reset, queued data thrown away. */
+int lab_abort(int fd);
+/* Closes without a word to the peer (TCP_REPAIR): as if its host lost
+ * power. Needs CAP_NET_ADMIN, which the lab's namespace gives. */
+int lab_vanish(int fd);
+/* Writes value to /proc/sys/NAME ("net/ipv4/tcp_fin_timeout"). */
+int lab_sysctl(const char *name, const char *value);
+/* Sets up loopback. */
+int lab_lo_up(void);
+
+/* Runs `nft CMD` in the lab's namespace (lab_nft.c). 0; -ENOENT when nft
+ * is not installed; -EINVAL when it refused (its message on stderr). */
+int lab_nft(const char *cmd);
+
+/* ---- a server built on the library (lab_server.c) ---- */
+struct lab_server {
+	pid_t pid;
+	int fd;                       /* reports from it, one line each */
+	uint16_t port;
+	char buf[512];                /* what was read of them and not yet taken */
+	size_t len;
+};
+/* Forks a closewait server (the uppercase echo) with policy p on
+ * 127.0.0.1:port and waits until it listens. */
+int lab_server_start(struct lab_server *s, const struct cw_policy *p, uint16_t port);
+/* Waits at most ms for the server to end a connection: its reason
+ * ("idle") into reason, and when (CLOCK_MONOTONIC ms) into *at. 0 or
+ * -ETIMEDOUT. */
+int lab_server_closed(struct lab_server *s, unsigned ms, char *reason, size_t len, uint64_t *at);
+/* Kills it and waits for it. */
+void lab_server_stop(struct lab_server *s);
+
+/* The scenarios. */
+int sc_leak(struct lab *lab);
+int sc_linger(struct lab *lab);
+int sc_cures(struct lab *lab);
+int sc_states(struct lab *lab);
+int sc_reconnect(struct lab *lab);
+
+#endif

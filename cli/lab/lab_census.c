@@ -1,0 +1,132 @@
+/* What the kernel says about the lab's sockets: the census (sock_diag),
+ * never ss's text. The lab's namespace holds nothing but the scenario's
+ * own sockets, so a port names them all. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../cli.h"
+#include "closewait/census.h"
+#include "lab.h"
+
+static const char *owner_name(enum cw_owner_kind k)
+{
+	switch (k) {
+	case CW_OWNED: return "process";
+	case CW_ORPHAN: return "orphaned";
+	case CW_UNACCEPTED: return "unaccepted";
+	default: return "unknown";
+	}
+}
+
+static int rank(const struct lab_sockview *v)
+{
+	return !strcmp(v->role, "listener") ? 0 : !strcmp(v->role, "server") ? 1
+	       : !strcmp(v->role, "client") ? 2 : 3;
+}
+
+static int by_role(const void *a, const void *b)
+{
+	const struct lab_sockview *x = a, *y = b;
+
+	if (rank(x) != rank(y))
+		return rank(x) - rank(y);
+	return strcmp(x->local, y->local) ? strcmp(x->local, y->local) : strcmp(x->peer, y->peer);
+}
+
+static void view(const struct cw_census *c, size_t i, struct lab_sockview *v, uint16_t port)
+{
+	const struct cw_sock *s = cw_census_sock(c, i);
+
+	memset(v, 0, sizeof(*v));
+	/* Without a port, nothing says which end is whose. */
+	v->role = s->state == CW_TCP_LISTEN ? "listener" : !port ? "socket"
+		  : s->local.port == port ? "server" : "client";
+	cw_endpoint_str(&s->local, true, v->local, sizeof(v->local));
+	cw_endpoint_str(&s->peer, true, v->peer, sizeof(v->peer));
+	if (!s->peer.port && strlen(v->peer) > 2) /* a listener's: "0.0.0.0:*", as ss has it */
+		strcpy(strrchr(v->peer, ':'), ":*");
+	v->state = s->state;
+	v->rqueue = s->rqueue;
+	v->wqueue = s->wqueue;
+	v->timer = s->timer;
+	v->timer_ms = s->timer ? s->timer_ms : 0;
+	v->retrans = s->retrans;
+	v->owner = owner_name(cw_census_owner_kind(c, i));
+	if (cw_census_owner_count(c, i))
+		v->pid = cw_census_owner(c, i, 0)->pid;
+	v->why = cw_why_name(cw_census_why(c, i));
+}
+
+long lab_sockets(uint16_t port, struct lab_sockview *v, size_t max)
+{
+	struct cw_census_opts o;
+	struct cw_census *c;
+	size_t n = 0;
+	int err;
+
+	cw_census_opts_init(&o);
+	o.owners = true;
+	err = cw_census_take(&o, &c);
+	if (err)
+		return err;
+	for (size_t i = 0; i < cw_census_count(c) && n < max; i++) {
+		const struct cw_sock *s = cw_census_sock(c, i);
+		bool server = s->local.port == port;
+
+		if (port && !server && s->peer.port != port)
+			continue;
+		view(c, i, &v[n++], port);
+	}
+	cw_census_free(c);
+	qsort(v, n, sizeof(*v), by_role);
+	return (long)n;
+}
+
+int lab_state(uint16_t port, bool server)
+{
+	struct lab_sockview v[16];
+	long n = lab_sockets(port, v, 16);
+
+	for (long i = 0; i < n; i++)
+		if (!strcmp(v[i].role, server ? "server" : "client"))
+			return v[i].state;
+	return 0;
+}
+
+long lab_wait_state(uint16_t port, bool server, int state, unsigned ms)
+{
+	uint64_t start = cli_now_ms();
+
+	for (;;) {
+		uint64_t now;
+
+		if (lab_state(port, server) == state)
+			return (long)(cli_now_ms() - start);
+		now = cli_now_ms();
+		if (now - start >= ms)
+			return -ETIMEDOUT;
+		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000000 }, NULL);
+	}
+}
+
+long lab_wait_states(uint16_t port, int server, int client, unsigned ms)
+{
+	uint64_t start = cli_now_ms();
+
+	for (;;) {
+		struct lab_sockview v[16];
+		long n = lab_sockets(port, v, 16);
+		int got[2] = { 0, 0 };
+
+		for (long i = 0; i < n; i++)
+			if (strcmp(v[i].role, "listener"))
+				got[!strcmp(v[i].role, "client")] = v[i].state;
+		if ((server < 0 || got[0] == server) && (client < 0 || got[1] == client))
+			return (long)(cli_now_ms() - start);
+		if (cli_now_ms() - start >= ms)
+			return -ETIMEDOUT;
+		nanosleep(&(struct timespec){ .tv_nsec = 5 * 1000000 }, NULL);
+	}
+}

@@ -1,0 +1,26 @@
+/* The scenarios of closewait lab, in the order the list shows them. */
+#include <string.h>
+
+#include "lab.h"
+
+const struct lab_scenario lab_scenarios[] = {
+	{ "leak", "a server that reads the end of file and never closes: CLOSE_WAIT "
+		  "against FIN_WAIT_2", sc_leak },
+	{ "linger", "graceful close against SO_LINGER {1, 0}: the abortive close loses a "
+		    "\"wrong password\" message", sc_linger },
+	{ "cures", "close on end of file, idle timeout, heartbeat, keepalive: each ending "
+		   "a leaked or dead connection", sc_cures },
+	{ "reconnect", "a client that reconnects without closing the old socket: one "
+		       "CLOSE_WAIT per reconnection, on the client's side", sc_reconnect },
+	{ "states", "every state of the TCP diagram, on the active, passive and "
+		    "simultaneous close paths", sc_states },
+};
+const size_t lab_scenario_count = sizeof(lab_scenarios) / sizeof(lab_scenarios[0]);
+
+const struct lab_scenario *lab_scenario_find(const char *name)
+{
+	for (size_t i = 0; i < lab_scenario_count; i++)
+		if (!strcmp(lab_scenarios[i].name, name))
+			return &lab_scenarios[i];
+	return NULL;
+}

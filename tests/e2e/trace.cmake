@@ -1,0 +1,5 @@
+# closewait trace (eBPF), when it is built: leaks of the classic leaky
+# server explained (why, stack, CLOSE_WAIT entry time within 20 ms: timing).
+if(CW_BUILD_TRACE)
+  cw_e2e_test(e2e_trace SCRIPT e2e/trace.bats TIMEOUT 180 TIMING)
+endif()

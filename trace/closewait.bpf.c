@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0
+/* closewait trace, kernel side: records each TCP socket the selected
+ * processes accept or connect (when, who, the user stack), then when it
+ * enters and leaves CLOSE_WAIT and when its EOF is read; deletes the record
+ * when the socket closes. Tracepoints only (no kprobes or fentry here):
+ * tp_btf for the sock and tcp ones, classic ones for the three syscalls (a
+ * raw sys_exit hook would run on every syscall of the host). CO-RE: built
+ * against the running kernel's BTF, relocated at load. */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "trace_rec.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define MSG_PEEK 2
+#define TCP_CLOSE 7
+#define TCP_CLOSE_WAIT 8
+
+/* The selection, set by the loader before load: a process (tgid; 0 = any)
+ * and a command name (the process's, its leader's comm; empty = any). */
+const volatile __u32 cw_pid = 0;
+const volatile char cw_comm[CW_TRACE_COMM_LEN] = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CW_TRACE_MAX_SOCKS);
+	__type(key, __u64);
+	__type(value, struct cw_trace_rec);
+} socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, CW_TRACE_MAX_STACKS);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, CW_TRACE_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CW_STAT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void count(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &which);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline bool selected(struct task_struct *task)
+{
+	char comm[CW_TRACE_COMM_LEN];
+
+	if (cw_pid && (__u32)(bpf_get_current_pid_tgid() >> 32) != cw_pid)
+		return false;
+	if (!cw_comm[0])
+		return true;
+	BPF_CORE_READ_STR_INTO(&comm, task, group_leader, comm);
+	for (int i = 0; i < CW_TRACE_COMM_LEN; i++) {
+		if (comm[i] != cw_comm[i])
+			return false;
+		if (!comm[i])
+			break;
+	}
+	return true;
+}
+
+/* fd's struct sock when it is a TCP socket (checked: a socket inode, then
+ * the family and protocol), else NULL; *inode gets the file's inode. */
+static __always_inline struct sock *tcp_sock_of_fd(struct task_struct *task, int fd, __u64 *inode)
+{
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *f;
+	struct socket *so;
+	struct sock *sk;
+	__u16 family, proto;
+
+	if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return NULL;
+	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+	so = BPF_CORE_READ(f, private_data);
+	sk = BPF_CORE_READ(so, sk);
+	if (!sk)
+		return NULL;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	proto = BPF_CORE_READ(sk, sk_protocol);
+	if ((family != AF_INET && family != AF_INET6) || proto != IPPROTO_TCP)
+		return NULL;
+	*inode = BPF_CORE_READ(f, f_inode, i_ino);
+	return sk;
+}
+
+/* The record of a socket just made by accept or connect on fd. A record
+ * already there (the socket entered CLOSE_WAIT before accept took it)
+ * keeps its state times. */
+static __always_inline int record(void *ctx, int fd, __u32 how)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct cw_trace_rec rec = {};
+	struct cw_trace_rec *old;
+	struct pt_regs *regs;
+	struct sock *sk;
+	__u64 key, pid_tgid = bpf_get_current_pid_tgid();
+	__u64 inode = 0;
+
+	if (!selected(task))
+		return 0;
+	sk = tcp_sock_of_fd(task, fd, &inode);
+	if (!sk)
+		return 0;
+	key = (__u64)sk;
+	rec.created_ns = bpf_ktime_get_ns();
+	rec.inode = inode;
+	rec.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	rec.pid = pid_tgid >> 32;
+	rec.tid = (__u32)pid_tgid;
+	rec.fd = fd;
+	rec.how = how;
+	bpf_get_current_comm(&rec.comm, sizeof(rec.comm));
+	rec.stack_id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	if (rec.stack_id < 0)
+		count(CW_STAT_NO_STACK);
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	bpf_probe_read_user(&rec.fixup, sizeof(rec.fixup), (void *)PT_REGS_SP_CORE(regs));
+	old = bpf_map_lookup_elem(&socks, &key);
+	if (old) {
+		rec.close_wait_ns = old->close_wait_ns;
+		rec.left_close_wait_ns = old->left_close_wait_ns;
+		rec.left_state = old->left_state;
+		rec.eof_ns = old->eof_ns;
+	}
+	if (bpf_map_update_elem(&socks, &key, &rec, BPF_ANY))
+		count(CW_STAT_UPDATE_FAILED);
+	else if (!old)
+		count(CW_STAT_INSERTED);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int cw_exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return ctx->ret >= 0 ? record(ctx, (int)ctx->ret, CW_HOW_ACCEPT) : 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int cw_exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	return ctx->ret >= 0 ? record(ctx, (int)ctx->ret, CW_HOW_ACCEPT) : 0;
+}
+
+/* At entry: a blocking connect may complete, and the socket even reach
+ * CLOSE_WAIT, before the syscall returns. */
+SEC("tracepoint/syscalls/sys_enter_connect")
+int cw_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	return record(ctx, (int)ctx->args[0], CW_HOW_CONNECT);
+}
+
+/* Runs in whatever context the segment arrived in (softirq): not the
+ * owner's, so no selection here; a socket not seen created gets a record
+ * of its CLOSE_WAIT entry alone. */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(cw_set_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	__u64 key = (__u64)sk;
+	struct cw_trace_rec *r;
+
+	if (newstate == TCP_CLOSE) {
+		if (!bpf_map_delete_elem(&socks, &key))
+			count(CW_STAT_DELETED);
+		return 0;
+	}
+	r = bpf_map_lookup_elem(&socks, &key);
+	if (newstate == TCP_CLOSE_WAIT) {
+		if (r) {
+			r->close_wait_ns = bpf_ktime_get_ns();
+			return 0;
+		}
+		struct cw_trace_rec rec = {};
+
+		if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+			return 0;
+		rec.close_wait_ns = bpf_ktime_get_ns();
+		rec.stack_id = -1;
+		rec.fd = -1;
+		rec.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+		/* 0 for a socket still in its listener's accept queue (no file yet) */
+		rec.inode = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
+		if (bpf_map_update_elem(&socks, &key, &rec, BPF_NOEXIST))
+			count(CW_STAT_UPDATE_FAILED);
+		else
+			count(CW_STAT_INSERTED);
+		return 0;
+	}
+	if (r && oldstate == TCP_CLOSE_WAIT) {
+		r->left_close_wait_ns = bpf_ktime_get_ns();
+		r->left_state = newstate;
+	}
+	return 0;
+}
+
+/* A socket can be destroyed without passing through a CLOSE transition the
+ * hook above sees (a connect that never left CLOSE). */
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(cw_destroy, struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+
+	if (!bpf_map_delete_elem(&socks, &key))
+		count(CW_STAT_DELETED);
+	return 0;
+}
+
+/* A read that returned 0 in CLOSE_WAIT and consumed the FIN: copied_seq
+ * then counts the FIN and equals rcv_nxt. A zero-length recv returns 0 too,
+ * before any FIN (the state tells), and one in CLOSE_WAIT consumes the FIN
+ * (an EOF read, as Recv-Q then says); read(fd, buf, 0) returns before the
+ * socket layer. Absent from Linux 6.1: the loader then switches this
+ * program off. */
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(cw_recv_length, struct sock *sk, int ret, int flags)
+{
+	__u64 key = (__u64)sk;
+	struct cw_trace_rec *r;
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+
+	if (ret != 0 || (flags & MSG_PEEK))
+		return 0;
+	r = bpf_map_lookup_elem(&socks, &key);
+	if (!r || r->eof_ns)
+		return 0;
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_CLOSE_WAIT)
+		return 0;
+	if (BPF_CORE_READ(tp, copied_seq) != BPF_CORE_READ(tp, rcv_nxt))
+		return 0;
+	r->eof_ns = bpf_ktime_get_ns();
+	return 0;
+}

@@ -1,0 +1,24 @@
+/* closewait trace: what the command line hands the tracer. Built only with
+ * the eBPF toolchain (CW_HAVE_TRACE); cli/cmd_trace.c parses the options. */
+#ifndef CW_TRACE_H
+#define CW_TRACE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct trace_opts {
+	pid_t pid;                    /* --pid; 0: every process */
+	const char *comm;             /* --comm; NULL: every command */
+	uint64_t grace_ms;            /* --grace: in CLOSE_WAIT this long before it is reported */
+	uint64_t interval_ms;         /* --interval: between censuses */
+	uint64_t duration_ms;         /* --duration; 0: until SIGINT or SIGTERM */
+	bool json;                    /* JSON lines (--json, or stdout is not a terminal) */
+	bool no_recv_length;          /* CLOSEWAIT_TRACE_NO_RECV_LENGTH: EOF times off */
+};
+
+/* Runs until the duration ends or a signal; the exit status: 0, 1 on a
+ * failure, 2 when a privilege is missing (messages on stderr). */
+int trace_run(const struct trace_opts *o);
+
+#endif

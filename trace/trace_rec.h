@@ -1,0 +1,55 @@
+/* What the tracer's BPF side records and its user side reads: one record
+ * per TCP socket, keyed by the kernel's struct sock pointer (the skaddr
+ * that sock:inet_sock_set_state reports), and the counters. Shared by
+ * closewait.bpf.c and the loader, so it uses only __u64-style types. */
+#ifndef CW_TRACE_REC_H
+#define CW_TRACE_REC_H
+
+/* Records kept at once (an LRU hash: when it is full the least recently
+ * used record goes, and trace counts it as dropped). 65 536 records of
+ * ~170 bytes: about 11 MiB of kernel memory. A prototype saw 40 000
+ * creations in 7 s on a busy host, most of them for processes that had
+ * exited; records go when their socket reaches CLOSE. */
+#define CW_TRACE_MAX_SOCKS 65536
+/* Distinct user stacks (a STACK_TRACE map: a creation site is one entry
+ * however many sockets it makes) and the frames kept per stack. */
+#define CW_TRACE_MAX_STACKS 8192
+#define CW_TRACE_STACK_DEPTH 48
+/* Words saved at the user stack pointer at the syscall: glibc's accept4,
+ * accept and connect wrappers set up no frame, so the frame-pointer walk
+ * skips their caller; its return address is among these (glibc 2.36:
+ * [sp+0] single-threaded, [sp+40] multi-threaded). */
+#define CW_TRACE_FIXUP_WORDS 8
+#define CW_TRACE_COMM_LEN 16
+
+enum cw_trace_how {
+	CW_HOW_NONE,                  /* not seen created: entered CLOSE_WAIT while traced */
+	CW_HOW_ACCEPT,                /* accept() or accept4() returned it */
+	CW_HOW_CONNECT                /* connect() was called on it */
+};
+
+enum cw_trace_stat {
+	CW_STAT_INSERTED,             /* records created */
+	CW_STAT_DELETED,              /* records deleted when their socket closed */
+	CW_STAT_NO_STACK,             /* creations whose stack could not be stored */
+	CW_STAT_UPDATE_FAILED,        /* records the map refused */
+	CW_STAT_COUNT
+};
+
+struct cw_trace_rec {
+	__u64 created_ns;             /* CLOCK_MONOTONIC (bpf_ktime_get_ns); 0: not seen created */
+	__u64 close_wait_ns;          /* when it entered CLOSE_WAIT; 0: not seen */
+	__u64 left_close_wait_ns;     /* when it left CLOSE_WAIT; 0: not seen */
+	__u64 eof_ns;                 /* when a read returned 0 and consumed the FIN; 0: not seen */
+	__u64 inode;                  /* the socket file's inode (ss -e's ino) */
+	__u64 netns;                  /* its network namespace's inode */
+	__u64 fixup[CW_TRACE_FIXUP_WORDS]; /* words at the user sp at the syscall */
+	__u32 pid, tid;               /* the creating process (tgid) and thread */
+	__s32 stack_id;               /* in the stacks map; < 0: none */
+	__s32 fd;                     /* accept's result, connect's argument */
+	__u32 how;                    /* enum cw_trace_how */
+	__u32 left_state;             /* the state it went to from CLOSE_WAIT */
+	char comm[CW_TRACE_COMM_LEN]; /* the creating thread's name */
+};
+
+#endif

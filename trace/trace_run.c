@@ -1,0 +1,324 @@
+/* closewait trace's loop: loads the eBPF side, then every interval takes a
+ * census of CLOSE_WAIT sockets, joins it to the records by the socket
+ * file's inode, reports each socket past --grace once, and the groups by
+ * creating site; a summary at the end (--duration, SIGINT, SIGTERM). */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "closewait/census_filter.h"
+#include "trace.h"
+#include "trace_leaks.h"
+#include "trace_load.h"
+#include "trace_out.h"
+
+static volatile sig_atomic_t trace_stop;
+
+static void on_signal(int signo)
+{
+	(void)signo;
+	trace_stop = 1;
+}
+
+static uint64_t ns_of(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The two clocks read together: the eBPF side stamps CLOCK_MONOTONIC
+ * (bpf_ktime_get_ns), the report shows CLOCK_REALTIME. */
+struct clocks {
+	uint64_t mono_ns, real_ns;
+};
+
+static void clocks_now(struct clocks *c)
+{
+	uint64_t m0 = ns_of(CLOCK_MONOTONIC);
+
+	c->real_ns = ns_of(CLOCK_REALTIME);
+	c->mono_ns = m0 + (ns_of(CLOCK_MONOTONIC) - m0) / 2;
+}
+
+/* A monotonic stamp as wall-clock milliseconds. */
+static uint64_t wall_ms(const struct clocks *c, uint64_t mono_ns)
+{
+	return (c->real_ns - (c->mono_ns - mono_ns)) / 1000000u;
+}
+
+static int by_inode(const void *a, const void *b)
+{
+	const struct trace_entry *x = a, *y = b;
+
+	return x->rec.inode < y->rec.inode ? -1 : x->rec.inode > y->rec.inode;
+}
+
+static const struct cw_trace_rec *find_rec(const struct trace_entry *v, size_t n, uint64_t inode)
+{
+	struct trace_entry k = { .rec.inode = inode };
+	const struct trace_entry *e;
+
+	if (!inode || !n)
+		return NULL;
+	e = bsearch(&k, v, n, sizeof(*v), by_inode);
+	return e ? &e->rec : NULL;
+}
+
+static const char *how_name(unsigned how)
+{
+	return how == CW_HOW_ACCEPT ? "accept" : how == CW_HOW_CONNECT ? "connect" : NULL;
+}
+
+/* "accept() in accept_loop (cwt_leaky.c:58) ← main": the headline frame and
+ * its caller; the group key. */
+static void make_site(struct trace_leak *l)
+{
+	char a[300], b[300];
+	const struct trace_stack *s = &l->stack;
+	size_t h = s->headline;
+
+	if (l->before_trace) {
+		snprintf(l->site, sizeof(l->site), "created before trace started");
+		return;
+	}
+	if (!l->has_stack || h >= s->n) {
+		snprintf(l->site, sizeof(l->site), "created by %s(), stack unavailable", how_name(l->how));
+		return;
+	}
+	trace_frame_str(&s->frames[h], a, sizeof(a));
+	if (h + 1 < s->n)
+		snprintf(l->site, sizeof(l->site), "created by %s() in %s ← %s", how_name(l->how), a,
+			 trace_frame_str(&s->frames[h + 1], b, sizeof(b)));
+	else
+		snprintf(l->site, sizeof(l->site), "created by %s() in %s", how_name(l->how), a);
+	if (s->truncated) {
+		size_t off = strlen(l->site);
+
+		snprintf(l->site + off, sizeof(l->site) - off, " (stack truncated: no frame pointers)");
+	}
+}
+
+/* Fills a leak just past --grace from socket i of c and its record. */
+static void fill(struct trace_bpf *b, const struct cw_census *c, size_t i, const struct cw_trace_rec *r,
+		 const struct clocks *now, struct trace_leak *l)
+{
+	const struct cw_sock *s = cw_census_sock(c, i);
+	uint64_t ips[CW_TRACE_STACK_DEPTH], fixup[CW_TRACE_FIXUP_WORDS];
+	struct cw_age age;
+	size_t n;
+
+	if (cw_census_owner_count(c, i)) {
+		const struct cw_owner *o = cw_census_owner(c, i, 0);
+
+		l->pid = o->pid;
+		l->fd = o->fd;
+		snprintf(l->command, sizeof(l->command), "%s", o->comm);
+	}
+	cw_endpoint_str(&s->local, true, l->local, sizeof(l->local));
+	cw_endpoint_str(&s->peer, true, l->peer, sizeof(l->peer));
+	l->inode = s->inode;
+	l->netns = s->netns;
+	l->why = cw_census_why(c, i);
+	l->exact = r && r->close_wait_ns;
+	if (l->exact) {
+		l->since_ms = wall_ms(now, r->close_wait_ns);
+		l->age_min_ms = l->age_max_ms = (now->mono_ns - r->close_wait_ns) / 1000000u;
+	} else {
+		cw_sock_age(s, &age);
+		l->age_min_ms = age.known ? age.min_ms : 0;
+		l->age_max_ms = age.known ? age.max_ms : 0;
+	}
+	if (r && r->eof_ns) {
+		l->has_eof = true;
+		l->eof_ms = wall_ms(now, r->eof_ns);
+	}
+	l->before_trace = !r || r->how == CW_HOW_NONE;
+	if (!l->before_trace) {
+		l->how = r->how;
+		l->tid = (pid_t)r->tid;
+		memcpy(l->thread, r->comm, sizeof(l->thread) - 1);
+		l->created_ms = wall_ms(now, r->created_ns);
+		for (size_t k = 0; k < CW_TRACE_FIXUP_WORDS; k++)
+			fixup[k] = r->fixup[k];
+		n = trace_bpf_stack(b, r->stack_id, ips, CW_TRACE_STACK_DEPTH);
+		l->has_stack = n && !trace_stack_resolve((pid_t)r->pid, ips, n, fixup, CW_TRACE_FIXUP_WORDS,
+							 &l->stack);
+	}
+	make_site(l);
+}
+
+/* The key of socket i: its inode, or for a socket without one (unaccepted)
+ * its namespace and endpoints. */
+static void sock_key(const struct cw_sock *s, char *buf, size_t len)
+{
+	char a[64], p[64];
+
+	if (s->inode) {
+		snprintf(buf, len, "i:%u", s->inode);
+		return;
+	}
+	cw_endpoint_str(&s->local, true, a, sizeof(a));
+	cw_endpoint_str(&s->peer, true, p, sizeof(p));
+	snprintf(buf, len, "u:%llu:%s>%s", (unsigned long long)s->netns, a, p);
+}
+
+struct tracer {
+	const struct trace_opts *o;
+	struct trace_bpf *bpf;
+	struct trace_leaks leaks;
+	struct trace_out *out;
+	struct cw_filter f;
+};
+
+/* One census, joined and reported. 0 or -errno. */
+static int tick(struct tracer *t)
+{
+	struct cw_census_opts co;
+	struct cw_census *c;
+	struct trace_entry *recs;
+	struct clocks now;
+	size_t nrecs;
+	char key[192];
+	int err;
+
+	cw_census_opts_init(&co);
+	co.states = CW_STATE_BIT(CW_TCP_CLOSE_WAIT);
+	co.owners = true;
+	if ((err = cw_census_take(&co, &c)))
+		return err;
+	if ((err = trace_bpf_records(t->bpf, &recs, &nrecs))) {
+		cw_census_free(c);
+		return err;
+	}
+	if (nrecs) /* qsort and bsearch want an array, even an empty one */
+		qsort(recs, nrecs, sizeof(*recs), by_inode);
+	clocks_now(&now);
+	for (size_t i = 0; i < t->leaks.n; i++)
+		t->leaks.v[i].live = false;
+	for (size_t i = 0; i < cw_census_count(c); i++) {
+		const struct cw_sock *s = cw_census_sock(c, i);
+		const struct cw_trace_rec *r = find_rec(recs, nrecs, s->inode);
+		struct trace_leak *l;
+		uint64_t age_ms, now_ms = now.mono_ns / 1000000u;
+		struct cw_age age;
+
+		if (s->state != CW_TCP_CLOSE_WAIT || cw_filter_match(&t->f, c, i, NULL) == CW_MATCH_NO)
+			continue;
+		sock_key(s, key, sizeof(key));
+		l = trace_leaks_get(&t->leaks, key, now_ms);
+		if (!l) {
+			err = -ENOMEM;
+			break;
+		}
+		l->live = true;
+		if (l->reported)
+			continue;
+		/* at least since the first census that saw it, or since the
+		 * entry the eBPF side saw, or the census's lower bound */
+		age_ms = now_ms - l->first_seen_ms;
+		if (r && r->close_wait_ns)
+			age_ms = (now.mono_ns - r->close_wait_ns) / 1000000u;
+		else if (cw_sock_age(s, &age), age.known && age.min_ms > age_ms)
+			age_ms = age.min_ms;
+		if (age_ms < t->o->grace_ms)
+			continue;
+		fill(t->bpf, c, i, r, &now, l);
+		l->reported = true;
+		if ((err = trace_leaks_group(&t->leaks, l)))
+			break;
+		trace_out_leak(t->out, l);
+	}
+	trace_leaks_sweep(&t->leaks);
+	trace_out_groups(t->out, &t->leaks);
+	free(recs);
+	cw_census_free(c);
+	return err;
+}
+
+static void summary(struct tracer *t)
+{
+	struct trace_counts k = {
+		.inserted = trace_bpf_stat(t->bpf, CW_STAT_INSERTED),
+		.deleted = trace_bpf_stat(t->bpf, CW_STAT_DELETED),
+		.no_stack = trace_bpf_stat(t->bpf, CW_STAT_NO_STACK),
+		.refused = trace_bpf_stat(t->bpf, CW_STAT_UPDATE_FAILED),
+		.eof_times = trace_bpf_recv_length(t->bpf, NULL),
+	};
+	struct trace_entry *recs;
+	size_t n;
+
+	if (trace_bpf_records(t->bpf, &recs, &n) == 0) {
+		k.live = n;
+		free(recs);
+	}
+	trace_out_summary(t->out, &t->leaks, &k);
+}
+
+/* Sleeps until deadline (CLOCK_MONOTONIC ms); false once told to stop. */
+static bool wait_until(uint64_t deadline_ms)
+{
+	for (;;) {
+		uint64_t now = ns_of(CLOCK_MONOTONIC) / 1000000u;
+
+		if (trace_stop)
+			return false;
+		if (now >= deadline_ms)
+			return true;
+		poll(NULL, 0, (int)(deadline_ms - now > 1000 ? 1000 : deadline_ms - now));
+	}
+}
+
+int trace_run(const struct trace_opts *o)
+{
+	struct trace_bpf_opts bo = { .pid = o->pid, .comm = o->comm, .no_recv_length = o->no_recv_length };
+	struct sigaction sa = { .sa_handler = on_signal }; /* no SA_RESTART: poll() returns */
+	struct tracer t = { .o = o };
+	struct trace_err e = { 0 };
+	const char *why_not;
+	uint64_t start, next, end;
+	int err, status = 0;
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	cw_filter_init(&t.f);
+	t.f.pid = o->pid;
+	t.f.comm = o->comm;
+	err = trace_bpf_open(&bo, &t.bpf, &e);
+	if (err) {
+		fprintf(stderr, "closewait trace: %s\n", e.msg);
+		return e.privilege ? 2 : 1;
+	}
+	if (!trace_bpf_recv_length(t.bpf, &why_not))
+		fprintf(stderr, "closewait trace: no EOF read times: %s; why comes from Recv-Q alone\n",
+			why_not);
+	t.out = trace_out_open(o);
+	start = ns_of(CLOCK_MONOTONIC) / 1000000u;
+	end = o->duration_ms ? start + o->duration_ms : UINT64_MAX;
+	trace_out_started(t.out, trace_bpf_recv_length(t.bpf, NULL));
+	for (next = start;;) {
+		if ((err = tick(&t))) {
+			fprintf(stderr, "closewait trace: census: %s\n", strerror(-err));
+			status = 1;
+			break;
+		}
+		next += o->interval_ms;
+		if (next > end)
+			next = end;
+		if (!wait_until(next) || next >= end)
+			break;
+	}
+	summary(&t);
+	if (trace_out_close(t.out) && !status) {
+		fprintf(stderr, "closewait trace: writing output failed\n");
+		status = 1;
+	}
+	trace_leaks_free(&t.leaks);
+	trace_bpf_close(t.bpf);
+	return status;
+}
