@@ -210,7 +210,8 @@ static int report(const struct reap_opts *o, struct reap_view *v, FILE *table_to
 	if (err)
 		cli_fail_exit1("reap", "writing output: %s", out_strerror(err));
 	cw_reap_counts(v->r, &n);
-	return n.failed || (!v->acted && v->todo && !v->dry_run) ? 1 : 0;
+	/* Acted, yet some still to reap: it stopped, out of fds. */
+	return n.failed || (v->acted && n.to_reap) || (!v->acted && v->todo && !v->dry_run) ? 1 : 0;
 }
 
 /* Lists the plan and asks; false (after saying why) if not confirmed. */

@@ -207,6 +207,9 @@ static void on_retry(struct cw_dialer *d, int err, uint64_t delay, void *arg)
 	else if (err == EADDRINUSE && st->o.bind)
 		STATUS(st, "cannot bind %s: %s (EADDRINUSE: a listener or another socket holds it); "
 			   "retrying in %" PRIu64 " ms", st->o.bind, strerror(err), delay);
+	else if (err == EMFILE || err == ENFILE)
+		STATUS(st, "cannot open a socket: %s (out of file descriptors: see ulimit -n); "
+			   "retrying in %" PRIu64 " ms", strerror(err), delay);
 	else if (err)
 		STATUS(st, "connect to %s failed: %s; retrying in %" PRIu64 " ms", where,
 		       err == ETIMEDOUT ? "timed out" : strerror(err), delay);

@@ -158,8 +158,11 @@ static void detail_text(const struct reap_view *v, const struct cw_reap_item *it
 	}
 	switch (it->status) {
 	case CW_REAP_TO_REAP:
-		snprintf(buf, len, fin ? "send our FIN (shutdown on a duplicate of the fd)"
-				       : "destroy: the peer gets an RST");
+		if (v->acted) /* reap stopped before it (out of file descriptors) */
+			snprintf(buf, len, "not acted on: reap stopped before it");
+		else
+			snprintf(buf, len, fin ? "send our FIN (shutdown on a duplicate of the fd)"
+					       : "destroy: the peer gets an RST");
 		break;
 	case CW_REAP_CLEAN:
 		if (it->end_state == CW_TCP_CLOSE)
@@ -402,6 +405,9 @@ static void summary_text(const struct reap_view *v, char *buf, size_t len)
 	else
 		used = (size_t)snprintf(buf, len, "Reaped (mode rst): %zu of %zu selected destroyed; "
 					"%zu skipped; %zu failed.", n.handled, n.total, n.skipped, n.failed);
+	if (n.to_reap && used < len)
+		used += (size_t)snprintf(buf + used, len - used, " Stopped, out of file descriptors: "
+					 "%zu not acted on (to-reap).", n.to_reap);
 	t.total = each_owner(v, NULL, NULL);
 	each_owner(v, owner_text_one, &t);
 	if (t.total && used < len)

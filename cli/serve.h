@@ -25,6 +25,8 @@ struct serve {
 	struct cw_loop *loop;
 	struct cw_server *srv;
 	int signals;
+	uint64_t pause_logged;       /* loop time of the last "cannot accept" line (0: none) */
+	bool pause_said;             /* the pause going on was logged */
 };
 
 /* Addresses to listen on: the --bind list or the default pair. */

@@ -57,6 +57,32 @@ static void on_close(struct cw_conn *c, enum cw_close_reason reason, int err, vo
 		printf("closed %s: %s\n", peer, cw_close_reason_name(reason));
 }
 
+/* Out of fds, the library retries every 100 ms; one line a second at most
+ * says so, whatever --quiet (it is no per-connection line), and one more
+ * when the pause that was logged is over. */
+static void on_pause(struct cw_server *srv, const struct cw_accept_pause *p, void *arg)
+{
+	struct serve *s = arg;
+	uint64_t now = cw_loop_now(s->loop);
+	char d[32];
+
+	(void)srv;
+	if (!p->err) {
+		if (s->pause_said)
+			cli_warn("serve", "accepting again after %s, no connection waiting",
+				 cw_duration_format(p->paused_ms, d, sizeof(d)));
+		s->pause_said = false;
+		return;
+	}
+	if (s->pause_logged && now - s->pause_logged < 1000)
+		return;
+	s->pause_logged = now;
+	s->pause_said = true;
+	cli_warn("serve", "cannot accept: %s; accepting paused for %s, %llu connections waiting "
+		 "(not accepted)", strerror(p->err), cw_duration_format(p->paused_ms, d, sizeof(d)),
+		 (unsigned long long)p->waiting);
+}
+
 static void on_drained(struct cw_server *srv, void *arg)
 {
 	struct serve *s = arg;
@@ -150,6 +176,7 @@ int serve_run(struct serve *s, int ready_fd, int stats_fd)
 		cli_warn("serve", "cannot create the server: %s", strerror(-err));
 		goto out_loop;
 	}
+	cw_server_on_pause(s->srv, on_pause, s);
 	if (listen_all(s))
 		goto out_srv;
 	/* A worker takes only the supervisor's SIGTERM: a terminal's Ctrl-C

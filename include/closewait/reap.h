@@ -172,7 +172,10 @@ void cw_reap_opts_init(struct cw_reap_opts *o);
 /* Acts on every TO_REAP item and sets its status (o NULL: the defaults). 0,
  * or -errno when nothing could be attempted (-EINVAL: o not from
  * cw_reap_opts_init; -ENOMEM; no sock_diag socket); per-socket failures are
- * in the items. fin: our duplicates are closed before it returns. */
+ * in the items. fin: our duplicates are closed before it returns; out of
+ * fds (EMFILE) with none of its duplicates left to close, it stops: that
+ * item fails (FAIL_ERROR, err -EMFILE) and the items after it stay
+ * TO_REAP, not acted on. */
 int cw_reap_run(struct cw_reap *r, const struct cw_reap_opts *o);
 
 /* Selects and acts at once, fin mode: one sock_diag dump, then the /proc
@@ -181,8 +184,9 @@ int cw_reap_run(struct cw_reap *r, const struct cw_reap_opts *o);
  * what cw_census_take (co, NULL for the defaults: its threads and
  * all_owners; the states come from f) + cw_reap_select + cw_reap_run (o, NULL
  * for the defaults) give. With f->pid only that process is read. 0 or
- * -errno (-EINVAL: a struct not from its _init; the dump failed; -ENOMEM);
- * per-socket outcomes are in the items. */
+ * -errno (-EINVAL: a struct not from its _init; the dump failed; -ENOMEM;
+ * -EMFILE: out of fds for the walk); per-socket outcomes are in the items,
+ * and out of fds while acting it stops as cw_reap_run does. */
 int cw_reap_now(const struct cw_filter *f, const struct cw_census_opts *co,
 		const struct cw_reap_opts *o, struct cw_reap **out);
 

@@ -76,5 +76,25 @@ void cw_server_free(struct cw_server *s);
 /* The server's counters so far, into *out. */
 void cw_server_stats(const struct cw_server *s, struct cw_conn_stats *out);
 
+/* Accepting pauses when accept() fails for want of fds or memory (the
+ * connection stays queued in the kernel): the listeners are left unwatched
+ * for 100 ms, then tried again, so the loop does not spin on a connection it
+ * cannot take; the connections it has are served meanwhile. The pause lasts
+ * until the listeners' queues are empty again (what fds free up meanwhile is
+ * accepted at the next try). The library allocates this report; it may gain
+ * fields at the end. */
+struct cw_accept_pause {
+	int err;                    /* EMFILE, ENFILE, ENOBUFS or ENOMEM; 0: over, nothing waits */
+	uint64_t paused_ms;         /* since the pause began (loop time) */
+	uint64_t waiting;           /* connections queued on the listeners, not accepted */
+	uint64_t refusals;          /* accept() calls failed since the pause began */
+};
+typedef void (*cw_accept_pause_cb)(struct cw_server *s, const struct cw_accept_pause *p, void *arg);
+/* cb (NULL: none) runs when accepting pauses, at each retry that fails again
+ * (every 100 ms while the shortage lasts: rate-limit any log there), and
+ * once when the pause is over (err 0); p is valid during the call, and cb
+ * must not free the server. The library never logs this itself. */
+void cw_server_on_pause(struct cw_server *s, cw_accept_pause_cb cb, void *arg);
+
 #pragma GCC visibility pop
 #endif

@@ -159,6 +159,10 @@ static int walk_pid(struct procfd_walk *w, pid_t pid, char *dents, struct hitvec
 	snprintf(path, sizeof(path), "%s/%d/fd", w->root, (int)pid);
 	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
+		/* Out of fds, every later process would go unread too: owners
+		 * reported unknown would be a lie, so the walk fails. */
+		if (errno == EMFILE || errno == ENFILE)
+			return -errno;
 		if (errno == EACCES || errno == EPERM)
 			atomic_fetch_add(&w->unreadable, 1);
 		return 0; /* gone, or not ours to read: its sockets stay unknown */
@@ -313,21 +317,25 @@ static int pid_cmp(const void *a, const void *b)
 
 /* A process names itself anything (prctl PR_SET_NAME takes any bytes but
  * NUL), newlines included: read the whole file and drop only the newline
- * the kernel appends. "?" when it cannot be read. */
-static void read_comm(const char *path, char *comm, size_t len)
+ * the kernel appends. "?" when it cannot be read (the process exited);
+ * -EMFILE or -ENFILE when we are out of fds, which no "?" may hide. */
+static int read_comm(const char *path, char *comm, size_t len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n = fd >= 0 ? read(fd, comm, len - 1) : -1;
 
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE))
+		return -errno;
 	if (fd >= 0)
 		close(fd);
 	if (n <= 0) {
 		snprintf(comm, len, "?");
-		return;
+		return 0;
 	}
 	if (comm[n - 1] == '\n')
 		n--;
 	comm[n] = 0;
+	return 0;
 }
 
 static int read_comms(const char *root, struct procfd_result *r)
@@ -351,12 +359,15 @@ static int read_comms(const char *root, struct procfd_result *r)
 	r->nprocs = 0;
 	for (size_t i = 0; i < n; i++) {
 		char path[64], cg[PATH_MAX];
+		int err;
 
 		if (r->nprocs && r->procs[r->nprocs - 1].pid == r->procs[i].pid)
 			continue;
 		r->procs[r->nprocs] = r->procs[i];
 		snprintf(path, sizeof(path), "%s/%d/comm", root, (int)r->procs[i].pid);
-		read_comm(path, r->procs[r->nprocs].comm, sizeof(r->procs[0].comm));
+		err = read_comm(path, r->procs[r->nprocs].comm, sizeof(r->procs[0].comm));
+		if (err)
+			return err;
 		if (cgroup_path_of_pid(root, r->procs[i].pid, cg, sizeof(cg)) == 0 &&
 		    !(r->procs[r->nprocs].cgroup = strdup(cg)))
 			return -ENOMEM;

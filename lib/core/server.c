@@ -9,6 +9,7 @@
 #include "closewait/addr.h"
 #include "closewait/sockopt.h"
 #include "conn_internal.h"
+#include "tcpinfo.h"
 #include "util.h"
 
 #define ACCEPT_BATCH 64            /* accepts per wake-up, so one listener cannot starve the rest */
@@ -27,6 +28,11 @@ struct cw_server {
 	struct conn_owner owner;
 	struct listener *listeners;
 	struct cw_timer *pause;      /* re-enables accepting after EMFILE */
+	bool paused;                 /* out of fds or memory since paused_at, queue not emptied since */
+	uint64_t paused_at;          /* when the pause began (loop time) */
+	uint64_t refusals;           /* accept() calls failed during this pause */
+	cw_accept_pause_cb pause_cb;
+	void *pause_arg;
 	struct cw_timer *deadline;   /* end of the drain */
 	bool shutting_down;
 	bool done_called;
@@ -57,6 +63,58 @@ static void on_pause_over(struct cw_timer *t, void *arg)
 		listeners_set(s, EPOLLIN);
 }
 
+/* The connections the kernel holds for us, handshake done, not accepted:
+ * for a listener, tcp_info's unacked is its accept queue's length. */
+static uint64_t waiting(const struct cw_server *s)
+{
+	uint64_t n = 0;
+	struct tcp_info ti;
+
+	for (const struct listener *l = s->listeners; l; l = l->next)
+		if (tcpinfo_read(l->io.fd, &ti) == 0)
+			n += ti.tcpi_unacked;
+	return n;
+}
+
+static void pause_report(struct cw_server *s, int err)
+{
+	struct cw_accept_pause p = {
+		.err = err,
+		.paused_ms = cw_loop_now(s->loop) - s->paused_at,
+		.waiting = waiting(s),
+		.refusals = s->refusals,
+	};
+
+	if (s->pause_cb)
+		s->pause_cb(s, &p, s->pause_arg);
+}
+
+static void accept_paused(struct cw_server *s, int err)
+{
+	/* Level-triggered: without a pause we would spin on the pending
+	 * connection until an fd frees up. */
+	listeners_set(s, 0);
+	cw_timer_start(s->pause, ACCEPT_PAUSE_MS);
+	if (!s->paused) {
+		s->paused = true;
+		s->paused_at = cw_loop_now(s->loop);
+		s->refusals = 0;
+	}
+	s->refusals++;
+	pause_report(s, err);
+}
+
+/* Over only once the queue is empty: a server at its fd limit whose
+ * connections come and go accepts one now and then, and a pause that ended
+ * at each of those would be reported (and logged) again and again. */
+static void accept_resumed(struct cw_server *s)
+{
+	if (!s->paused)
+		return;
+	s->paused = false;
+	pause_report(s, 0);
+}
+
 static void on_accept(struct loop_io *io, uint32_t events)
 {
 	struct listener *l = (struct listener *)io;
@@ -74,12 +132,10 @@ static void on_accept(struct loop_io *io, uint32_t events)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
 				continue;
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-				/* Level-triggered: without a pause we would spin on the
-				 * pending connection until an fd frees up. */
-				listeners_set(s, 0);
-				cw_timer_start(s->pause, ACCEPT_PAUSE_MS);
-			}
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				accept_paused(s, errno);
+			else if (errno == EAGAIN)
+				accept_resumed(s);
 			return;
 		}
 		/* Socket options come from the listener: accepted sockets inherit
@@ -289,6 +345,12 @@ void cw_server_free(struct cw_server *s)
 	cw_timer_free(s->pause);
 	cw_timer_free(s->deadline);
 	free(s);
+}
+
+void cw_server_on_pause(struct cw_server *s, cw_accept_pause_cb cb, void *arg)
+{
+	s->pause_cb = cb;
+	s->pause_arg = arg;
 }
 
 void cw_server_stats(const struct cw_server *s, struct cw_conn_stats *out)

@@ -294,6 +294,11 @@ void reap_select_finish(struct cw_reap *r, const struct cw_census *c, const stru
 	items_sort(r);
 }
 
+void reap_select_cut(struct cw_reap *r)
+{
+	items_sort(r);
+}
+
 void cw_reap_free(struct cw_reap *r)
 {
 	if (!r)

@@ -336,6 +336,7 @@ struct reap_fin {
 	struct denied denied;
 	int *dup;                     /* per item: our duplicate, or -1 */
 	size_t held;
+	bool out_of_fds;              /* stopped: nothing more is acted on */
 };
 
 int reap_fin_begin(struct cw_reap *r, const struct reap_how *how, struct reap_fin **out)
@@ -384,8 +385,11 @@ static void fin_keep(struct reap_fin *f, size_t i)
 		f->dup[i] = fin_send(it, &f->denied, &t);
 	}
 	if (f->dup[i] == -EMFILE) {
+		/* Out of fds with none of ours left to free: every later socket
+		 * would fail the same way. Stop; they stay TO_REAP, not acted on. */
 		it->status = CW_REAP_FAIL_ERROR;
 		it->err = -EMFILE;
+		f->out_of_fds = true;
 	}
 	if (f->dup[i] >= 0)
 		f->held++;
@@ -395,6 +399,11 @@ static void fin_keep(struct reap_fin *f, size_t i)
 
 void reap_fin_act_taken(struct reap_fin *f, size_t i, const struct reap_fin_taken *t)
 {
+	if (f->out_of_fds) {
+		if (t->d >= 0)
+			close(t->d); /* taken ahead by a walker: not acted on */
+		return;
+	}
 	f->dup[i] = fin_send(&f->r->items[i], &f->denied, t);
 	fin_keep(f, i);
 }
@@ -404,7 +413,7 @@ void reap_fin_act(struct reap_fin *f, size_t i)
 	struct cw_reap_item *it = &f->r->items[i];
 	struct reap_fin_taken t;
 
-	if (it->status != CW_REAP_TO_REAP)
+	if (it->status != CW_REAP_TO_REAP || f->out_of_fds)
 		return;
 	if (f->how.seam.before_act)
 		f->how.seam.before_act(it, f->how.seam.arg);

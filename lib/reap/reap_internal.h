@@ -52,6 +52,9 @@ int reap_select(const struct cw_census *c, const struct cw_filter *f, enum cw_re
  * owner was found for, sorts as cw_reap_select does. */
 void reap_select_finish(struct cw_reap *r, const struct cw_census *c, const struct cw_filter *f,
 			const size_t *src);
+/* After a walk that failed for want of fds: only sorts (owners stay as the
+ * walk's hits set them; the rest stays TO_REAP). */
+void reap_select_cut(struct cw_reap *r);
 
 /* fin mode one socket at a time: reap_fin_run is begin, act on each item,
  * end; cw_reap_now acts on each item as the /proc walk finds its owner.

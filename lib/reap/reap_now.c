@@ -273,12 +273,21 @@ int reap_now_seam(const struct cw_filter *f, const struct cw_census_opts *co,
 	if (err)
 		goto out;
 	pipeline(&q);
-	err = census_walk_finish(p.c, walk);
-	if (err)
-		goto out;
+	/* Our duplicates closed first: the walk's end reads /proc files too,
+	 * and must not run out of fds for them. */
 	reap_fin_end(q.fin);
 	q.fin = NULL;
-	reap_select_finish(p.r, p.c, &fr, p.src);
+	err = census_walk_finish(p.c, walk);
+	if (err == -EMFILE || err == -ENFILE) {
+		/* The walk ran out of fds: what was acted on is reported, the
+		 * rest stays TO_REAP, not acted on (owners unknown). */
+		reap_select_cut(p.r);
+		err = 0;
+	} else if (err) {
+		goto out;
+	} else {
+		reap_select_finish(p.r, p.c, &fr, p.src);
+	}
 	*out = p.r;
 	p.r = NULL;
 out:

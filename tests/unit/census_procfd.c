@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -120,11 +121,45 @@ static void test_stops_early(void **state)
 	assert_int_equal(procfd_scan(&spec, &r), -ENOENT);
 }
 
+/* Out of fds, a process's fd directory cannot be opened: the pass fails
+ * with EMFILE rather than report its sockets ownerless. The table is
+ * filled with duplicates (under a low RLIMIT_NOFILE); the pids are given,
+ * so the pass opens nothing before the walk. */
+static void test_out_of_fds_fails(void **state)
+{
+	uint32_t want[] = { 1001 };
+	pid_t only[] = { 10 };
+	struct procfd_spec spec = { .root = root, .inodes = want, .n = 1, .threads = 1,
+				    .only = only, .nonly = 1 };
+	struct procfd_result r;
+	struct rlimit old, low;
+	int fill[256], n = 0, err;
+
+	(void)state;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = 256;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	while (n < 256 && (fill[n] = dup(0)) >= 0)
+		n++;
+	err = procfd_scan(&spec, &r);
+	while (n)
+		close(fill[--n]);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(err, -EMFILE);
+	assert_int_equal(r.nhits, 0);
+	/* with fds again, the same pass finds the owner */
+	assert_int_equal(procfd_scan(&spec, &r), 0);
+	assert_int_equal(r.nhits, 1);
+	procfd_result_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_owners_found),
 		cmocka_unit_test(test_stops_early),
+		cmocka_unit_test(test_out_of_fds_fails),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
