@@ -130,11 +130,12 @@ int trace_pin(int socks_fd, const char *dir, struct trace_err *e)
 		*slash = '\0';
 	else
 		snprintf(parent, sizeof(parent), "%s", slash ? "/" : ".");
-	/* the parent may be the bpffs root itself, or a directory on it */
-	if (mkdir(parent, 0755) && errno != EEXIST)
+	/* the parent may be the bpffs root itself, or a directory on it; one
+	 * that cannot be made (sysfs refuses mkdir) is on no bpffs either */
+	if (mkdir(parent, 0755) && errno != EEXIST && errno != EPERM && errno != ENOENT)
 		return pin_fail(e, -errno, "making", parent);
 	if (statfs(parent, &fs))
-		return pin_fail(e, -errno, "reading", parent);
+		fs.f_type = 0;
 	if ((unsigned long)fs.f_type != BPF_FS_MAGIC) {
 		e->err = -EINVAL;
 		e->privilege = false;
