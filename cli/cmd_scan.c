@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "filter_opts.h"
+#include "pin_ages.h"
 #include "scan_view.h"
 
 enum { OPT_BY = OPT_F_LAST + 1, OPT_JSON, OPT_ALL_OWNERS, OPT_HELP };
@@ -98,6 +99,7 @@ int cmd_scan(int argc, char **argv)
 {
 	struct scan_opts o = { 0 };
 	struct cw_census_opts co;
+	struct cw_entry_time *entry_times;
 	struct want_ctx w;
 	struct cw_census *c;
 	struct scan_result r;
@@ -119,7 +121,9 @@ int cmd_scan(int argc, char **argv)
 	co.all_owners = o.all_owners;
 	co.want = want_owner;
 	co.want_arg = &w;
+	pin_ages("scan", &co, &entry_times);
 	err = cw_census_take(&co, &c);
+	free(entry_times);
 	if (err)
 		cli_fail_exit2("scan", "%s", census_strerror(&co, err));
 	err = scan_compute(c, &o.sel.f, o.by, o.state_given, &r);

@@ -12,7 +12,7 @@
 #include "trace.h"
 #endif
 
-enum { OPT_PID = 0x300, OPT_COMM, OPT_GRACE, OPT_INTERVAL, OPT_JSON, OPT_DURATION, OPT_HELP };
+enum { OPT_PID = 0x300, OPT_COMM, OPT_GRACE, OPT_INTERVAL, OPT_JSON, OPT_DURATION, OPT_PIN, OPT_HELP };
 
 static const struct option trace_options[] = {
 	{ "pid", required_argument, NULL, OPT_PID },
@@ -21,6 +21,7 @@ static const struct option trace_options[] = {
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "pin", required_argument, NULL, OPT_PIN },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -28,7 +29,7 @@ static const struct option trace_options[] = {
 static void trace_help(void)
 {
 	printf("Usage: closewait trace [--pid PID] [--comm NAME] [--grace D] [--interval D]\n"
-	       "                      [--duration D] [--json]\n\n"
+	       "                      [--duration D] [--pin NAME|DIR] [--json]\n\n"
 	       "Follows, with eBPF, the TCP sockets running processes accept and connect:\n"
 	       "where in their code each was created (the user stack, named with the\n"
 	       "program's debug information), when it entered CLOSE_WAIT and when the\n"
@@ -44,6 +45,9 @@ static void trace_help(void)
 	       "  --grace D        in CLOSE_WAIT this long before it is reported (default 5s)\n"
 	       "  --interval D     between censuses (default 1s)\n"
 	       "  --duration D     stop after D (default: at SIGINT or SIGTERM)\n"
+	       "  --pin NAME|DIR   keep its records pinned while it runs, in\n"
+	       "                   /sys/fs/bpf/closewait/NAME (or DIR, on a bpf file system),\n"
+	       "                   so that scan shows exact CLOSE_WAIT ages; removed at exit\n"
 	       "  --json           JSON lines (the default when stdout is not a terminal)\n"
 	       "  --help           print the options\n\n"
 	       "On a terminal the groups' headlines are redrawn each interval and a\n"
@@ -57,6 +61,8 @@ int cmd_trace(int argc, char **argv)
 	const char *comm = NULL;
 	uint64_t grace_ms = 5000, interval_ms = 1000, duration_ms = 0;
 	bool json = false;
+	char pin_buf[4096];
+	const char *pin = NULL;
 	int opt;
 
 	optind = 1;
@@ -75,6 +81,17 @@ int cmd_trace(int argc, char **argv)
 		case OPT_INTERVAL: interval_ms = opt_duration("trace", "--interval", optarg, false); break;
 		case OPT_DURATION: duration_ms = opt_duration("trace", "--duration", optarg, false); break;
 		case OPT_JSON: json = true; break;
+		case OPT_PIN:
+			/* a bare name is an instance under the directory scan reads */
+			if (!optarg[0] || !strcmp(optarg, ".") || !strcmp(optarg, "..") ||
+			    strlen(optarg) >= sizeof(pin_buf) - 32)
+				cli_usage_exit2("trace", "--pin: invalid name \"%s\"", optarg);
+			if (strchr(optarg, '/'))
+				snprintf(pin_buf, sizeof(pin_buf), "%s", optarg);
+			else
+				snprintf(pin_buf, sizeof(pin_buf), "/sys/fs/bpf/closewait/%s", optarg);
+			pin = pin_buf;
+			break;
 		default: cli_bad_option("trace", opt, argv);
 		}
 	}
@@ -86,13 +103,14 @@ int cmd_trace(int argc, char **argv)
 		.interval_ms = interval_ms,
 		.duration_ms = duration_ms,
 		.json = json || !isatty(STDOUT_FILENO),
+		.pin = pin,
 		.no_recv_length = getenv("CLOSEWAIT_TRACE_NO_RECV_LENGTH") &&
 				  strcmp(getenv("CLOSEWAIT_TRACE_NO_RECV_LENGTH"), "0"),
 	};
 
 	return trace_run(&o);
 #else
-	(void)pid, (void)comm, (void)grace_ms, (void)interval_ms, (void)duration_ms, (void)json;
+	(void)pid, (void)comm, (void)pin, (void)grace_ms, (void)interval_ms, (void)duration_ms, (void)json;
 	cli_fail_exit2("trace", "this closewait was built without trace, whose eBPF side needs clang, "
 				 "llvm-strip, bpftool, libbpf, libelf and libdw at build time");
 #endif

@@ -102,6 +102,19 @@ static void g_age(void *ctx, size_t row, struct out_val *v)
 	age_val(v, &a);
 }
 
+/* census: the kernel's times; trace: an entry time closewait trace
+ * recorded (read from its pins); null where there is no age */
+static void g_age_source(void *ctx, size_t row, struct out_val *v)
+{
+	const struct cw_sock *s = SOCK((struct view *)ctx, row);
+	struct cw_age a;
+
+	cw_sock_age(s, &a);
+	v->type = OUT_STR;
+	v->s = s->state == CW_TCP_CLOSE_WAIT && s->has_entry_age ? "trace" : "census";
+	v->null = !a.known;
+}
+
 static void g_uncertain(void *ctx, size_t row, struct out_val *v)
 {
 	struct view *w = ctx;
@@ -323,6 +336,7 @@ static const struct out_col sock_cols[] = {
 	{ "recv_q", "RECV-Q", false, g_u32, offsetof(struct cw_sock, rqueue) },
 	{ "send_q", "SEND-Q", false, g_u32, offsetof(struct cw_sock, wqueue) },
 	{ "age", "AGE", false, g_age },
+	{ "age_source", NULL, false, g_age_source },
 	{ "inode", NULL, false, g_u32, offsetof(struct cw_sock, inode) },
 	{ "uid", NULL, false, g_u32, offsetof(struct cw_sock, uid) },
 	{ "timer", NULL, false, g_timer },

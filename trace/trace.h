@@ -15,6 +15,7 @@ struct trace_opts {
 	uint64_t duration_ms;         /* --duration; 0: until SIGINT or SIGTERM */
 	bool json;                    /* JSON lines (--json, or stdout is not a terminal) */
 	bool no_recv_length;          /* CLOSEWAIT_TRACE_NO_RECV_LENGTH: EOF times off */
+	const char *pin;              /* --pin: the directory its records are pinned in; NULL: none */
 };
 
 /* Runs until the duration ends or a signal; the exit status: 0, 1 on a

@@ -170,6 +170,11 @@ bool trace_bpf_recv_length(const struct trace_bpf *t, const char **why_not)
 	return t->recv_length;
 }
 
+int trace_bpf_socks_fd(struct trace_bpf *t)
+{
+	return bpf_map__fd(t->skel->maps.socks);
+}
+
 int trace_bpf_records(struct trace_bpf *t, struct trace_entry **out, size_t *n)
 {
 	int fd = bpf_map__fd(t->skel->maps.socks);

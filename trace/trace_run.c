@@ -15,6 +15,7 @@
 #include "trace_leaks.h"
 #include "trace_load.h"
 #include "trace_out.h"
+#include "trace_pin.h"
 
 static volatile sig_atomic_t trace_stop;
 
@@ -294,6 +295,11 @@ int trace_run(const struct trace_opts *o)
 		fprintf(stderr, "closewait trace: %s\n", e.msg);
 		return e.privilege ? 2 : 1;
 	}
+	if (o->pin && trace_pin(trace_bpf_socks_fd(t.bpf), o->pin, &e)) {
+		fprintf(stderr, "closewait trace: %s\n", e.msg);
+		trace_bpf_close(t.bpf);
+		return e.privilege ? 2 : 1;
+	}
 	if (!trace_bpf_recv_length(t.bpf, &why_not))
 		fprintf(stderr, "closewait trace: no EOF read times: %s; why comes from Recv-Q alone\n",
 			why_not);
@@ -319,6 +325,8 @@ int trace_run(const struct trace_opts *o)
 		status = 1;
 	}
 	trace_leaks_free(&t.leaks);
+	if (o->pin)
+		trace_unpin(o->pin);
 	trace_bpf_close(t.bpf);
 	return status;
 }

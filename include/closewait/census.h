@@ -78,6 +78,18 @@ struct cw_census_opts {
 	enum cw_netns_sel netns_sel;
 	const char *netns;            /* CW_NETNS_SEL_ONE: NAME (in /run/netns), a PATH, or "pid:PID" */
 	pid_t netns_pid;              /* CW_NETNS_SEL_PID: the process whose threads' namespaces to read */
+	/* NULL, or entry_time_count times when sockets entered CLOSE_WAIT, as a
+	 * source outside the census saw them (closewait trace's records, which
+	 * the CLI reads: the library never talks to eBPF). A CLOSE_WAIT socket
+	 * whose inode is listed gets its exact age (cw_sock.has_entry_age). Any
+	 * order; an inode listed twice takes either. Read during the take only. */
+	const struct cw_entry_time *entry_times;
+	size_t entry_time_count;
+};
+/* When a socket entered CLOSE_WAIT, seen by a source outside the census. */
+struct cw_entry_time {
+	uint64_t inode;               /* the socket's inode (cw_sock.inode) */
+	uint64_t mono_ns;             /* CLOCK_MONOTONIC (the eBPF side's bpf_ktime_get_ns) */
 };
 /* Everything off: all states, no owners. Cannot fail. */
 void cw_census_opts_init(struct cw_census_opts *o);

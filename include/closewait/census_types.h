@@ -87,6 +87,12 @@ struct cw_sock {
 	bool has_info;                /* the tcp_info times are valid */
 	uint64_t netns;               /* inode of its network namespace (cw_census_sock_netns) */
 	uint64_t cgroup_id;           /* the cgroup v2 its creator was in when it was made; 0: unknown */
+	/* In CLOSE_WAIT: how long it had been in that state when the dump
+	 * began, from an entry time the caller gave (cw_census_opts.entry_times,
+	 * e.g. closewait trace's); valid when has_entry_age. cw_sock_age then
+	 * gives it, exact, instead of the tcp_info range. */
+	uint64_t entry_age_ms;
+	bool has_entry_age;
 };
 
 /* A process holding a socket. The library allocates it; it may gain fields
@@ -98,7 +104,8 @@ struct cw_owner {
 };
 
 /* How long a socket has been in its state, from what the kernel reports.
- * CLOSE_WAIT: the kernel keeps no entry time. The age lies in [lastack,
+ * CLOSE_WAIT: the kernel keeps no entry time; one given to the census
+ * (cw_sock.has_entry_age) makes the age exact. Otherwise: The age lies in [lastack,
  * lastrcv]: lastrcv counts from the peer's last data (a bare FIN is not data),
  * lastack from its last ACK (the FIN carries one, but later ACKs reset it).
  * Exact when that range is under 1 s, or when no ACK can have followed the

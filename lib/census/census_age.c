@@ -10,7 +10,10 @@
  * - Neither a pure ACK nor a keepalive probe of ours refreshes lastsnd
  *   (tcpi_last_data_sent, tp->lsndtime is set only by data segments). */
 #include "closewait/census_types.h"
+#include "census_internal.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Our last data must predate the last ACK by this much for that ACK not to
@@ -46,6 +49,11 @@ static bool ack_after_fin_possible(const struct cw_sock *s)
 void cw_sock_age(const struct cw_sock *s, struct cw_age *a)
 {
 	memset(a, 0, sizeof(*a));
+	if (s->state == CW_TCP_CLOSE_WAIT && s->has_entry_age) {
+		a->known = a->exact = true;
+		a->min_ms = a->max_ms = s->entry_age_ms;
+		return;
+	}
 	if (s->state == CW_TCP_TIME_WAIT && s->timer == CW_SOCK_TIMER_TIMEWAIT) {
 		/* inet_twsk_schedule(tw, TCP_TIMEWAIT_LEN): the timer started at entry. */
 		uint32_t left = s->timer_ms < CW_TIME_WAIT_MS ? s->timer_ms : CW_TIME_WAIT_MS;
@@ -65,4 +73,42 @@ void cw_sock_age(const struct cw_sock *s, struct cw_age *a)
 		a->exact = true; /* the last ACK is the FIN's own */
 		a->max_ms = a->min_ms;
 	}
+}
+
+static int by_inode(const void *a, const void *b)
+{
+	const struct cw_entry_time *x = a, *y = b;
+
+	return x->inode < y->inode ? -1 : x->inode > y->inode;
+}
+
+int census_entry_ages(struct cw_census *c, const struct cw_entry_time *t, size_t n)
+{
+	const uint64_t dump_ns = c->mono_ms * 1000000u;
+	struct cw_entry_time *v, key = { 0 };
+
+	if (!n)
+		return 0;
+	v = malloc(n * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memcpy(v, t, n * sizeof(*v));
+	qsort(v, n, sizeof(*v), by_inode);
+	for (size_t i = 0; i < c->n; i++) {
+		struct cw_sock *s = &c->socks[i];
+		const struct cw_entry_time *e;
+
+		if (s->state != CW_TCP_CLOSE_WAIT || !s->inode)
+			continue;
+		key.inode = s->inode;
+		e = bsearch(&key, v, n, sizeof(*v), by_inode);
+		if (!e)
+			continue;
+		/* an entry after the dump began (the caller read its source late):
+		 * the socket was dumped in CLOSE_WAIT, so it is new */
+		s->entry_age_ms = e->mono_ns < dump_ns ? (dump_ns - e->mono_ns) / 1000000u : 0;
+		s->has_entry_age = true;
+	}
+	free(v);
+	return 0;
 }

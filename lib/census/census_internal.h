@@ -54,6 +54,10 @@ struct cw_census {
 
 /* An empty census stamped with these times. 0 or -ENOMEM. */
 int census_new(uint64_t time_ms, uint64_t mono_ms, struct cw_census **out);
+/* Gives each CLOSE_WAIT socket of c whose inode t lists (n entries, any
+ * order) its exact age at the dump's start (cw_census_opts.entry_times).
+ * 0 or -ENOMEM. */
+int census_entry_ages(struct cw_census *c, const struct cw_entry_time *t, size_t n);
 /* Appends a socket. 0 or -ENOMEM. */
 int census_add(struct cw_census *c, const struct cw_sock *s);
 /* Appends a listener (index n + j for owners). Call before owners. 0 or -ENOMEM. */

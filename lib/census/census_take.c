@@ -245,6 +245,8 @@ int census_take_seam(const struct cw_census_opts *opts, const struct census_seam
 		err = dump_all(c, &set, &o, o.ports ? &ports : NULL);
 	if (!err)
 		c->mono_end_ms = clock_ms(CLOCK_MONOTONIC);
+	if (!err && o.entry_times)
+		err = census_entry_ages(c, o.entry_times, o.entry_time_count);
 	if (!err && o.owners) {
 		err = take_owners(c, &o);
 		if (!err)

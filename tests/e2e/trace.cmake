@@ -3,3 +3,6 @@
 if(CW_BUILD_TRACE)
   cw_e2e_test(e2e_trace SCRIPT e2e/trace.bats TIMEOUT 180 TIMING)
 endif()
+if(CW_BUILD_TRACE)
+  cw_e2e_test(e2e_trace_pin SCRIPT e2e/trace_pin.bats TIMEOUT 120 TIMING)
+endif()

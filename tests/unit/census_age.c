@@ -82,11 +82,52 @@ static void test_recorded_fixture(void **state)
 	cw_census_free(c);
 }
 
+/* Entry times from outside the census (closewait trace's pins): a
+ * CLOSE_WAIT socket listed gets its exact age at the dump's start, in place
+ * of its range; other sockets and states keep theirs. */
+static void test_entry_times(void **state)
+{
+	struct cw_census *c = fixture_census(
+		"close-wait 127.0.0.1:80 127.0.0.1:4000 1001 1 0 keepalive 600 4000 4000 400\n"
+		"close-wait 127.0.0.1:80 127.0.0.1:4001 1002 1 0 keepalive 600 4000 4000 400\n"
+		"established 127.0.0.1:4002 127.0.0.1:80 1003 0 0 none 0 10 10 10\n"
+		"close-wait 127.0.0.1:80 127.0.0.1:4003 1004 1 0 keepalive 600 4000 4000 400\n",
+		0, 100000);
+	const struct cw_entry_time t[] = {
+		{ 1004, 100050ull * 1000000u }, /* after the dump began: 0 */
+		{ 1003, 90000ull * 1000000u },
+		{ 9999, 1 },
+		{ 1001, 96500ull * 1000000u },
+	};
+	struct cw_age a;
+
+	(void)state;
+	assert_int_equal(census_entry_ages(c, t, 4), 0);
+	cw_sock_age(cw_census_sock(c, 0), &a);
+	assert_true(a.known && a.exact);
+	assert_int_equal(a.min_ms, 3500);
+	assert_int_equal(a.max_ms, 3500);
+	assert_true(cw_census_sock(c, 0)->has_entry_age);
+	cw_sock_age(cw_census_sock(c, 1), &a);
+	assert_false(cw_census_sock(c, 1)->has_entry_age);
+	assert_true(a.known && !a.exact);
+	assert_int_equal(a.min_ms, 400);
+	assert_int_equal(a.max_ms, 4000);
+	assert_false(cw_census_sock(c, 2)->has_entry_age);
+	cw_sock_age(cw_census_sock(c, 2), &a);
+	assert_false(a.known);
+	cw_sock_age(cw_census_sock(c, 3), &a);
+	assert_true(a.known && a.exact);
+	assert_int_equal(a.max_ms, 0);
+	cw_census_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ages),
 		cmocka_unit_test(test_recorded_fixture),
+		cmocka_unit_test(test_entry_times),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,30 @@
+/* closewait trace --pin's records, read for scan (see pin_ages.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pin_ages.h"
+#ifdef CW_HAVE_TRACE
+#include "trace_pin.h"
+#endif
+
+void pin_ages(const char *cmd, struct cw_census_opts *co, struct cw_entry_time **table)
+{
+	*table = NULL;
+#ifdef CW_HAVE_TRACE
+	size_t n;
+	int err = trace_pins_read(CW_PIN_ROOT, table, &n);
+
+	if (err) {
+		fprintf(stderr, "closewait %s: the pins of closewait trace in %s are not readable%s: "
+				"CLOSE_WAIT ages are the kernel's ranges\n", cmd, CW_PIN_ROOT,
+			err == -EPERM || err == -EACCES ? " without CAP_BPF" : "");
+		return;
+	}
+	co->entry_times = *table;
+	co->entry_time_count = n;
+#else
+	(void)cmd, (void)co;
+#endif
+}

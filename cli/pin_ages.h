@@ -1,0 +1,16 @@
+/* Exact CLOSE_WAIT entry times for the census from the records closewait
+ * trace --pin keeps pinned (read with libbpf, which only the CLI links),
+ * handed to the census as cw_census_opts.entry_times. */
+#ifndef CW_PIN_AGES_H
+#define CW_PIN_AGES_H
+
+#include "closewait/census.h"
+
+/* Sets co->entry_times from every live trace instance's pins; the caller
+ * frees *table after the take. Pins that are there but not readable (no
+ * CAP_BPF) are said once on stderr as "closewait CMD: ..."; ages are then
+ * the kernel's ranges. Never fails: without pins, or in a build without
+ * trace, nothing is set. */
+void pin_ages(const char *cmd, struct cw_census_opts *co, struct cw_entry_time **table);
+
+#endif
