@@ -140,8 +140,17 @@ int lab_abort(int fd);
 /* Closes without a word to the peer (TCP_REPAIR): as if its host lost
  * power. Needs CAP_NET_ADMIN, which the lab's namespace gives. */
 int lab_vanish(int fd);
+/* A connection to the listener lfd on port, with data both ways: the
+ * client connects and says "hello", the server accepts, reads it and
+ * answers "HELLO", the client reads that. 0 and both fds, or -errno and
+ * none left open. */
+int lab_pair(int lfd, uint16_t port, int *cfd, int *sfd);
 /* Writes value to /proc/sys/NAME ("net/ipv4/tcp_fin_timeout"). */
 int lab_sysctl(const char *name, const char *value);
+int lab_sysctl_int(const char *name, long v);
+/* Reads /proc/sys/NAME as a number. 0, or -errno (-ENOENT: this kernel
+ * has no such setting). */
+int lab_sysctl_read(const char *name, long *v);
 /* Sets up loopback. */
 int lab_lo_up(void);
 
@@ -173,5 +182,6 @@ int sc_linger(struct lab *lab);
 int sc_cures(struct lab *lab);
 int sc_states(struct lab *lab);
 int sc_reconnect(struct lab *lab);
+int sc_timewait(struct lab *lab);
 
 #endif

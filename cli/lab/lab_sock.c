@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -55,6 +56,32 @@ int lab_connect(uint16_t port, int rcvbuf)
 		return err;
 	}
 	return fd;
+}
+
+int lab_pair(int lfd, uint16_t port, int *cfd, int *sfd)
+{
+	char buf[16];
+	int err;
+
+	*sfd = -1;
+	*cfd = lab_connect(port, 0);
+	if (*cfd < 0)
+		return *cfd;
+	*sfd = lab_accept(lfd);
+	err = *sfd < 0 ? *sfd : lab_write(*cfd, "hello", 5);
+	if (!err && lab_read(*sfd, buf, sizeof(buf), 2000) != 5)
+		err = -EPROTO;
+	if (!err)
+		err = lab_write(*sfd, "HELLO", 5);
+	if (!err && lab_read(*cfd, buf, sizeof(buf), 2000) != 5)
+		err = -EPROTO;
+	if (err) {
+		close(*cfd);
+		if (*sfd >= 0)
+			close(*sfd);
+		*cfd = *sfd = -1;
+	}
+	return err;
 }
 
 static int wait_in(int fd, unsigned ms)
@@ -173,6 +200,33 @@ int lab_vanish(int fd)
 
 	close(fd);
 	return err;
+}
+
+int lab_sysctl_int(const char *name, long v)
+{
+	char s[32];
+
+	snprintf(s, sizeof(s), "%ld", v);
+	return lab_sysctl(name, s);
+}
+
+int lab_sysctl_read(const char *name, long *v)
+{
+	char path[256], buf[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/sys/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -EPROTO;
+	buf[n] = 0;
+	*v = strtol(buf, NULL, 10);
+	return 0;
 }
 
 int lab_sysctl(const char *name, const char *value)

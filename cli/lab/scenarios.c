@@ -14,6 +14,8 @@ const struct lab_scenario lab_scenarios[] = {
 		       "CLOSE_WAIT per reconnection, on the client's side", sc_reconnect },
 	{ "states", "every state of the TCP diagram, on the active, passive and "
 		    "simultaneous close paths", sc_states },
+	{ "timewait", "TIME_WAIT lasts 60 s whatever tcp_fin_timeout says, and the end that "
+		      "closes first holds it", sc_timewait },
 };
 const size_t lab_scenario_count = sizeof(lab_scenarios) / sizeof(lab_scenarios[0]);
 
