@@ -125,6 +125,15 @@ bool lab_counter_noisy(const char *name);
 
 /* ---- sockets (lab_sock.c), all on 127.0.0.1; -errno on failure ---- */
 int lab_listen(uint16_t port);
+/* The same on ip (NULL: 127.0.0.1). */
+int lab_listen_at(const char *ip, uint16_t port);
+/* Connects to dst:port (dst NULL: 127.0.0.1), first binding to src:0
+ * unless src is NULL; no_port sets IP_BIND_ADDRESS_NO_PORT before. */
+int lab_connect_at(const char *src, bool no_port, const char *dst, uint16_t port);
+/* The local port of a socket, or -errno. */
+int lab_local_port(int fd);
+/* Adds ip to loopback as alias label ("lo:1"). */
+int lab_addr_add(const char *label, const char *ip);
 /* rcvbuf: SO_RCVBUF before connecting (0: the default). */
 int lab_connect(uint16_t port, int rcvbuf);
 int lab_accept(int lfd);
@@ -145,6 +154,12 @@ int lab_vanish(int fd);
  * answers "HELLO", the client reads that. 0 and both fds, or -errno and
  * none left open. */
 int lab_pair(int lfd, uint16_t port, int *cfd, int *sfd);
+/* The same to dst:port (NULL: 127.0.0.1). */
+int lab_pair_at(int lfd, const char *dst, uint16_t port, int *cfd, int *sfd);
+/* Ends a pair from lab_pair: one closes first, the other reads the end of
+ * file and closes; waits until the first one's end is in TIME_WAIT (it
+ * may not come: -ETIMEDOUT). client_first says which is first. */
+int lab_close_pair(uint16_t port, int cfd, int sfd, bool client_first);
 /* Writes value to /proc/sys/NAME ("net/ipv4/tcp_fin_timeout"). */
 int lab_sysctl(const char *name, const char *value);
 int lab_sysctl_int(const char *name, long v);
@@ -183,5 +198,6 @@ int sc_cures(struct lab *lab);
 int sc_states(struct lab *lab);
 int sc_reconnect(struct lab *lab);
 int sc_timewait(struct lab *lab);
+int sc_timewait_knobs(struct lab *lab);
 
 #endif

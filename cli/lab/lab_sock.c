@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../cli.h"
+#include "closewait/census_types.h"
 #include "lab.h"
 
 static struct sockaddr_in loopback(uint16_t port)
@@ -25,11 +26,23 @@ static struct sockaddr_in loopback(uint16_t port)
 	return a;
 }
 
-int lab_listen(uint16_t port)
+/* ip:port, or 127.0.0.1:port when ip is NULL. */
+static int address(const char *ip, uint16_t port, struct sockaddr_in *a)
 {
-	struct sockaddr_in a = loopback(port);
-	int one = 1, err, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	*a = loopback(port);
+	if (ip && inet_pton(AF_INET, ip, &a->sin_addr) != 1)
+		return -EINVAL;
+	return 0;
+}
 
+int lab_listen_at(const char *ip, uint16_t port)
+{
+	struct sockaddr_in a;
+	int one = 1, err, fd;
+
+	if ((err = address(ip, port, &a)))
+		return err;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
@@ -39,6 +52,80 @@ int lab_listen(uint16_t port)
 		return err;
 	}
 	return fd;
+}
+
+int lab_listen(uint16_t port)
+{
+	return lab_listen_at(NULL, port);
+}
+
+int lab_connect_at(const char *src, bool no_port, const char *dst, uint16_t port)
+{
+	struct sockaddr_in a, from;
+	int one = 1, err, fd;
+
+	if ((err = address(dst, port, &a)) || (src && (err = address(src, 0, &from))))
+		return err;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* With IP_BIND_ADDRESS_NO_PORT, bind() takes the address only and
+	 * connect() picks the port, knowing the destination. */
+	if ((src && no_port &&
+	     setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one))) ||
+	    (src && bind(fd, (struct sockaddr *)&from, sizeof(from))) ||
+	    connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int lab_local_port(int fd)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+
+	if (getsockname(fd, (struct sockaddr *)&a, &len))
+		return -errno;
+	return ntohs(a.sin_port);
+}
+
+int lab_addr_add(const char *label, const char *ip)
+{
+	struct ifreq r = { 0 };
+	struct sockaddr_in *a = (struct sockaddr_in *)&r.ifr_addr;
+	int err = 0, fd;
+
+	a->sin_family = AF_INET;
+	if (inet_pton(AF_INET, ip, &a->sin_addr) != 1)
+		return -EINVAL;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* An alias of loopback ("lo:1"): the address is local, not loopback's. */
+	snprintf(r.ifr_name, sizeof(r.ifr_name), "%s", label);
+	if (ioctl(fd, SIOCSIFADDR, &r))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int lab_close_pair(uint16_t port, int cfd, int sfd, bool client_first)
+{
+	char buf[16];
+	int first = client_first ? cfd : sfd, second = client_first ? sfd : cfd;
+	long ms;
+
+	close(first);
+	if (lab_read(second, buf, sizeof(buf), 2000) != 0) {
+		close(second);
+		return -EPROTO;
+	}
+	close(second);
+	ms = lab_wait_state(port, !client_first, CW_TCP_TIME_WAIT, 2000);
+	return ms < 0 ? (int)ms : 0;
 }
 
 int lab_connect(uint16_t port, int rcvbuf)
@@ -60,11 +147,16 @@ int lab_connect(uint16_t port, int rcvbuf)
 
 int lab_pair(int lfd, uint16_t port, int *cfd, int *sfd)
 {
+	return lab_pair_at(lfd, NULL, port, cfd, sfd);
+}
+
+int lab_pair_at(int lfd, const char *dst, uint16_t port, int *cfd, int *sfd)
+{
 	char buf[16];
 	int err;
 
 	*sfd = -1;
-	*cfd = lab_connect(port, 0);
+	*cfd = lab_connect_at(NULL, false, dst, port);
 	if (*cfd < 0)
 		return *cfd;
 	*sfd = lab_accept(lfd);

@@ -31,24 +31,6 @@ static long long timer_of(uint16_t port, const char *role)
 	return 0;
 }
 
-/* One closes first, then the other after reading the end of file; waits
- * until the first one's end is in TIME_WAIT. client_first says which. */
-static int close_both(uint16_t port, int cfd, int sfd, bool client_first)
-{
-	char buf[16];
-	int first = client_first ? cfd : sfd, second = client_first ? sfd : cfd;
-	long ms;
-
-	close(first);
-	if (lab_read(second, buf, sizeof(buf), 2000) != 0) {
-		close(second);
-		return -EPROTO;
-	}
-	close(second);
-	ms = lab_wait_state(port, !client_first, CW_TCP_TIME_WAIT, 2000);
-	return ms < 0 ? (int)ms : 0;
-}
-
 static int client_first(struct lab *lab, int lfd, uint64_t *tw_since)
 {
 	long fin_timeout = 0;
@@ -60,7 +42,7 @@ static int client_first(struct lab *lab, int lfd, uint64_t *tw_since)
 	if ((err = lab_sysctl_read(FIN_TIMEOUT, &fin_timeout)) ||
 	    (err = lab_pair(lfd, CLIENT_FIRST_PORT, &cfd, &sfd)))
 		return err;
-	if ((err = close_both(CLIENT_FIRST_PORT, cfd, sfd, true)))
+	if ((err = lab_close_pair(CLIENT_FIRST_PORT, cfd, sfd, true)))
 		return err;
 	*tw_since = cli_now_ms();
 	lab_fact_int(lab, "tcp_fin_timeout_s", "tcp_fin_timeout (s)", fin_timeout);
@@ -127,7 +109,7 @@ static int server_first(struct lab *lab, int lfd)
 					     "\"HELLO\"; this time the server closes first, then "
 					     "the client, which read the end of file.");
 	if ((err = lab_pair(lfd, SERVER_FIRST_PORT, &cfd, &sfd)) ||
-	    (err = close_both(SERVER_FIRST_PORT, cfd, sfd, false)))
+	    (err = lab_close_pair(SERVER_FIRST_PORT, cfd, sfd, false)))
 		return err;
 	lab_wait_state(SERVER_FIRST_PORT, false, 0, 2000);
 	lab_fact_int(lab, "time_wait_timer_ms", "the server's TIME_WAIT timer (ms)",

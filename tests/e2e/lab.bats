@@ -82,7 +82,8 @@ interrupt() {
 	[[ "$output" == *"states "*"simultaneous"* ]]
 	[[ "$output" == *"reconnect "*"CLOSE_WAIT per reconnection"* ]]
 	[[ "$output" == *"timewait "*"tcp_fin_timeout"* ]]
-	[ "${#lines[@]}" -eq 7 ]
+	[[ "$output" == *"timewait-knobs "*"tcp_tw_reuse"* ]]
+	[ "${#lines[@]}" -eq 8 ]
 	usage_error 'no scenario "nope"' "$CLOSEWAIT" lab nope
 	usage_error 'one scenario at a time' "$CLOSEWAIT" lab leak linger
 }

@@ -49,3 +49,57 @@ load lab_helpers
 	[ "$len" -le 60100 ]
 	[ "$(shell_fds $$)" = "$fd0" ]
 }
+
+# knobs_all ID JQ: true when every socket of step ID of timewait-knobs passes JQ.
+knobs_all() { step timewait-knobs "$1" | jq "[.sockets[] | $2] | all"; }
+
+@test "timewait-knobs: past tcp_max_tw_buckets no TIME_WAIT (TCPTimeWaitOverflow); SO_LINGER {1,0} none; tcp_tw_reuse 0/1/2 with and without timestamps; bind(ip, 0) runs out with EADDRINUSE, IP_BIND_ADDRESS_NO_PORT 10 per destination then EADDRNOTAVAIL" {
+	fd0=$(shell_fds $$)
+	lab_json timewait-knobs
+	# two allowed, four closed first: two TIME_WAITs, two overflows
+	[ "$(count timewait-knobs max-tw-buckets client)" -eq 2 ]
+	[ "$(knobs_all max-tw-buckets '.state == "time-wait"')" = true ]
+	[ "$(count timewait-knobs max-tw-buckets server)" -eq 0 ]
+	[ "$(counter timewait-knobs max-tw-buckets TcpActiveOpens)" -eq 4 ]
+	[ "$(counter timewait-knobs max-tw-buckets TcpExtTW)" -eq 2 ]
+	[ "$(counter timewait-knobs max-tw-buckets TcpExtTCPTimeWaitOverflow)" -eq 2 ]
+	# an abortive close: a reset, nothing left, the server reads ECONNRESET
+	[ "$(step timewait-knobs linger-0 | jq '.sockets | length')" -eq 0 ]
+	[ "$(counter timewait-knobs linger-0 TcpOutRsts)" -eq 1 ]
+	[ "$(counter timewait-knobs linger-0 TcpExtTCPAbortOnData)" -eq 1 ]
+	[ "$(counter timewait-knobs linger-0 TcpExtTW)" -eq 0 ]
+	[ "$(fact timewait-knobs linger-0 server_read)" = ECONNRESET ]
+	# one port, its TIME_WAIT to the same destination: reused or not
+	[ "$(fact timewait-knobs reuse-0 tcp_tw_reuse_default)" -eq 2 ]
+	[ "$(fact timewait-knobs reuse-0 connect_again)" = EADDRNOTAVAIL ]
+	[ "$(states_in timewait-knobs reuse-0)" = "- time-wait" ]
+	[ "$(sock timewait-knobs reuse-0 client local)" = 127.0.0.1:40000 ]
+	[ "$(fact timewait-knobs reuse-1 connect_again)" = connected ]
+	[ "$(fact timewait-knobs reuse-1 port)" -eq 40000 ]
+	[ "$(states_in timewait-knobs reuse-1)" = "established established" ]
+	[ "$(counter timewait-knobs reuse-1 TcpExtTWRecycled)" -eq 1 ]
+	[ "$(fact timewait-knobs reuse-1-no-timestamps connect_again)" = EADDRNOTAVAIL ]
+	[ "$(counter timewait-knobs reuse-1-no-timestamps TcpExtTWRecycled)" -eq 0 ]
+	[ "$(fact timewait-knobs reuse-2 connect_again)" = connected ]
+	[ "$(counter timewait-knobs reuse-2 TcpExtTWRecycled)" -eq 1 ]
+	[ "$(fact timewait-knobs reuse-2-other-address connect_again)" = EADDRNOTAVAIL ]
+	[ "$(sock timewait-knobs reuse-2-other-address client local)" = 192.0.2.1:40000 ]
+	[ "$(sock timewait-knobs reuse-2-other-address client state)" = time-wait ]
+	# ten ports: bind(ip, 0) takes each for every destination...
+	[ "$(fact timewait-knobs bind-port-0 connected)" -eq 10 ]
+	[ "$(fact timewait-knobs bind-port-0 then)" = EADDRINUSE ]
+	[ "$(fact timewait-knobs bind-port-0 connected_other)" -eq 0 ]
+	[ "$(fact timewait-knobs bind-port-0 then_other)" = EADDRINUSE ]
+	[ "$(count timewait-knobs bind-port-0 client)" -eq 10 ]
+	# ...odd ones first; connect() picks even ones first
+	[ "$(fact timewait-knobs bind-port-0 first_ports | tr ', ' '\n\n' | grep . | awk '$1 % 2 == 0' | wc -l)" -eq 0 ]
+	[ "$(fact timewait-knobs bind-address-no-port first_ports | tr ', ' '\n\n' | grep . | awk '$1 % 2 == 1' | wc -l)" -eq 0 ]
+	# with IP_BIND_ADDRESS_NO_PORT: ten per destination
+	[ "$(fact timewait-knobs bind-address-no-port connected)" -eq 10 ]
+	[ "$(fact timewait-knobs bind-address-no-port then)" = EADDRNOTAVAIL ]
+	[ "$(fact timewait-knobs bind-address-no-port connected_other)" -eq 10 ]
+	[ "$(fact timewait-knobs bind-address-no-port then_other)" = EADDRNOTAVAIL ]
+	[ "$(count timewait-knobs bind-address-no-port client)" -eq 10 ]
+	[ "$(step timewait-knobs bind-address-no-port | jq -r '[.sockets[] | select(.role == "client") | .local] | unique | length')" -eq 10 ]
+	[ "$(shell_fds $$)" = "$fd0" ]
+}
