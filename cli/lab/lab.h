@@ -96,6 +96,7 @@ struct lab_sockview {
 	unsigned timer_ms, retrans;
 	const char *owner;            /* "process", "orphaned", "unaccepted", "unknown" */
 	pid_t pid;                    /* the first owner, 0 if none */
+	char comm[16];                /* its command name ("python3"), "" if none */
 	const char *why;              /* CLOSE_WAIT: "eof-read", "never-read"...; else NULL */
 };
 /* The sockets of port (0: all) in this namespace, listener and servers
@@ -169,6 +170,16 @@ int lab_sysctl_read(const char *name, long *v);
 /* Sets up loopback. */
 int lab_lo_up(void);
 
+/* Another program in the lab's namespace (lab_exec.c), dying with the lab;
+ * argv[0] is looked for in PATH. Starts it: its stdout into a pipe whose
+ * read end goes to *out (out NULL: /dev/null), stdin and stderr on
+ * /dev/null. 0, or -errno. */
+int lab_spawn(char *const argv[], int *out, pid_t *pid);
+/* Runs it to its end, at most ms (then kills it: -ETIMEDOUT): its stdout
+ * into buf (cut to len - 1 bytes, NUL ended); its exit status (128 + N if
+ * signal N ended it), or -errno. */
+int lab_run_cmd(char *const argv[], char *buf, size_t len, unsigned ms);
+
 /* Runs `nft CMD` in the lab's namespace (lab_nft.c). 0; -ENOENT when nft
  * is not installed; -EINVAL when it refused (its message on stderr). */
 int lab_nft(const char *cmd);
@@ -188,6 +199,11 @@ int lab_server_start(struct lab_server *s, const struct cw_policy *p, uint16_t p
  * ("idle") into reason, and when (CLOCK_MONOTONIC ms) into *at. 0 or
  * -ETIMEDOUT. */
 int lab_server_closed(struct lab_server *s, unsigned ms, char *reason, size_t len, uint64_t *at);
+/* The same for another program (argv, lab_spawn) that prints "ready" on
+ * a line when it listens on port, within 5 s. */
+int lab_server_exec(struct lab_server *s, char *const argv[], uint16_t port);
+/* The next line it printed, within ms: 0, -ETIMEDOUT, -EPIPE (it ended). */
+int lab_server_line(struct lab_server *s, unsigned ms, char *line, size_t len);
 /* Kills it and waits for it. */
 void lab_server_stop(struct lab_server *s);
 
@@ -199,5 +215,6 @@ int sc_states(struct lab *lab);
 int sc_reconnect(struct lab *lab);
 int sc_timewait(struct lab *lab);
 int sc_timewait_knobs(struct lab *lab);
+int sc_other_language(struct lab *lab);
 
 #endif

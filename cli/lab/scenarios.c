@@ -19,6 +19,8 @@ const struct lab_scenario lab_scenarios[] = {
 	{ "timewait-knobs", "what Linux offers instead of a shorter TIME_WAIT: tcp_max_tw_buckets, "
 			    "SO_LINGER {1, 0}, tcp_tw_reuse, IP_BIND_ADDRESS_NO_PORT",
 	  sc_timewait_knobs },
+	{ "other-language", "a Python server whose error path skips close(): its CLOSE_WAITs, "
+			    "held by python3, found by closewait scan", sc_other_language },
 };
 const size_t lab_scenario_count = sizeof(lab_scenarios) / sizeof(lab_scenarios[0]);
 

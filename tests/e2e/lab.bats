@@ -83,7 +83,8 @@ interrupt() {
 	[[ "$output" == *"reconnect "*"CLOSE_WAIT per reconnection"* ]]
 	[[ "$output" == *"timewait "*"tcp_fin_timeout"* ]]
 	[[ "$output" == *"timewait-knobs "*"tcp_tw_reuse"* ]]
-	[ "${#lines[@]}" -eq 8 ]
+	[[ "$output" == *"other-language "*"python3"* ]]
+	[ "${#lines[@]}" -eq 9 ]
 	usage_error 'no scenario "nope"' "$CLOSEWAIT" lab nope
 	usage_error 'one scenario at a time' "$CLOSEWAIT" lab leak linger
 }

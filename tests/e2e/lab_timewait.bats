@@ -103,3 +103,28 @@ knobs_all() { step timewait-knobs "$1" | jq "[.sockets[] | $2] | all"; }
 	[ "$(step timewait-knobs bind-address-no-port | jq -r '[.sockets[] | select(.role == "client") | .local] | unique | length')" -eq 10 ]
 	[ "$(shell_fds $$)" = "$fd0" ]
 }
+
+@test "other-language: a Python server's error path skips close(): three CLOSE_WAITs (never-read) held by python3 against orphaned FIN_WAIT_2s; closewait scan names it (exit 1); fixed, none" {
+	command -v python3 >/dev/null || skip "python3 is not installed"
+	fd0=$(shell_fds $$)
+	lab_json other-language
+	[ "$(fact other-language python-listens listener_comm)" = python3 ]
+	[ "$(sock other-language python-listens listener comm)" = python3 ]
+	[ "$(fact other-language bad-requests close_wait)" -eq 3 ]
+	[ "$(fact other-language bad-requests close_wait_comm)" = python3 ]
+	[[ "$(fact other-language bad-requests server_said)" == "error "*"invalid literal for int()"* ]]
+	[ "$(step other-language bad-requests | jq '[.sockets[] | select(.role == "server" and .state == "close-wait" and .comm == "python3" and .why == "never-read")] | length')" -eq 3 ]
+	[ "$(step other-language bad-requests | jq '[.sockets[] | select(.role == "client" and .state == "fin-wait-2" and .owner == "orphaned")] | length')" -eq 3 ]
+	[ "$(counter other-language bad-requests TcpActiveOpens)" -eq 3 ]
+	# scan: its culprit line names the pid that holds the CLOSE_WAITs
+	pid=$(step other-language scan | jq -r '[.sockets[] | select(.state == "close-wait") | .pid] | unique | .[]')
+	[ -n "$pid" ]
+	[ "$(fact other-language scan scan_exit)" -eq 1 ]
+	[[ "$(fact other-language scan culprit)" == "pid $pid (python3) has not closed 3 connections that their peers on this host closed"* ]]
+	[[ "$(fact other-language scan why)" == "pid $pid (python3) never read 3 connections"* ]]
+	# fixed: closed on the error path, the server closed first and holds the TIME_WAITs
+	[ "$(fact other-language fixed close_wait)" -eq 0 ]
+	[ "$(step other-language fixed | jq '[.sockets[] | select(.role == "server" and .state == "time-wait")] | length')" -eq 3 ]
+	[ "$(count other-language fixed client)" -eq 0 ]
+	[ "$(shell_fds $$)" = "$fd0" ]
+}
