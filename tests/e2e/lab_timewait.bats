@@ -11,6 +11,12 @@ bats_require_minimum_version 1.5.0
 load lib
 load lab_helpers
 
+teardown() {
+	if [ -n "${LAB_PID:-}" ]; then
+		kill -KILL "$LAB_PID" 2>/dev/null || true
+	fi
+}
+
 @test "timewait: a 60 s TIME_WAIT timer, with tcp_fin_timeout 60 or 3 (which sets the FIN_WAIT_2's, counted TWKilled); the end closing first holds it (TcpExtTW), the other none" {
 	fd0=$(shell_fds $$)
 	lab_json timewait
@@ -127,4 +133,19 @@ knobs_all() { step timewait-knobs "$1" | jq "[.sockets[] | $2] | all"; }
 	[ "$(step other-language fixed | jq '[.sockets[] | select(.role == "server" and .state == "time-wait")] | length')" -eq 3 ]
 	[ "$(count other-language fixed client)" -eq 0 ]
 	[ "$(shell_fds $$)" = "$fd0" ]
+}
+
+@test "other-language: SIGKILL to the lab ends its Python server too" {
+	command -v python3 >/dev/null || skip "python3 is not installed"
+	start_bg other-language "$CLOSEWAIT" lab --json other-language
+	LAB_PID=$BG_PID
+	wait_until "$(slack_ms 5000)" "grep -q '\"id\":\"python-listens\"' '$BATS_TEST_TMPDIR/other-language.log'"
+	child=$(pgrep -P "$LAB_PID")
+	py=$(pgrep -P "$child" -x python3)
+	[ -n "$py" ]
+	kill -KILL "$LAB_PID"
+	wait "$LAB_PID" || true
+	LAB_PID=
+	wait_until "$(slack_ms 2000)" "[ ! -e /proc/$py ]"
+	wait_until "$(slack_ms 2000)" "[ ! -e /proc/$child ]"
 }
