@@ -139,11 +139,11 @@ static unsigned reuse_wait_ms = 2 * REUSE_DELAY_MS;
 /* As the namespace began: tcp_tw_reuse; tcp_tw_reuse_delay (-1: none). */
 static long reuse_default, reuse_delay = -1;
 
-static int reuse_try(const char *dst, uint16_t port, int *fd2, int *s2, int *got)
+static int reuse_try(const char *dst, uint16_t port, int *fd2, int *sfd2, int *got)
 {
 	int lfd = lab_listen_at(dst, port), cfd, sfd, err;
 
-	*fd2 = *s2 = -1;
+	*fd2 = *sfd2 = -1;
 	if (lfd < 0)
 		return lfd;
 	if ((err = lab_pair_at(lfd, dst, port, &cfd, &sfd)) ||
@@ -152,7 +152,7 @@ static int reuse_try(const char *dst, uint16_t port, int *fd2, int *s2, int *got
 		return err;
 	}
 	sleep_ms(reuse_wait_ms);
-	*got = lab_pair_at(lfd, dst, port, fd2, s2);
+	*got = lab_pair_at(lfd, dst, port, fd2, sfd2);
 	close(lfd);
 	return 0;
 }
