@@ -149,3 +149,20 @@ knobs_all() { step timewait-knobs "$1" | jq "[.sockets[] | $2] | all"; }
 	wait_until "$(slack_ms 2000)" "[ ! -e /proc/$py ]"
 	wait_until "$(slack_ms 2000)" "[ ! -e /proc/$child ]"
 }
+
+@test "as a user that is not root, timewait and timewait-knobs set their namespace's sysctls and show the same" {
+	if ! setpriv --reuid=65534 --regid=65534 --clear-groups unshare -Urn true 2>/dev/null; then
+		skip "this kernel does not let users make user namespaces"
+	fi
+	for sc in timewait timewait-knobs; do
+		setpriv --reuid=65534 --regid=65534 --clear-groups "$CLOSEWAIT" lab --json "$sc" >"$BATS_TEST_TMPDIR/$sc.json"
+		[ "$(step "$sc" setting | jq -r .user_namespace)" = true ]
+		[ "$(step "$sc" setting | jq -r .needs_root)" = null ]
+	done
+	[ "$(fact timewait fin-timeout-3 fin_wait_2_timer_ms)" -le 3000 ]
+	[ "$(fact timewait fin-timeout-3-time-wait time_wait_timer_ms)" -ge 59000 ]
+	[ "$(counter timewait-knobs max-tw-buckets TcpExtTCPTimeWaitOverflow)" -eq 2 ]
+	[ "$(fact timewait-knobs reuse-1 connect_again)" = connected ]
+	[ "$(fact timewait-knobs reuse-2-other-address connect_again)" = EADDRNOTAVAIL ]
+	[ "$(fact timewait-knobs bind-address-no-port connected_other)" -eq 10 ]
+}
