@@ -61,7 +61,11 @@ int lab_run_cmd(char *const argv[], char *buf, size_t len, unsigned ms)
 		char drop[512];
 		ssize_t n;
 
-		if (poll(&p, 1, cli_ms_until(end)) == 0) {
+		int ready = poll(&p, 1, cli_ms_until(end));
+
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready == 0) {
 			kill(pid, SIGKILL);
 			err = -ETIMEDOUT;
 			break;
