@@ -96,6 +96,7 @@ struct lab_sockview {
 	unsigned timer_ms, retrans;
 	const char *owner;            /* "process", "orphaned", "unaccepted", "unknown" */
 	pid_t pid;                    /* the first owner, 0 if none */
+	char comm[16];                /* its command name ("python3"), "" if none */
 	const char *why;              /* CLOSE_WAIT: "eof-read", "never-read"...; else NULL */
 };
 /* The sockets of port (0: all) in this namespace, listener and servers
@@ -125,6 +126,15 @@ bool lab_counter_noisy(const char *name);
 
 /* ---- sockets (lab_sock.c), all on 127.0.0.1; -errno on failure ---- */
 int lab_listen(uint16_t port);
+/* The same on ip (NULL: 127.0.0.1). */
+int lab_listen_at(const char *ip, uint16_t port);
+/* Connects to dst:port (dst NULL: 127.0.0.1), first binding to src:0
+ * unless src is NULL; no_port sets IP_BIND_ADDRESS_NO_PORT before. */
+int lab_connect_at(const char *src, bool no_port, const char *dst, uint16_t port);
+/* The local port of a socket, or -errno. */
+int lab_local_port(int fd);
+/* Adds ip to loopback as alias label ("lo:1"). */
+int lab_addr_add(const char *label, const char *ip);
 /* rcvbuf: SO_RCVBUF before connecting (0: the default). */
 int lab_connect(uint16_t port, int rcvbuf);
 int lab_accept(int lfd);
@@ -140,10 +150,35 @@ int lab_abort(int fd);
 /* Closes without a word to the peer (TCP_REPAIR): as if its host lost
  * power. Needs CAP_NET_ADMIN, which the lab's namespace gives. */
 int lab_vanish(int fd);
+/* A connection to the listener lfd on port, with data both ways: the
+ * client connects and says "hello", the server accepts, reads it and
+ * answers "HELLO", the client reads that. 0 and both fds, or -errno and
+ * none left open. */
+int lab_pair(int lfd, uint16_t port, int *cfd, int *sfd);
+/* The same to dst:port (NULL: 127.0.0.1). */
+int lab_pair_at(int lfd, const char *dst, uint16_t port, int *cfd, int *sfd);
+/* Ends a pair from lab_pair: one closes first, the other reads the end of
+ * file and closes; waits until the first one's end is in TIME_WAIT (it
+ * may not come: -ETIMEDOUT). client_first says which is first. */
+int lab_close_pair(uint16_t port, int cfd, int sfd, bool client_first);
 /* Writes value to /proc/sys/NAME ("net/ipv4/tcp_fin_timeout"). */
 int lab_sysctl(const char *name, const char *value);
+int lab_sysctl_int(const char *name, long v);
+/* Reads /proc/sys/NAME as a number. 0, or -errno (-ENOENT: this kernel
+ * has no such setting). */
+int lab_sysctl_read(const char *name, long *v);
 /* Sets up loopback. */
 int lab_lo_up(void);
+
+/* Another program in the lab's namespace (lab_exec.c), dying with the lab;
+ * argv[0] is looked for in PATH. Starts it: its stdout into a pipe whose
+ * read end goes to *out (out NULL: /dev/null), stdin and stderr on
+ * /dev/null. 0, or -errno. */
+int lab_spawn(char *const argv[], int *out, pid_t *pid);
+/* Runs it to its end, at most ms (then kills it: -ETIMEDOUT): its stdout
+ * into buf (cut to len - 1 bytes, NUL ended); its exit status (128 + N if
+ * signal N ended it), or -errno. */
+int lab_run_cmd(char *const argv[], char *buf, size_t len, unsigned ms);
 
 /* Runs `nft CMD` in the lab's namespace (lab_nft.c). 0; -ENOENT when nft
  * is not installed; -EINVAL when it refused (its message on stderr). */
@@ -164,6 +199,11 @@ int lab_server_start(struct lab_server *s, const struct cw_policy *p, uint16_t p
  * ("idle") into reason, and when (CLOCK_MONOTONIC ms) into *at. 0 or
  * -ETIMEDOUT. */
 int lab_server_closed(struct lab_server *s, unsigned ms, char *reason, size_t len, uint64_t *at);
+/* The same for another program (argv, lab_spawn) that prints "ready" on
+ * a line when it listens on port, within 5 s. */
+int lab_server_exec(struct lab_server *s, char *const argv[], uint16_t port);
+/* The next line it printed, within ms: 0, -ETIMEDOUT, -EPIPE (it ended). */
+int lab_server_line(struct lab_server *s, unsigned ms, char *line, size_t len);
 /* Kills it and waits for it. */
 void lab_server_stop(struct lab_server *s);
 
@@ -173,5 +213,8 @@ int sc_linger(struct lab *lab);
 int sc_cures(struct lab *lab);
 int sc_states(struct lab *lab);
 int sc_reconnect(struct lab *lab);
+int sc_timewait(struct lab *lab);
+int sc_timewait_knobs(struct lab *lab);
+int sc_other_language(struct lab *lab);
 
 #endif

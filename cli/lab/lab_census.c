@@ -2,6 +2,7 @@
  * never ss's text. The lab's namespace holds nothing but the scenario's
  * own sockets, so a port names them all. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -54,8 +55,12 @@ static void view(const struct cw_census *c, size_t i, struct lab_sockview *v, ui
 	v->timer_ms = s->timer ? s->timer_ms : 0;
 	v->retrans = s->retrans;
 	v->owner = owner_name(cw_census_owner_kind(c, i));
-	if (cw_census_owner_count(c, i))
-		v->pid = cw_census_owner(c, i, 0)->pid;
+	if (cw_census_owner_count(c, i)) {
+		const struct cw_owner *o = cw_census_owner(c, i, 0);
+
+		v->pid = o->pid;
+		snprintf(v->comm, sizeof(v->comm), "%s", o->comm ? o->comm : "");
+	}
 	v->why = cw_why_name(cw_census_why(c, i));
 }
 

@@ -92,6 +92,24 @@ int lab_server_start(struct lab_server *s, const struct cw_policy *p, uint16_t p
 	return err;
 }
 
+int lab_server_exec(struct lab_server *s, char *const argv[], uint16_t port)
+{
+	char line[64];
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	if ((err = lab_spawn(argv, &s->fd, &s->pid)))
+		return err;
+	s->port = port;
+	err = lab_server_line(s, 5000, line, sizeof(line));
+	if (!err && strcmp(line, "ready"))
+		err = -EPROTO;
+	if (err)
+		lab_server_stop(s);
+	return err;
+}
+
 /* The next line of the child's reports, within ms. */
 static int next_line(struct lab_server *s, unsigned ms, char *line, size_t len)
 {
@@ -120,6 +138,11 @@ static int next_line(struct lab_server *s, unsigned ms, char *line, size_t len)
 		if (n > 0)
 			s->len += (size_t)n;
 	}
+}
+
+int lab_server_line(struct lab_server *s, unsigned ms, char *line, size_t len)
+{
+	return next_line(s, ms, line, len);
 }
 
 int lab_server_closed(struct lab_server *s, unsigned ms, char *reason, size_t len, uint64_t *at)

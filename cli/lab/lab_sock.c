@@ -8,12 +8,14 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "../cli.h"
+#include "closewait/census_types.h"
 #include "lab.h"
 
 static struct sockaddr_in loopback(uint16_t port)
@@ -24,11 +26,23 @@ static struct sockaddr_in loopback(uint16_t port)
 	return a;
 }
 
-int lab_listen(uint16_t port)
+/* ip:port, or 127.0.0.1:port when ip is NULL. */
+static int address(const char *ip, uint16_t port, struct sockaddr_in *a)
 {
-	struct sockaddr_in a = loopback(port);
-	int one = 1, err, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	*a = loopback(port);
+	if (ip && inet_pton(AF_INET, ip, &a->sin_addr) != 1)
+		return -EINVAL;
+	return 0;
+}
 
+int lab_listen_at(const char *ip, uint16_t port)
+{
+	struct sockaddr_in a;
+	int one = 1, err, fd;
+
+	if ((err = address(ip, port, &a)))
+		return err;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
@@ -38,6 +52,80 @@ int lab_listen(uint16_t port)
 		return err;
 	}
 	return fd;
+}
+
+int lab_listen(uint16_t port)
+{
+	return lab_listen_at(NULL, port);
+}
+
+int lab_connect_at(const char *src, bool no_port, const char *dst, uint16_t port)
+{
+	struct sockaddr_in a, from;
+	int one = 1, err, fd;
+
+	if ((err = address(dst, port, &a)) || (src && (err = address(src, 0, &from))))
+		return err;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* With IP_BIND_ADDRESS_NO_PORT, bind() takes the address only and
+	 * connect() picks the port, knowing the destination. */
+	if ((src && no_port &&
+	     setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one))) ||
+	    (src && bind(fd, (struct sockaddr *)&from, sizeof(from))) ||
+	    connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int lab_local_port(int fd)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+
+	if (getsockname(fd, (struct sockaddr *)&a, &len))
+		return -errno;
+	return ntohs(a.sin_port);
+}
+
+int lab_addr_add(const char *label, const char *ip)
+{
+	struct ifreq r = { 0 };
+	struct sockaddr_in *a = (struct sockaddr_in *)&r.ifr_addr;
+	int err = 0, fd;
+
+	a->sin_family = AF_INET;
+	if (inet_pton(AF_INET, ip, &a->sin_addr) != 1)
+		return -EINVAL;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* An alias of loopback ("lo:1"): the address is local, not loopback's. */
+	snprintf(r.ifr_name, sizeof(r.ifr_name), "%s", label);
+	if (ioctl(fd, SIOCSIFADDR, &r))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int lab_close_pair(uint16_t port, int cfd, int sfd, bool client_first)
+{
+	char buf[16];
+	int first = client_first ? cfd : sfd, second = client_first ? sfd : cfd;
+	long ms;
+
+	close(first);
+	if (lab_read(second, buf, sizeof(buf), 2000) != 0) {
+		close(second);
+		return -EPROTO;
+	}
+	close(second);
+	ms = lab_wait_state(port, !client_first, CW_TCP_TIME_WAIT, 2000);
+	return ms < 0 ? (int)ms : 0;
 }
 
 int lab_connect(uint16_t port, int rcvbuf)
@@ -55,6 +143,37 @@ int lab_connect(uint16_t port, int rcvbuf)
 		return err;
 	}
 	return fd;
+}
+
+int lab_pair(int lfd, uint16_t port, int *cfd, int *sfd)
+{
+	return lab_pair_at(lfd, NULL, port, cfd, sfd);
+}
+
+int lab_pair_at(int lfd, const char *dst, uint16_t port, int *cfd, int *sfd)
+{
+	char buf[16];
+	int err;
+
+	*sfd = -1;
+	*cfd = lab_connect_at(NULL, false, dst, port);
+	if (*cfd < 0)
+		return *cfd;
+	*sfd = lab_accept(lfd);
+	err = *sfd < 0 ? *sfd : lab_write(*cfd, "hello", 5);
+	if (!err && lab_read(*sfd, buf, sizeof(buf), 2000) != 5)
+		err = -EPROTO;
+	if (!err)
+		err = lab_write(*sfd, "HELLO", 5);
+	if (!err && lab_read(*cfd, buf, sizeof(buf), 2000) != 5)
+		err = -EPROTO;
+	if (err) {
+		close(*cfd);
+		if (*sfd >= 0)
+			close(*sfd);
+		*cfd = *sfd = -1;
+	}
+	return err;
 }
 
 static int wait_in(int fd, unsigned ms)
@@ -173,6 +292,33 @@ int lab_vanish(int fd)
 
 	close(fd);
 	return err;
+}
+
+int lab_sysctl_int(const char *name, long v)
+{
+	char s[32];
+
+	snprintf(s, sizeof(s), "%ld", v);
+	return lab_sysctl(name, s);
+}
+
+int lab_sysctl_read(const char *name, long *v)
+{
+	char path[256], buf[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/sys/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -EPROTO;
+	buf[n] = 0;
+	*v = strtol(buf, NULL, 10);
+	return 0;
 }
 
 int lab_sysctl(const char *name, const char *value)

@@ -191,6 +191,7 @@ static void json_sock(struct out *o, const struct lab_sockview *v)
 		out_json_int(o, "pid", v->pid);
 	else
 		out_json_str(o, "pid", NULL);
+	out_json_str(o, "comm", v->pid ? v->comm : NULL);
 	out_json_str(o, "why", v->why);
 	out_json_close(o);
 }

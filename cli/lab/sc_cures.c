@@ -362,11 +362,9 @@ int sc_cures(struct lab *lab)
 {
 	int (*const cures[])(struct lab *) = { on_eof, on_idle, on_heartbeat, on_keepalive,
 					       on_unreachable, on_leak_keepalive };
-	char v[16];
 	int err;
 
-	snprintf(v, sizeof(v), "%d", FIN_TIMEOUT_S);
-	err = lab_sysctl("net/ipv4/tcp_fin_timeout", v);
+	err = lab_sysctl_int("net/ipv4/tcp_fin_timeout", FIN_TIMEOUT_S);
 	if (err)
 		return err;
 	lab_begin(lab, "A private network namespace with loopback only; tcp_fin_timeout is 3 s "

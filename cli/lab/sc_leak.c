@@ -104,11 +104,9 @@ out:
 
 int sc_leak(struct lab *lab)
 {
-	char v[16];
 	int lfd, err;
 
-	snprintf(v, sizeof(v), "%d", FIN_TIMEOUT_S);
-	err = lab_sysctl("net/ipv4/tcp_fin_timeout", v);
+	err = lab_sysctl_int("net/ipv4/tcp_fin_timeout", FIN_TIMEOUT_S);
 	if (err)
 		return err;
 	lab_begin(lab, "A private network namespace with loopback only; tcp_fin_timeout is 3 s "

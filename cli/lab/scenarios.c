@@ -14,6 +14,13 @@ const struct lab_scenario lab_scenarios[] = {
 		       "CLOSE_WAIT per reconnection, on the client's side", sc_reconnect },
 	{ "states", "every state of the TCP diagram, on the active, passive and "
 		    "simultaneous close paths", sc_states },
+	{ "timewait", "TIME_WAIT lasts 60 s whatever tcp_fin_timeout says, and the end that "
+		      "closes first holds it", sc_timewait },
+	{ "timewait-knobs", "what Linux offers instead of a shorter TIME_WAIT: tcp_max_tw_buckets, "
+			    "SO_LINGER {1, 0}, tcp_tw_reuse, IP_BIND_ADDRESS_NO_PORT",
+	  sc_timewait_knobs },
+	{ "other-language", "a Python server whose error path skips close(): its CLOSE_WAITs, "
+			    "held by python3, found by closewait scan", sc_other_language },
 };
 const size_t lab_scenario_count = sizeof(lab_scenarios) / sizeof(lab_scenarios[0]);
 

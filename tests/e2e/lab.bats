@@ -12,6 +12,7 @@
 bats_require_minimum_version 1.5.0
 
 load lib
+load lab_helpers
 
 teardown() {
 	local p
@@ -19,25 +20,6 @@ teardown() {
 		kill -KILL "$p" 2>/dev/null || true
 	done
 }
-
-# lab_json NAME: runs the scenario with --json into $BATS_TEST_TMPDIR/NAME.json;
-# fails when it does not exit 0.
-lab_json() {
-	"$CLOSEWAIT" lab --json "$1" >"$BATS_TEST_TMPDIR/$1.json"
-}
-
-# step NAME ID: the JSON line of step ID.
-step() { jq -c --arg id "$2" 'select(.id == $id)' "$BATS_TEST_TMPDIR/$1.json"; }
-# sock NAME ID ROLE FIELD: FIELD of the socket with ROLE in step ID ("" if none).
-sock() {
-	step "$1" "$2" | jq -r --arg r "$3" --arg f "$4" '.sockets[] | select(.role == $r) | .[$f] // "null"'
-}
-# count NAME ID ROLE: how many sockets with ROLE step ID shows.
-count() { step "$1" "$2" | jq --arg r "$3" '[.sockets[] | select(.role == $r)] | length'; }
-# counter NAME ID COUNTER: its change in step ID (0 when it did not move).
-counter() { step "$1" "$2" | jq --arg c "$3" '.counters[$c] // 0'; }
-# fact NAME ID KEY
-fact() { step "$1" "$2" | jq -r --arg k "$3" '.facts[$k]'; }
 
 # lab_procs: processes of `closewait lab` (its children are forks: same command line).
 lab_procs() { pgrep -c -f "^$CLOSEWAIT lab " || true; }
@@ -99,7 +81,10 @@ interrupt() {
 	[[ "$output" == *"cures "*"keepalive"* ]]
 	[[ "$output" == *"states "*"simultaneous"* ]]
 	[[ "$output" == *"reconnect "*"CLOSE_WAIT per reconnection"* ]]
-	[ "${#lines[@]}" -eq 6 ]
+	[[ "$output" == *"timewait "*"tcp_fin_timeout"* ]]
+	[[ "$output" == *"timewait-knobs "*"tcp_tw_reuse"* ]]
+	[[ "$output" == *"other-language "*"python3"* ]]
+	[ "${#lines[@]}" -eq 9 ]
 	usage_error 'no scenario "nope"' "$CLOSEWAIT" lab nope
 	usage_error 'one scenario at a time' "$CLOSEWAIT" lab leak linger
 }
@@ -234,13 +219,9 @@ interrupt() {
 }
 
 # states_of ID: "SERVER CLIENT" states of step ID of states (- for none);
-# states_of_cures ID: the same in cures.
+# states_of_cures ID: the same in cures (states_in: lab_helpers.bash).
 states_of() { states_in states "$1"; }
 states_of_cures() { states_in cures "$1"; }
-states_in() {
-	step "$1" "$2" | jq -r '[(.sockets | map(select(.role == "server")) | .[0].state // "-"),
-		(.sockets | map(select(.role == "client")) | .[0].state // "-")] | join(" ")'
-}
 
 @test "states: every state of the diagram observed, one transition at a time, on the open, the active and passive close and a simultaneous close (CLOSING)" {
 	fd0=$(shell_fds $$)

@@ -1,3 +1,5 @@
 # closewait lab: each scenario run and checked against the kernel's facts, and
 # interrupted (closed pipe, SIGINT, SIGHUP, SIGKILL) without leaving anything.
 cw_e2e_test(e2e_lab SCRIPT e2e/lab.bats TIMEOUT 120 TIMING)
+# The TIME_WAIT scenarios and other-language.
+cw_e2e_test(e2e_lab_timewait SCRIPT e2e/lab_timewait.bats TIMEOUT 60 TIMING)
