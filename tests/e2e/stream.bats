@@ -77,7 +77,11 @@ stop_client() {
 	sent=$(echo "$summary" | sed -E 's/^sent ([0-9]+) lines.*/\1/')
 	[[ "$summary" == "sent $sent lines, acknowledged $sent (0 unacknowledged)"* ]]
 	((sent >= 100))   # at least two lines on each connection
-	[[ "$summary" == *"reconnects 50,"* ]]
+	# at least once per restart: one sanitizer run at a load average of 15
+	# counted 51 (a connection ended once more than the server was killed;
+	# every line was still acknowledged, one socket at most, no CLOSE_WAIT twice)
+	reconnects=$(echo "$summary" | sed -E 's/.*, reconnects ([0-9]+),.*/\1/')
+	[ "$reconnects" -ge 50 ]
 	(( $(date +%s) - t0 < $(slack_ms 120) ))
 	wait_fds "$SERVER_PID" "$base"
 }
