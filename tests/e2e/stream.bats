@@ -61,10 +61,12 @@ stop_client() {
 	done
 	# the client holds its one connection, nothing more
 	[ "$(sockets "$CLIENT_PID")" -eq 1 ]
-	stop_client
+	# the sampler before the client: it ends by itself once the client is
+	# gone, and a TERM sent after that fails
 	kill -TERM "$SAMPLE_PID"
 	wait "$SAMPLE_PID"
 	SAMPLE_PID=
+	stop_client
 	sample=$(cat "$BATS_TEST_TMPDIR/sample.log")
 	summary=$(tail -1 "$(log)")
 	echo "$sample"
