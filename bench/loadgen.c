@@ -48,6 +48,7 @@ struct opts {
 	unsigned conns, procs, sources;
 	size_t size;
 	uint64_t time_ns, warmup_ns;
+	uint64_t count; /* --count: messages per connection; 0: until the window ends */
 	const char *counter;
 	bool churn;
 };
@@ -89,13 +90,16 @@ struct child {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: loadgen --port P [--addr A] [--conns N] [--size M] [--time S] [--warmup S]\n"
-		"               [--procs K] [--sources K] [--counter FILE] [--churn]\n"
+		"Usage: loadgen --port P [--addr A] [--conns N] [--size M] [--time S | --count K]\n"
+		"               [--warmup S] [--procs K] [--sources K] [--counter FILE] [--churn]\n"
 		"       loadgen --read-counter FILE\n"
 		"Ping-pong load against an uppercase echo server; checks every reply byte.\n"
 		"  --conns N      connections (default 1)\n"
 		"  --size M       message bytes (default 64, at most 1 MiB)\n"
 		"  --time S       measured seconds (default 2)\n"
+		"  --count K      instead: each connection sends K messages, however long\n"
+		"                 that takes (a fixed amount of work for tracers and counters);\n"
+		"                 secs and rate are then measured\n"
 		"  --warmup S     seconds before measuring (default 0.5)\n"
 		"  --procs K      client processes (default: one per 15 000 connections)\n"
 		"  --sources K    bind process i to 127.0.0.(2 + i mod K); 0: no bind (default)\n"
@@ -178,7 +182,7 @@ static void completed(struct child *ch, struct conn *x, uint64_t now)
 		ch->res.msgs++;
 		bu_hist_add(&ch->res.hist, now - x->t0);
 	}
-	if (now >= ch->win_end)
+	if (now >= ch->win_end || (ch->o->count && x->seq >= ch->o->count))
 		ch->outstanding--;
 	else if (ch->o->churn)
 		churn_open(ch, x, now);
@@ -215,7 +219,10 @@ static int wait_ms(const struct child *ch, uint64_t now)
 {
 	uint64_t until = now < ch->win_end ? ch->win_end : ch->win_end + DRAIN_NS;
 
-	return now >= until ? 0 : (int)((until - now) / 1000000u) + 1;
+	if (now >= until)
+		return 0;
+	/* --count has no window end: wake each second all the same */
+	return until - now > 1000000000ull ? 1000 : (int)((until - now) / 1000000u) + 1;
 }
 
 static void run(struct child *ch, uint64_t start)
@@ -224,7 +231,7 @@ static void run(struct child *ch, uint64_t start)
 	uint64_t now = bu_now_ns();
 
 	ch->win_start = start + ch->o->warmup_ns;
-	ch->win_end = ch->win_start + ch->o->time_ns;
+	ch->win_end = ch->o->count ? UINT64_MAX - DRAIN_NS : ch->win_start + ch->o->time_ns;
 	if (start > now)
 		bu_sleep_ns(start - now);
 	now = bu_now_ns();
@@ -344,9 +351,11 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "procs", required_argument, NULL, 'P' },  { "sources", required_argument, NULL, 'S' },
 		{ "counter", required_argument, NULL, 'C' }, { "read-counter", required_argument, NULL, 'R' },
 		{ "churn", no_argument, NULL, 'n' },        { "help", no_argument, NULL, 'h' },
+		{ "count", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
+	bool timed = false;
 
 	*o = (struct opts){ .addr = "127.0.0.1", .conns = 1, .size = 64, .time_ns = 2000000000ull,
 			    .warmup_ns = 500000000ull };
@@ -356,7 +365,8 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'p': o->port = (uint16_t)bu_ulong("--port", optarg, 1, 65535); break;
 		case 'c': o->conns = (unsigned)bu_ulong("--conns", optarg, 1, 1000000); break;
 		case 's': o->size = bu_ulong("--size", optarg, 1, 1u << 20); break;
-		case 't': o->time_ns = bu_secs_ns("--time", optarg); break;
+		case 't': o->time_ns = bu_secs_ns("--time", optarg), timed = true; break;
+		case 'k': o->count = bu_ulong("--count", optarg, 1, 1000000000); break;
 		case 'w': o->warmup_ns = bu_secs_ns("--warmup", optarg); break;
 		case 'P': o->procs = (unsigned)bu_ulong("--procs", optarg, 1, 256); break;
 		case 'S': o->sources = (unsigned)bu_ulong("--sources", optarg, 0, 250); break;
@@ -367,7 +377,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		default: usage(stderr); exit(2);
 		}
 	}
-	if (optind < argc || !o->port) {
+	if (optind < argc || !o->port || (timed && o->count)) {
 		usage(stderr);
 		exit(2);
 	}
@@ -377,10 +387,9 @@ static void parse(int argc, char **argv, struct opts *o)
 		o->procs = o->conns;
 }
 
-static void report(const struct opts *o, const struct result *r)
+/* secs: the window's length, or with --count the time the run took */
+static void report(const struct opts *o, const struct result *r, double secs)
 {
-	double secs = (double)o->time_ns / 1e9;
-
 	printf("conns=%u size=%zu secs=%.3f msgs=%llu rate=%.0f p50_us=%.1f p99_us=%.1f "
 	       "p999_us=%.1f max_us=%.1f total=%llu\n",
 	       o->conns, o->size, secs, (unsigned long long)r->msgs, (double)r->msgs / secs,
@@ -456,7 +465,7 @@ int main(int argc, char **argv)
 	}
 	if (failed)
 		bu_die(false, "a client process failed");
-	report(&o, sum);
+	report(&o, sum, o.count ? (double)(bu_now_ns() - start) / 1e9 : (double)o.time_ns / 1e9);
 	free(sum), free(one), free(pipes), free(pids);
 	return 0;
 }

@@ -35,11 +35,11 @@ else
 fi
 
 if [ $SMOKE = 1 ]; then
-	CG_SHORT=0.1 CG_LONG=0.4 ST_SHORT=0.1 ST_LONG=0.3
+	CG_SHORT=100 CG_LONG=400 ST_SHORT=20 ST_LONG=60
 	CK_NS="50" CK_SETTLE=0.1 CK_HOLD=0.3 CK_REPS=1
 	CH_REPS=1 CH_SECS=0.2 CH_WARM=0.1
 else
-	CG_SHORT=1 CG_LONG=3 ST_SHORT=1 ST_LONG=4
+	CG_SHORT=1000 CG_LONG=3000 ST_SHORT=300 ST_LONG=1200
 	CK_NS="10 1000 10000" CK_SETTLE=0.3 CK_HOLD=1.5 CK_REPS=3
 	CH_REPS=11 CH_SECS=0.5 CH_WARM=0.1
 fi
@@ -115,9 +115,10 @@ echo
 
 # ---- 1. callgrind: instructions per message ----
 # profile KIND PORT: one server under callgrind, two loadgen runs of
-# $CG_SHORT s and $CG_LONG s, the profile dumped after each (callgrind_control
-# -d, then at exit): $TMPD/cg.KIND.short.txt and .long.txt, annotated. Sets
-# MSGS_SHORT and MSGS_LONG, the messages the server handled in each.
+# $CG_SHORT and $CG_LONG messages per connection, the profile dumped after
+# each (callgrind_control -d, then at exit): $TMPD/cg.KIND.short.txt and
+# .long.txt, annotated. Sets MSGS_SHORT and MSGS_LONG, the messages the
+# server handled in each (each connection's opening ping too).
 profile() {
 	out=$TMPD/cg.$1
 	start "$1" "$TMPD/cg-report.$1" "$GUARD_SET" valgrind --tool=callgrind \
@@ -125,15 +126,15 @@ profile() {
 		"$CWRUN" serve --bind 0.0.0.0 --port "$2" --quiet
 	vpid=$BG vout=$BGOUT
 	wait_listen "$2"
-	line=$("$BIN/loadgen" --port "$2" --conns $CONNS --size $SIZE --time $CG_SHORT --warmup 0) ||
+	"$BIN/loadgen" --port "$2" --conns $CONNS --size $SIZE --count $CG_SHORT --warmup 0 >/dev/null ||
 		die "loadgen against the $1 server under callgrind failed"
-	MSGS_SHORT=$(($(kv total "$line") + CONNS))
+	MSGS_SHORT=$((CONNS * CG_SHORT + CONNS))
 	wait_closed "$2"
 	callgrind_control -d "$vpid" >/dev/null 2>&1 || die "callgrind_control -d $vpid failed"
 	[ -s "$out.1" ] || die "callgrind wrote no first profile for the $1 server: $(tail -3 "$vout")"
-	line=$("$BIN/loadgen" --port "$2" --conns $CONNS --size $SIZE --time $CG_LONG --warmup 0) ||
+	"$BIN/loadgen" --port "$2" --conns $CONNS --size $SIZE --count $CG_LONG --warmup 0 >/dev/null ||
 		die "loadgen against the $1 server under callgrind failed"
-	MSGS_LONG=$(($(kv total "$line") + CONNS))
+	MSGS_LONG=$((CONNS * CG_LONG + CONNS))
 	wait_closed "$2"
 	stop_server "$vpid"
 	[ -s "$out" ] || die "callgrind wrote no profile for the $1 server: $(tail -3 "$vout")"
@@ -159,7 +160,6 @@ for k in plain thread guard; do
 	port=$((port + 1))
 	a=$TMPD/cg.$k.short.txt b=$TMPD/cg.$k.long.txt
 	dm=$((MSGS_LONG - MSGS_SHORT))
-	[ $dm -gt 0 ] || die "$k: the long callgrind run handled no more messages than the short one"
 	per=$(calc "($(ir_total "$b") - $(ir_total "$a")) / $dm")
 	eval "cg_dm_$k=$dm cg_$k=$per"
 	# once per connection: what the short run cost beyond its messages
@@ -176,10 +176,10 @@ echo "### Instructions per message (callgrind)"
 echo
 echo "\`valgrind --tool=callgrind --toggle-collect=cw_loop_run\` around each server: instructions"
 echo "executed in user space inside the server's loop (as in \"Callgrind\" above), over two"
-echo "\`loadgen --conns $CONNS --size $SIZE --warmup 0\` runs of ${CG_SHORT} s and ${CG_LONG} s, the profile dumped after"
-echo "each (\`callgrind_control -d\`). Per message = (long - short) / (messages long - short), so"
-echo "what each connection costs once cancels out, whatever the number of messages the machine"
-echo "gets through: it is shown apart, per connection = (short - its messages x per message) /"
+echo "\`loadgen --conns $CONNS --size $SIZE --count N --warmup 0\` runs of ${CG_SHORT} and ${CG_LONG} messages per"
+echo "connection, the profile dumped after each (\`callgrind_control -d\`). Per message = (long -"
+echo "short) / (messages long - short), so what each connection costs once cancels out: it is"
+echo "shown apart, per connection = (short - its messages x per message) /"
 echo "$CONNS. The guard's own share per message: its interposed calls (libclosewait-guard.so), and"
 echo "the backtraces it takes at accept and at the read that returns end-of-file (libgcc_s's"
 echo "unwinder: per connection only). The middle row is the same server with"
@@ -213,20 +213,25 @@ report "guard: callgrind Ir/msg under the guard vs one idle thread ($CONNS conns
 	"what any checker thread costs: glibc's multi-threaded path"
 
 # ---- 2. syscalls per message ----
-# traced_run PID PORT SECS FILE: strace -c -f around one loadgen run (the
-# checker thread included); sets MSGS, the messages the server handled.
+# traced_run PID PORT COUNT FILE: strace -c -f around one loadgen run of
+# COUNT messages per connection (the checker thread included): a fixed
+# amount of work, however much strace and a busy machine slow it. Sets
+# MSGS, the messages the server handled (each connection's opening ping
+# too), and SECS, how long the run took.
 traced_run() {
 	err=$TMPD/strace.err
 	: >"$err"
 	strace -c -f -p "$1" -o "$4" 2>"$err" &
 	st=$!
 	wait_attached "$err" "$1"
-	line=$("$BIN/loadgen" --port "$2" --conns $CONNS --size $SIZE --time "$3" --warmup 0) ||
+	line=$("$BIN/loadgen" --port "$2" --conns $CONNS --size $SIZE --count "$3" --warmup 0) ||
 		die "loadgen failed under strace"
 	wait_closed "$2"
 	kill -INT $st
 	wait $st || true
-	MSGS=$(($(kv total "$line") + CONNS))
+	[ "$(kv total "$line")" = $((CONNS * $3)) ] ||
+		die "loadgen: $(kv total "$line") messages, not $CONNS x $3: $line"
+	MSGS=$((CONNS * $3 + CONNS)) SECS=$(kv secs "$line")
 }
 
 # calls FILE SYSCALL: calls of one syscall in an strace -c summary (0 if absent).
@@ -246,20 +251,10 @@ for k in plain guard; do
 	"$BIN/loadgen" --port $port --conns $CONNS --size $SIZE --time 0.1 --warmup 0 >/dev/null ||
 		die "loadgen against the $k server failed"
 	wait_closed $port
-	# The machine is shared: a stall in the long run leaves too few messages
-	# beyond the short one's for the per-connection calls to cancel out
-	# (expected: (1 - SHORT / LONG) of the long run's); then measure again.
-	try=0 dm=0 n2=1
-	while [ $((dm * 2)) -lt $n2 ]; do
-		try=$((try + 1))
-		[ $try -le 3 ] || die "$k: the long strace run handled under twice the short one's messages ($n1, $n2), 3 times"
-		traced_run $SPID $port $ST_SHORT "$TMPD/st-short.$k"
-		n1=$MSGS
-		traced_run $SPID $port $ST_LONG "$TMPD/st-long.$k"
-		n2=$MSGS
-		dm=$((n2 - n1))
-	done
-	eval "st_dm_$k=$dm"
+	traced_run $SPID $port $ST_SHORT "$TMPD/st-short.$k"
+	n1=$MSGS s1=$SECS
+	traced_run $SPID $port $ST_LONG "$TMPD/st-long.$k"
+	eval "st_dm_$k=$((MSGS - n1)) st_ds_$k=$(calc "$SECS - $s1")"
 	stop_server $SPID
 	[ $k = plain ] || guard_ran "$TMPD/st-report.$k" "$SOUT"
 	port=$((port + 1))
@@ -272,7 +267,8 @@ st_x=$(calc "$st_guard / $st_plain")
 echo "### System calls per message (strace -c -f)"
 echo
 echo "\`strace -c -f -p SERVER_PID\` (every thread: the guard's checker too) around two loadgen runs"
-echo "of ${ST_SHORT} s and ${ST_LONG} s (\`--conns $CONNS --size $SIZE\`) against each server, after one untraced run"
+echo "of ${ST_SHORT} and ${ST_LONG} messages per connection (\`--conns $CONNS --size $SIZE --count N\`) against each"
+echo "server, after one untraced run"
 echo "(the guard starts its checker thread with the first connection); per message = (long -"
 echo "short) / (messages long - short), as in \"Server syscalls\" above: what each connection"
 echo "costs once (accept4, the guard's backtraces and getsockopts, close) cancels out."
@@ -291,8 +287,11 @@ echo "| syscall | per msg | per msg under the guard | under the guard, more per 
 echo "|---|---:|---:|---:|"
 for sc in $(names "$TMPD"/st-*); do
 	p=$(per plain "$sc") g=$(per guard "$sc")
-	more=$(calc "($(delta guard "$sc") - $p * $st_dm_guard) / ($ST_LONG - $ST_SHORT)")
-	echo "| $sc | $(fmt "$p" 4) | $(fmt "$g" 4) | $(fmt "$more" 1) |"
+	# per second of the guarded server's long run beyond its short one
+	more=n/a
+	[ "$(calc "$st_ds_guard > 0")" = 0 ] ||
+		more=$(fmt "$(calc "($(delta guard "$sc") - $p * $st_dm_guard) / $st_ds_guard")" 1)
+	echo "| $sc | $(fmt "$p" 4) | $(fmt "$g" 4) | $more |"
 done
 echo
 summary "guard syscalls/msg: $(fmt "$st_guard" 4) under the guard, $(fmt "$st_plain" 4) without ($(fmt "$st_x" 4))"
