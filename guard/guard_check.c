@@ -6,6 +6,7 @@
  * to CLOSE_WAIT (guard_diag.c), matched by inode. The lock is taken per batch
  * of sockets, so the program's accept and close wait for one batch at most. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -82,19 +83,28 @@ static int cmp_ino(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The slot of an inode in this round's snapshot, or -1 when it was
+ * tracked after the snapshot was taken. */
+static ptrdiff_t snapshot_find(uint64_t inode)
+{
+	const uint64_t *hit = bsearch(&inode, ways.inos, ways.n, sizeof(*ways.inos), cmp_ino);
+
+	return hit ? hit - ways.inos : -1;
+}
+
 /* 1 in CLOSE_WAIT, 0 not, -1 not known this round (lock held). */
 static int in_close_wait(const struct gsock *s)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
-	const uint64_t *hit;
+	ptrdiff_t i;
 
 	if (!ways.dumped)
 		return !getsockopt(s->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) &&
 		       ti.tcpi_state == TCP_CLOSE_WAIT_STATE;
 	/* a socket tracked after the round began waits for the next one */
-	hit = bsearch(&s->inode, ways.inos, ways.n, sizeof(*ways.inos), cmp_ino);
-	return hit ? ways.cw[hit - ways.inos] : -1;
+	i = snapshot_find(s->inode);
+	return i < 0 ? -1 : ways.cw[i];
 }
 
 /* Checks one socket (the lock is held); true when it is to be reported now. */
@@ -171,13 +181,13 @@ static bool want_dump(size_t live)
 
 static int mark(const struct cw_sock *cs, void *arg)
 {
-	const uint64_t *hit = bsearch(&cs->inode, ways.inos, ways.n, sizeof(*ways.inos), cmp_ino);
+	ptrdiff_t i = snapshot_find(cs->inode);
 
 	(void)arg;
-	if (!hit)
+	if (i < 0)
 		return 0;
 	if (cs->state == CW_TCP_CLOSE_WAIT)
-		ways.cw[hit - ways.inos] = 1;
+		ways.cw[i] = 1;
 	/* one of ours in another cgroup (accepted from a listener an other
 	 * process made, as with socket activation): the filter would miss it */
 	if (ways.cg == CG_UNKNOWN || ways.cg == CG_FILTER)
