@@ -1,5 +1,6 @@
-/* closewait lab [NAME]: the list of scenarios, or one of them run in
- * private network namespaces, step by step, with the kernel's view. */
+/* closewait lab [NAME | --all]: the list of scenarios, or one of them (or
+ * every one in turn) run in private network namespaces, step by step, with
+ * the kernel's view. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,10 +8,11 @@
 #include "cli.h"
 #include "lab/lab.h"
 
-enum { OPT_JSON = 0x100, OPT_HELP };
+enum { OPT_JSON = 0x100, OPT_ALL, OPT_HELP };
 
 static const struct option lab_options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "all", no_argument, NULL, OPT_ALL },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -23,26 +25,51 @@ static void list(FILE *f)
 
 static void lab_help(void)
 {
-	printf("Usage: closewait lab [--json] [NAME]\n"
+	printf("Usage: closewait lab [--json] [NAME | --all]\n"
 	       "\n"
 	       "Runs a scenario in private network namespaces and prints each step: what is\n"
 	       "done, the sockets' states and timers as the kernel reports them, the TCP\n"
 	       "counters that moved, and what it means. Without NAME, lists the scenarios.\n"
 	       "Needs root, or a kernel that lets users make user namespaces.\n"
 	       "\n"
+	       "  --all    every scenario, one after the other, each in namespaces of its\n"
+	       "           own; a scenario that fails does not stop the others\n"
 	       "  --json   each step as one JSON line\n"
 	       "  --help   this text\n"
 	       "\n"
 	       "Scenarios:\n");
 	list(stdout);
-	printf("\nExit status: 0 the scenario ran; 1 it could not; 2 usage error;\n"
-	       "128+N when signal N interrupted it.\n");
+	printf("\nExit status: 0 the scenario ran (with --all: every one); 1 it could not\n"
+	       "(with --all: one or more could not); 2 usage error; 128+N when signal N\n"
+	       "interrupted it.\n");
+}
+
+/* Every scenario in turn; 1 when one failed, 128 + N at a signal, which
+ * ends the run there. */
+static int run_all(bool json)
+{
+	int failed = 0;
+
+	for (size_t i = 0; i < lab_scenario_count; i++) {
+		int rc;
+
+		if (i && !json) {
+			putchar('\n');
+			fflush(stdout);
+		}
+		rc = lab_run(&lab_scenarios[i], json);
+		if (rc >= 128)
+			return rc;
+		if (rc)
+			failed = 1;
+	}
+	return failed;
 }
 
 int cmd_lab(int argc, char **argv)
 {
 	const struct lab_scenario *sc;
-	bool json = false;
+	bool json = false, all = false;
 	int opt;
 
 	optind = 1;
@@ -56,6 +83,14 @@ int cmd_lab(int argc, char **argv)
 		}
 		if (opt == OPT_JSON)
 			json = true;
+		if (opt == OPT_ALL)
+			all = true;
+	}
+	if (all) {
+		if (optind < argc)
+			cli_usage_exit2("lab", "--all runs every scenario: name none (\"%s\")",
+					argv[optind]);
+		return run_all(json);
 	}
 	if (optind == argc) {
 		printf("Scenarios (closewait lab NAME runs one):\n");

@@ -274,6 +274,27 @@ states_of_cures() { states_in cures "$1"; }
 	[ "$(fact linger abortive-read client_got_message)" = false ]
 }
 
+@test "--all runs the scenarios in the order listed, each whole; a closed pipe in the second ends it; with a name it is a usage error" {
+	local fd0 first second
+	fd0=$(shell_fds $$)
+	run -0 "$CLOSEWAIT" lab
+	first=$(echo "${lines[1]}" | awk '{ print $1 }')
+	second=$(echo "${lines[2]}" | awk '{ print $1 }')
+	[ "$first" = leak ]
+	run -0 bash -c "set -o pipefail; \"$CLOSEWAIT\" lab --all --json | awk '{ print } /\"scenario\":\"$second\"/ { exit }'; echo \"status \${PIPESTATUS[0]}\""
+	[ "${lines[-1]}" = "status 141" ]
+	unset 'lines[-1]'
+	printf '%s\n' "${lines[@]}" >"$BATS_TEST_TMPDIR/all.json"
+	run -0 jq -r .scenario "$BATS_TEST_TMPDIR/all.json"
+	[ "$(printf '%s\n' "${lines[@]}" | uniq | tr '\n' ' ')" = "$first $second " ]
+	# the first whole, step after step, then the second from its start
+	run -0 jq -r '"\(.scenario) \(.id)"' "$BATS_TEST_TMPDIR/all.json"
+	[ "$(printf '%s\n' "${lines[@]}" | tr '\n' ',')" = "leak setting,leak listen,leak connect,leak client-closes,leak fin-wait-2-expires,leak server-closes,$second setting," ]
+	wait_until "$(slack_ms 2000)" '[ "$(lab_procs)" -eq 0 ]'
+	[ "$(shell_fds $$)" = "$fd0" ]
+	usage_error '--all runs every scenario: name none ("leak")' "$CLOSEWAIT" lab --all leak
+}
+
 @test "a closed pipe (lab | head -1) ends the lab and its servers" {
 	view0=$(net_view)
 	run -0 bash -c "set -o pipefail; \"$CLOSEWAIT\" lab cures | head -1; echo \"status \${PIPESTATUS[0]}\""
