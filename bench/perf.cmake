@@ -11,3 +11,6 @@ cw_bench(timers SOURCES timers.c heap.c LIBS bench_util PkgConfig::UV)
 cw_bench(c100k SOURCES c100k.c LIBS bench_util)
 cw_bench(closelat SOURCES closelat.c LIBS bench_util)
 cw_bench(writecost SOURCES writecost.c LIBS bench_util)
+# The trace benchmark's probe (bench/suites/58-trace.sh): what one read() on
+# a socket or a pipe and one getppid() cost.
+cw_bench(syscost SOURCES syscost.c LIBS bench_util)

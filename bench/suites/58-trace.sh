@@ -1,0 +1,134 @@
+#!/bin/sh
+# Trace benchmark: what `closewait trace` running costs every other program.
+# 1. One system call (bench/syscost: read() on a TCP socket made after the
+#    tracer started, so it is tracked; read() on a pipe; getppid()), the
+#    least of 7 rounds of 100 000 calls, with trace off, on for every
+#    process, and on with --pid another process; the three taken in turn,
+#    $ROUNDS times, and for each the least. Goals: at most +100 ns per
+#    socket read and +20 ns per other system call.
+# 2. The echo server (closewait serve, 50 connections, 64 B): msgs/s with
+#    trace on for every process against off, $PAIRS pairs taken in turn
+#    (off, on, off, on...): the median ratio and its range, a figure only.
+#   sh bench/suites/58-trace.sh BUILD_DIR OUT_DIR [--smoke]
+set -eu
+. "$(dirname "$0")/../lib.sh"
+bench_init "$0" "$@"
+[ -x "$BIN/syscost" ] || die "58-trace: $BIN/syscost is missing; build first"
+if [ $SMOKE = 1 ]; then
+	CALLS=20000 RROUNDS=2 ROUNDS=1 PAIRS=1 SECS=0.3
+else
+	CALLS=100000 RROUNDS=7 ROUNDS=3 PAIRS=7 SECS=2
+fi
+CONNS=50 SIZE=64
+# A closewait built without the eBPF toolchain has no trace to measure.
+if "$CW" trace --duration 1ms --json 2>&1 | grep -q "built without trace"; then
+	echo "## What trace costs other programs"
+	echo
+	echo "Not measured: this closewait was built without trace (no eBPF toolchain)."
+	summary "trace: not built, not measured"
+	report "trace: cost to other programs" "not built" "" "" "this closewait was built without trace"
+	exit 0
+fi
+sgn() { awk -v v="$1" 'BEGIN { printf "%+.1f", v }'; }
+
+# trace_start [ARGS...]: closewait trace --json in the background, until it
+# says it started (its programs are loaded and attached); sets TPID.
+trace_start() {
+	tout=$TMPD/trace.out
+	: >"$tout"
+	"$CW" trace --json --grace 1h --interval 10s "$@" >"$tout" 2>&1 &
+	TPID=$!
+	SERVERS="$SERVERS $TPID"
+	i=0
+	until grep -q '"event":"started"' "$tout"; do
+		kill -0 $TPID 2>/dev/null || die "58-trace: closewait trace did not start: $(tail -3 "$tout")"
+		i=$((i + 1))
+		[ $i -le 1000 ] || die "58-trace: closewait trace not started after 20 s"
+		sleep 0.02
+	done
+}
+trace_stop() {
+	kill -INT "$TPID"
+	wait "$TPID" || die "58-trace: closewait trace failed: $(tail -3 "$tout")"
+	SERVERS=$(printf '%s\n' $SERVERS | grep -vx "$TPID" | tr '\n' ' ')
+}
+
+# ---- 1. one system call ----
+sleep 1000 &
+OTHER=$!
+SERVERS="$SERVERS $OTHER"
+: >"$TMPD/cost.tsv"
+cost() { "$BIN/syscost" --calls $CALLS --rounds $RROUNDS | sed "s/^/mode=$1 /" >>"$TMPD/cost.tsv"; }
+r=0
+while [ $r -lt $ROUNDS ]; do
+	r=$((r + 1))
+	cost off
+	trace_start
+	cost all
+	trace_stop
+	trace_start --pid $OTHER
+	cost pid
+	trace_stop
+done
+# least MODE KEY: the least KEY over the rounds of MODE.
+least() {
+	grep "^mode=$1 " "$TMPD/cost.tsv" | while read -r line; do kv "$2" "$line"; done | sort -g | head -1
+}
+echo "## What trace costs other programs"
+echo
+echo "\`bench/syscost\`: one system call, in ns, the least of $RROUNDS rounds of $CALLS calls, with"
+echo "\`closewait trace\` off, on for every process, and on with \`--pid\` another process; the three"
+echo "taken in turn, $ROUNDS times, and for each the least. The socket is a TCP connection the"
+echo "probe made (and accepted) after the tracer started: tracked. Reads find nothing (EAGAIN), so"
+echo "each call does the same work; a socket read still runs the receive path and its tracepoint."
+echo
+echo "| call | off | on, every process | on, --pid another | more, every process | more, --pid another |"
+echo "|---|---:|---:|---:|---:|---:|"
+for k in sock_read_ns pipe_read_ns getppid_ns; do
+	off=$(least off $k) all=$(least all $k) pid=$(least pid $k)
+	d_all=$(calc "$all - $off") d_pid=$(calc "$pid - $off")
+	eval "off_$k=$off d_all_$k=$d_all d_pid_$k=$d_pid"
+	echo "| ${k%_ns} | $(fmt "$off" 1) | $(fmt "$all" 1) | $(fmt "$pid" 1) | $(sgn "$d_all") | $(sgn "$d_pid") |"
+done
+echo
+summary "trace cost: socket read $(sgn "$d_all_sock_read_ns") ns (of $(fmt "$off_sock_read_ns" 1)), pipe read $(sgn "$d_all_pipe_read_ns"), getppid $(sgn "$d_all_getppid_ns"); with --pid another: $(sgn "$d_pid_sock_read_ns"), $(sgn "$d_pid_pipe_read_ns"), $(sgn "$d_pid_getppid_ns")"
+for scope in all pid; do
+	[ $scope = all ] && what="on for every process" || what="on with --pid another process"
+	eval "ds=\$d_${scope}_sock_read_ns dp=\$d_${scope}_pipe_read_ns dg=\$d_${scope}_getppid_ns"
+	goal "trace $what: read() on a tracked socket <= +100 ns" "$(sgn "$ds") ns" \
+		"off $(fmt "$off_sock_read_ns" 1) ns" "$(ratio "$(calc "$off_sock_read_ns + $ds")" "$off_sock_read_ns")" \
+		"least of $ROUNDS x $RROUNDS rounds of $CALLS calls" le "$ds" 100
+	goal "trace $what: read() on a pipe <= +20 ns" "$(sgn "$dp") ns" \
+		"off $(fmt "$off_pipe_read_ns" 1) ns" "$(ratio "$(calc "$off_pipe_read_ns + $dp")" "$off_pipe_read_ns")" \
+		"least of $ROUNDS x $RROUNDS rounds of $CALLS calls" le "$dp" 20
+	goal "trace $what: getppid() <= +20 ns" "$(sgn "$dg") ns" \
+		"off $(fmt "$off_getppid_ns" 1) ns" "$(ratio "$(calc "$off_getppid_ns + $dg")" "$off_getppid_ns")" \
+		"least of $ROUNDS x $RROUNDS rounds of $CALLS calls" le "$dg" 20
+done
+
+# ---- 2. the echo server ----
+port=9580
+start_server closewait $port
+: >"$TMPD/ratios"
+: >"$TMPD/rates"
+p=0
+while [ $p -lt $PAIRS ]; do
+	p=$((p + 1))
+	off=$(kv rate "$("$BIN/loadgen" --port $port --conns $CONNS --size $SIZE --time $SECS --warmup 0.2)")
+	trace_start
+	on=$(kv rate "$("$BIN/loadgen" --port $port --conns $CONNS --size $SIZE --time $SECS --warmup 0.2)")
+	trace_stop
+	echo "$(calc "$on / $off")" >>"$TMPD/ratios"
+	echo "$off $on" >>"$TMPD/rates"
+done
+stop_server $SPID
+med=$(median $(cat "$TMPD/ratios"))
+lo=$(sort -g "$TMPD/ratios" | head -1) hi=$(sort -g "$TMPD/ratios" | tail -1)
+off_med=$(median $(awk '{ print $1 }' "$TMPD/rates")) on_med=$(median $(awk '{ print $2 }' "$TMPD/rates"))
+echo "The echo server (\`closewait serve\`, \`loadgen --conns $CONNS --size $SIZE --time $SECS\`), trace off"
+echo "and on for every process, $PAIRS pairs taken in turn: msgs/s with trace on / off, median"
+echo "$(fmt "$med" 3) (range $(fmt "$lo" 3)-$(fmt "$hi" 3)); medians $(fmt "$on_med" 0)/s on, $(fmt "$off_med" 0)/s off."
+summary "trace echo server: on/off $(fmt "$med" 3) (range $(fmt "$lo" 3)-$(fmt "$hi" 3)), $PAIRS pairs"
+report "trace on for every process: echo server msgs/s vs off ($CONNS conns, 64B)" \
+	"$(fmt "$on_med" 0)/s" "off $(fmt "$off_med" 0)/s" "$(fmt "$med" 3)" \
+	"median of $PAIRS pairs taken in turn, range $(fmt "$lo" 3)-$(fmt "$hi" 3)"
