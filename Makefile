@@ -12,7 +12,7 @@ JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CONFIGURE_REL := cmake -S . -B $(REL) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 NO_TESTS = $(if $(wildcard $(REL)/CMakeCache.txt),,-DCW_BUILD_TESTING=OFF)
 
-.PHONY: all bootstrap release asan programs demo test fuzz bench install deb test-package clean
+.PHONY: all bootstrap release asan programs demo test fuzz bench soak install deb test-package clean
 
 all: release
 
@@ -62,6 +62,13 @@ bench:
 	@scripts/bootstrap bench
 	@$(MAKE) --no-print-directory release
 	@bench/run $(REL)
+
+# A long run under hostile load, then checks that nothing leaked (bench/soak;
+# SOAK_MIN=30 minutes by default). Not part of make test.
+soak:
+	@scripts/bootstrap bench
+	@$(MAKE) --no-print-directory release
+	@bench/soak $(REL)
 
 install: programs
 	@cmake --install $(REL) --prefix $(PREFIX)
