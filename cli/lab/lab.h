@@ -256,10 +256,12 @@ const char *lab_seg_flags(uint8_t flags, char *buf, size_t len);
 int lab_seg_replies(struct lab_net *n, uint16_t port, struct lab_seg *first, unsigned ms);
 /* What the captured segments of a connection (the peer's port) tell. */
 struct lab_flow {
-	bool out_seen, in_seen, ts;
+	bool out_seen, in_seen;       /* segments each way */
+	bool ts;                      /* the connection used timestamps (home sent them) */
+	bool tsval_seen;
 	uint32_t out_nxt;             /* the peer's next sequence number (after its FIN, if any) */
 	uint32_t in_nxt;              /* home's */
-	uint32_t tsval;               /* the peer's newest timestamp, if ts */
+	uint32_t tsval;               /* the peer's newest timestamp, if tsval_seen */
 };
 /* Reads the captured segments of port until none came for ms, into f
  * (zeroed by the caller before the first read). 0 or -errno. */

@@ -436,13 +436,18 @@ int lab_flow_read(struct lab_net *n, uint16_t port, struct lab_flow *f, unsigned
 	int err;
 
 	while (!(err = lab_seg_recv(n, port, &s, ms))) {
+		bool any = f->tsval_seen;
+
 		if (s.out) {
 			later(&f->out_nxt, seg_end(&s), &f->out_seen);
-			if (s.ts) {
-				later(&f->tsval, s.tsval, &f->ts);
-			}
+			if (s.ts)
+				later(&f->tsval, s.tsval, &any);
+			f->tsval_seen = any;
 		} else {
 			later(&f->in_nxt, seg_end(&s), &f->in_seen);
+			/* A client offers timestamps in its SYN; the connection has
+			 * them if the server's segments carry them too. */
+			f->ts |= s.ts;
 		}
 	}
 	return err == -ETIMEDOUT ? 0 : err;
