@@ -266,6 +266,13 @@ struct lab_flow {
 /* Reads the captured segments of port until none came for ms, into f
  * (zeroed by the caller before the first read). 0 or -errno. */
 int lab_flow_read(struct lab_net *n, uint16_t port, struct lab_flow *f, unsigned ms);
+/* As lab_state and lab_wait_state, without the walk through /proc for
+ * owners (a second on a busy machine): for polling. */
+int lab_state_quick(uint16_t port, bool server);
+long lab_wait_state_quick(uint16_t port, bool server, int state, unsigned ms);
+/* How many sockets of port (local or peer) are in state (0: any but
+ * LISTEN), or -errno. */
+long lab_count_state(uint16_t port, int state);
 /* How much counter name ("TcpExtTCPSYNChallenge") moved in this step so far. */
 long long lab_counter_moved(struct lab *lab, const char *name);
 

@@ -18,17 +18,6 @@
 #define CRAFT_HI 20099
 #define QUIET_MS 300                  /* a reply on a veth takes microseconds */
 
-/* Sockets of PORT other than the listener. */
-static long made(void)
-{
-	struct lab_sockview v[16];
-	long n = lab_sockets(PORT, v, 16), k = 0;
-
-	for (long i = 0; i < n; i++)
-		k += strcmp(v[i].role, "listener") != 0;
-	return n < 0 ? n : k;
-}
-
 /* Sends s and records what came back: the reply's flags ("none"), and
  * for a reset or an ACK its numbers. The first reply in *r (flags 0: none). */
 static int send_and_see(struct lab *lab, struct lab_net *n, const struct lab_seg *s,
@@ -60,7 +49,7 @@ static int to_listener(struct lab *lab, struct lab_net *n, const char *id, const
 	lab_step(lab, id, action);
 	if ((err = send_and_see(lab, n, &s, data, &r)))
 		return err;
-	lab_fact_int(lab, "sockets_made", "sockets made for it", made());
+	lab_fact_int(lab, "sockets_made", "sockets made for it", lab_count_state(PORT, 0));
 	return lab_show(lab, PORT, explain);
 }
 
@@ -178,7 +167,7 @@ static int on_connection(struct lab *lab, struct lab_net *n, uint16_t cport,
 	s.seq = f->out_nxt;
 	if ((err = send_and_see(lab, n, &s, NULL, &r)))
 		return err;
-	lab_wait_state(PORT, true, CW_TCP_CLOSE_WAIT, 1000);
+	lab_wait_state_quick(PORT, true, CW_TCP_CLOSE_WAIT, 1000);
 	lab_fact_bool(lab, "reply_acks_fin", "the reply acknowledges the FIN",
 		      (r.flags & TH_ACK) && r.ack == f->out_nxt + 1);
 	return lab_show(lab, PORT,

@@ -62,7 +62,7 @@ static int make_tw(struct lab_net *n, uint16_t port, bool loud, struct tw *t)
 	if (lab_read(cfd, buf, sizeof(buf), 2000) != 0)
 		err = -EPROTO;
 	close(cfd);
-	if (!err && lab_wait_state(port, true, CW_TCP_TIME_WAIT, 2000) < 0)
+	if (!err && lab_wait_state_quick(port, true, CW_TCP_TIME_WAIT, 2000) < 0)
 		err = -ETIMEDOUT;
 	if (!err)
 		err = lab_flow_read(n, t->cport, &f, 100);
@@ -96,12 +96,7 @@ static int syn(struct lab_net *n, const struct tw *t, uint32_t seq, bool ts, uin
 
 static long time_waits(uint16_t port)
 {
-	struct lab_sockview v[16];
-	long k = lab_sockets(port, v, 16), m = 0;
-
-	for (long i = 0; i < k; i++)
-		m += v[i].state == CW_TCP_TIME_WAIT;
-	return k < 0 ? k : m;
+	return lab_count_state(port, CW_TCP_TIME_WAIT);
 }
 
 /* Facts of a reply: its flags; for an ACK whether it carries the old
@@ -286,7 +281,7 @@ static int rfc1337(struct lab *lab, struct lab_net *n, const char *id, const cha
 		     (char[32]){ 0 }, 32) : "none");
 	lab_fact_str(lab, "client_answer", "the client's kernel answered it with", f);
 	/* Gone, or still there a moment later. */
-	lab_wait_state(port, true, 0, QUIET_MS);
+	lab_wait_state_quick(port, true, 0, QUIET_MS);
 	lab_fact_int(lab, "time_waits", "TIME_WAITs left on the port", time_waits(port));
 	err = syn(n, &t, t.rcv_nxt, false, 0, &r);
 	if (err < 0)
