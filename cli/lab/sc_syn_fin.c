@@ -61,9 +61,8 @@ static int listener_steps(struct lab *lab, struct lab_net *n)
 			       "10.77.0.2:20001 to the listening port 10.77.0.1:8060.",
 			       20001, TH_SYN | TH_FIN, NULL,
 			       "No reply and no socket: Linux drops a SYN that carries a FIN "
-			       "before it would make a half-open connection (the drop reason "
-			       "the kernel gives is TCP_FLAGS). No handshake, so nothing that "
-			       "could become a CLOSE_WAIT.")) ||
+			       "before it would make a half-open connection, and counts nothing. "
+			       "No handshake, so nothing that could become a CLOSE_WAIT.")) ||
 	    (err = to_listener(lab, n, "syn-fin-data", "The same with five bytes of data, "
 			       "from port 20002.", 20002, TH_SYN | TH_FIN, "hello",
 			       "Data does not change it: dropped, no reply, no socket.")) ||
