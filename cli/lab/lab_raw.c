@@ -252,50 +252,71 @@ static uint32_t sum16(const void *p, size_t len, uint32_t sum)
 	return sum;
 }
 
+/* The one's complement of the folded sum, in host order (put16 orders it). */
 static uint16_t fold(uint32_t sum)
 {
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
-	return htons((uint16_t)~sum);
+	return (uint16_t)~sum;
+}
+
+/* Network byte order, at any alignment. */
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)get16(p) << 16 | get16(p + 2);
 }
 
 int lab_seg_send(struct lab_net *n, const struct lab_seg *s, const void *data, size_t len)
 {
-	uint8_t pkt[128] = { 0 };
-	struct iphdr *ip = (struct iphdr *)pkt;
-	uint8_t *tcp = pkt + sizeof(*ip);
-	size_t hl = s->ts ? 32 : 20, total = sizeof(*ip) + hl + len;
+	uint8_t pkt[128] = { 0 }, *tcp = pkt + sizeof(struct iphdr);
+	struct iphdr ip = { .version = 4, .ihl = 5, .ttl = 64, .protocol = IPPROTO_TCP };
+	size_t hl = s->ts ? 32 : 20, total = sizeof(ip) + hl + len;
 	struct sockaddr_in to = { .sin_family = AF_INET };
 	uint32_t pseudo;
 
 	if (total > sizeof(pkt))
 		return -EMSGSIZE;
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->ttl = 64;
-	ip->protocol = IPPROTO_TCP;
-	ip->tot_len = htons((uint16_t)total);
-	inet_pton(AF_INET, LAB_NET_PEER, &ip->saddr);
-	inet_pton(AF_INET, LAB_NET_HOME, &ip->daddr);
-	tcp[0] = (uint8_t)(s->sport >> 8), tcp[1] = (uint8_t)s->sport;
-	tcp[2] = (uint8_t)(s->dport >> 8), tcp[3] = (uint8_t)s->dport;
-	*(uint32_t *)(tcp + 4) = htonl(s->seq);
-	*(uint32_t *)(tcp + 8) = htonl(s->ack);
+	ip.tot_len = htons((uint16_t)total);
+	inet_pton(AF_INET, LAB_NET_PEER, &ip.saddr);
+	inet_pton(AF_INET, LAB_NET_HOME, &ip.daddr);
+	memcpy(pkt, &ip, sizeof(ip));
+	put16(tcp, s->sport);
+	put16(tcp + 2, s->dport);
+	put32(tcp + 4, s->seq);
+	put32(tcp + 8, s->ack);
 	tcp[12] = (uint8_t)(hl / 4 << 4);
 	tcp[13] = s->flags;
-	*(uint16_t *)(tcp + 14) = htons(s->win ? s->win : 64240);
+	put16(tcp + 14, s->win ? s->win : 64240);
 	if (s->ts) {
 		/* NOP, NOP, then kind 8 length 10: the RFC 7323 layout. */
 		tcp[20] = 1, tcp[21] = 1, tcp[22] = 8, tcp[23] = 10;
-		*(uint32_t *)(tcp + 24) = htonl(s->tsval);
-		*(uint32_t *)(tcp + 28) = htonl(s->tsecr);
+		put32(tcp + 24, s->tsval);
+		put32(tcp + 28, s->tsecr);
 	}
 	if (len)
 		memcpy(tcp + hl, data, len);
-	/* The pseudo-header: addresses, protocol, TCP length. */
-	pseudo = sum16(&ip->saddr, 8, IPPROTO_TCP + (uint32_t)(hl + len));
-	*(uint16_t *)(tcp + 16) = fold(sum16(tcp, hl + len, pseudo));
-	to.sin_addr.s_addr = ip->daddr;
+	/* The pseudo-header: addresses, protocol, TCP length. The IP
+	 * header's checksum is the kernel's (IP_HDRINCL fills it in). */
+	pseudo = sum16(&ip.saddr, 8, IPPROTO_TCP + (uint32_t)(hl + len));
+	put16(tcp + 16, fold(sum16(tcp, hl + len, pseudo)));
+	to.sin_addr.s_addr = ip.daddr;
 	if (sendto(n->raw, pkt, total, 0, (struct sockaddr *)&to, sizeof(to)) != (ssize_t)total)
 		return -errno;
 	return 0;
@@ -303,25 +324,25 @@ int lab_seg_send(struct lab_net *n, const struct lab_seg *s, const void *data, s
 
 static bool parse(const uint8_t *p, size_t len, struct lab_seg *s)
 {
-	const struct iphdr *ip = (const struct iphdr *)p;
+	struct iphdr ip;
 	const uint8_t *t;
 	size_t ihl, hl, tot;
 
-	if (len < sizeof(*ip) || ip->version != 4 || ip->protocol != IPPROTO_TCP)
+	if (len < sizeof(ip))
 		return false;
-	ihl = ip->ihl * 4u;
-	tot = ntohs(ip->tot_len);
+	memcpy(&ip, p, sizeof(ip));
+	if (ip.version != 4 || ip.protocol != IPPROTO_TCP)
+		return false;
+	ihl = ip.ihl * 4u;
+	tot = ntohs(ip.tot_len);
 	if (tot > len || ihl + 20 > tot)
 		return false;
 	t = p + ihl;
 	hl = (t[12] >> 4) * 4u;
 	if (hl < 20 || ihl + hl > tot)
 		return false;
-	*s = (struct lab_seg){ .sport = (uint16_t)(t[0] << 8 | t[1]),
-			       .dport = (uint16_t)(t[2] << 8 | t[3]),
-			       .seq = ntohl(*(const uint32_t *)(t + 4)),
-			       .ack = ntohl(*(const uint32_t *)(t + 8)), .flags = t[13],
-			       .win = ntohs(*(const uint16_t *)(t + 14)),
+	*s = (struct lab_seg){ .sport = get16(t), .dport = get16(t + 2), .seq = get32(t + 4),
+			       .ack = get32(t + 8), .flags = t[13], .win = get16(t + 14),
 			       .len = (uint16_t)(tot - ihl - hl) };
 	for (size_t i = 20; i < hl;) {
 		uint8_t kind = t[i];
@@ -336,8 +357,8 @@ static bool parse(const uint8_t *p, size_t len, struct lab_seg *s)
 			break;
 		if (kind == 8 && t[i + 1] == 10) {
 			s->ts = true;
-			s->tsval = ntohl(*(const uint32_t *)(t + i + 2));
-			s->tsecr = ntohl(*(const uint32_t *)(t + i + 6));
+			s->tsval = get32(t + i + 2);
+			s->tsecr = get32(t + i + 6);
 		}
 		i += t[i + 1];
 	}

@@ -66,8 +66,10 @@ expect() {
 	syn-fin-psh-urg fact.sent SYN+FIN+PSH+URG
 	fin-listener fact.sent FIN
 	$(for id in syn-fin-listener syn-fin-data syn-fin-psh-urg fin-listener; do
+		# it reached TCP, its checksum right, and nothing went back
 		printf '%s\n' "$id fact.reply none" "$id fact.replies 0" "$id fact.sockets_made 0" \
-			"$id server.state -" "$id counter.TcpOutRsts -"
+			"$id server.state -" "$id counter.TcpInSegs 1" "$id counter.TcpInCsumErrors -" \
+			"$id counter.TcpOutSegs -"
 	done)
 	syn-fin-ack fact.sent SYN+FIN+ACK
 	fin-ack-listener fact.sent FIN+ACK
@@ -86,6 +88,7 @@ expect() {
 	fin-ahead fact.reply ACK
 	fin-ahead fact.reply_acks_old true
 	fin-ahead server.state established
+	fin-ahead counter.TcpExtTCPOFOQueue 1
 	fin-in-sequence fact.reply ACK
 	fin-in-sequence fact.reply_acks_fin true
 	fin-in-sequence server.state close-wait
