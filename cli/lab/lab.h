@@ -216,8 +216,8 @@ struct lab_net {
 	int raw, cap;                 /* in the peer: the sending raw socket, the capture */
 };
 /* A second namespace joined to the lab's by a veth pair; its kernel says
- * nothing from the ports lo..hi (the crafted flows). Back home on return,
- * with or without an error; lab_net_close in both cases. */
+ * nothing from the ports lo..hi (the crafted flows; hi 0: none). Back home
+ * on return, with or without an error; lab_net_close in both cases. */
 int lab_net_open(struct lab_net *n, uint16_t lo, uint16_t hi);
 void lab_net_close(struct lab_net *n);
 /* Into the peer's namespace (peer) or back home. */

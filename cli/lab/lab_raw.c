@@ -158,7 +158,7 @@ static int peer_nft(uint16_t lo, uint16_t hi)
 		err = lab_nft("add chain inet cwlab out { type filter hook output priority 0; }");
 	snprintf(cmd, sizeof(cmd), "add rule inet cwlab out tcp sport %u-%u meta mark != %#x drop",
 		 lo, hi, RAW_MARK);
-	if (!err)
+	if (!err && hi)
 		err = lab_nft(cmd);
 	return err;
 }

@@ -255,7 +255,7 @@ static int rfc1337(struct lab *lab, struct lab_net *n, const char *id, const cha
 {
 	struct lab_seg s = { .flags = TH_SYN }, r = { 0 }, c;
 	struct tw t;
-	char f[32];
+	char f[32] = "none", g[32];
 	uint64_t end;
 	int err;
 
@@ -270,15 +270,14 @@ static int rfc1337(struct lab *lab, struct lab_net *n, const char *id, const cha
 		return err;
 	/* Both ways: the server's reply, and the client's kernel's answer to it. */
 	end = cli_now_ms() + QUIET_MS;
-	strcpy(f, "none");
 	lab_fact_int(lab, "tcp_rfc1337", "tcp_rfc1337", value);
 	while (cli_now_ms() < end && !lab_seg_recv(n, t.cport, &c, (unsigned)(end - cli_now_ms())))
 		if (!c.out && !r.flags)
 			r = c;
 		else if (c.out && !(c.flags & TH_SYN) && !strcmp(f, "none"))
 			lab_seg_flags(c.flags, f, sizeof(f));
-	lab_fact_str(lab, "reply", "the server's reply", r.flags ? lab_seg_flags(r.flags,
-		     (char[32]){ 0 }, 32) : "none");
+	lab_fact_str(lab, "reply", "the server's reply",
+		     r.flags ? lab_seg_flags(r.flags, g, sizeof(g)) : "none");
 	lab_fact_str(lab, "client_answer", "the client's kernel answered it with", f);
 	/* Gone, or still there a moment later. */
 	lab_wait_state_quick(port, true, 0, QUIET_MS);
@@ -287,7 +286,7 @@ static int rfc1337(struct lab *lab, struct lab_net *n, const char *id, const cha
 	if (err < 0)
 		return err;
 	lab_fact_str(lab, "syn_again", "the same SYN again draws",
-		     err ? lab_seg_flags(r.flags, f, sizeof(f)) : "none");
+		     err ? lab_seg_flags(r.flags, g, sizeof(g)) : "none");
 	return lab_show(lab, port, explain);
 }
 
