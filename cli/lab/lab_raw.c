@@ -163,6 +163,25 @@ static int peer_nft(uint16_t lo, uint16_t hi)
 	return err;
 }
 
+static int setup(struct lab_net *n, uint16_t lo, uint16_t hi)
+{
+	int err;
+
+	/* In the peer, where unshare() left us: its loopback, its nft table. */
+	if ((err = lab_lo_up()) || (err = peer_nft(lo, hi)))
+		return err;
+	/* The pair, made at home with its other end in the peer. */
+	if ((err = lab_net_enter(n, false)) || (err = veth_add(n->peer))) {
+		if (err == -EOPNOTSUPP)
+			cli_warn("lab", "this kernel makes no veth pair (its veth driver is missing)");
+		return err;
+	}
+	if ((err = link_up(HOME_IF, LAB_NET_HOME)) || (err = lab_net_enter(n, true)) ||
+	    (err = link_up(PEER_IF, LAB_NET_PEER)))
+		return err;
+	return peer_sockets(n);
+}
+
 int lab_net_open(struct lab_net *n, uint16_t lo, uint16_t hi)
 {
 	int err;
@@ -174,12 +193,7 @@ int lab_net_open(struct lab_net *n, uint16_t lo, uint16_t hi)
 	if (unshare(CLONE_NEWNET))
 		return -errno;
 	n->peer = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (n->peer < 0)
-		err = -errno;
-	else if (!(err = lab_lo_up()) && !(err = peer_nft(lo, hi)) && !(err = lab_net_enter(n, false)) &&
-		 !(err = veth_add(n->peer)) && !(err = link_up(HOME_IF, LAB_NET_HOME)) &&
-		 !(err = lab_net_enter(n, true)) && !(err = link_up(PEER_IF, LAB_NET_PEER)))
-		err = peer_sockets(n);
+	err = n->peer < 0 ? -errno : setup(n, lo, hi);
 	/* Home again, whatever happened. */
 	if (setns(n->home, CLONE_NEWNET) && !err)
 		err = -errno;
