@@ -6,6 +6,7 @@
  *   lab_counters.c  the kernel's TCP counters (/proc/net/netstat, snmp)
  *   lab_sock.c      the socket moves the scenarios make
  *   lab_server.c    a library server (a cw_policy) in a child process
+ *   lab_raw.c       a second namespace over a veth pair; segments made by hand
  *   scenarios.c     the list; sc_*.c one scenario each */
 #ifndef CW_LAB_H
 #define CW_LAB_H
@@ -207,6 +208,74 @@ int lab_server_line(struct lab_server *s, unsigned ms, char *line, size_t len);
 /* Kills it and waits for it. */
 void lab_server_stop(struct lab_server *s);
 
+/* ---- two namespaces and crafted segments (lab_raw.c) ---- */
+#define LAB_NET_HOME "10.77.0.1"      /* the lab's namespace: the server */
+#define LAB_NET_PEER "10.77.0.2"      /* the crafting side */
+struct lab_net {
+	int home, peer;               /* the two network namespaces (fds) */
+	int raw, cap;                 /* in the peer: the sending raw socket, the capture */
+};
+/* A second namespace joined to the lab's by a veth pair; its kernel says
+ * nothing from the ports lo..hi (the crafted flows; hi 0: none). Back home
+ * on return, with or without an error; lab_net_close in both cases. */
+int lab_net_open(struct lab_net *n, uint16_t lo, uint16_t hi);
+void lab_net_close(struct lab_net *n);
+/* Into the peer's namespace (peer) or back home. */
+int lab_net_enter(struct lab_net *n, bool peer);
+/* The peer's kernel says nothing more from port: crafted segments speak
+ * for that connection from now on. */
+int lab_net_quiet(struct lab_net *n, uint16_t port);
+/* A real client in the peer connected to LAB_NET_HOME:port: its fd and
+ * its port in *local, or -errno. */
+int lab_net_connect(struct lab_net *n, uint16_t port, uint16_t *local);
+/* The peer's client's state on port (see lab_state), or -errno. */
+int lab_net_state(struct lab_net *n, uint16_t port);
+/* A TCP segment between the peer's port sport and home's port dport. */
+struct lab_seg {
+	bool out;                     /* captured leaving the peer */
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint8_t flags;                /* TH_FIN, TH_SYN... as in the header */
+	uint16_t win;                 /* 0 when sending: a common default */
+	bool ts;                      /* the timestamps option, and its values */
+	uint32_t tsval, tsecr;
+	uint16_t len;                 /* payload bytes (captured) */
+};
+/* Sends s (sport, dport as the peer sees them) with len bytes of data. */
+int lab_seg_send(struct lab_net *n, const struct lab_seg *s, const void *data, size_t len);
+/* The next captured segment of the peer's port, either way, within ms:
+ * 0, -ETIMEDOUT. */
+int lab_seg_recv(struct lab_net *n, uint16_t port, struct lab_seg *s, unsigned ms);
+/* Forgets what was captured so far. */
+void lab_seg_flush(struct lab_net *n);
+/* "SYN+ACK". */
+const char *lab_seg_flags(uint8_t flags, char *buf, size_t len);
+
+/* The segments home sent to the peer's port within ms (all of ms is
+ * waited): how many, the first in *first; or -errno. */
+int lab_seg_replies(struct lab_net *n, uint16_t port, struct lab_seg *first, unsigned ms);
+/* What the captured segments of a connection (the peer's port) tell. */
+struct lab_flow {
+	bool out_seen, in_seen;       /* segments each way */
+	bool ts;                      /* the connection used timestamps (home sent them) */
+	bool tsval_seen;
+	uint32_t out_nxt;             /* the peer's next sequence number (after its FIN, if any) */
+	uint32_t in_nxt;              /* home's */
+	uint32_t tsval;               /* the peer's newest timestamp, if tsval_seen */
+};
+/* Reads the captured segments of port until none came for ms, into f
+ * (zeroed by the caller before the first read). 0 or -errno. */
+int lab_flow_read(struct lab_net *n, uint16_t port, struct lab_flow *f, unsigned ms);
+/* As lab_state and lab_wait_state, without the walk through /proc for
+ * owners (a second on a busy machine): for polling. */
+int lab_state_quick(uint16_t port, bool server);
+long lab_wait_state_quick(uint16_t port, bool server, int state, unsigned ms);
+/* How many sockets of port (local or peer) are in state (0: any but
+ * LISTEN), or -errno. */
+long lab_count_state(uint16_t port, int state);
+/* How much counter name ("TcpExtTCPSYNChallenge") moved in this step so far. */
+long long lab_counter_moved(struct lab *lab, const char *name);
+
 /* The scenarios. */
 int sc_leak(struct lab *lab);
 int sc_linger(struct lab *lab);
@@ -216,5 +285,7 @@ int sc_reconnect(struct lab *lab);
 int sc_timewait(struct lab *lab);
 int sc_timewait_knobs(struct lab *lab);
 int sc_other_language(struct lab *lab);
+int sc_syn_fin(struct lab *lab);
+int sc_timewait_syn(struct lab *lab);
 
 #endif

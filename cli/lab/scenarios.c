@@ -21,6 +21,10 @@ const struct lab_scenario lab_scenarios[] = {
 	  sc_timewait_knobs },
 	{ "other-language", "a Python server whose error path skips close(): its CLOSE_WAITs, "
 			    "held by python3, found by closewait scan", sc_other_language },
+	{ "syn-fin", "can a SYN+FIN make a CLOSE_WAIT? Segments made by hand to a listener "
+		     "and to a connection, and what does make one", sc_syn_fin },
+	{ "timewait-syn", "a SYN onto a server's TIME_WAIT: sequence numbers or timestamps "
+			  "decide, and a rejected SYN gets an ACK, not a reset", sc_timewait_syn },
 };
 const size_t lab_scenario_count = sizeof(lab_scenarios) / sizeof(lab_scenarios[0]);
 
