@@ -84,7 +84,9 @@ interrupt() {
 	[[ "$output" == *"timewait "*"tcp_fin_timeout"* ]]
 	[[ "$output" == *"timewait-knobs "*"tcp_tw_reuse"* ]]
 	[[ "$output" == *"other-language "*"python3"* ]]
-	[ "${#lines[@]}" -eq 9 ]
+	[[ "$output" == *"syn-fin "*"SYN+FIN"* ]]
+	[[ "$output" == *"timewait-syn "*"TIME_WAIT"* ]]
+	[ "${#lines[@]}" -eq 11 ]
 	usage_error 'no scenario "nope"' "$CLOSEWAIT" lab nope
 	usage_error 'one scenario at a time' "$CLOSEWAIT" lab leak linger
 }
