@@ -20,7 +20,7 @@ static const struct option lab_options[] = {
 static void list(FILE *f)
 {
 	for (size_t i = 0; i < lab_scenario_count; i++)
-		fprintf(f, "  %-14s %s\n", lab_scenarios[i].name, lab_scenarios[i].summary);
+		fprintf(f, "  %-15s %s\n", lab_scenarios[i].name, lab_scenarios[i].summary);
 }
 
 static void lab_help(void)

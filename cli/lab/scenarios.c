@@ -19,6 +19,8 @@ const struct lab_scenario lab_scenarios[] = {
 	{ "timewait-knobs", "what Linux offers instead of a shorter TIME_WAIT: tcp_max_tw_buckets, "
 			    "SO_LINGER {1, 0}, tcp_tw_reuse, IP_BIND_ADDRESS_NO_PORT",
 	  sc_timewait_knobs },
+	{ "keepalive-reuse", "a connection per request leaves a TIME_WAIT per request and runs out "
+			     "of ports; keep-alive makes the same requests over one", sc_keepalive_reuse },
 	{ "other-language", "a Python server whose error path skips close(): its CLOSE_WAITs, "
 			    "held by python3, found by closewait scan", sc_other_language },
 	{ "syn-fin", "can a SYN+FIN make a CLOSE_WAIT? Segments made by hand to a listener "

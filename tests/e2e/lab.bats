@@ -5,7 +5,8 @@
 # which no process, namespace, veth or nft table of the lab is left.
 # Facts (SPEC ids): S2/S4 the leak's CLOSE_WAIT against FIN_WAIT_2; S9/S11 the
 # reconnecting client with and without the bug; S14 the
-# state machine, each state observed (states, with an nft table); S13
+# state machine, each state observed (states, with an nft table); S17 keep-alive
+# reuse against a connection per request (keepalive-reuse); S13
 # SO_LINGER {1,0}; S5-S8 the cures; S21 a CLOSE_WAIT has no timer of its own,
 # keepalive's first probe after the peer's FIN_WAIT_2 expired ends it.
 
@@ -84,9 +85,10 @@ interrupt() {
 	[[ "$output" == *"timewait "*"tcp_fin_timeout"* ]]
 	[[ "$output" == *"timewait-knobs "*"tcp_tw_reuse"* ]]
 	[[ "$output" == *"other-language "*"python3"* ]]
+	[[ "$output" == *"keepalive-reuse "*"keep-alive"* ]]
 	[[ "$output" == *"syn-fin "*"SYN+FIN"* ]]
 	[[ "$output" == *"timewait-syn "*"TIME_WAIT"* ]]
-	[ "${#lines[@]}" -eq 11 ]
+	[ "${#lines[@]}" -eq 12 ]
 	usage_error 'no scenario "nope"' "$CLOSEWAIT" lab nope
 	usage_error 'one scenario at a time' "$CLOSEWAIT" lab leak linger
 }
@@ -217,6 +219,26 @@ interrupt() {
 	[ "$(fact reconnect fixed client_close_wait)" -eq 0 ]
 	[ "$(count reconnect fixed client)" -eq 0 ]
 	[ "$(step reconnect fixed | jq '[.sockets[] | select(.role == "server" and .state == "time-wait")] | length')" -eq 4 ]
+	[ "$(shell_fds $$)" = "$fd0" ]
+}
+
+@test "keepalive-reuse: a connection per request leaves a TIME_WAIT per request on the client and the eleventh of a ten-port range fails (EADDRNOTAVAIL); keep-alive makes all twenty requests over one, one TIME_WAIT" {
+	fd0=$(shell_fds $$)
+	lab_json keepalive-reuse
+	[ "$(fact keepalive-reuse per-request requests)" -eq 10 ]
+	[ "$(fact keepalive-reuse per-request next_connect)" = EADDRNOTAVAIL ]
+	[ "$(counter keepalive-reuse per-request TcpActiveOpens)" -eq 10 ]
+	[ "$(counter keepalive-reuse per-request TcpExtTW)" -eq 10 ]
+	[ "$(step keepalive-reuse per-request | jq '[.sockets[] | select(.role == "client" and .state == "time-wait")] | length')" -eq 10 ]
+	# the ten ports of the range, each once
+	[ "$(step keepalive-reuse per-request | jq -r '[.sockets[] | select(.role == "client") | .local | sub(".*:"; "")] | unique | join(" ")')" = "40000 40001 40002 40003 40004 40005 40006 40007 40008 40009" ]
+	# a new namespace's range: 32768-60999 on Linux, connect() per destination
+	[ "$(fact keepalive-reuse per-request default_ports)" -eq 28232 ]
+	[ "$(fact keepalive-reuse per-request bound_per_s)" -eq 470 ]
+	[ "$(fact keepalive-reuse keep-alive requests)" -eq 20 ]
+	[ "$(counter keepalive-reuse keep-alive TcpActiveOpens)" -eq 1 ]
+	[ "$(step keepalive-reuse keep-alive | jq '[.sockets[] | select(.role == "client" and .state == "time-wait")] | length')" -eq 1 ]
+	[ "$(count keepalive-reuse keep-alive client)" -eq 1 ]
 	[ "$(shell_fds $$)" = "$fd0" ]
 }
 
