@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -41,8 +42,9 @@ const struct lab_scenario *lab_scenario_find(const char *name);
  * 0, 1 when the scenario failed, 128 + N when signal N ended it. A signal
  * (SIGINT, SIGHUP, SIGTERM) to this process kills the child; the child's own
  * children die with it (PR_SET_PDEATHSIG), and the namespaces, which no path
- * names, go with the last of them. */
-int lab_run(const struct lab_scenario *sc, bool json);
+ * names, go with the last of them. svg: where the child writes the
+ * scenario's sequence diagram at its end (NULL: none). */
+int lab_run(const struct lab_scenario *sc, bool json, FILE *svg);
 
 /* ---- steps (lab_step.c) ---- */
 #define LAB_MAX_FACTS 12
@@ -66,6 +68,7 @@ struct lab {
 	struct lab_fact facts[LAB_MAX_FACTS];
 	size_t nfacts;
 	struct lab_counters *seen;    /* counters at the last step */
+	struct lab_svg *svg;          /* --svg: the segments and states to draw; NULL */
 	int err;                      /* output failed: stop */
 };
 /* Prints the scenario's title and what the namespace holds. */
@@ -84,6 +87,20 @@ int lab_show(struct lab *lab, uint16_t port, const char *explain);
 void lab_say(struct lab *lab, const char *text);
 /* Milliseconds since the scenario began. */
 uint64_t lab_ms(const struct lab *lab);
+
+/* ---- the picture (lab_svg.c) ---- */
+struct lab_svg;
+/* Starts capturing the TCP segments of this namespace (a packet socket:
+ * needs CAP_NET_RAW here). 0 or -errno. */
+int lab_svg_open(struct lab_svg **out);
+void lab_svg_free(struct lab_svg *g);
+struct lab_sockview;
+/* A step ends: the segments captured since the last one are its, and the
+ * states of v[0..n) what it showed. */
+void lab_svg_step(struct lab_svg *g, unsigned step, const char *id, uint64_t t_ms,
+		  const struct lab_sockview *v, long n);
+/* The sequence diagram, as SVG, into f. 0 or -EIO. */
+int lab_svg_write(struct lab_svg *g, FILE *f, const char *title);
 
 /* ---- observing (lab_census.c) ---- */
 /* One socket of a port as a step shows it. */

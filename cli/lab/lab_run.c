@@ -61,7 +61,7 @@ static int isolate(bool *userns)
 	return err;
 }
 
-static _Noreturn void child(const struct lab_scenario *sc, bool json, pid_t parent)
+static _Noreturn void child(const struct lab_scenario *sc, bool json, FILE *svg, pid_t parent)
 {
 	struct lab lab = { .sc = sc, .json = json };
 	int err;
@@ -85,10 +85,24 @@ static _Noreturn void child(const struct lab_scenario *sc, bool json, pid_t pare
 		cli_warn("lab", "cannot bring up loopback in the lab's namespace: %s", strerror(-err));
 		_exit(1);
 	}
+	if (svg) {
+		err = lab_svg_open(&lab.svg);
+		if (err) {
+			cli_warn("lab", "cannot capture the segments to draw: %s%s", strerror(-err),
+				 err == -EPERM ? " (a packet socket needs CAP_NET_RAW)" : "");
+			_exit(1);
+		}
+	}
 	lab.out = out_open(stdout);
 	out_json_one_line(lab.out, true);
 	err = sc->run(&lab);
 	lab_counters_free(lab.seen);
+	/* a scenario that failed midway is drawn as far as it went */
+	if (svg && (lab_svg_write(lab.svg, svg, sc->name) || fflush(svg))) {
+		cli_warn("lab", "cannot write the picture: %s", strerror(errno));
+		err = err ? err : -EIO;
+	}
+	lab_svg_free(lab.svg);
 	if (out_close(lab.out) && !err)
 		err = -EIO;
 	if (err && err != -EIO)
@@ -97,7 +111,7 @@ static _Noreturn void child(const struct lab_scenario *sc, bool json, pid_t pare
 	_exit(err ? 1 : 0);
 }
 
-int lab_run(const struct lab_scenario *sc, bool json)
+int lab_run(const struct lab_scenario *sc, bool json, FILE *svg)
 {
 	sigset_t wait_for, old;
 	int status = 0, sig = 0;
@@ -124,7 +138,7 @@ int lab_run(const struct lab_scenario *sc, bool json)
 		cli_fail_exit1("lab", "cannot fork: %s", strerror(errno));
 	if (pid == 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
-		child(sc, json, parent);
+		child(sc, json, svg, parent);
 	}
 	for (;;) {
 		siginfo_t si;

@@ -280,6 +280,8 @@ int lab_show(struct lab *lab, uint16_t port, const char *explain)
 	long n = lab_sockets(port, v, LAB_SHOW_MAX);
 	struct lab_counters *now = lab_counters_read();
 
+	if (lab->svg)
+		lab_svg_step(lab->svg, lab->step, lab->id, lab_ms(lab), v, n < 0 ? 0 : n);
 	if (lab->json)
 		json_step(lab, v, n < 0 ? 0 : n, now, explain);
 	else

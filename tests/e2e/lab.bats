@@ -319,6 +319,44 @@ states_of_cures() { states_in cures "$1"; }
 	usage_error '--all runs every scenario: name none ("leak")' "$CLOSEWAIT" lab --all leak
 }
 
+# svg_count FILE XPATH-PREDICATE: how many elements of the picture match.
+svg_count() { xmllint --xpath "count(//*[$2])" "$1"; }
+
+@test "--svg: a sequence diagram that xmllint accepts: one lane per endpoint, an arrow per segment TCP sent in each step (TcpOutSegs), each step's states as it printed them" {
+	local fd0 svg=$BATS_TEST_TMPDIR/leak.svg k steps want got
+	fd0=$(shell_fds $$)
+	"$CLOSEWAIT" lab --json --svg "$svg" leak >"$BATS_TEST_TMPDIR/leak.json"
+	run -0 xmllint --noout "$svg"
+	# the lanes: every endpoint the steps show (a listener's peer is none)
+	want=$(jq -r '.sockets[]? | .local, .peer' "$BATS_TEST_TMPDIR/leak.json" | grep -v ':\*$' | sort -u | tr '\n' ' ')
+	got=$(xmllint --xpath "//*[local-name()='g'][@class='lane']/@data-endpoint" "$svg" | sed 's/ *data-endpoint="\([^"]*\)"/\1\n/g' | grep . | sort -u | tr '\n' ' ')
+	[ "$got" = "$want" ]
+	[ "$(svg_count "$svg" "local-name()='g'][@class='lane'")" -eq 2 ]
+	steps=$(jq -r 'select(.step > 0) | .step' "$BATS_TEST_TMPDIR/leak.json")
+	[ "$(echo $steps)" = "1 2 3 4 5" ]
+	for k in $steps; do
+		# each segment the namespace's TCP sent is captured once
+		want=$(jq -r --argjson k "$k" 'select(.step == $k) | .counters.TcpOutSegs // 0' "$BATS_TEST_TMPDIR/leak.json")
+		got=$(svg_count "$svg" "local-name()='g'][@class='segment'][@data-step='$k'")
+		[ "$got" = "$want" ] || { echo "step $k: $got arrows, TcpOutSegs +$want" >&2; return 1; }
+		want=$(jq -r --argjson k "$k" 'select(.step == $k) | .sockets[] | "\(.local) \(.state | ascii_upcase)"' "$BATS_TEST_TMPDIR/leak.json" | sort | tr '\n' ',')
+		got=$(xmllint --xpath "//*[local-name()='text'][@class='state'][@data-step='$k']" "$svg" | sed 's|</text>|&\n|g' | sed -n 's/.*data-endpoint="\([^"]*\)".*>\([A-Z0-9-]*\)<\/text>/\1 \2/p' | sort | tr '\n' ',')
+		[ "$got" = "$want" ] || { echo "step $k: states $got, printed $want" >&2; return 1; }
+	done
+	# the handshake, the client's FIN and the server's late FIN drawing a reset
+	[ "$(svg_count "$svg" "local-name()='g'][@class='segment'][@data-step='2'][.//*[local-name()='text']='SYN'")" -eq 1 ]
+	[ "$(svg_count "$svg" "local-name()='g'][@class='segment'][@data-step='5'][.//*[local-name()='text']='RST'")" -eq 1 ]
+	[ "$(shell_fds $$)" = "$fd0" ]
+}
+
+@test "--svg: with --all or no scenario it is a usage error; a file it cannot write fails before the scenario runs" {
+	usage_error '--svg draws one scenario' "$CLOSEWAIT" lab --svg "$BATS_TEST_TMPDIR/x.svg" --all
+	usage_error '--svg draws a scenario: name one' "$CLOSEWAIT" lab --svg "$BATS_TEST_TMPDIR/x.svg"
+	run -1 "$CLOSEWAIT" lab --svg /nonexistent/dir/x.svg leak
+	[[ "$output" == *"cannot write /nonexistent/dir/x.svg: No such file or directory"* ]]
+	[[ "$output" != *"closewait lab leak:"* ]]
+}
+
 @test "a closed pipe (lab | head -1) ends the lab and its servers" {
 	view0=$(net_view)
 	run -0 bash -c "set -o pipefail; \"$CLOSEWAIT\" lab cures | head -1; echo \"status \${PIPESTATUS[0]}\""
