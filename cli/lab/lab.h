@@ -302,6 +302,7 @@ int sc_reconnect(struct lab *lab);
 int sc_timewait(struct lab *lab);
 int sc_timewait_knobs(struct lab *lab);
 int sc_keepalive_reuse(struct lab *lab);
+int sc_one_source(struct lab *lab);
 int sc_other_language(struct lab *lab);
 int sc_syn_fin(struct lab *lab);
 int sc_timewait_syn(struct lab *lab);

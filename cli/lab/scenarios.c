@@ -21,6 +21,9 @@ const struct lab_scenario lab_scenarios[] = {
 	  sc_timewait_knobs },
 	{ "keepalive-reuse", "a connection per request leaves a TIME_WAIT per request and runs out "
 			     "of ports; keep-alive makes the same requests over one", sc_keepalive_reuse },
+	{ "one-source", "behind HAProxy, one source address to a backend: its TIME_WAITs run "
+			"the ports out when closewait's port report says; tcp_tw_reuse 1 does not",
+	  sc_one_source },
 	{ "other-language", "a Python server whose error path skips close(): its CLOSE_WAITs, "
 			    "held by python3, found by closewait scan", sc_other_language },
 	{ "syn-fin", "can a SYN+FIN make a CLOSE_WAIT? Segments made by hand to a listener "
