@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -184,9 +185,12 @@ static void facts(struct lab *lab, const struct run *r)
 											CW_TCP_TIME_WAIT));
 }
 
-static int start_haproxy(char *cfg, pid_t *pid, char *version, size_t len)
+/* HAProxy with the configuration above, read from a memfd: no file to
+ * leave behind, whatever ends the lab. */
+static int start_haproxy(pid_t *pid, char *version, size_t len)
 {
 	char *v[] = { "haproxy", "-v", NULL };
+	char cfg[64];
 	char *argv[] = { "haproxy", "-db", "-f", cfg, NULL };
 	int fd, err;
 
@@ -195,12 +199,12 @@ static int start_haproxy(char *cfg, pid_t *pid, char *version, size_t len)
 		return -ENOENT;
 	}
 	version[strcspn(version, "\n")] = 0;
-	fd = mkstemp(cfg);
+	fd = memfd_create("closewait-lab-haproxy.cfg", 0); /* inherited: HAProxy reads it */
 	if (fd < 0)
 		return -errno;
+	snprintf(cfg, sizeof(cfg), "/proc/self/fd/%d", fd);
 	err = write(fd, haproxy_cfg, sizeof(haproxy_cfg) - 1) == (ssize_t)sizeof(haproxy_cfg) - 1
 		? 0 : -EIO;
-	close(fd);
 	if (!err)
 		err = lab_spawn(argv, NULL, pid);
 	if (!err && (err = wait_listen(FRONT_PORT))) {
@@ -208,11 +212,11 @@ static int start_haproxy(char *cfg, pid_t *pid, char *version, size_t len)
 		waitpid(*pid, NULL, 0);
 		*pid = 0;
 	}
+	close(fd);
 	return err;
 }
 
-static int scenario(struct lab *lab, struct lab_net *n, pid_t *haproxy, pid_t *backend,
-		    char *cfg)
+static int scenario(struct lab *lab, struct lab_net *n, pid_t *haproxy, pid_t *backend)
 {
 	char self[4096], version[128];
 	char *argv[] = { self, "serve", "--bind", LAB_NET_PEER, "--port", "8000", "--quiet", NULL };
@@ -238,7 +242,7 @@ static int scenario(struct lab *lab, struct lab_net *n, pid_t *haproxy, pid_t *b
 	if (!err)
 		err = lab_sysctl_int(SYS "tcp_tw_reuse", 0);
 	if (!err)
-		err = start_haproxy(cfg, haproxy, version, sizeof(version));
+		err = start_haproxy(haproxy, version, sizeof(version));
 	if (err)
 		return err;
 	lab_fact_str(lab, "haproxy", "HAProxy", version + 16);
@@ -277,13 +281,12 @@ int sc_one_source(struct lab *lab)
 {
 	struct lab_net n = { .home = -1, .peer = -1, .raw = -1, .cap = -1 };
 	pid_t haproxy = 0, backend = 0;
-	char cfg[] = "/tmp/closewait-lab-haproxy.XXXXXX";
 	int err;
 
 	lab_begin(lab, "A private network namespace: HAProxy (Debian's, a real one, in TCP mode) "
 		       "here, its backend in a second namespace, the clients in that second one "
 		       "too. In this namespace, ip_local_port_range is 1000 ports (40000-40999).");
-	err = scenario(lab, &n, &haproxy, &backend, cfg);
+	err = scenario(lab, &n, &haproxy, &backend);
 	if (haproxy > 0) {
 		kill(haproxy, SIGKILL);
 		waitpid(haproxy, NULL, 0);
@@ -292,8 +295,6 @@ int sc_one_source(struct lab *lab)
 		kill(backend, SIGKILL);
 		waitpid(backend, NULL, 0);
 	}
-	if (strcmp(cfg + sizeof(cfg) - 7, "XXXXXX"))
-		unlink(cfg);
 	lab_net_close(&n);
 	return err;
 }

@@ -86,9 +86,10 @@ interrupt() {
 	[[ "$output" == *"timewait-knobs "*"tcp_tw_reuse"* ]]
 	[[ "$output" == *"other-language "*"python3"* ]]
 	[[ "$output" == *"keepalive-reuse "*"keep-alive"* ]]
+	[[ "$output" == *"one-source "*"HAProxy"* ]]
 	[[ "$output" == *"syn-fin "*"SYN+FIN"* ]]
 	[[ "$output" == *"timewait-syn "*"TIME_WAIT"* ]]
-	[ "${#lines[@]}" -eq 12 ]
+	[ "${#lines[@]}" -eq 13 ]
 	usage_error 'no scenario "nope"' "$CLOSEWAIT" lab nope
 	usage_error 'one scenario at a time' "$CLOSEWAIT" lab leak linger
 }
