@@ -32,7 +32,7 @@ teardown() {
 # killed when FUNC returns. The checks are made here, on the files it wrote.
 in_pidns() {
 	CW=$CW T=$T D=$BATS_TEST_TMPDIR unshare --pid --fork --mount-proc --kill-child \
-		bash -c "$(declare -f wait_until slack_ms fd_count holder "$1"); set -e; cd \"\$D\"; $1"
+		bash -c "$(declare -f wait_until slack_ms fd_count holder listed_pid_reused "$1"); set -e; cd \"\$D\"; $1"
 }
 
 # holder NAME FD [port P] [at PID] [nodump]: a process holding one CLOSE_WAIT
@@ -137,20 +137,38 @@ reuse_at_seam() {
 
 # ---- processes exiting mid-walk, pids reused
 
-# pid_max 1000: past the first 300 (kept for the first processes), pids go
-# round every 700 forks. Eight stable holders, four before the churn (low
-# pids) and four while it runs (among the churners' pids); proc_churn churn
-# keeps 16 processes holding sockets, each exiting within 3 ms. 50 scans,
-# then reap of the churners' sockets, then of the stable ones.
+# listed_pid_reused: one of the pids in prompt.pids is a live churner again
+# (their first owners have exited by then).
+listed_pid_reused() {
+	local p
+	for p in $(cat prompt.pids); do
+		if [ "$(cut -d' ' -f2,3 "/proc/$p/stat" 2>/dev/null)" = "(cw-churn) S" ]; then
+			return 0
+		fi
+	done
+	return 1
+}
+
+# pid_max 500: past the first 300 (kept for the first processes), pids go
+# round every 200 forks. Eight stable holders, four before the churn (low
+# pids) and four while it runs (high pids, among the churners'); proc_churn churn
+# keeps 16 processes holding sockets, each exiting within 20 ms. 50 scans;
+# then reap of the churners' sockets with --yes; then reap of them on its
+# prompt, answered once every socket it listed is closed (its owner exited,
+# its pid free or taken by another, one at least by another churner); then
+# reap of the stable ones.
 churn_walks() {
-	echo 1000 >/proc/sys/kernel/pid_max
+	echo 500 >/proc/sys/kernel/pid_max
 	for i in 1 2 3 4; do
 		holder cw-stable 10
 		echo "$H_PID 10 $H_INO" >>stable
 	done
-	"$T/proc_churn" churn cw-churn 20000 16 >churn.out &
+	"$T/proc_churn" churn cw-churn 20000 16 20 >churn.out &
 	cp=$!
 	wait_until 5000 '[ "$(pgrep -c -x cw-churn)" -ge 10 ]'
+	# the later four near the top of the pid range: most churners' pids
+	# are below theirs, and the walk reads pids in ascending order
+	wait_until 5000 '[ "$(sh -c "echo \$\$")" -ge 440 ]'
 	for i in 1 2 3 4; do
 		holder cw-stable 10
 		echo "$H_PID 10 $H_INO" >>stable
@@ -166,6 +184,29 @@ churn_walks() {
 	st=0
 	"$CW" reap --comm cw-churn --yes --json >reap.churn.json 2>reap.churn.err || st=$?
 	echo "$st" >reap.churn.status
+	mkfifo answer
+	exec 8<>answer
+	# (again while it finds none alive: churners live 20 ms at most)
+	for try in $(seq 1 20); do
+		script -qfec "$CW reap --comm cw-churn" /dev/null <answer >reap.prompt.out &
+		rp=$!
+		wait_until 10000 'grep -qF "[y/N]" reap.prompt.out || ! kill -0 $rp'
+		if grep -qF "[y/N]" reap.prompt.out; then
+			break
+		fi
+		wait "$rp" || true
+	done
+	echo "$try" >prompt.tries
+	# the pairs it listed (LOCAL PEER), until none is in CLOSE_WAIT any more,
+	# and until one of the pids it listed is another churner's
+	awk '/ to-reap / { print "src " $1 " dst " $2 }' reap.prompt.out | sort -u >prompt.pairs
+	awk '/ to-reap / { print $5 }' reap.prompt.out | sort -u >prompt.pids
+	wait_until 5000 '[ "$(ss -Htan state close-wait | awk "{ print \"src \" \$4 \" dst \" \$5 }" | grep -cxF -f prompt.pairs)" -eq 0 ]'
+	wait_until 10000 listed_pid_reused
+	echo y >&8
+	st=0
+	wait "$rp" || st=$?
+	echo "$st" >reap.prompt.status
 	ss -Htane state close-wait >cw.mid
 	st=0
 	"$CW" reap --comm cw-stable --yes --json >reap.stable.json 2>reap.stable.err || st=$?
@@ -191,23 +232,29 @@ churn_walks() {
 	[ "$(jq -s length scan.*.json)" -eq 50 ]
 	# each stable socket, in every scan: present, owned by exactly its holder (pid, fd 10, name)
 	want=$(sort stable | awk '{ print $1, $2, $3, "cw-stable" }')
-	for f in scan.*.json; do
-		jq -r --argjson ino "$(awk '{ print $3 }' stable | jq -s .)" \
-			'.sockets[] | select(.inode as $i | $ino | index($i)) | .owners[] as $o | "\($o.pid) \($o.fd) \(.inode) \($o.command)"' \
-			"$f" | sort >"$f.stable"
-	done
-	[ "$(cat scan.*.json.stable | sort | uniq -c | awk '$1 != 50' | wc -l)" -eq 0 ]
-	[ "$(cat scan.*.json.stable | sort -u)" = "$want" ]
+	jq -r --argjson ino "$(awk '{ print $3 }' stable | jq -s .)" \
+		'.sockets[] | select(.inode as $i | $ino | index($i)) | .owners[] as $o | "\($o.pid) \($o.fd) \(.inode) \($o.command)"' \
+		scan.*.json | sort >seen.stable
+	[ "$(uniq -c seen.stable | awk '$1 != 50' | wc -l)" -eq 0 ]
+	[ "$(uniq seen.stable)" = "$want" ]
 	# and no scan gives a stable pid any other socket, or an unknown owner to a stable socket
 	[ "$(jq -s --argjson p "$(awk '{ print $1 }' stable | jq -s .)" '[.[].sockets[] | select(any(.owners[]?; .pid as $x | $p | index($x))) ] | length' scan.*.json)" -eq 400 ]
 	# root reads every process: one that exits mid-walk is not "unreadable"
 	[ "$(jq -s '[.[].unreadable_processes] | add' scan.*.json)" -eq 0 ]
-	# reap of the churners: whatever exited or got a new owner is skipped, nothing fails
+	# reap --yes of the churners: whatever exited or changed hands is skipped, nothing fails
 	[ "$(cat reap.churn.status)" -eq 0 ]
 	[ "$(cat reap.churn.err | wc -c)" -eq 0 ]
 	[ "$(jq '.failed' reap.churn.json)" -eq 0 ]
 	[ "$(jq -r '[.sockets[].result] - ["clean", "reset", "fin-sent", "gone", "replaced", "state-changed"] | length' reap.churn.json)" -eq 0 ]
-	# ... and it left the stable sockets alone
+	# reap on its prompt, answered once all it listed had closed: every one
+	# skipped (its owner gone, or its pid now another's), none acted on, exit 0
+	cat reap.prompt.out
+	n=$(wc -l <prompt.pairs)
+	echo "reap on its prompt: $n sockets listed, all closed and a listed pid reused before the answer: $(grep -oE '(gone|replaced) ' reap.prompt.out | sort | uniq -c | paste -sd' ')" >&3
+	[ "$n" -gt 0 ]
+	[ "$(cat reap.prompt.status)" -eq 0 ]
+	grep -q "Reaped (mode fin): 0 of $n selected: 0 clean, 0 reset, 0 unanswered; $n skipped; 0 failed." reap.prompt.out
+	# ... and neither reap touched the stable sockets
 	[ "$(grep -cF -f <(awk '{ print "ino:" $3 " " }' stable) cw.mid)" -eq 8 ]
 	# reap of the stable ones while the churn goes on: all 8, clean
 	[ "$(cat reap.stable.status)" -eq 0 ]
@@ -285,18 +332,19 @@ churn_walks() {
 	fds() { awk '/^holder/ { print $2 }' "$BATS_TEST_TMPDIR/crowd.out" | while read -r p; do fd_count "$p"; done | awk '{ s += $1 } END { print s }'; }
 	fds0=$(fds)
 	for opt in "" --all-owners; do
-		t0=$(now_ms)
-		run "$CW" scan --json $opt
-		ms=$(($(now_ms) - t0))
+		st=0
+		t0=$(date +%s%N)
+		"$CW" scan --json $opt >"$BATS_TEST_TMPDIR/scan.json" || st=$?
+		ms=$((($(date +%s%N) - t0) / 1000000))
 		echo "scan --json $opt among $(ls -d /proc/[0-9]* | wc -l) processes: $ms ms" >&3
-		[ "$status" -eq 1 ]
-		[ "$(jq -r '.sockets[] | .owners[] as $o | "\($o.pid) \($o.fd) \(.inode) \($o.command)"' <<<"$output" | sort)" = "$want" ]
-		[ "$(jq '[.sockets[] | select(.state == "close-wait" and .owner != "process")] | length' <<<"$output")" -eq 0 ]
+		[ "$st" -eq 1 ]
+		[ "$(jq -r '.sockets[] | .owners[] as $o | "\($o.pid) \($o.fd) \(.inode) \($o.command)"' "$BATS_TEST_TMPDIR/scan.json" | sort)" = "$want" ]
+		[ "$(jq '[.sockets[] | select(.state == "close-wait" and .owner != "process")] | length' "$BATS_TEST_TMPDIR/scan.json")" -eq 0 ]
 		[ "$ms" -lt "$(slack_ms "$n")" ]
 	done
-	t0=$(now_ms)
+	t0=$(date +%s%N)
 	run "$CW" reap --comm cw-crowd --yes --json
-	ms=$(($(now_ms) - t0))
+	ms=$((($(date +%s%N) - t0) / 1000000))
 	echo "reap --comm of $k sockets among $n processes: $ms ms" >&3
 	[ "$status" -eq 0 ]
 	[ "$(jq -r '.sockets[] | "\(.pid) \(.fd) \(.inode) \(.command)"' <<<"$output" | sort)" = "$want" ]

@@ -9,11 +9,12 @@
  *       CLOSE_WAIT socket at fd 10. Prints "holder PID INODE" for each,
  *       then "ready N" once all are forked. When stdin ends: kills them all
  *       (SIGKILL), waits for them, prints "done" and exits.
- *   proc_churn churn NAME MS CONC
- *       for MS ms (or until SIGTERM), keeps CONC children alive, each holding a CLOSE_WAIT
- *       socket at fd 10 (SO_LINGER 0: its exit resets the connection, so no
- *       TIME_WAIT piles up) and exiting after 0 to 3 ms. Prints "forks N
- *       reused R" at the end: R forks got a pid an earlier one had.
+ *   proc_churn churn NAME MS CONC LIFE
+ *       for MS ms (or until SIGTERM), keeps CONC children alive, each
+ *       holding a CLOSE_WAIT socket at fd 10 (SO_LINGER 0: its exit resets
+ *       the connection, so no TIME_WAIT piles up) and exiting after 0 to
+ *       LIFE ms. Prints "forks N reused R" at the end: R forks got a pid an
+ *       earlier one had.
  *   proc_churn hold NAME FD [port P] [at PID] [nodump]
  *       one child holding a CLOSE_WAIT socket at fd FD (its peer: port P,
  *       any by default); with "at PID", forked
@@ -152,7 +153,7 @@ static void on_term(int sig)
 	stop = 1;
 }
 
-static int churn(unsigned ms, int conc)
+static int churn(unsigned ms, int conc, int life_ms)
 {
 	pid_t me = getpid();
 	uint8_t *seen = calloc(PID_SPACE, 1);
@@ -160,8 +161,8 @@ static int churn(unsigned ms, int conc)
 	unsigned long forks = 0, reused = 0;
 	uint16_t port = 0;
 	int l = listener(&port), alive = 0;
-	/* SA_RESTART: connect() and accept() go on; a child ends within 3 ms,
-	 * so wait() returns soon enough to see the flag. */
+	/* SA_RESTART: connect() and accept() go on; a child ends within LIFE
+	 * ms, so wait() returns soon enough to see the flag. */
 	struct sigaction sa = { .sa_handler = on_term, .sa_flags = SA_RESTART };
 
 	if (!seen)
@@ -178,7 +179,7 @@ static int churn(unsigned ms, int conc)
 				die("fork");
 			if (k == 0) {
 				close(l);
-				child(me, rand() % 3000);
+				child(me, rand() % (life_ms * 1000 + 1));
 			}
 			close(HELD_FD);
 			forks++;
@@ -250,7 +251,7 @@ static int hold(int fd, uint16_t port, pid_t at, bool nodump)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: proc_churn crowd NAME N EVERY | churn NAME MS CONC |"
+	fprintf(stderr, "usage: proc_churn crowd NAME N EVERY | churn NAME MS CONC LIFE |"
 			" hold NAME FD [port P] [at PID] [nodump]\n");
 	exit(2);
 }
@@ -265,8 +266,8 @@ int main(int argc, char **argv)
 		die("PR_SET_NAME");
 	if (!strcmp(argv[1], "crowd") && argc == 5 && atoi(argv[3]) > 0 && atoi(argv[4]) > 0)
 		return crowd(atoi(argv[3]), atoi(argv[4]));
-	if (!strcmp(argv[1], "churn") && argc == 5 && atoi(argv[4]) > 0)
-		return churn((unsigned)atoi(argv[3]), atoi(argv[4]));
+	if (!strcmp(argv[1], "churn") && argc == 6 && atoi(argv[4]) > 0 && atoi(argv[5]) >= 0)
+		return churn((unsigned)atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
 	if (!strcmp(argv[1], "hold")) {
 		pid_t at = 0;
 		uint16_t port = 0;
