@@ -3,3 +3,8 @@
 # cleanly), bats in its own network namespace. Timing: CPU shares and the
 # resume latency are measured.
 cw_e2e_test(e2e_hostile_fds SCRIPT e2e/hostile_fds.bats TIMEOUT 120 TIMING)
+# A hostile host: scan and reap while processes exit mid-walk and pids are
+# reused (in a pid namespace of the test's own), pid reuse between reap's
+# selection and its action, unreadable /proc/PID/fd, 5 000 processes alive
+# (CW_HOSTILE_PROCS sets how many). Timing: scan's wall time is bounded.
+cw_e2e_test(e2e_hostile_host SCRIPT e2e/hostile_host.bats TIMEOUT 120 TIMING)
