@@ -1,0 +1,222 @@
+#!/usr/bin/env bats
+# Slow and hostile clients against `closewait serve`, in a private network
+# namespace (cwt-hostile plays them): connections that trickle a byte a
+# second and are never idle, connections that never read their replies, a
+# client that floods without reading, one that resets mid-reply. The server
+# must keep its memory bounded, end each with the right reason, and keep
+# answering well-behaved clients meanwhile.
+#
+# What the server has queued is measured from outside, per connection, from
+# the kernel's counters: what it read (bytes received less its receive
+# queue) less what it wrote (bytes acknowledged plus its send queue) is what
+# an echo server holds in user space. `serve --stats` gives the library's own
+# figure at exit (the most queued on one connection); the two must agree.
+#
+# The kernel's socket buffers are made small in this namespace (8 KiB): the
+# server's own queue then forms after a few KiB per connection, and 5 000
+# stalled connections hold tens of MiB of kernel memory, not GiBs, on a
+# shared host (tcp_mem is global).
+
+load reap_helpers
+
+OUT_CAP=262144 # the library's default out_cap (conn.h): serve has no option for it
+MIB=1048576
+
+setup() {
+	TCP_WMEM=$(sysctl -n net.ipv4.tcp_wmem)
+	TCP_RMEM=$(sysctl -n net.ipv4.tcp_rmem)
+	H=$T/cwt-hostile
+}
+
+teardown() {
+	kill_bg
+	sysctl -qw net.ipv4.tcp_wmem="$TCP_WMEM" net.ipv4.tcp_rmem="$TCP_RMEM"
+}
+
+# kv KEY LINE: the value of KEY=VALUE in LINE.
+kv() { grep -o "\b$1=[^ ]*" <<<"$2" | tail -n1 | cut -d= -f2; }
+
+rss_bytes() { echo $(($(awk '/^VmRSS:/ { print $2 }' "/proc/$1/status") * 1024)); }
+
+# sample PID PORT FILE: appends "rss queued most conns" for the server: its
+# RSS, the bytes it holds queued over all its established connections on
+# PORT, the most on one, and how many there are (see the header).
+sample() {
+	local rss
+	rss=$(rss_bytes "$1")
+	ss -Htni state established "( sport = :$2 )" | awk -v rss="$rss" '
+		function field(name,   i, kv) {
+			for (i = 1; i <= NF; i++)
+				if (index($i, name ":") == 1) { split($i, kv, ":"); return kv[2] + 0 }
+			return 0
+		}
+		/^[ \t]/ { q = (field("bytes_received") - rq) - (field("bytes_acked") + sq)
+			   total += q; if (q > most) most = q; next }
+		{ rq = $1; sq = $2; n++ }
+		END { print rss, total + 0, most + 0, n + 0 }' >>"$3"
+}
+
+# wait_out FILE REGEX: until FILE has a line matching REGEX; REPLY gets it.
+wait_out() {
+	wait_line "$1" "$2"
+	REPLY=$(grep -E "$2" "$1" | tail -1)
+}
+
+# stats_count FILE REASON: the count `serve --stats` printed for REASON.
+stats_count() { awk -v r="$2" '$1 == r { print $2 }' "$1"; }
+
+@test "5 000 trickling and 5 000 non-reading connections: limit and write-stall close them, memory bounded by what is queued, 50 well-behaved clients answered within 50 ms x slack (p99)" {
+	me=$$
+	fd0=$(shell_fds "$me")
+	sysctl -qw net.ipv4.tcp_wmem="4096 8192 8192" net.ipv4.tcp_rmem="4096 8192 8192"
+	# 50 + 5 000 + 5 000 connections, at most 9 000 at once: 1 050 refused
+	bg prlimit --nofile=20000:20000 "$CW" serve --port 8800 --bind 127.0.0.1 --quiet --stats \
+		--max-conns 9000 --write-stall 2s >"$BATS_TEST_TMPDIR/serve.out" 2>&1
+	srv=$LAST_PID
+	wait_listen 8800
+	srvfd0=$(fd_count "$srv")
+	base=$(rss_bytes "$srv")
+	run "$H" ping --port 8800 --conns 50 --time 2000
+	[ "$status" -eq 0 ]
+	calm=$(tail -1 <<<"$output")
+	echo "unloaded: $calm" >&3
+	bg "$H" ping --port 8800 --conns 50 --time 600000 >"$BATS_TEST_TMPDIR/ping.out"
+	ping=$LAST_PID
+	wait_out "$BATS_TEST_TMPDIR/ping.out" "^connected 50 "
+	for i in 1 2; do
+		bg "$H" trickle --port 8800 --conns 2500 --ramp 2000 --time 600000 >"$BATS_TEST_TMPDIR/trickle$i.out"
+		eval "trickle$i=\$LAST_PID"
+	done
+	wait_out "$BATS_TEST_TMPDIR/trickle1.out" "^connected 2500 "
+	wait_out "$BATS_TEST_TMPDIR/trickle2.out" "^connected 2500 "
+	# all 5 050 accepted before the non-readers come (or some would be refused instead)
+	wait_until "$(slack_ms 5000)" '[ "$(ss -Htn state established "( sport = :8800 )" | wc -l)" -eq 5050 ]'
+	for i in 1 2; do
+		bg "$H" noread --port 8800 --conns 2500 --bytes 16384 --ramp 3000 --time 600000 >"$BATS_TEST_TMPDIR/noread$i.out"
+		eval "noread$i=\$LAST_PID"
+	done
+	wait_out "$BATS_TEST_TMPDIR/noread1.out" "^connected 2500 "
+	wait_out "$BATS_TEST_TMPDIR/noread2.out" "^connected 2500 "
+	# every non-reader ended (refused, or stalled and closed: its FIN is
+	# stuck behind the replies it never read, so the server's side leaves
+	# ESTABLISHED); sampled every 500 ms meanwhile (ss over 9 000
+	# sockets costs CPU the server would miss)
+	start=$(date +%s%3N)
+	while [ "$(ss -Htn state established "( sport = :8800 )" | wc -l)" -ne 5050 ]; do
+		sample "$srv" 8800 "$BATS_TEST_TMPDIR/samples"
+		[ $(($(date +%s%3N) - start)) -lt "$(slack_ms 20000)" ]
+		sleep 0.5
+	done
+	sample "$srv" 8800 "$BATS_TEST_TMPDIR/samples"
+	kill -TERM "$ping"
+	wait "$ping" || true # its verdict is in its line, checked below
+	loaded=$(tail -1 "$BATS_TEST_TMPDIR/ping.out")
+	echo "loaded: $loaded" >&3
+	for p in $trickle1 $trickle2; do
+		kill -TERM "$p"
+		wait "$p"
+	done
+	kill -TERM "$noread1" "$noread2"
+	wait "$noread1" "$noread2"
+	wait_fds "$srv" "$srvfd0"
+	stop_pid "$srv"
+	BG_PIDS=
+	cat "$BATS_TEST_TMPDIR/serve.out"
+	[ "$STOP_STATUS" -eq 0 ]
+	# the trickling connections were never ended: none is idle
+	[ "$(kv ended "$(tail -1 "$BATS_TEST_TMPDIR/trickle1.out")")" -eq 0 ]
+	[ "$(kv ended "$(tail -1 "$BATS_TEST_TMPDIR/trickle2.out")")" -eq 0 ]
+	# the excess over --max-conns refused (reason limit), every other
+	# non-reader closed for its stalled output (reason write-stall)
+	limit=$(stats_count "$BATS_TEST_TMPDIR/serve.out" limit)
+	stall=$(stats_count "$BATS_TEST_TMPDIR/serve.out" write-stall)
+	echo "limit $limit, write-stall $stall" >&3
+	[ "$limit" -eq 1050 ]
+	[ "$stall" -eq 3950 ]
+	# the well-behaved clients: every reply right, none late, p99 within 50 ms x slack
+	[ "$(kv errors "$loaded")" -eq 0 ]
+	[ "$(kv ended "$loaded")" -eq 0 ]
+	[ "$(kv timeouts "$loaded")" -eq 0 ]
+	[ "$(kv msgs "$loaded")" -gt 0 ]
+	[ "$(kv p99_us "$loaded")" -le $(($(slack_ms 50) * 1000)) ]
+	# memory: RSS at most the baseline + the most queued so far + 16 MiB (a
+	# freed buffer may stay with the allocator); queued at most out_cap a
+	# connection; our measure of the queue never above the library's own
+	peak=$(sed -n 's/.*most queued on one connection: //p' "$BATS_TEST_TMPDIR/serve.out")
+	[ "$peak" -le "$OUT_CAP" ]
+	awk -v base="$base" -v cap="$OUT_CAP" -v peak="$peak" -v mib="$MIB" '
+		{ if ($2 > seen) seen = $2
+		  if ($1 > base + seen + 16 * mib) { print "RSS " $1 " over " base " + " seen " + 16 MiB"; bad = 1 }
+		  if ($2 > cap * $4) { print "queued " $2 " over out_cap x " $4; bad = 1 }
+		  if ($3 > peak) { print "one connection had " $3 " queued, the library says at most " peak; bad = 1 }
+		  if ($1 - base > grew) grew = $1 - base }
+		END { printf "%d samples; RSS grew at most %.1f MiB, most queued at once %.1f MiB\n", NR, grew / mib, seen / mib
+		      exit bad }' "$BATS_TEST_TMPDIR/samples" >&3
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/samples")" -ge 3 ]
+	[ "$(awk '$2 > 0' "$BATS_TEST_TMPDIR/samples" | wc -l)" -ge 1 ]
+	[ "$(shell_fds "$me")" = "$fd0" ]
+}
+
+@test "a client that sends 1 GiB and reads nothing: the queue stops at out_cap (one read), write-stall ends it, RSS bounded" {
+	me=$$
+	fd0=$(shell_fds "$me")
+	bg "$CW" serve --port 8801 --bind 127.0.0.1 --stats --write-stall 2s >"$BATS_TEST_TMPDIR/serve.out" 2>&1
+	srv=$LAST_PID
+	wait_listen 8801
+	srvfd0=$(fd_count "$srv")
+	base=$(rss_bytes "$srv")
+	bg "$H" flood --port 8801 --time 600000 >"$BATS_TEST_TMPDIR/flood.out"
+	flood=$LAST_PID
+	wait_out "$BATS_TEST_TMPDIR/flood.out" "^connected 1 "
+	port=$(kv port "$REPLY")
+	start=$(date +%s%3N)
+	until grep -q "^closed 127.0.0.1 at PORT $port: " "$BATS_TEST_TMPDIR/serve.out"; do
+		sample "$srv" 8801 "$BATS_TEST_TMPDIR/samples"
+		[ $(($(date +%s%3N) - start)) -lt "$(slack_ms 10000)" ]
+		sleep 0.1
+	done
+	grep "^closed 127.0.0.1 at PORT $port: " "$BATS_TEST_TMPDIR/serve.out" >&3
+	grep -qx "closed 127.0.0.1 at PORT $port: write-stall" "$BATS_TEST_TMPDIR/serve.out"
+	kill -TERM "$flood"
+	wait "$flood"
+	echo "flood: $(tail -1 "$BATS_TEST_TMPDIR/flood.out")" >&3
+	wait_fds "$srv" "$srvfd0"
+	stop_pid "$srv"
+	BG_PIDS=
+	[ "$STOP_STATUS" -eq 0 ]
+	grep -v "^received from" "$BATS_TEST_TMPDIR/serve.out"
+	[ "$(kv sent "$(tail -1 "$BATS_TEST_TMPDIR/flood.out")")" -gt 0 ]
+	peak=$(sed -n 's/.*most queued on one connection: //p' "$BATS_TEST_TMPDIR/serve.out")
+	echo "most queued: $peak bytes" >&3
+	[ "$peak" -gt 0 ]
+	[ "$peak" -le "$OUT_CAP" ]
+	[ "$(stats_count "$BATS_TEST_TMPDIR/serve.out" write-stall)" -eq 1 ]
+	awk -v base="$base" -v cap="$OUT_CAP" -v mib="$MIB" '
+		$1 > base + cap + 16 * mib { print "RSS " $1 " over " base " + out_cap + 16 MiB"; bad = 1 }
+		$2 > cap { print "queued " $2 " over out_cap"; bad = 1 }
+		END { exit bad }' "$BATS_TEST_TMPDIR/samples"
+	[ "$(shell_fds "$me")" = "$fd0" ]
+}
+
+@test "a client that resets mid-reply: closed with reason reset, its fd released" {
+	me=$$
+	fd0=$(shell_fds "$me")
+	bg "$CW" serve --port 8802 --bind 127.0.0.1 --stats >"$BATS_TEST_TMPDIR/serve.out" 2>&1
+	srv=$LAST_PID
+	wait_listen 8802
+	srvfd0=$(fd_count "$srv")
+	run "$H" reset --port 8802
+	[ "$status" -eq 0 ]
+	line=$(tail -1 <<<"$output")
+	echo "$line" >&3
+	port=$(kv port "$line")
+	[ "$(kv got "$line")" -eq 1 ]
+	wait_line "$BATS_TEST_TMPDIR/serve.out" "^closed 127.0.0.1 at PORT $port: "
+	grep -qx "closed 127.0.0.1 at PORT $port: reset (Connection reset by peer)" "$BATS_TEST_TMPDIR/serve.out"
+	wait_fds "$srv" "$srvfd0"
+	stop_pid "$srv"
+	BG_PIDS=
+	[ "$STOP_STATUS" -eq 0 ]
+	[ "$(stats_count "$BATS_TEST_TMPDIR/serve.out" reset)" -eq 1 ]
+	[ "$(shell_fds "$me")" = "$fd0" ]
+}
