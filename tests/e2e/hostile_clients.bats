@@ -9,8 +9,11 @@
 # What the server has queued is measured from outside, per connection, from
 # the kernel's counters: what it read (bytes received less its receive
 # queue) less what it wrote (bytes acknowledged plus its send queue) is what
-# an echo server holds in user space. `serve --stats` gives the library's own
-# figure at exit (the most queued on one connection); the two must agree.
+# an echo server holds in user space. serve reports no such figure while it
+# runs; `serve --stats` gives the most queued on one connection at exit.
+# (The dump reads those counters without the socket's lock: a segment that
+# arrives meanwhile can count one connection's queue a window too high, so
+# the outside figure is held to out_cap, not to the library's.)
 #
 # The kernel's socket buffers are made small in this namespace (8 KiB): the
 # server's own queue then forms after a few KiB per connection, and 5 000
