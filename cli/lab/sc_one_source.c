@@ -45,7 +45,7 @@ static const char haproxy_cfg[] =
 	"    bind " LAB_NET_HOME ":8100\n"
 	"    default_backend servers\n"
 	"backend servers\n"
-	"    server s1 " LAB_NET_PEER ":8000\n";
+	"    server backend1 " LAB_NET_PEER ":8000\n";
 
 struct run {
 	long ok;                      /* requests answered */
