@@ -23,6 +23,10 @@ struct trace_leak {
 	char command[16];
 	char local[64], peer[64];
 	uint64_t inode, netns;
+	/* where it is, as the census attributes it (scan's JSON names); each
+	 * malloc'd or NULL when not known */
+	char *netns_name, *cgroup, *systemd_unit, *container_runtime, *container_id, *pod_uid,
+		*pod_qos;
 	enum cw_why why;
 	bool exact;                   /* the CLOSE_WAIT entry was seen: since_ms is exact */
 	uint64_t since_ms;            /* exact: CLOSE_WAIT entry, CLOCK_REALTIME ms */

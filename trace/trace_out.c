@@ -54,7 +54,7 @@ void trace_out_started(struct trace_out *t, bool eof_times)
 		out_flush(t->w);
 	} else {
 		out_printf(t->w, "closewait trace: following TCP sockets%s%s; reporting CLOSE_WAIT after %s\n",
-			   t->o->comm ? " of " : "", t->o->comm ? t->o->comm : "",
+			   t->o->filter->comm ? " of " : "", t->o->filter->comm ? t->o->filter->comm : "",
 			   out_ms_str(t->o->grace_ms, g, sizeof(g)));
 		out_flush(t->w);
 	}
@@ -92,6 +92,13 @@ static void json_leak(struct out *w, const struct trace_leak *l)
 	out_json_str(w, "local", l->local);
 	out_json_str(w, "peer", l->peer);
 	out_json_int(w, "netns", (long long)l->netns);
+	out_json_str(w, "netns_name", l->netns_name);
+	out_json_str(w, "cgroup", l->cgroup);
+	out_json_str(w, "systemd_unit", l->systemd_unit);
+	out_json_str(w, "container_runtime", l->container_runtime);
+	out_json_str(w, "container_id", l->container_id);
+	out_json_str(w, "pod_uid", l->pod_uid);
+	out_json_str(w, "pod_qos", l->pod_qos);
 	out_json_str(w, "state", "close-wait");
 	out_json_str(w, "close_wait_since", l->exact ? iso_ms(l->since_ms, b, sizeof(b)) : NULL);
 	out_json_num(w, "age_min", (double)l->age_min_ms / 1000.0, 3);
@@ -132,6 +139,14 @@ static void text_leak(struct out *w, const struct trace_leak *l)
 		out_printf(w, "for %s to %s, ", out_ms_str(l->age_min_ms, b, sizeof(b)),
 			   out_ms_str(l->age_max_ms, e, sizeof(e)));
 	out_printf(w, "%s", cw_why_name(l->why));
+	/* where, when it is beyond a plain process of this host */
+	if (l->container_id)
+		out_printf(w, ", in %s %.12s", l->container_runtime ? l->container_runtime : "container",
+			   l->container_id);
+	else if (l->systemd_unit)
+		out_printf(w, ", in %s", l->systemd_unit);
+	if (l->netns_name)
+		out_printf(w, ", netns %s", l->netns_name);
 	if (l->has_eof)
 		out_printf(w, " (EOF read at %s)", iso_ms(l->eof_ms, b, sizeof(b)));
 	out_printf(w, "\n");

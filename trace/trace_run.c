@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "closewait/census_filter.h"
 #include "trace.h"
 #include "trace_leaks.h"
@@ -105,11 +106,17 @@ static void make_site(struct trace_leak *l)
 	}
 }
 
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
 /* Fills a leak just past --grace from socket i of c and its record. */
 static void fill(struct trace_bpf *b, const struct cw_census *c, size_t i, const struct cw_trace_rec *r,
 		 const struct clocks *now, struct trace_leak *l)
 {
 	const struct cw_sock *s = cw_census_sock(c, i);
+	const struct cw_workload *w;
 	uint64_t ips[CW_TRACE_STACK_DEPTH], fixup[CW_TRACE_FIXUP_WORDS];
 	struct cw_age age;
 	size_t n;
@@ -125,6 +132,17 @@ static void fill(struct trace_bpf *b, const struct cw_census *c, size_t i, const
 	cw_endpoint_str(&s->peer, true, l->peer, sizeof(l->peer));
 	l->inode = s->inode;
 	l->netns = s->netns;
+	/* a copy: the census goes at the end of the tick. A failed strdup only
+	 * leaves a name out (null in JSON). */
+	l->netns_name = dup_or_null(cw_census_sock_netns(c, i)->name);
+	if ((w = cw_census_sock_workload(c, i))) {
+		l->cgroup = dup_or_null(w->cgroup);
+		l->systemd_unit = dup_or_null(w->systemd_unit);
+		l->container_runtime = dup_or_null(w->container_runtime);
+		l->container_id = dup_or_null(w->container_id);
+		l->pod_uid = dup_or_null(w->pod_uid);
+		l->pod_qos = dup_or_null(w->pod_qos);
+	}
 	l->why = cw_census_why(c, i);
 	l->exact = r && r->close_wait_ns;
 	if (l->exact) {
@@ -174,7 +192,7 @@ struct tracer {
 	struct trace_bpf *bpf;
 	struct trace_leaks leaks;
 	struct trace_out *out;
-	struct cw_filter f;
+	const char *census_err;       /* the last census failure in words */
 };
 
 /* One census, joined and reported. 0 or -errno. */
@@ -191,8 +209,13 @@ static int tick(struct tracer *t)
 	cw_census_opts_init(&co);
 	co.states = CW_STATE_BIT(CW_TCP_CLOSE_WAIT);
 	co.owners = true;
-	if ((err = cw_census_take(&co, &c)))
+	co.netns_sel = t->o->netns_sel;
+	co.netns = t->o->netns;
+	co.netns_pid = t->o->netns_pid;
+	if ((err = cw_census_take(&co, &c))) {
+		t->census_err = census_strerror(&co, err);
 		return err;
+	}
 	if ((err = trace_bpf_records(t->bpf, &recs, &nrecs))) {
 		cw_census_free(c);
 		return err;
@@ -209,7 +232,7 @@ static int tick(struct tracer *t)
 		uint64_t age_ms, now_ms = now.mono_ns / 1000000u;
 		struct cw_age age;
 
-		if (s->state != CW_TCP_CLOSE_WAIT || cw_filter_match(&t->f, c, i, NULL) == CW_MATCH_NO)
+		if (s->state != CW_TCP_CLOSE_WAIT || cw_filter_match(t->o->filter, c, i, NULL) == CW_MATCH_NO)
 			continue;
 		sock_key(s, key, sizeof(key));
 		l = trace_leaks_get(&t->leaks, key, now_ms);
@@ -277,7 +300,11 @@ static bool wait_until(uint64_t deadline_ms)
 
 int trace_run(const struct trace_opts *o)
 {
-	struct trace_bpf_opts bo = { .pid = o->pid, .comm = o->comm, .no_recv_length = o->no_recv_length };
+	struct trace_bpf_opts bo = {
+		.pid = o->filter->pid,
+		.comm = o->filter->comm,
+		.no_recv_length = o->no_recv_length,
+	};
 	struct sigaction sa = { .sa_handler = on_signal }; /* no SA_RESTART: poll() returns */
 	struct tracer t = { .o = o };
 	struct trace_err e = { 0 };
@@ -287,9 +314,6 @@ int trace_run(const struct trace_opts *o)
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	cw_filter_init(&t.f);
-	t.f.pid = o->pid;
-	t.f.comm = o->comm;
 	err = trace_bpf_open(&bo, &t.bpf, &e);
 	if (err) {
 		fprintf(stderr, "closewait trace: %s\n", e.msg);
@@ -309,8 +333,10 @@ int trace_run(const struct trace_opts *o)
 	trace_out_started(t.out, trace_bpf_recv_length(t.bpf, NULL));
 	for (next = start;;) {
 		if ((err = tick(&t))) {
-			fprintf(stderr, "closewait trace: census: %s\n", strerror(-err));
-			status = 1;
+			fprintf(stderr, "closewait trace: %s\n",
+				t.census_err ? t.census_err : strerror(-err));
+			/* a selection that names nothing (--net, --pid) is a usage error */
+			status = next == start && t.census_err ? 2 : 1;
 			break;
 		}
 		next += o->interval_ms;
