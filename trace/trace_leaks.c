@@ -65,8 +65,10 @@ void trace_leaks_sweep(struct trace_leaks *t)
 	size_t live[4];
 
 	for (size_t i = 0; i < t->n; i++) {
-		if (!t->v[i].live && !t->v[i].reported)
+		if (!t->v[i].live && !t->v[i].reported) {
+			trace_stack_free(&t->v[i].stack);
 			continue;
+		}
 		if (kept != i)
 			t->v[kept] = t->v[i];
 		kept++;

@@ -149,6 +149,10 @@ static void text_leak(struct out *w, const struct trace_leak *l)
 		out_printf(w, ", netns %s", l->netns_name);
 	if (l->has_eof)
 		out_printf(w, " (EOF read at %s)", iso_ms(l->eof_ms, b, sizeof(b)));
+	if (l->owner_exited)
+		out_printf(w, " (owner exited)");
+	else if (l->ended)
+		out_printf(w, " (closed since)");
 	out_printf(w, "\n");
 	for (size_t i = 0; l->has_stack && i < l->stack.n; i++)
 		out_printf(w, "      %s %s%s\n", i ? "<-" : "at", trace_frame_str(&l->stack.frames[i], f, sizeof(f)),
@@ -163,6 +167,28 @@ void trace_out_leak(struct trace_out *t, const struct trace_leak *l)
 		json_leak(t->w, l);
 }
 
+void trace_out_leak_end(struct trace_out *t, const struct trace_leak *l, uint64_t now_ms)
+{
+	char b[64];
+
+	if (t->tty)
+		return;
+	out_json_open(t->w, NULL, '{');
+	out_json_int(t->w, "version", TRACE_JSON_VERSION);
+	out_json_str(t->w, "event", "leak_end");
+	out_json_int(t->w, "pid", l->pid);
+	out_json_str(t->w, "command", l->command);
+	out_json_int(t->w, "fd", l->fd);
+	out_json_int(t->w, "inode", (long long)l->inode);
+	out_json_int(t->w, "netns", (long long)l->netns);
+	out_json_str(t->w, "state", l->live ? "close-wait" : NULL);
+	out_json_bool(t->w, "owner_exited", l->owner_exited);
+	out_json_str(t->w, "ended_at", iso_ms(now_ms, b, sizeof(b)));
+	out_json_str(t->w, "site", l->site);
+	out_json_end(t->w);
+	out_flush(t->w);
+}
+
 /* A group's members, in an object the caller opened. */
 static void json_group(struct out *w, const struct trace_group *g)
 {
@@ -175,6 +201,7 @@ static void json_group(struct out *w, const struct trace_group *g)
 		out_json_int(w, cw_why_name(y), (long long)g->live[y]);
 	out_json_close(w);
 	out_json_int(w, "total", (long long)g->total);
+	out_json_int(w, "owner_exited", (long long)g->owner_exited);
 	out_json_str(w, "headline", trace_group_headline(g, h, sizeof(h)));
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "closewait/census_filter.h"
@@ -90,7 +91,8 @@ static void make_site(struct trace_leak *l)
 		return;
 	}
 	if (!l->has_stack || h >= s->n) {
-		snprintf(l->site, sizeof(l->site), "created by %s(), stack unavailable", how_name(l->how));
+		snprintf(l->site, sizeof(l->site), "created by %s(), stack unavailable%s", how_name(l->how),
+			 l->creator_gone ? ": the creating process exited before it was seen" : "");
 		return;
 	}
 	trace_frame_str(&s->frames[h], a, sizeof(a));
@@ -106,6 +108,41 @@ static void make_site(struct trace_leak *l)
 	}
 }
 
+/* Whether the record's creating process is still the one that has its
+ * pid: the same start time (the record's in nanoseconds, /proc's in clock
+ * ticks). A pid reused by another process would name the wrong code. */
+static bool creator_alive(const struct cw_trace_rec *r)
+{
+	static long hz;
+	uint64_t start = trace_pid_start((pid_t)r->pid);
+
+	if (!hz)
+		hz = sysconf(_SC_CLK_TCK);
+	return start && hz > 0 && start == r->start_ns / (1000000000u / (uint64_t)hz);
+}
+
+/* Names the creating stack of the leak l from its record, once: when the
+ * socket is first seen in CLOSE_WAIT, while the process that made it most
+ * likely still runs, and only if it is still that process. */
+static void name_stack(struct trace_bpf *b, const struct cw_trace_rec *r, struct trace_leak *l)
+{
+	uint64_t ips[CW_TRACE_STACK_DEPTH], fixup[CW_TRACE_FIXUP_WORDS];
+	size_t n;
+
+	if (l->stack_tried || !r || r->how == CW_HOW_NONE)
+		return;
+	l->stack_tried = true;
+	if (!creator_alive(r)) {
+		l->creator_gone = true;
+		return;
+	}
+	for (size_t k = 0; k < CW_TRACE_FIXUP_WORDS; k++)
+		fixup[k] = r->fixup[k];
+	n = trace_bpf_stack(b, r->stack_id, ips, CW_TRACE_STACK_DEPTH);
+	l->has_stack = n && !trace_stack_resolve((pid_t)r->pid, ips, n, fixup, CW_TRACE_FIXUP_WORDS,
+						 &l->stack);
+}
+
 static char *dup_or_null(const char *s)
 {
 	return s ? strdup(s) : NULL;
@@ -117,14 +154,13 @@ static void fill(struct trace_bpf *b, const struct cw_census *c, size_t i, const
 {
 	const struct cw_sock *s = cw_census_sock(c, i);
 	const struct cw_workload *w;
-	uint64_t ips[CW_TRACE_STACK_DEPTH], fixup[CW_TRACE_FIXUP_WORDS];
 	struct cw_age age;
-	size_t n;
 
 	if (cw_census_owner_count(c, i)) {
 		const struct cw_owner *o = cw_census_owner(c, i, 0);
 
 		l->pid = o->pid;
+		l->owner_start = trace_pid_start(o->pid);
 		l->fd = o->fd;
 		snprintf(l->command, sizeof(l->command), "%s", o->comm);
 	}
@@ -163,11 +199,7 @@ static void fill(struct trace_bpf *b, const struct cw_census *c, size_t i, const
 		l->tid = (pid_t)r->tid;
 		memcpy(l->thread, r->comm, sizeof(l->thread) - 1);
 		l->created_ms = wall_ms(now, r->created_ns);
-		for (size_t k = 0; k < CW_TRACE_FIXUP_WORDS; k++)
-			fixup[k] = r->fixup[k];
-		n = trace_bpf_stack(b, r->stack_id, ips, CW_TRACE_STACK_DEPTH);
-		l->has_stack = n && !trace_stack_resolve((pid_t)r->pid, ips, n, fixup, CW_TRACE_FIXUP_WORDS,
-							 &l->stack);
+		name_stack(b, r, l);
 	}
 	make_site(l);
 }
@@ -194,6 +226,23 @@ struct tracer {
 	struct trace_out *out;
 	const char *census_err;       /* the last census failure in words */
 };
+
+/* A reported leak whose socket left CLOSE_WAIT or changed hands: said
+ * once, with whether its owner exited. The owner is the process with its
+ * pid and its start time: a process that reused the pid is not it. */
+static void owner_check(struct tracer *t, struct trace_leak *l, const struct clocks *now)
+{
+	if (l->ended || !l->pid)
+		return;
+	l->owner_exited = !l->owner_start || trace_pid_start(l->pid) != l->owner_start;
+	/* a live socket that changed hands while its owner runs: not over */
+	if (l->live && !l->owner_exited)
+		return;
+	l->ended = true;
+	if (l->owner_exited)
+		t->leaks.g[l->group].owner_exited++;
+	trace_out_leak_end(t->out, l, now->real_ns / 1000000u);
+}
 
 /* One census, joined and reported. 0 or -errno. */
 static int tick(struct tracer *t)
@@ -241,8 +290,16 @@ static int tick(struct tracer *t)
 			break;
 		}
 		l->live = true;
-		if (l->reported)
+		if (l->reported) {
+			const struct cw_owner *o = cw_census_owner_count(c, i) ? cw_census_owner(c, i, 0) : NULL;
+
+			/* still open, but another process holds it now (its
+			 * owner exited after passing it on, or a fork) */
+			if (!o || o->pid != l->pid)
+				owner_check(t, l, &now);
 			continue;
+		}
+		name_stack(t->bpf, r, l);
 		/* at least since the first census that saw it, or since the
 		 * entry the eBPF side saw, or the census's lower bound */
 		age_ms = now_ms - l->first_seen_ms;
@@ -258,6 +315,10 @@ static int tick(struct tracer *t)
 			break;
 		trace_out_leak(t->out, l);
 	}
+	/* reported leaks that left CLOSE_WAIT: closed, or their owner exited */
+	for (size_t i = 0; !err && i < t->leaks.n; i++)
+		if (t->leaks.v[i].reported && !t->leaks.v[i].live)
+			owner_check(t, &t->leaks.v[i], &now);
 	trace_leaks_sweep(&t->leaks);
 	trace_out_groups(t->out, &t->leaks);
 	free(recs);
