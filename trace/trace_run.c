@@ -225,6 +225,8 @@ struct tracer {
 	struct trace_leaks leaks;
 	struct trace_out *out;
 	const char *census_err;       /* the last census failure in words */
+	uint64_t pid_start;           /* --pid: its process's start time (trace_pid_start) */
+	bool pid_gone;                /* --pid: that process exited (its pid may be another's now) */
 };
 
 /* A reported leak whose socket left CLOSE_WAIT or changed hands: said
@@ -244,6 +246,23 @@ static void owner_check(struct tracer *t, struct trace_leak *l, const struct clo
 	trace_out_leak_end(t->out, l, now->real_ns / 1000000u);
 }
 
+/* The --pid process exited: its leaks end with it, and trace with them
+ * (a process that gets its pid later is not the one selected). */
+static void pid_gone(struct tracer *t)
+{
+	struct clocks now;
+
+	clocks_now(&now);
+	for (size_t i = 0; i < t->leaks.n; i++) {
+		t->leaks.v[i].live = false;
+		if (t->leaks.v[i].reported)
+			owner_check(t, &t->leaks.v[i], &now);
+	}
+	trace_leaks_sweep(&t->leaks);
+	trace_out_groups(t->out, &t->leaks);
+	t->pid_gone = true;
+}
+
 /* One census, joined and reported. 0 or -errno. */
 static int tick(struct tracer *t)
 {
@@ -261,7 +280,15 @@ static int tick(struct tracer *t)
 	co.netns_sel = t->o->netns_sel;
 	co.netns = t->o->netns;
 	co.netns_pid = t->o->netns_pid;
+	if (t->pid_start && trace_pid_start(t->o->filter->pid) != t->pid_start) {
+		pid_gone(t);
+		return 0;
+	}
 	if ((err = cw_census_take(&co, &c))) {
+		if (err == -ESRCH && t->pid_start) {
+			pid_gone(t);
+			return 0;
+		}
 		t->census_err = census_strerror(&co, err);
 		return err;
 	}
@@ -375,6 +402,10 @@ int trace_run(const struct trace_opts *o)
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (o->filter->pid && !(t.pid_start = trace_pid_start(o->filter->pid))) {
+		fprintf(stderr, "closewait trace: --pid %d: no such process\n", (int)o->filter->pid);
+		return 2;
+	}
 	err = trace_bpf_open(&bo, &t.bpf, &e);
 	if (err) {
 		fprintf(stderr, "closewait trace: %s\n", e.msg);
@@ -398,6 +429,10 @@ int trace_run(const struct trace_opts *o)
 				t.census_err ? t.census_err : strerror(-err));
 			/* a selection that names nothing (--net, --pid) is a usage error */
 			status = next == start && t.census_err ? 2 : 1;
+			break;
+		}
+		if (t.pid_gone) {
+			fprintf(stderr, "closewait trace: pid %d exited\n", (int)o->filter->pid);
 			break;
 		}
 		next += o->interval_ms;

@@ -27,14 +27,17 @@ teardown() {
 leaks() { jq -c 'select(.event == "leak")' "$OUT"; }
 ends() { jq -c 'select(.event == "leak_end")' "$OUT"; }
 
-# in_pidns_trace: in the namespace, closewait trace in the background
-# (JSON in $OUT, stderr in $DIR/trace.err); sets TR once it started.
+# in_pidns_trace JSON [OPTION...]: in the namespace, closewait trace in the
+# background (JSON lines in JSON, stderr in JSON.err); sets TR once it
+# started.
 in_pidns_trace() {
+	local json=$1
+	shift
 	umount /sys/kernel/tracing 2>/dev/null || true
 	umount /sys/kernel/debug/tracing 2>/dev/null || true
-	"$CW" trace --grace 1s --interval 200ms "$@" >"$OUT" 2>"$DIR/trace.err" &
+	"$CW" trace --grace 1s --interval 200ms "$@" >"$json" 2>"$json.err" &
 	TR=$!
-	wait_until "$(slack_ms 10000)" "grep -q '\"event\":\"started\"' '$OUT'"
+	wait_until "$(slack_ms 10000)" "grep -q '\"event\":\"started\"' '$json'"
 }
 
 # run_in_pidns FUNCTION: FUNCTION (defined in the test) as the first
@@ -44,17 +47,21 @@ run_in_pidns() {
 	unshare -p -f --mount-proc bash -c "set -e; $1" 3>&-
 }
 
-@test "an owner that exits: its reported leak ends with owner_exited; the process that then gets its pid is blamed for its own leak only, with its own stack" {
+@test "an owner that exits: its reported leak ends with owner_exited, and trace --pid of it ends; the process that then gets its pid is blamed for its own leak only, with its own stack" {
 	scenario() {
-		in_pidns_trace
+		in_pidns_trace "$OUT"
+		tr=$TR
 		"$T/cwt-leaky-fp" 8700 eof >/dev/null &
 		a=$!
 		wait_until "$(slack_ms 5000)" "[ -n \"\$(ss -Htln 'sport = :8700')\" ]"
+		# a second trace follows that process only
+		in_pidns_trace "$DIR/pid.json" --pid "$a"
+		trp=$TR
 		"$T/cw_clients" 127.0.0.1 8700 1 --send hello >/dev/null
-		wait_until "$(slack_ms 8000)" "grep -q '\"event\":\"leak\",\"pid\":$a,' '$OUT'"
-		# trace stopped while the owner exits and its pid goes to another
-		# leaky server: its next census sees both at once
-		kill -STOP "$TR"
+		wait_until "$(slack_ms 8000)" "grep -q '\"event\":\"leak\",\"pid\":$a,' '$OUT' && grep -q '\"event\":\"leak\",\"pid\":$a,' '$DIR/pid.json'"
+		# the traces stopped while the owner exits and its pid goes to
+		# another leaky server: their next census sees both at once
+		kill -STOP "$tr" "$trp"
 		kill "$a"
 		wait "$a" || true
 		echo $((a - 1)) >/proc/sys/kernel/ns_last_pid
@@ -64,19 +71,24 @@ run_in_pidns() {
 		wait_until "$(slack_ms 5000)" "[ -n \"\$(ss -Htln 'sport = :8701')\" ]"
 		ls "/proc/$b/fd" | wc -l >"$DIR/b_base"
 		"$T/cw_clients" 127.0.0.1 8701 1 --send hello >/dev/null
-		kill -CONT "$TR"
+		kill -CONT "$tr" "$trp"
 		wait_until "$(slack_ms 8000)" "grep -q '\"event\":\"leak_end\"' '$OUT' && grep -q '\"event\":\"leak\",.*\"local\":\"127.0.0.1:8701\"' '$OUT'"
+		# the --pid trace ends by itself: its process exited
+		wait_until "$(slack_ms 5000)" "grep -q 'pid $a exited' '$DIR/pid.json.err'"
+		st=0
+		wait "$trp" || st=$?
+		echo "$st" >"$DIR/pid.status"
 		# a few censuses more: nothing else comes
 		sleep 0.6
-		kill "$TR"
-		wait "$TR"
+		kill "$tr"
+		wait "$tr"
 		[ -d "/proc/$b/fd" ]
 		ls "/proc/$b/fd" | wc -l >"$DIR/b_fds"
 		kill "$b"
 		wait "$b" || true
 	}
 	run_in_pidns scenario
-	cat "$OUT" "$DIR/trace.err" >&2
+	cat "$OUT" "$OUT.err" "$DIR/pid.json" "$DIR/pid.json.err" >&2
 	read -r a b <"$DIR/pids"
 	# the pid was reused
 	[ "$a" -eq "$b" ]
@@ -100,6 +112,12 @@ run_in_pidns() {
 	# the summary keeps the first leak's site, with its owner gone
 	[ "$(jq -r --arg s "$(jq -r .site <<<"$first")" 'select(.event == "summary") | .groups[] | select(.site == $s) | "\(.count) \(.total) \(.owner_exited)"' "$OUT")" = "0 1 1" ]
 	[ "$(jq -r --arg s "$(jq -r .site <<<"$second")" 'select(.event == "summary") | .groups[] | select(.site == $s) | "\(.count) \(.total) \(.owner_exited)"' "$OUT")" = "1 1 0" ]
+	# --pid: the process it followed, not the one that got its pid later
+	[ "$(cat "$DIR/pid.status")" -eq 0 ]
+	grep -q "closewait trace: pid $a exited" "$DIR/pid.json.err"
+	[ "$(jq -c 'select(.event == "leak") | [.pid, .local]' "$DIR/pid.json")" = "[$a,\"127.0.0.1:8700\"]" ]
+	[ "$(jq -c 'select(.event == "leak_end") | [.pid, .owner_exited]' "$DIR/pid.json")" = "[$a,true]" ]
+	[ "$(jq -r 'select(.event == "summary") | .leaks' "$DIR/pid.json")" -eq 1 ]
 	# the second server holds its leaked socket, no more
 	[ "$(cat "$DIR/b_fds")" -eq $(($(cat "$DIR/b_base") + 1)) ]
 	[ "$(shell_fds $$)" = "$SHELL_FDS" ]
@@ -107,7 +125,7 @@ run_in_pidns() {
 
 @test "a socket whose creating process exited and whose pid another process got before the leak was seen: no stack from that other process" {
 	scenario() {
-		in_pidns_trace
+		in_pidns_trace "$OUT"
 		"$CW" serve --port 8702 --idle 1500ms >/dev/null 2>&1 &
 		srv=$!
 		wait_until "$(slack_ms 5000)" "[ -n \"\$(ss -Htln 'sport = :8702')\" ]"
@@ -131,7 +149,7 @@ run_in_pidns() {
 		wait || true
 	}
 	run_in_pidns scenario
-	cat "$OUT" "$DIR/trace.err" >&2
+	cat "$OUT" "$OUT.err" >&2
 	read -r c d holder <"$DIR/pids"
 	[ "$c" -eq "$d" ]
 	run leaks
