@@ -128,11 +128,13 @@ nleaks() { leaks "$@" | wc -l; }
 	[ "$(shell_fds $$)" = "$SHELL_FDS" ]
 }
 
-@test "usage: --net with --all-netns, a bad container id, a namespace that does not exist (exit 2, nothing traced)" {
+@test "usage: --net with --all-netns, a bad container id, a namespace or a process that does not exist (exit 2, nothing traced)" {
 	usage_error '--net and --all-netns exclude each other' "$CW" trace --net x --all-netns
 	usage_error '--container: "xyz" is not a container id' "$CW" trace --container xyz
 	run -2 unshare -m "$CW" trace --net "closewait-test-$FX_RUN-none" --duration 5s
 	[[ "$output" == *"--net closewait-test-$FX_RUN-none: no such network namespace"* ]]
+	run -2 "$CW" trace --pid 2147483647 --duration 5s
+	[[ "$output" == *"--pid 2147483647: no such process"* ]]
 }
 
 @test "cleanup: nothing of this file is left" {
