@@ -23,6 +23,7 @@
 #include "closewait/census.h"
 #include "export_metrics.h"
 #include "filter_opts.h"
+#include "pin_ages.h"
 
 #define EXPORT_PORT 9848
 /* Connections served at once, and how long an idle one may stay: a client
@@ -107,6 +108,7 @@ struct exporter {
 	size_t len, om_len;
 	uint64_t at_ms;
 	bool fresh;
+	bool pins_said;               /* closewait trace's pins said not readable */
 	struct export_self self;
 };
 
@@ -236,11 +238,18 @@ static char *render(struct exporter *x, const struct cw_census *c, bool om, size
 static void refresh(struct exporter *x)
 {
 	struct cw_census *c = NULL;
+	struct cw_census_opts co = x->co;
+	struct cw_entry_time *entry_times;
 	struct ports_set ps = { 0 };
 	char *text, *om;
 	size_t len = 0, om_len = 0;
 	uint64_t t0 = cli_now_ms();
-	int err = cw_census_take(&x->co, &c);
+	int err;
+
+	/* exact CLOSE_WAIT ages from a running closewait trace --pin, as scan */
+	pin_ages_once("export", &co, &entry_times, &x->pins_said);
+	err = cw_census_take(&co, &c);
+	free(entry_times);
 
 	x->self.up = !err;
 	x->self.errors_census += err != 0;

@@ -8,15 +8,22 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "filter_opts.h"
 #ifdef CW_HAVE_TRACE
 #include "trace.h"
 #endif
 
-enum { OPT_PID = 0x300, OPT_COMM, OPT_GRACE, OPT_INTERVAL, OPT_JSON, OPT_DURATION, OPT_PIN, OPT_HELP };
+enum { OPT_GRACE = 0x300, OPT_INTERVAL, OPT_JSON, OPT_DURATION, OPT_PIN, OPT_HELP };
 
 static const struct option trace_options[] = {
-	{ "pid", required_argument, NULL, OPT_PID },
-	{ "comm", required_argument, NULL, OPT_COMM },
+	/* scan's selection of processes and namespaces (its socket filters
+	 * --state, --port and the rest have no meaning here) */
+	{ "pid", required_argument, NULL, OPT_F_PID },
+	{ "comm", required_argument, NULL, OPT_F_COMM },
+	{ "unit", required_argument, NULL, OPT_F_UNIT },
+	{ "container", required_argument, NULL, OPT_F_CONTAINER },
+	{ "pod", required_argument, NULL, OPT_F_POD },
+	NETNS_LONG_OPTIONS,
 	{ "grace", required_argument, NULL, OPT_GRACE },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "json", no_argument, NULL, OPT_JSON },
@@ -28,20 +35,24 @@ static const struct option trace_options[] = {
 
 static void trace_help(void)
 {
-	printf("Usage: closewait trace [--pid PID] [--comm NAME] [--grace D] [--interval D]\n"
-	       "                      [--duration D] [--pin NAME|DIR] [--json]\n\n"
+	printf("Usage: closewait trace [--pid PID] [--comm NAME] [--unit UNIT] [--container ID]\n"
+	       "                      [--pod UID] [--net NS | --all-netns] [--grace D]\n"
+	       "                      [--interval D] [--duration D] [--pin NAME|DIR] [--json]\n\n"
 	       "Follows, with eBPF, the TCP sockets running processes accept and connect:\n"
 	       "where in their code each was created (the user stack, named with the\n"
 	       "program's debug information), when it entered CLOSE_WAIT and when the\n"
-	       "program read its end of file. Every interval it takes a census of this\n"
-	       "network namespace and reports each socket in CLOSE_WAIT longer than the\n"
-	       "grace once: owner, fd, endpoints, close_wait_since, age, why (eof-read:\n"
+	       "program read its end of file. Every interval it takes a census of the\n"
+	       "selected network namespaces (as scan: this one by default) and reports\n"
+	       "each socket in CLOSE_WAIT longer than the grace once: owner, fd,\n"
+	       "endpoints, namespace and container, close_wait_since, age, why (eof-read:\n"
 	       "the program read the EOF and did not close; never-read: it never read up\n"
 	       "to the EOF; unaccepted: never accepted) and the creating stack; leaks are\n"
 	       "grouped by the code that created them. Needs CAP_BPF and CAP_PERFMON (and\n"
 	       "CAP_SYS_ADMIN to mount tracefs when absent), or root.\n\n"
-	       "  --pid PID        only this process's sockets\n"
-	       "  --comm NAME      only sockets of processes of this command name\n"
+	       "  --pid PID        only this process's sockets (in whatever network\n"
+	       "                   namespace it is: its own is read)\n"
+	       HELP_HOLDERS
+	       HELP_NETNS
 	       "  --grace D        in CLOSE_WAIT this long before it is reported (default 5s)\n"
 	       "  --interval D     between censuses (default 1s)\n"
 	       "  --duration D     stop after D (default: at SIGINT or SIGTERM)\n"
@@ -57,26 +68,25 @@ static void trace_help(void)
 
 int cmd_trace(int argc, char **argv)
 {
-	pid_t pid = 0;
-	const char *comm = NULL;
+	struct selection sel;
 	uint64_t grace_ms = 5000, interval_ms = 1000, duration_ms = 0;
 	bool json = false;
 	char pin_buf[4096];
 	const char *pin = NULL;
 	int opt;
 
+	selection_init(&sel);
 	optind = 1;
 	opterr = 0;
 	while ((opt = cli_getopt("trace", argc, argv, ":h", trace_options, trace_help)) != -1) {
+		/* the kernel keeps 15 bytes of a command name, and the eBPF
+		 * side compares them */
+		if (opt == OPT_F_COMM && (!optarg[0] || strlen(optarg) > 15))
+			cli_usage_exit2("trace", "--comm: invalid command name \"%s\" (1 to 15 bytes)",
+					optarg);
+		if (selection_opt("trace", &sel, opt, optarg))
+			continue;
 		switch (opt) {
-		case OPT_PID: pid = (pid_t)opt_ulong("trace", "--pid", optarg, 1, 0x7fffffff); break;
-		case OPT_COMM:
-			/* the kernel keeps 15 bytes of a command name */
-			if (!optarg[0] || strlen(optarg) > 15)
-				cli_usage_exit2("trace", "--comm: invalid command name \"%s\" (1 to 15 bytes)",
-						optarg);
-			comm = optarg;
-			break;
 		case OPT_GRACE: grace_ms = opt_duration("trace", "--grace", optarg, true); break;
 		case OPT_INTERVAL: interval_ms = opt_duration("trace", "--interval", optarg, false); break;
 		case OPT_DURATION: duration_ms = opt_duration("trace", "--duration", optarg, false); break;
@@ -96,9 +106,15 @@ int cmd_trace(int argc, char **argv)
 		}
 	}
 #ifdef CW_HAVE_TRACE
+	struct cw_census_opts co;
+
+	cw_census_opts_init(&co);
+	selection_census(&sel, &co);
 	struct trace_opts o = {
-		.pid = pid,
-		.comm = comm,
+		.filter = &sel.f,
+		.netns_sel = co.netns_sel,
+		.netns = co.netns,
+		.netns_pid = co.netns_pid,
 		.grace_ms = grace_ms,
 		.interval_ms = interval_ms,
 		.duration_ms = duration_ms,
@@ -110,7 +126,7 @@ int cmd_trace(int argc, char **argv)
 
 	return trace_run(&o);
 #else
-	(void)pid, (void)comm, (void)pin, (void)grace_ms, (void)interval_ms, (void)duration_ms, (void)json;
+	(void)sel, (void)pin, (void)grace_ms, (void)interval_ms, (void)duration_ms, (void)json;
 	cli_fail_exit2("trace", "this closewait was built without trace, whose eBPF side needs clang, "
 				 "llvm-strip, bpftool, libbpf, libelf and libdw at build time");
 #endif

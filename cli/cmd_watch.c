@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "closewait/census_watch.h"
 #include "age_view.h"
+#include "pin_ages.h"
 #include "filter_opts.h"
 #include "out.h"
 
@@ -379,15 +380,22 @@ static bool wait_until(uint64_t deadline, bool keys)
 	return false;
 }
 
+/* Whether watch said that closewait trace's pins are not readable. */
+static bool pins_said;
+
 static int one_round(struct cw_watch *w, struct out *o, const struct watch_opts *wo)
 {
 	struct cw_census_opts co = wo->co;
+	struct cw_entry_time *entry_times;
 	struct cw_census *c;
 	int err;
 
 	co.states = CW_STATE_BIT(CW_TCP_CLOSE_WAIT);
 	co.owners = true;
+	/* exact CLOSE_WAIT ages from a running closewait trace --pin, as scan */
+	pin_ages_once("watch", &co, &entry_times, &pins_said);
 	err = cw_census_take(&co, &c);
+	free(entry_times);
 	if (err)
 		return err;
 	err = cw_watch_update(w, c);

@@ -11,12 +11,22 @@
 
 void pin_ages(const char *cmd, struct cw_census_opts *co, struct cw_entry_time **table)
 {
+	pin_ages_once(cmd, co, table, NULL);
+}
+
+void pin_ages_once(const char *cmd, struct cw_census_opts *co, struct cw_entry_time **table,
+		   bool *said)
+{
 	*table = NULL;
 #ifdef CW_HAVE_TRACE
 	size_t n;
 	int err = trace_pins_read(CW_PIN_ROOT, table, &n);
 
 	if (err) {
+		if (said && *said)
+			return;
+		if (said)
+			*said = true;
 		fprintf(stderr, "closewait %s: the pins of closewait trace in %s are not readable%s: "
 				"CLOSE_WAIT ages are the kernel's ranges\n", cmd, CW_PIN_ROOT,
 			err == -EPERM || err == -EACCES ? " without CAP_BPF" : "");
@@ -25,6 +35,6 @@ void pin_ages(const char *cmd, struct cw_census_opts *co, struct cw_entry_time *
 	co->entry_times = *table;
 	co->entry_time_count = n;
 #else
-	(void)cmd, (void)co;
+	(void)cmd, (void)co, (void)said;
 #endif
 }

@@ -4,6 +4,8 @@
 #ifndef CW_PIN_AGES_H
 #define CW_PIN_AGES_H
 
+#include <stdbool.h>
+
 #include "closewait/census.h"
 
 /* Sets co->entry_times from every live trace instance's pins; the caller
@@ -12,5 +14,10 @@
  * the kernel's ranges. Never fails: without pins, or in a build without
  * trace, nothing is set. */
 void pin_ages(const char *cmd, struct cw_census_opts *co, struct cw_entry_time **table);
+/* The same for a command that takes a census again and again (watch,
+ * export): the pins that are not readable are said once, the first time
+ * *said is false (it is then set). */
+void pin_ages_once(const char *cmd, struct cw_census_opts *co, struct cw_entry_time **table,
+		   bool *said);
 
 #endif

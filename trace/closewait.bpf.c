@@ -28,6 +28,12 @@ char LICENSE[] SEC("license") = "GPL";
  * and a command name (the process's, its leader's comm; empty = any). */
 const volatile __u32 cw_pid = 0;
 const volatile char cw_comm[CW_TRACE_COMM_LEN] = {};
+/* The inode of the pid namespace trace runs in, when it is not the
+ * initial one: pids are then that namespace's, as trace's /proc shows them
+ * (a process outside it is not seen); 0: the kernel's own. */
+const volatile __u32 cw_pidns_ino = 0;
+
+#define MAX_PID_NS_LEVEL 32
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -58,11 +64,48 @@ static __always_inline void count(__u32 which)
 		*v += 1;
 }
 
-static __always_inline bool selected(struct task_struct *task)
+/* p's number in trace's pid namespace; 0 when p is not in it. Trace
+ * cannot know its namespace's level (its /proc shows the levels from its
+ * own down), so each of p's levels is compared. */
+static __always_inline __u32 ns_nr(struct pid *p)
+{
+	unsigned int level;
+	struct upid up;
+
+	if (!p)
+		return 0;
+	level = BPF_CORE_READ(p, level);
+	for (unsigned int i = 0; i < MAX_PID_NS_LEVEL; i++) {
+		if (i > level)
+			break;
+		if (bpf_probe_read_kernel(&up, sizeof(up), &p->numbers[i]))
+			return 0;
+		if (BPF_CORE_READ(up.ns, ns.inum) == cw_pidns_ino)
+			return (__u32)up.nr;
+	}
+	return 0;
+}
+
+/* The current process and thread as trace's /proc numbers them: tgid in
+ * the high half. 0 for a task outside trace's pid namespace. */
+static __always_inline __u64 task_pid_tgid(struct task_struct *task)
+{
+	__u32 tgid, pid;
+
+	if (!cw_pidns_ino)
+		return bpf_get_current_pid_tgid();
+	tgid = ns_nr(BPF_CORE_READ(task, group_leader, thread_pid));
+	pid = ns_nr(BPF_CORE_READ(task, thread_pid));
+	return (__u64)tgid << 32 | pid;
+}
+
+static __always_inline bool selected(struct task_struct *task, __u64 pid_tgid)
 {
 	char comm[CW_TRACE_COMM_LEN];
 
-	if (cw_pid && (__u32)(bpf_get_current_pid_tgid() >> 32) != cw_pid)
+	if (!(pid_tgid >> 32))
+		return false;
+	if (cw_pid && (__u32)(pid_tgid >> 32) != cw_pid)
 		return false;
 	if (!cw_comm[0])
 		return true;
@@ -116,10 +159,10 @@ static __always_inline int record(void *ctx, int fd, __u32 how)
 	struct cw_trace_rec *old;
 	struct pt_regs *regs;
 	struct sock *sk;
-	__u64 key, pid_tgid = bpf_get_current_pid_tgid();
+	__u64 key, pid_tgid = task_pid_tgid(task);
 	__u64 inode = 0;
 
-	if (!selected(task))
+	if (!selected(task, pid_tgid))
 		return 0;
 	sk = tcp_sock_of_fd(task, fd, &inode);
 	if (!sk)
@@ -129,6 +172,8 @@ static __always_inline int record(void *ctx, int fd, __u32 how)
 	rec.inode = inode;
 	rec.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 	rec.pid = pid_tgid >> 32;
+	/* with the pid, names the creating process even once its pid is reused */
+	rec.start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
 	rec.tid = (__u32)pid_tgid;
 	rec.fd = fd;
 	rec.how = how;

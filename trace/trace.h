@@ -7,9 +7,18 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "closewait/census.h"
+#include "closewait/census_filter.h"
+
 struct trace_opts {
-	pid_t pid;                    /* --pid; 0: every process */
-	const char *comm;             /* --comm; NULL: every command */
+	/* The selection, as scan's: --pid, --comm, --unit, --container, --pod
+	 * (the filter; pid and comm are applied in the kernel too) and --net,
+	 * --all-netns (netns_sel, netns, netns_pid: the namespaces each census
+	 * reads, as selection_census sets them). */
+	const struct cw_filter *filter;
+	enum cw_netns_sel netns_sel;
+	const char *netns;
+	pid_t netns_pid;
 	uint64_t grace_ms;            /* --grace: in CLOSE_WAIT this long before it is reported */
 	uint64_t interval_ms;         /* --interval: between censuses */
 	uint64_t duration_ms;         /* --duration; 0: until SIGINT or SIGTERM */

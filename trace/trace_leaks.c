@@ -65,8 +65,10 @@ void trace_leaks_sweep(struct trace_leaks *t)
 	size_t live[4];
 
 	for (size_t i = 0; i < t->n; i++) {
-		if (!t->v[i].live && !t->v[i].reported)
+		if (!t->v[i].live && !t->v[i].reported) {
+			trace_stack_free(&t->v[i].stack);
 			continue;
+		}
 		if (kept != i)
 			t->v[kept] = t->v[i];
 		kept++;
@@ -102,8 +104,13 @@ char *trace_group_headline(const struct trace_group *g, char *buf, size_t len)
 
 void trace_leaks_free(struct trace_leaks *t)
 {
-	for (size_t i = 0; i < t->n; i++)
-		trace_stack_free(&t->v[i].stack);
+	for (size_t i = 0; i < t->n; i++) {
+		struct trace_leak *l = &t->v[i];
+
+		trace_stack_free(&l->stack);
+		free(l->netns_name), free(l->cgroup), free(l->systemd_unit), free(l->container_runtime);
+		free(l->container_id), free(l->pod_uid), free(l->pod_qos);
+	}
 	free(t->v);
 	free(t->g);
 	memset(t, 0, sizeof(*t));

@@ -17,12 +17,23 @@ struct trace_leak {
 	uint64_t first_seen_ms;       /* CLOCK_MONOTONIC of the first census that had it */
 	bool reported;                /* past --grace: printed once */
 	bool live;                    /* in the latest census */
+	/* its stack, named when the socket is first seen in CLOSE_WAIT (the
+	 * creating process may exit, or its pid be reused, before --grace) */
+	bool stack_tried;
+	bool creator_gone;            /* the creating process had exited by then: no stack */
 	/* filled when reported */
 	pid_t pid;                    /* its owner; 0 when none is known */
+	uint64_t owner_start;         /* the owner's start (trace_pid_start); 0: unknown */
+	bool ended;                   /* no longer in CLOSE_WAIT, or its owner exited: said once */
+	bool owner_exited;            /* ...because the owner (that pid with that start) exited */
 	int fd;                       /* -1 when none */
 	char command[16];
 	char local[64], peer[64];
 	uint64_t inode, netns;
+	/* where it is, as the census attributes it (scan's JSON names); each
+	 * malloc'd or NULL when not known */
+	char *netns_name, *cgroup, *systemd_unit, *container_runtime, *container_id, *pod_uid,
+		*pod_qos;
 	enum cw_why why;
 	bool exact;                   /* the CLOSE_WAIT entry was seen: since_ms is exact */
 	uint64_t since_ms;            /* exact: CLOSE_WAIT entry, CLOCK_REALTIME ms */
@@ -45,6 +56,7 @@ struct trace_group {
 	char site[512];
 	size_t live[4];               /* in CLOSE_WAIT now, per enum cw_why */
 	size_t total;                 /* reported since trace started */
+	size_t owner_exited;          /* of those, leaks whose owner exited */
 	bool changed;                 /* since the last report of the groups */
 };
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -92,6 +93,17 @@ static bool kernel_has_recv_length(void)
 	return has;
 }
 
+/* The inode of this process's pid namespace when it is not the initial
+ * one (whose inode is fixed: PROC_PID_INIT_INO); else 0. */
+static __u32 own_pidns(void)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/pid", &st) || st.st_ino == 0xEFFFFFFCu)
+		return 0;
+	return (__u32)st.st_ino;
+}
+
 static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (level != LIBBPF_WARN || !getenv("CLOSEWAIT_TRACE_DEBUG"))
@@ -122,6 +134,7 @@ int trace_bpf_open(const struct trace_bpf_opts *o, struct trace_bpf **out, struc
 		goto fail_free;
 	}
 	t->skel->rodata->cw_pid = (__u32)o->pid;
+	t->skel->rodata->cw_pidns_ino = own_pidns();
 	if (o->comm)
 		strncpy((char *)t->skel->rodata->cw_comm, o->comm, CW_TRACE_COMM_LEN - 1);
 	t->recv_length = true;

@@ -54,7 +54,7 @@ void trace_out_started(struct trace_out *t, bool eof_times)
 		out_flush(t->w);
 	} else {
 		out_printf(t->w, "closewait trace: following TCP sockets%s%s; reporting CLOSE_WAIT after %s\n",
-			   t->o->comm ? " of " : "", t->o->comm ? t->o->comm : "",
+			   t->o->filter->comm ? " of " : "", t->o->filter->comm ? t->o->filter->comm : "",
 			   out_ms_str(t->o->grace_ms, g, sizeof(g)));
 		out_flush(t->w);
 	}
@@ -92,6 +92,13 @@ static void json_leak(struct out *w, const struct trace_leak *l)
 	out_json_str(w, "local", l->local);
 	out_json_str(w, "peer", l->peer);
 	out_json_int(w, "netns", (long long)l->netns);
+	out_json_str(w, "netns_name", l->netns_name);
+	out_json_str(w, "cgroup", l->cgroup);
+	out_json_str(w, "systemd_unit", l->systemd_unit);
+	out_json_str(w, "container_runtime", l->container_runtime);
+	out_json_str(w, "container_id", l->container_id);
+	out_json_str(w, "pod_uid", l->pod_uid);
+	out_json_str(w, "pod_qos", l->pod_qos);
 	out_json_str(w, "state", "close-wait");
 	out_json_str(w, "close_wait_since", l->exact ? iso_ms(l->since_ms, b, sizeof(b)) : NULL);
 	out_json_num(w, "age_min", (double)l->age_min_ms / 1000.0, 3);
@@ -132,8 +139,20 @@ static void text_leak(struct out *w, const struct trace_leak *l)
 		out_printf(w, "for %s to %s, ", out_ms_str(l->age_min_ms, b, sizeof(b)),
 			   out_ms_str(l->age_max_ms, e, sizeof(e)));
 	out_printf(w, "%s", cw_why_name(l->why));
+	/* where, when it is beyond a plain process of this host */
+	if (l->container_id)
+		out_printf(w, ", in %s %.12s", l->container_runtime ? l->container_runtime : "container",
+			   l->container_id);
+	else if (l->systemd_unit)
+		out_printf(w, ", in %s", l->systemd_unit);
+	if (l->netns_name)
+		out_printf(w, ", netns %s", l->netns_name);
 	if (l->has_eof)
 		out_printf(w, " (EOF read at %s)", iso_ms(l->eof_ms, b, sizeof(b)));
+	if (l->owner_exited)
+		out_printf(w, " (owner exited)");
+	else if (l->ended)
+		out_printf(w, " (closed since)");
 	out_printf(w, "\n");
 	for (size_t i = 0; l->has_stack && i < l->stack.n; i++)
 		out_printf(w, "      %s %s%s\n", i ? "<-" : "at", trace_frame_str(&l->stack.frames[i], f, sizeof(f)),
@@ -148,6 +167,28 @@ void trace_out_leak(struct trace_out *t, const struct trace_leak *l)
 		json_leak(t->w, l);
 }
 
+void trace_out_leak_end(struct trace_out *t, const struct trace_leak *l, uint64_t now_ms)
+{
+	char b[64];
+
+	if (t->tty)
+		return;
+	out_json_open(t->w, NULL, '{');
+	out_json_int(t->w, "version", TRACE_JSON_VERSION);
+	out_json_str(t->w, "event", "leak_end");
+	out_json_int(t->w, "pid", l->pid);
+	out_json_str(t->w, "command", l->command);
+	out_json_int(t->w, "fd", l->fd);
+	out_json_int(t->w, "inode", (long long)l->inode);
+	out_json_int(t->w, "netns", (long long)l->netns);
+	out_json_str(t->w, "state", l->live ? "close-wait" : NULL);
+	out_json_bool(t->w, "owner_exited", l->owner_exited);
+	out_json_str(t->w, "ended_at", iso_ms(now_ms, b, sizeof(b)));
+	out_json_str(t->w, "site", l->site);
+	out_json_end(t->w);
+	out_flush(t->w);
+}
+
 /* A group's members, in an object the caller opened. */
 static void json_group(struct out *w, const struct trace_group *g)
 {
@@ -160,6 +201,7 @@ static void json_group(struct out *w, const struct trace_group *g)
 		out_json_int(w, cw_why_name(y), (long long)g->live[y]);
 	out_json_close(w);
 	out_json_int(w, "total", (long long)g->total);
+	out_json_int(w, "owner_exited", (long long)g->owner_exited);
 	out_json_str(w, "headline", trace_group_headline(g, h, sizeof(h)));
 }
 

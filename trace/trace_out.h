@@ -19,6 +19,9 @@ void trace_out_started(struct trace_out *t, bool eof_times);
 void trace_out_leak(struct trace_out *t, const struct trace_leak *l);
 /* The groups after a census: JSON lines for those that changed, or the
  * terminal redrawn. */
+/* A reported leak is over (it left CLOSE_WAIT, or its owner exited) at
+ * now_ms (CLOCK_REALTIME): JSON "leak_end" with owner_exited. */
+void trace_out_leak_end(struct trace_out *t, const struct trace_leak *l, uint64_t now_ms);
 void trace_out_groups(struct trace_out *t, struct trace_leaks *ls);
 /* The counters of the eBPF side, for the summary. */
 struct trace_counts {

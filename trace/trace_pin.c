@@ -37,8 +37,7 @@ static int pin_fail(struct trace_err *e, int err, const char *what, const char *
 	return err;
 }
 
-/* pid's start time, 0 when it is gone (or unreadable). */
-static uint64_t start_of(pid_t pid)
+uint64_t trace_pid_start(pid_t pid)
 {
 	char path[64], buf[1024], *p;
 	unsigned long long start = 0;
@@ -80,7 +79,7 @@ static int owner_alive(const char *dir, pid_t *pid)
 	if (err)
 		return err;
 	*pid = (pid_t)o.pid;
-	return o.pid && o.start && start_of((pid_t)o.pid) == o.start;
+	return o.pid && o.start && trace_pid_start((pid_t)o.pid) == o.start;
 }
 
 /* Empties a stale instance's directory (its pins only). */
@@ -104,7 +103,7 @@ static int clear_dir(const char *dir)
 
 static int pin_owner(const char *path)
 {
-	struct trace_pin_owner o = { .pid = (__u32)getpid(), .start = start_of(getpid()) };
+	struct trace_pin_owner o = { .pid = (__u32)getpid(), .start = trace_pid_start(getpid()) };
 	__u32 key = 0;
 	int fd, err = 0;
 

@@ -21,6 +21,11 @@
  * with the owner map naming this process. A directory left by an instance
  * whose process is gone (stale) is emptied and reused; one whose process
  * lives is refused (-EBUSY). 0 or -errno with e filled. */
+/* pid's start time (/proc/PID/stat's starttime, clock ticks since boot),
+ * 0 when it is gone (or unreadable): with the pid, names one process even
+ * once its pid is reused. */
+uint64_t trace_pid_start(pid_t pid);
+
 int trace_pin(int socks_fd, const char *dir, struct trace_err *e);
 /* Removes what trace_pin made (the maps go once nothing else holds them). */
 void trace_unpin(const char *dir);

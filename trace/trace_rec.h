@@ -43,8 +43,11 @@ struct cw_trace_rec {
 	__u64 eof_ns;                 /* when a read returned 0 and consumed the FIN; 0: not seen */
 	__u64 inode;                  /* the socket file's inode (ss -e's ino) */
 	__u64 netns;                  /* its network namespace's inode */
+	__u64 start_ns;               /* the creating process's start (CLOCK_BOOTTIME ns: what
+				       * /proc/PID/stat's starttime counts in clock ticks) */
 	__u64 fixup[CW_TRACE_FIXUP_WORDS]; /* words at the user sp at the syscall */
-	__u32 pid, tid;               /* the creating process (tgid) and thread */
+	__u32 pid, tid;               /* the creating process (tgid) and thread, in trace's pid
+				       * namespace */
 	__s32 stack_id;               /* in the stacks map; < 0: none */
 	__s32 fd;                     /* accept's result, connect's argument */
 	__u32 how;                    /* enum cw_trace_how */

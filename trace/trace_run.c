@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "cli.h"
 #include "closewait/census_filter.h"
 #include "trace.h"
 #include "trace_leaks.h"
@@ -89,7 +91,8 @@ static void make_site(struct trace_leak *l)
 		return;
 	}
 	if (!l->has_stack || h >= s->n) {
-		snprintf(l->site, sizeof(l->site), "created by %s(), stack unavailable", how_name(l->how));
+		snprintf(l->site, sizeof(l->site), "created by %s(), stack unavailable%s", how_name(l->how),
+			 l->creator_gone ? ": the creating process exited before it was seen" : "");
 		return;
 	}
 	trace_frame_str(&s->frames[h], a, sizeof(a));
@@ -105,19 +108,59 @@ static void make_site(struct trace_leak *l)
 	}
 }
 
+/* Whether the record's creating process is still the one that has its
+ * pid: the same start time (the record's in nanoseconds, /proc's in clock
+ * ticks). A pid reused by another process would name the wrong code. */
+static bool creator_alive(const struct cw_trace_rec *r)
+{
+	static long hz;
+	uint64_t start = trace_pid_start((pid_t)r->pid);
+
+	if (!hz)
+		hz = sysconf(_SC_CLK_TCK);
+	return start && hz > 0 && start == r->start_ns / (1000000000u / (uint64_t)hz);
+}
+
+/* Names the creating stack of the leak l from its record, once: when the
+ * socket is first seen in CLOSE_WAIT, while the process that made it most
+ * likely still runs, and only if it is still that process. */
+static void name_stack(struct trace_bpf *b, const struct cw_trace_rec *r, struct trace_leak *l)
+{
+	uint64_t ips[CW_TRACE_STACK_DEPTH], fixup[CW_TRACE_FIXUP_WORDS];
+	size_t n;
+
+	if (l->stack_tried || !r || r->how == CW_HOW_NONE)
+		return;
+	l->stack_tried = true;
+	if (!creator_alive(r)) {
+		l->creator_gone = true;
+		return;
+	}
+	for (size_t k = 0; k < CW_TRACE_FIXUP_WORDS; k++)
+		fixup[k] = r->fixup[k];
+	n = trace_bpf_stack(b, r->stack_id, ips, CW_TRACE_STACK_DEPTH);
+	l->has_stack = n && !trace_stack_resolve((pid_t)r->pid, ips, n, fixup, CW_TRACE_FIXUP_WORDS,
+						 &l->stack);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
 /* Fills a leak just past --grace from socket i of c and its record. */
 static void fill(struct trace_bpf *b, const struct cw_census *c, size_t i, const struct cw_trace_rec *r,
 		 const struct clocks *now, struct trace_leak *l)
 {
 	const struct cw_sock *s = cw_census_sock(c, i);
-	uint64_t ips[CW_TRACE_STACK_DEPTH], fixup[CW_TRACE_FIXUP_WORDS];
+	const struct cw_workload *w;
 	struct cw_age age;
-	size_t n;
 
 	if (cw_census_owner_count(c, i)) {
 		const struct cw_owner *o = cw_census_owner(c, i, 0);
 
 		l->pid = o->pid;
+		l->owner_start = trace_pid_start(o->pid);
 		l->fd = o->fd;
 		snprintf(l->command, sizeof(l->command), "%s", o->comm);
 	}
@@ -125,6 +168,17 @@ static void fill(struct trace_bpf *b, const struct cw_census *c, size_t i, const
 	cw_endpoint_str(&s->peer, true, l->peer, sizeof(l->peer));
 	l->inode = s->inode;
 	l->netns = s->netns;
+	/* a copy: the census goes at the end of the tick. A failed strdup only
+	 * leaves a name out (null in JSON). */
+	l->netns_name = dup_or_null(cw_census_sock_netns(c, i)->name);
+	if ((w = cw_census_sock_workload(c, i))) {
+		l->cgroup = dup_or_null(w->cgroup);
+		l->systemd_unit = dup_or_null(w->systemd_unit);
+		l->container_runtime = dup_or_null(w->container_runtime);
+		l->container_id = dup_or_null(w->container_id);
+		l->pod_uid = dup_or_null(w->pod_uid);
+		l->pod_qos = dup_or_null(w->pod_qos);
+	}
 	l->why = cw_census_why(c, i);
 	l->exact = r && r->close_wait_ns;
 	if (l->exact) {
@@ -145,11 +199,7 @@ static void fill(struct trace_bpf *b, const struct cw_census *c, size_t i, const
 		l->tid = (pid_t)r->tid;
 		memcpy(l->thread, r->comm, sizeof(l->thread) - 1);
 		l->created_ms = wall_ms(now, r->created_ns);
-		for (size_t k = 0; k < CW_TRACE_FIXUP_WORDS; k++)
-			fixup[k] = r->fixup[k];
-		n = trace_bpf_stack(b, r->stack_id, ips, CW_TRACE_STACK_DEPTH);
-		l->has_stack = n && !trace_stack_resolve((pid_t)r->pid, ips, n, fixup, CW_TRACE_FIXUP_WORDS,
-							 &l->stack);
+		name_stack(b, r, l);
 	}
 	make_site(l);
 }
@@ -174,8 +224,44 @@ struct tracer {
 	struct trace_bpf *bpf;
 	struct trace_leaks leaks;
 	struct trace_out *out;
-	struct cw_filter f;
+	const char *census_err;       /* the last census failure in words */
+	uint64_t pid_start;           /* --pid: its process's start time (trace_pid_start) */
+	bool pid_gone;                /* --pid: that process exited (its pid may be another's now) */
 };
+
+/* A reported leak whose socket left CLOSE_WAIT or changed hands: said
+ * once, with whether its owner exited. The owner is the process with its
+ * pid and its start time: a process that reused the pid is not it. */
+static void owner_check(struct tracer *t, struct trace_leak *l, const struct clocks *now)
+{
+	if (l->ended || !l->pid)
+		return;
+	l->owner_exited = !l->owner_start || trace_pid_start(l->pid) != l->owner_start;
+	/* a live socket that changed hands while its owner runs: not over */
+	if (l->live && !l->owner_exited)
+		return;
+	l->ended = true;
+	if (l->owner_exited)
+		t->leaks.g[l->group].owner_exited++;
+	trace_out_leak_end(t->out, l, now->real_ns / 1000000u);
+}
+
+/* The --pid process exited: its leaks end with it, and trace with them
+ * (a process that gets its pid later is not the one selected). */
+static void pid_gone(struct tracer *t)
+{
+	struct clocks now;
+
+	clocks_now(&now);
+	for (size_t i = 0; i < t->leaks.n; i++) {
+		t->leaks.v[i].live = false;
+		if (t->leaks.v[i].reported)
+			owner_check(t, &t->leaks.v[i], &now);
+	}
+	trace_leaks_sweep(&t->leaks);
+	trace_out_groups(t->out, &t->leaks);
+	t->pid_gone = true;
+}
 
 /* One census, joined and reported. 0 or -errno. */
 static int tick(struct tracer *t)
@@ -191,8 +277,21 @@ static int tick(struct tracer *t)
 	cw_census_opts_init(&co);
 	co.states = CW_STATE_BIT(CW_TCP_CLOSE_WAIT);
 	co.owners = true;
-	if ((err = cw_census_take(&co, &c)))
+	co.netns_sel = t->o->netns_sel;
+	co.netns = t->o->netns;
+	co.netns_pid = t->o->netns_pid;
+	if (t->pid_start && trace_pid_start(t->o->filter->pid) != t->pid_start) {
+		pid_gone(t);
+		return 0;
+	}
+	if ((err = cw_census_take(&co, &c))) {
+		if (err == -ESRCH && t->pid_start) {
+			pid_gone(t);
+			return 0;
+		}
+		t->census_err = census_strerror(&co, err);
 		return err;
+	}
 	if ((err = trace_bpf_records(t->bpf, &recs, &nrecs))) {
 		cw_census_free(c);
 		return err;
@@ -209,7 +308,7 @@ static int tick(struct tracer *t)
 		uint64_t age_ms, now_ms = now.mono_ns / 1000000u;
 		struct cw_age age;
 
-		if (s->state != CW_TCP_CLOSE_WAIT || cw_filter_match(&t->f, c, i, NULL) == CW_MATCH_NO)
+		if (s->state != CW_TCP_CLOSE_WAIT || cw_filter_match(t->o->filter, c, i, NULL) == CW_MATCH_NO)
 			continue;
 		sock_key(s, key, sizeof(key));
 		l = trace_leaks_get(&t->leaks, key, now_ms);
@@ -218,8 +317,16 @@ static int tick(struct tracer *t)
 			break;
 		}
 		l->live = true;
-		if (l->reported)
+		if (l->reported) {
+			const struct cw_owner *o = cw_census_owner_count(c, i) ? cw_census_owner(c, i, 0) : NULL;
+
+			/* still open, but another process holds it now (its
+			 * owner exited after passing it on, or a fork) */
+			if (!o || o->pid != l->pid)
+				owner_check(t, l, &now);
 			continue;
+		}
+		name_stack(t->bpf, r, l);
 		/* at least since the first census that saw it, or since the
 		 * entry the eBPF side saw, or the census's lower bound */
 		age_ms = now_ms - l->first_seen_ms;
@@ -235,6 +342,10 @@ static int tick(struct tracer *t)
 			break;
 		trace_out_leak(t->out, l);
 	}
+	/* reported leaks that left CLOSE_WAIT: closed, or their owner exited */
+	for (size_t i = 0; !err && i < t->leaks.n; i++)
+		if (t->leaks.v[i].reported && !t->leaks.v[i].live)
+			owner_check(t, &t->leaks.v[i], &now);
 	trace_leaks_sweep(&t->leaks);
 	trace_out_groups(t->out, &t->leaks);
 	free(recs);
@@ -277,7 +388,11 @@ static bool wait_until(uint64_t deadline_ms)
 
 int trace_run(const struct trace_opts *o)
 {
-	struct trace_bpf_opts bo = { .pid = o->pid, .comm = o->comm, .no_recv_length = o->no_recv_length };
+	struct trace_bpf_opts bo = {
+		.pid = o->filter->pid,
+		.comm = o->filter->comm,
+		.no_recv_length = o->no_recv_length,
+	};
 	struct sigaction sa = { .sa_handler = on_signal }; /* no SA_RESTART: poll() returns */
 	struct tracer t = { .o = o };
 	struct trace_err e = { 0 };
@@ -287,9 +402,10 @@ int trace_run(const struct trace_opts *o)
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	cw_filter_init(&t.f);
-	t.f.pid = o->pid;
-	t.f.comm = o->comm;
+	if (o->filter->pid && !(t.pid_start = trace_pid_start(o->filter->pid))) {
+		fprintf(stderr, "closewait trace: --pid %d: no such process\n", (int)o->filter->pid);
+		return 2;
+	}
 	err = trace_bpf_open(&bo, &t.bpf, &e);
 	if (err) {
 		fprintf(stderr, "closewait trace: %s\n", e.msg);
@@ -309,8 +425,14 @@ int trace_run(const struct trace_opts *o)
 	trace_out_started(t.out, trace_bpf_recv_length(t.bpf, NULL));
 	for (next = start;;) {
 		if ((err = tick(&t))) {
-			fprintf(stderr, "closewait trace: census: %s\n", strerror(-err));
-			status = 1;
+			fprintf(stderr, "closewait trace: %s\n",
+				t.census_err ? t.census_err : strerror(-err));
+			/* a selection that names nothing (--net, --pid) is a usage error */
+			status = next == start && t.census_err ? 2 : 1;
+			break;
+		}
+		if (t.pid_gone) {
+			fprintf(stderr, "closewait trace: pid %d exited\n", (int)o->filter->pid);
 			break;
 		}
 		next += o->interval_ms;
