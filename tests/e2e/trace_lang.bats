@@ -42,10 +42,10 @@ leaks() { jq -c 'select(.event == "leak")' "$OUT" 2>/dev/null || true; }
 nleaks() { leaks | wc -l; }
 leak_of() { leaks | jq -c "select(.pid == $1)"; }
 
-@test "a CPython server, EOF read and never read: pid, thread, exact age and why, and 'interpreter: native frames unavailable' instead of the interpreter's frames as the site" {
+@test "a CPython server, EOF read and never read (in a thread named acceptor): pid, thread, exact age and why, and 'interpreter: native frames unavailable' instead of the interpreter's frames as the site" {
 	bg python3 "$CW_SRC/tests/tools/cwt_pyleak.py" 8600 eof
 	eof=$LAST_PID
-	bg python3 "$CW_SRC/tests/tools/cwt_pyleak.py" 8601 never
+	bg python3 "$CW_SRC/tests/tools/cwt_pyleak.py" 8601 never acceptor
 	never=$LAST_PID
 	wait_listen 8600
 	wait_listen 8601
@@ -62,11 +62,17 @@ leak_of() { leaks | jq -c "select(.pid == $1)"; }
 	[ "${#lines[@]}" -eq 2 ]
 	py=$(basename "$(readlink "/proc/$eof/exe")")
 	[[ "$py" == python3* ]]
+	# the thread that accepted: the main one, or the one named acceptor
+	acceptor=$(grep -l '^acceptor$' /proc/"$never"/task/*/comm | cut -d/ -f5)
+	[ -n "$acceptor" ]
+	[ "$acceptor" -ne "$never" ]
+	[ "$(leak_of "$eof" | jq -r .tid)" -eq "$eof" ]
+	[ "$(leak_of "$eof" | jq -r .thread)" = python3 ]
+	[ "$(leak_of "$never" | jq -r .tid)" -eq "$acceptor" ]
+	[ "$(leak_of "$never" | jq -r .thread)" = acceptor ]
 	for pid in "$eof" "$never"; do
 		l=$(leak_of "$pid")
 		[ "$(jq -r .command <<<"$l")" = python3 ]
-		[ "$(jq -r .tid <<<"$l")" -eq "$pid" ]
-		[ "$(jq -r .thread <<<"$l")" = python3 ]
 		[ "$(jq -r .created_by <<<"$l")" = accept ]
 		[ "$(jq -r .age_exact <<<"$l")" = true ]
 		[ "$(jq -r '.age_min >= 1' <<<"$l")" = true ]
