@@ -214,3 +214,37 @@ go_build() {
 	kill_bg
 	[ "$(shell_fds $$)" = "$SHELL_FDS" ]
 }
+
+@test "without CAP_SYS_ADMIN and CAP_CHECKPOINT_RESTORE (/proc/PID/map_files refused): a binary only in its own mount namespace named through /proc/PID/root" {
+	hidden=$BATS_TEST_TMPDIR/hidden
+	mkdir "$hidden"
+	bg unshare -m --propagation private sh -c \
+		'mount -t tmpfs none "$1" && cp "$2" "$1/" && exec "$1/cwt-leaky-fp" 8606 never' \
+		x "$hidden" "$T/cwt-leaky-fp"
+	srv=$LAST_PID
+	wait_listen 8606
+	base=$(fd_count "$srv")
+	[ ! -e "$hidden/cwt-leaky-fp" ]
+	nocaps=(setpriv --bounding-set -sys_admin,-checkpoint_restore --inh-caps -sys_admin,-checkpoint_restore)
+	mapping=$(ls "/proc/$srv/map_files" | head -n1)
+	run -1 "${nocaps[@]}" cat "/proc/$srv/map_files/$mapping"
+	[[ "$output" == *"Operation not permitted"* ]]
+	# tracefs mounted beforehand: mounting it would need CAP_SYS_ADMIN
+	bg unshare -m sh -c \
+		'mountpoint -q /sys/kernel/tracing || mount -t tracefs none /sys/kernel/tracing; exec "$@"' \
+		x "${nocaps[@]}" "$CW" trace --json --comm cwt-leaky-fp --grace 1s --interval 200ms >"$OUT" 2>"$ERR"
+	TRACER=$LAST_PID
+	wait_until "$(slack_ms 10000)" "grep -q '\"event\":\"started\"' '$OUT'"
+	"$T/cw_clients" 127.0.0.1 8606 1 --send hello >/dev/null
+	wait_until "$(slack_ms 6000)" '[ "$(nleaks)" -ge 1 ]'
+	stop_tracer
+	[ "$STOP_STATUS" -eq 0 ]
+	cat "$OUT" "$ERR" >&2
+	l=$(leaks)
+	[ "$(jq -r .pid <<<"$l")" -eq "$srv" ]
+	[ "$(jq -r .why <<<"$l")" = never-read ]
+	[[ "$(jq -r .site <<<"$l")" == "created by accept() in accept_loop (cwt_leaky.c:"*") ← main (cwt_leaky.c:"*")" ]]
+	[ "$(fd_count "$srv")" -eq $((base + 1)) ]
+	kill_bg
+	[ "$(shell_fds $$)" = "$SHELL_FDS" ]
+}
