@@ -1,12 +1,14 @@
 /* owners_iter.bpf.c from user space (see owners_iter.h). */
 #include <errno.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -59,12 +61,31 @@ static bool proc_is_ours(void)
 	return strtol(l, NULL, 10) == (long)getpid();
 }
 
+/* Whether this process may load and attach the iterator: asked first, so
+ * that a process that may not pays no BTF parse for a refusal.
+ * CAP_SYS_ADMIN stands in for the two (kernels before 5.8 know only it). */
+static bool may_load(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = { 0 };
+	uint32_t e0, e1;
+
+	if (syscall(SYS_capget, &h, d))
+		return true; /* the load will tell */
+	e0 = d[0].effective, e1 = d[1].effective;
+	if (e0 & (1u << CAP_SYS_ADMIN))
+		return true;
+	return (e1 & (1u << (CAP_BPF - 32))) && (e1 & (1u << (CAP_PERFMON - 32)));
+}
+
 int owners_iter_open(struct owners_iter **out, char *msg, size_t len)
 {
 	struct owners_iter *it;
 	int err;
 
 	*out = NULL;
+	if (!may_load())
+		return fail(msg, len, -EPERM, "needs CAP_BPF and CAP_PERFMON (or root)");
 	if (!proc_is_ours())
 		return fail(msg, len, -EXDEV, "/proc is not this process's pid namespace's");
 	it = calloc(1, sizeof(*it));
