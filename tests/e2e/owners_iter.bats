@@ -87,7 +87,7 @@ owners_at() {
 	[ "$(shell_fds $$)" = "$SHELL_FDS" ]
 }
 
-@test "CLOSEWAIT_OWNERS says which path runs: a process whose /proc/PID/fd is hidden has owners from the iterator only; watch, which loads it once, uses it by default" {
+@test "CLOSEWAIT_OWNERS says which path runs: a process whose /proc/PID/fd is hidden has owners from the iterator only (scan, export); watch, which loads it once, uses it by default" {
 	holder plain plain 7111 2
 	p=$(ready_pids plain)
 	mkdir "$DIR/empty"
@@ -110,6 +110,14 @@ owners_at() {
 	run masked env CLOSEWAIT_OWNERS=proc "$CW" watch --json --count 1 --interval 100ms
 	[ "$status" -eq 0 ]
 	[ "$(printf '%s\n' "$output" | jq -s "[.[].processes[] | select(.pid == $p)] | length")" -eq 0 ]
+	# export: the owner in the metrics' labels
+	mkdir "$DIR/tf"
+	run masked env CLOSEWAIT_OWNERS=ebpf "$CW" export --textfile "$DIR/tf" --once
+	[ "$status" -eq 0 ]
+	grep -qx 'closewait_close_wait_sockets{owner="process",command="python3"} 2' "$DIR/tf/closewait.prom"
+	run masked env CLOSEWAIT_OWNERS=proc "$CW" export --textfile "$DIR/tf" --once
+	[ "$status" -eq 0 ]
+	grep -qx 'closewait_close_wait_sockets{owner="unknown"} 2' "$DIR/tf/closewait.prom"
 	kill_bg
 	[ "$(shell_fds $$)" = "$SHELL_FDS" ]
 }
