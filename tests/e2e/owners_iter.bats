@@ -30,6 +30,9 @@ holder() {
 	shift 4
 	bg "$@" python3 "$HOLDER" "$mode" "$port" "$n" >"$DIR/$name"
 	wait_until "$(slack_ms 10000)" "grep -q '^ready' '$DIR/$name'"
+	# unshare ignores SIGTERM while it waits for its child: kill_bg ends
+	# the child (a holder's own child dies with it: PR_SET_PDEATHSIG)
+	BG_PIDS="$BG_PIDS $(cat "/proc/$LAST_PID/task/$LAST_PID/children")"
 }
 
 # ready_pids NAME: the pids holder NAME printed.
@@ -79,8 +82,6 @@ owners_at() {
 	# the other pid namespace's holder, by the pid this /proc gives it
 	inner=$(cat "/proc/$LAST_PID/task/$LAST_PID/children")
 	inner=${inner% }
-	# unshare does not pass SIGTERM on: the holder itself is ended
-	BG_PIDS="$BG_PIDS $inner"
 	[ "$(owners_at "$DIR/ebpf.json" 7105 | grep -c "^$inner:[0-9]*$")" -eq 2 ]
 	[ "$(jq -c '[.owners_partial, .unreadable_processes]' "$DIR/ebpf.json")" = "[false,0]" ]
 	kill_bg
