@@ -12,15 +12,15 @@
 #include "closewait/census.h"
 
 /* fs.file-nr's open files from which a single census loads the iterator:
- * the walk reads /proc at about 2.5 us a file here (two threads), the
- * iterator takes about 20 ms to load. */
+ * the walk reads /proc at 2.5 to 5 us a file here (two threads), the
+ * iterator takes 20 to 50 ms to load (libbpf parses the kernel's BTF). */
 #define OWNERS_SRC_MIN_FILES 10000
 
 /* Sets co->fd_sockets to the iterator when it is to be used and loads;
  * else leaves co alone (the walk), silently unless CLOSEWAIT_TRACE_DEBUG
  * is set. Exits 2 ("closewait CMD: ...") when CLOSEWAIT_OWNERS is not a
  * value above, or is ebpf and the iterator cannot be loaded. repeated: a
- * census follows another (watch, export), so loading it (~20 ms) pays off
+ * census follows another (watch, export), so loading it pays off
  * anyway; for one census (scan, reap) auto loads it only on a host with
  * OWNERS_SRC_MIN_FILES open files or more, where the walk would take
  * longer than the load. */

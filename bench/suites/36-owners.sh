@@ -41,7 +41,7 @@ grow_to() {
 		SERVERS="$SERVERS $!"
 		f=$TMPD/farm$nfarm
 		deadline=$(( $(date +%s) + 300 ))
-		until grep -q ready "$f"; do
+		until grep -q ready "$f" 2>/dev/null; do # (created by the farm's shell, maybe not yet)
 			[ "$(date +%s)" -lt $deadline ] || { echo "36-owners: the socket farm did not start" >&2; exit 1; }
 			sleep 0.1
 		done
