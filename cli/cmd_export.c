@@ -23,6 +23,7 @@
 #include "closewait/census.h"
 #include "export_metrics.h"
 #include "filter_opts.h"
+#include "owners_src.h"
 #include "pin_ages.h"
 
 #define EXPORT_PORT 9848
@@ -516,10 +517,12 @@ int cmd_export(int argc, char **argv)
 	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
 	parse_args(argc, argv, &x);
 	cli_raise_fd_limit(); /* room for the connections it serves */
+	owners_src_open("export", &x.co, !x.once); /* loaded once, read by each census (x.lock held) */
 	if (x.textfile && x.once) {
 		err = write_textfile(&x);
 		free(x.text);
 		free(x.om);
+		owners_src_close(&x.co);
 		if (err)
 			cli_fail_exit2("export", "writing %s/closewait.prom: %s", x.textfile, strerror(-err));
 		return 0;
@@ -562,6 +565,7 @@ int cmd_export(int argc, char **argv)
 	}
 	if (d)
 		MHD_stop_daemon(d);
+	owners_src_close(&x.co);
 	free(x.text);
 	free(x.om);
 	free(x.cert);

@@ -14,6 +14,7 @@
 #include "closewait/duration.h"
 #include "closewait/reap.h"
 #include "filter_opts.h"
+#include "owners_src.h"
 #include "reap_view.h"
 #ifdef CW_REAP_TEST_SEAM
 #include "reap/reap_testing.h"
@@ -246,6 +247,7 @@ static struct cw_reap *reap_now(const struct reap_opts *o, struct cw_reap_opts *
 
 	cw_census_opts_init(&co);
 	selection_census(&o->sel, &co);
+	owners_src_open("reap", &co, false);
 #ifdef CW_REAP_TEST_SEAM
 	err = reap_now_seam(&o->f, &co, ro, seam, &r);
 #else
@@ -253,6 +255,7 @@ static struct cw_reap *reap_now(const struct reap_opts *o, struct cw_reap_opts *
 
 	(void)seam;
 #endif
+	owners_src_close(&co);
 
 	if (err) /* the dump, or memory */
 		cli_fail_exit1("reap", "%s", census_strerror(&co, err));
@@ -298,7 +301,9 @@ int cmd_reap(int argc, char **argv)
 	co.owners = true;
 	co.want = want_sock;
 	co.want_arg = &o.f;
+	owners_src_open("reap", &co, false);
 	err = cw_census_take(&co, &c);
+	owners_src_close(&co);
 	if (err)
 		cli_fail_exit1("reap", "%s", census_strerror(&co, err));
 	err = cw_reap_select(c, &o.f, o.mode, &r);

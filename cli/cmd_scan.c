@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "filter_opts.h"
+#include "owners_src.h"
 #include "pin_ages.h"
 #include "scan_view.h"
 
@@ -122,7 +123,9 @@ int cmd_scan(int argc, char **argv)
 	co.want = want_owner;
 	co.want_arg = &w;
 	pin_ages("scan", &co, &entry_times);
+	owners_src_open("scan", &co, false);
 	err = cw_census_take(&co, &c);
+	owners_src_close(&co);
 	free(entry_times);
 	if (err)
 		cli_fail_exit2("scan", "%s", census_strerror(&co, err));

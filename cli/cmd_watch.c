@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "closewait/census_watch.h"
 #include "age_view.h"
+#include "owners_src.h"
 #include "pin_ages.h"
 #include "filter_opts.h"
 #include "out.h"
@@ -436,6 +437,7 @@ int cmd_watch(int argc, char **argv)
 		raw.c_cc[VTIME] = 0;
 		keys = !tcsetattr(STDIN_FILENO, TCSANOW, &raw);
 	}
+	owners_src_open("watch", &wo.co, true); /* loaded once, read each round */
 	o = out_open(stdout);
 	out_json_one_line(o, true);
 	if (wo.tty)
@@ -453,6 +455,7 @@ int cmd_watch(int argc, char **argv)
 	if (keys)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	cw_watch_free(w);
+	owners_src_close(&wo.co);
 	if (err)
 		cli_fail_exit2("watch", "%s", census_strerror(&wo.co, err));
 	if (out_err)

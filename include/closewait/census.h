@@ -32,6 +32,7 @@
 #pragma GCC visibility push(default)
 
 struct cw_filter;
+struct cw_fd_socket;
 /* Which network namespaces a census reads. */
 enum cw_netns_sel {
 	CW_NETNS_SEL_CURRENT,         /* the caller's (the default) */
@@ -85,6 +86,24 @@ struct cw_census_opts {
 	 * order; an inode listed twice takes either. Read during the take only. */
 	const struct cw_entry_time *entry_times;
 	size_t entry_time_count;
+	/* NULL, or a source of owners outside the census, used instead of the
+	 * /proc/PID/fd walk (closewait's command: an eBPF iterator, which lists
+	 * every process's socket files in one read; the library never talks to
+	 * eBPF). Called once per take that looks for owners, after the dump: it
+	 * sets *v to the socket files of every process the caller's /proc lists
+	 * (n entries, any order; a process's fds as /proc/PID/fd shows them),
+	 * memory that stays the source's and is read before the take returns,
+	 * and returns 0. A source that returns -errno leaves the owners to the
+	 * /proc walk. Owners from a source are complete: every holder of every
+	 * socket, cw_census_owners_partial false, cw_census_unreadable 0. */
+	int (*fd_sockets)(void *arg, const struct cw_fd_socket **v, size_t *n);
+	void *fd_sockets_arg;
+};
+/* A socket file a process holds (cw_census_opts.fd_sockets). */
+struct cw_fd_socket {
+	uint64_t inode;               /* the socket's inode (cw_sock.inode) */
+	pid_t pid;                    /* the process, as the caller's /proc names it */
+	int fd;
 };
 /* When a socket entered CLOSE_WAIT, seen by a source outside the census. */
 struct cw_entry_time {

@@ -69,9 +69,14 @@ struct census_walk_opts {
 	unsigned threads;             /* walker threads; 0: one per online CPU, at most 2 */
 	bool all_owners;              /* go on once every wanted socket has an owner */
 	struct census_walk_sink sink;
+	/* A source of owners to use instead of the walk (cw_census_opts.fd_sockets;
+	 * NULL: none). Its owners go to the sink from census_walk_start itself. */
+	int (*fd_sockets)(void *arg, const struct cw_fd_socket **v, size_t *n);
+	void *fd_sockets_arg;
 };
 struct census_walk;
-/* 0, or -ENOMEM, or the -errno of listing /proc. */
+/* 0, or -ENOMEM, or the -errno of listing /proc. A source that fails
+ * leaves the owners to the walk. */
 int census_walk_start(struct cw_census *c, const struct census_walk_opts *o,
 		      struct census_walk **out);
 /* Waits for the walkers, attaches the owners to c, frees w. 0 or -ENOMEM. */

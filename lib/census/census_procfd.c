@@ -475,6 +475,63 @@ int procfd_scan(const struct procfd_spec *spec, struct procfd_result *r)
 	return procfd_finish(w, r);
 }
 
+static bool pid_listed(const struct procfd_spec *spec, pid_t pid)
+{
+	for (size_t i = 0; i < spec->nonly; i++)
+		if (spec->only[i] == pid)
+			return true;
+	return !spec->only;
+}
+
+/* The hits of a table, sorted, each (socket, pid, fd) once. */
+static int given_hits(const struct procfd_spec *spec, const struct cw_fd_socket *v, size_t n,
+		      struct procfd_result *r)
+{
+	struct ino_table t = { 0 };
+	struct hitvec hv = { 0 };
+	size_t distinct, k = 0;
+	int err = table_build(&t, spec->inodes, spec->n, &distinct);
+
+	for (size_t i = 0; !err && distinct && i < n; i++) {
+		long idx = v[i].inode <= UINT32_MAX ? table_find(&t, (uint32_t)v[i].inode) : -1;
+
+		if (idx >= 0 && v[i].pid > 0 && pid_listed(spec, v[i].pid))
+			err = hit_push(&hv, (uint32_t)idx, v[i].pid, v[i].fd);
+	}
+	free(t.keys);
+	free(t.vals);
+	if (err) {
+		free(hv.v);
+		return err;
+	}
+	if (hv.n)
+		qsort(hv.v, hv.n, sizeof(*hv.v), hit_cmp);
+	for (size_t i = 0; i < hv.n; i++)
+		if (!k || hit_cmp(&hv.v[k - 1], &hv.v[i]))
+			hv.v[k++] = hv.v[i];
+	r->hits = hv.v;
+	r->nhits = k;
+	return 0;
+}
+
+int procfd_given(const struct procfd_spec *spec, const struct cw_fd_socket *v, size_t n,
+		 const struct procfd_sink *sink, struct procfd_result *r)
+{
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	err = given_hits(spec, v, n, r);
+	for (size_t i = 0; !err && sink && sink->hit && i < r->nhits; i++)
+		sink->hit(&r->hits[i], sink->arg);
+	if (sink && sink->done)
+		sink->done(sink->arg);
+	if (!err)
+		err = read_comms(spec->root, r);
+	if (err)
+		procfd_result_free(r);
+	return err;
+}
+
 void procfd_result_free(struct procfd_result *r)
 {
 	free(r->hits);

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "closewait/census.h"
+
 struct procfd_hit {
 	uint32_t idx;                 /* index into the inode array asked for */
 	pid_t pid;
@@ -66,6 +68,14 @@ int procfd_start(const struct procfd_spec *spec, const struct procfd_sink *sink,
 /* Waits for the walkers, fills r as procfd_scan does, frees w. 0 or
  * -ENOMEM (r then empty). */
 int procfd_finish(struct procfd_walk *w, struct procfd_result *r);
+/* The same result from a table of socket files given by a source outside
+ * the census (cw_census_opts.fd_sockets) instead of a walk: spec's inodes
+ * and only apply, root is where comm and cgroup are read; threads and
+ * stop_early are moot (the table is whole). sink (NULL: none) is told of
+ * each owner, from this thread, before the comms are read; its done once
+ * after. 0 or -ENOMEM (r then empty). */
+int procfd_given(const struct procfd_spec *spec, const struct cw_fd_socket *v, size_t n,
+		 const struct procfd_sink *sink, struct procfd_result *r);
 void procfd_result_free(struct procfd_result *r);
 /* The comm of pid in r, or NULL. */
 const char *procfd_comm(const struct procfd_result *r, pid_t pid);

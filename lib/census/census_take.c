@@ -197,7 +197,8 @@ static int take_owners(struct cw_census *c, const struct cw_census_opts *o)
 {
 	struct want_sock ws = { c, o };
 	struct census_walk_opts wo = { .want = o->want ? want_sock : NULL, .want_arg = &ws,
-				       .threads = o->threads, .all_owners = o->all_owners };
+				       .threads = o->threads, .all_owners = o->all_owners,
+				       .fd_sockets = o->fd_sockets, .fd_sockets_arg = o->fd_sockets_arg };
 	struct census_walk *w;
 	int err = census_walk_start(c, &wo, &w);
 

@@ -39,7 +39,8 @@ out:
 }
 
 struct census_walk {
-	struct procfd_walk *pw;
+	struct procfd_walk *pw;       /* NULL: the owners came from a source, in given */
+	struct procfd_result given;
 	struct census_walk_sink sink;
 	size_t n;                     /* sockets; hits past them are listeners */
 };
@@ -58,6 +59,19 @@ static void walk_done(void *arg)
 
 	if (w->sink.done)
 		w->sink.done(w->sink.arg);
+}
+
+/* The owners from o's source: 0 (in r), 1 when there is none or it failed
+ * (then walk), or -ENOMEM. */
+static int given_owners(const struct census_walk_opts *o, const struct procfd_spec *spec,
+			const struct procfd_sink *sink, struct procfd_result *r)
+{
+	const struct cw_fd_socket *v = NULL;
+	size_t n = 0;
+
+	if (!o->fd_sockets || o->fd_sockets(o->fd_sockets_arg, &v, &n))
+		return 1;
+	return procfd_given(spec, v, n, sink, r);
 }
 
 int census_walk_start(struct cw_census *c, const struct census_walk_opts *o,
@@ -94,7 +108,9 @@ int census_walk_start(struct cw_census *c, const struct census_walk_opts *o,
 	}
 	w->sink = o->sink;
 	w->n = c->n;
-	err = procfd_start(&spec, &sink, &w->pw);
+	err = given_owners(o, &spec, &sink, &w->given);
+	if (err == 1)
+		err = procfd_start(&spec, &sink, &w->pw);
 	if (err)
 		goto fail;
 	free(inodes);
@@ -108,8 +124,8 @@ fail:
 
 int census_walk_finish(struct cw_census *c, struct census_walk *w)
 {
-	struct procfd_result r;
-	int err = procfd_finish(w->pw, &r);
+	struct procfd_result r = w->given;
+	int err = w->pw ? procfd_finish(w->pw, &r) : 0;
 
 	free(w);
 	if (err)

@@ -205,6 +205,7 @@ static int walk_start(struct plan *p, struct hitq *q, const struct cw_filter *f,
 		.want = want_selected, .want_arg = p->item_of, .only = f->pid,
 		.threads = co->threads, .all_owners = co->all_owners,
 		.sink = { q_hit, q_done, q },
+		.fd_sockets = co->fd_sockets, .fd_sockets_arg = co->fd_sockets_arg,
 	};
 
 	/* This thread acts on one core; the walk gets the others (one on a

@@ -154,12 +154,62 @@ static void test_out_of_fds_fails(void **state)
 	procfd_result_free(&r);
 }
 
+static void sink_count(const struct procfd_hit *h, void *arg)
+{
+	(void)h;
+	(*(size_t *)arg)++;
+}
+
+/* Owners from a table (an outside source, cw_census_opts.fd_sockets): the
+ * same result as the walk, each (socket, pid, fd) once, only the processes
+ * asked for, the sink told of each. */
+static void test_given_table(void **state)
+{
+	uint32_t want[] = { 1010, 2049, 3000, 0, 99999 };
+	struct procfd_spec spec = { .root = root, .inodes = want, .n = 5, .threads = 1 };
+	struct cw_fd_socket v[] = {
+		{ 3000, 30, 0 }, { 1010, 40, 0 }, { 2049, 20, 49 }, { 1010, 10, 10 },
+		{ 1010, 10, 10 },                 /* listed twice */
+		{ 1011, 10, 11 },                 /* not wanted */
+		{ 3000, 0, 0 },                   /* no pid */
+		{ 1ull << 33 | 3000, 30, 1 },     /* not a 32-bit socket inode */
+	};
+	struct procfd_result walked, given;
+	size_t told = 0;
+	pid_t only = 40;
+	struct procfd_sink sink = { sink_count, NULL, &told };
+
+	(void)state;
+	assert_int_equal(procfd_scan(&spec, &walked), 0);
+	assert_int_equal(procfd_given(&spec, v, sizeof(v) / sizeof(v[0]), &sink, &given), 0);
+	assert_int_equal(given.nhits, walked.nhits);
+	assert_int_equal(told, given.nhits);
+	for (size_t i = 0; i < given.nhits; i++) {
+		assert_int_equal(given.hits[i].idx, walked.hits[i].idx);
+		assert_int_equal(given.hits[i].pid, walked.hits[i].pid);
+		assert_int_equal(given.hits[i].fd, walked.hits[i].fd);
+	}
+	assert_int_equal(given.nprocs, walked.nprocs);
+	assert_string_equal(procfd_comm(&given, 40), "delta");
+	assert_false(given.partial);
+	assert_int_equal(given.unreadable, 0);
+	procfd_result_free(&given);
+	procfd_result_free(&walked);
+	spec.only = &only;
+	spec.nonly = 1;
+	assert_int_equal(procfd_given(&spec, v, sizeof(v) / sizeof(v[0]), NULL, &given), 0);
+	assert_int_equal(given.nhits, 1);
+	assert_int_equal(given.hits[0].pid, 40);
+	procfd_result_free(&given);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_owners_found),
 		cmocka_unit_test(test_stops_early),
 		cmocka_unit_test(test_out_of_fds_fails),
+		cmocka_unit_test(test_given_table),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
