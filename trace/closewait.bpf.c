@@ -74,22 +74,21 @@ static __always_inline void count(__u32 which)
 }
 
 /* One more socket of r's creating process entered (or left) CLOSE_WAIT.
- * A socket not seen created names no process: not counted. The state
- * hooks run in softirq on any CPU: the additions are atomic. */
+ * A socket not seen created names no process: not counted. The entry is
+ * made when the process's first socket is recorded, never here: a socket
+ * its exit closes, or one a child still holds, would bring back the entry
+ * of a process that exited. The state hooks run in softirq on any CPU: the
+ * additions are atomic. */
 static __always_inline void count_proc(const struct cw_trace_rec *r, bool entered)
 {
 	struct cw_trace_proc_key k = { .pid = r->pid, .start_ns = r->start_ns };
-	struct cw_trace_proc_count zero = {}, *c;
+	struct cw_trace_proc_count *c;
 
 	if (r->how == CW_HOW_NONE || !r->pid)
 		return;
 	c = bpf_map_lookup_elem(&procs, &k);
-	if (!c) {
-		bpf_map_update_elem(&procs, &k, &zero, BPF_NOEXIST);
-		c = bpf_map_lookup_elem(&procs, &k);
-		if (!c)
-			return;
-	}
+	if (!c)
+		return;
 	if (entered)
 		__sync_fetch_and_add(&c->entered, 1);
 	else
@@ -227,16 +226,16 @@ static __always_inline int record(void *ctx, int fd, __u32 how)
 		rec.left_state = old->left_state;
 		rec.eof_ns = old->eof_ns;
 	}
+	/* the process's counters exist from its first socket, at 0: a
+	 * counter series that appears at 1 hides its first increase */
+	bpf_map_update_elem(&procs, &(struct cw_trace_proc_key){ .pid = rec.pid, .start_ns = rec.start_ns },
+			    &(struct cw_trace_proc_count){}, BPF_NOEXIST);
 	if (bpf_map_update_elem(&socks, &key, &rec, BPF_ANY))
 		count(CW_STAT_UPDATE_FAILED);
 	else if (!old)
 		count(CW_STAT_INSERTED);
 	else if (late_entry)
 		count_proc(&rec, true);
-	/* the process's counters exist from its first socket, at 0: a
-	 * counter series that appears at 1 hides its first increase */
-	bpf_map_update_elem(&procs, &(struct cw_trace_proc_key){ .pid = rec.pid, .start_ns = rec.start_ns },
-			    &(struct cw_trace_proc_count){}, BPF_NOEXIST);
 	return 0;
 }
 
