@@ -2,7 +2,8 @@
 # closewait trace --pin's per-process counters (S29): the sockets a traced
 # process made that entered CLOSE_WAIT and that left it (closed: LAST_ACK;
 # reset: CLOSE), kept in a pinned map, published by export as counters
-# grouped like its other series; a process's entry goes when it exits; a
+# grouped like its other series; a process's entry goes when it exits (and
+# stays gone when the exit closes its sockets); a
 # socket that entered CLOSE_WAIT in the accept queue counts once, for the
 # process that accepts it; without CAP_BPF export says once, naming it,
 # that the pins are not readable, and publishes no counter. As in
@@ -86,7 +87,10 @@ procs_of() {
 	# the default grouping: one series for the command
 	inns "$CW" export --textfile "$BATS_TEST_TMPDIR" --once --port 8500 2>/dev/null
 	grep -qx 'closewait_close_wait_entered_total{owner="process",command="closewait"} 3' "$BATS_TEST_TMPDIR/closewait.prom"
-	# the process exits: its counters go from the map
+	# the process exits holding one in CLOSE_WAIT: its counters go from the
+	# map, and closing that socket at the exit does not bring them back
+	"$T/cw_clients" 127.0.0.1 8500 1 --send hello >/dev/null
+	wait_until "$(slack_ms 5000)" '[ "$(counts entered "$leak" 8500)" = 4 ]'
 	[ "$(procs_of "$leak" c1)" -eq 1 ]
 	stop_pid "$leak" KILL
 	wait_until "$(slack_ms 2000)" '[ "$(procs_of "$leak" c1)" -eq 0 ]'
