@@ -8,7 +8,7 @@
 # process that accepts it; without CAP_BPF export says once, naming it,
 # that the pins are not readable, and publishes no counter. As in
 # trace_pin.bats: a private bpffs in a mount namespace held by a sleeping
-# process, entered with nsenter.
+# process, entered with nsenter. watch --json shows them per process.
 
 bats_require_minimum_version 1.5.0
 load census_helpers
@@ -62,7 +62,7 @@ procs_of() {
 	inns bpftool map dump pinned "$ROOT/$2/procs" -j | jq --argjson p "$1" '[.[] | select(.formatted.key.pid == $p)] | length'
 }
 
-@test "export publishes per process the sockets that entered CLOSE_WAIT and left it (FIN and RST) as counters promtool accepts; the process's entry goes when it exits" {
+@test "export publishes per process the sockets that entered CLOSE_WAIT and left it (FIN and RST) as counters promtool accepts, watch --json shows them; the process's entry goes when it exits" {
 	leak_server 8500
 	tracer c1
 	"$T/cw_clients" 127.0.0.1 8500 2 --send hello >/dev/null
@@ -75,6 +75,12 @@ procs_of() {
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
 	[ ! -s "$BATS_TEST_TMPDIR/export.err" ]
+	# watch --json shows them per process
+	w=$(inns "$CW" watch --json --count 1 --port 8500)
+	echo "watch: $w" >&2
+	[ "$(jq -r '.processes[0].pid' <<<"$w")" -eq "$leak" ]
+	[ "$(jq -r '.processes[0].close_wait_entered' <<<"$w")" -eq 2 ]
+	[ "$(jq -r '.processes[0].close_wait_left' <<<"$w")" -eq 0 ]
 	# the program's side closed by reap's FIN (CLOSE_WAIT to LAST_ACK)
 	inns "$CW" reap --yes --port 8500 --mode fin >/dev/null
 	wait_until "$(slack_ms 5000)" '[ "$(counts left "$leak" 8500)" = 2 ]'
