@@ -1,5 +1,6 @@
 #include "caps.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -30,4 +31,17 @@ size_t caps_missing_read_fds(const char *names[CAPS_READ_FDS])
 		if (!caps_have(want[k].cap))
 			names[n++] = want[k].name;
 	return n;
+}
+
+void caps_unreadable_note(unsigned n, char *buf, size_t len)
+{
+	const char *caps[CAPS_READ_FDS];
+	size_t k = caps_missing_read_fds(caps);
+	int w = snprintf(buf, len, "%u process%s could not be read (permissions): their sockets "
+			 "show (unknown).", n, n == 1 ? "" : "es");
+
+	if (k && w > 0 && (size_t)w < len)
+		snprintf(buf + w, len - (size_t)w, " Reading other users' processes needs "
+			 "CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH: closewait lacks %s%s%s.", caps[0],
+			 k > 1 ? " and " : "", k > 1 ? caps[1] : "");
 }

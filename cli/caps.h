@@ -13,5 +13,9 @@ bool caps_have(int cap);
  * CAP_DAC_READ_SEARCH) that closewait does not hold: their names, how many. */
 #define CAPS_READ_FDS 2
 size_t caps_missing_read_fds(const char *names[CAPS_READ_FDS]);
+/* The note for n processes whose fds could not be read, naming the
+ * capabilities closewait lacks (scan, watch and export say it alike); one
+ * line, no newline. */
+void caps_unreadable_note(unsigned n, char *buf, size_t len);
 
 #endif

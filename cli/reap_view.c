@@ -126,6 +126,12 @@ static void fail_text(const struct cw_reap_item *it, char *buf, size_t len)
 				 "needs no owner",
 				 user_name(it->denial.owner_uid, a, sizeof(a)),
 				 user_name(it->denial.our_uid, b, sizeof(b)));
+		else if (it->denial.why == CW_PTRACE_NO_LIST)
+			snprintf(buf, len, "owner unknown: the socket belongs to %s, whose fd tables "
+				 "closewait, running as %s without CAP_DAC_READ_SEARCH, may not list; "
+				 "--mode rst needs no owner",
+				 user_name(it->denial.owner_uid, a, sizeof(a)),
+				 user_name(it->denial.our_uid, b, sizeof(b)));
 		else
 			snprintf(buf, len, "owner unknown: no process we can read holds it (another pid "
 				 "namespace?); --mode rst needs no owner");

@@ -553,16 +553,10 @@ void scan_print_table(struct out *o, struct scan_result *r)
 			      "contains it (OLDER: uncertain).\n",
 			   r->uncertain_n, r->uncertain_n == 1 ? "" : "s");
 	if (cw_census_unreadable(r->c)) {
-		const char *caps[CAPS_READ_FDS];
-		size_t n = caps_missing_read_fds(caps);
+		char note[320];
 
-		out_printf(o, "\n%u processes could not be read (permissions): their sockets show "
-			      "(unknown).", cw_census_unreadable(r->c));
-		if (n)
-			out_printf(o, " Reading other users' processes needs CAP_SYS_PTRACE and "
-				      "CAP_DAC_READ_SEARCH: closewait lacks %s%s%s.", caps[0],
-				   n > 1 ? " and " : "", n > 1 ? caps[1] : "");
-		out_printf(o, "\n");
+		caps_unreadable_note(cw_census_unreadable(r->c), note, sizeof(note));
+		out_printf(o, "\n%s\n", note);
 	}
 	scan_print_netns_notes(o, r->c);
 	free(rows);

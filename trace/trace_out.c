@@ -74,6 +74,13 @@ static void json_frame(struct out *w, const struct trace_frame *f)
 	out_json_str(w, "module", f->module[0] ? f->module : NULL);
 	snprintf(a, sizeof(a), "0x%llx", (unsigned long long)f->addr);
 	out_json_str(w, "address", a);
+	out_json_str(w, "build_id", f->build_id[0] ? f->build_id : NULL);
+	if (f->has_file_offset) {
+		snprintf(a, sizeof(a), "0x%llx", (unsigned long long)f->file_offset);
+		out_json_str(w, "file_offset", a);
+	} else {
+		out_json_str(w, "file_offset", NULL);
+	}
 	out_json_bool(w, "caller_fixup", f->fixup);
 	out_json_close(w);
 }
@@ -114,6 +121,7 @@ static void json_leak(struct out *w, const struct trace_leak *l)
 		out_json_int(w, "tid", l->tid);
 		out_json_str(w, "thread", l->thread);
 		out_json_bool(w, "stack_truncated", !l->has_stack || l->stack.truncated);
+		out_json_str(w, "stack_note", l->has_stack ? trace_stack_note(&l->stack) : NULL);
 		out_json_open(w, "stack", '[');
 		for (size_t i = 0; l->has_stack && i < l->stack.n; i++)
 			json_frame(w, &l->stack.frames[i]);
@@ -154,11 +162,19 @@ static void text_leak(struct out *w, const struct trace_leak *l)
 	else if (l->ended)
 		out_printf(w, " (closed since)");
 	out_printf(w, "\n");
+	if (!l->before_trace)
+		out_printf(w, "      created %s by thread %d (%s)\n", iso_ms(l->created_ms, b, sizeof(b)),
+			   (int)l->tid, out_name(l->thread, cmd, sizeof(cmd)));
+	/* an interpreter's native frames would only show the interpreter */
+	if (l->has_stack && l->stack.interpreter[0]) {
+		out_printf(w, "      ... %s (%s)\n", TRACE_NOTE_INTERPRETER, l->stack.interpreter);
+		return;
+	}
 	for (size_t i = 0; l->has_stack && i < l->stack.n; i++)
 		out_printf(w, "      %s %s%s\n", i ? "<-" : "at", trace_frame_str(&l->stack.frames[i], f, sizeof(f)),
 			   l->stack.frames[i].fixup ? " (caller recovered)" : "");
 	if (l->has_stack && l->stack.truncated)
-		out_printf(w, "      ... stack truncated: no frame pointers\n");
+		out_printf(w, "      ... %s\n", TRACE_NOTE_TRUNCATED);
 }
 
 void trace_out_leak(struct trace_out *t, const struct trace_leak *l)

@@ -90,6 +90,11 @@ static void make_site(struct trace_leak *l)
 		snprintf(l->site, sizeof(l->site), "created before trace started");
 		return;
 	}
+	if (l->has_stack && s->interpreter[0]) {
+		snprintf(l->site, sizeof(l->site), "created by %s() in %s (%s)", how_name(l->how),
+			 s->interpreter, TRACE_NOTE_INTERPRETER);
+		return;
+	}
 	if (!l->has_stack || h >= s->n) {
 		snprintf(l->site, sizeof(l->site), "created by %s(), stack unavailable%s", how_name(l->how),
 			 l->creator_gone ? ": the creating process exited before it was seen" : "");
@@ -104,7 +109,7 @@ static void make_site(struct trace_leak *l)
 	if (s->truncated) {
 		size_t off = strlen(l->site);
 
-		snprintf(l->site + off, sizeof(l->site) - off, " (stack truncated: no frame pointers)");
+		snprintf(l->site + off, sizeof(l->site) - off, " (%s)", TRACE_NOTE_TRUNCATED);
 	}
 }
 

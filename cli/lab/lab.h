@@ -300,6 +300,7 @@ int sc_cures(struct lab *lab);
 int sc_states(struct lab *lab);
 int sc_reconnect(struct lab *lab);
 int sc_timewait(struct lab *lab);
+int sc_timers(struct lab *lab);
 int sc_timewait_knobs(struct lab *lab);
 int sc_keepalive_reuse(struct lab *lab);
 int sc_one_source(struct lab *lab);

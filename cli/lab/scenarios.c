@@ -16,6 +16,8 @@ const struct lab_scenario lab_scenarios[] = {
 		    "simultaneous close paths", sc_states },
 	{ "timewait", "TIME_WAIT lasts 60 s whatever tcp_fin_timeout says, and the end that "
 		      "closes first holds it", sc_timewait },
+	{ "timers", "the waits waited for: a TIME_WAIT ends at 60 s whatever tcp_fin_timeout says; a "
+		    "CLOSE_WAIT, which has no timer, is still there at 65 s (takes 65 s)", sc_timers },
 	{ "timewait-knobs", "what Linux offers instead of a shorter TIME_WAIT: tcp_max_tw_buckets, "
 			    "SO_LINGER {1, 0}, tcp_tw_reuse, IP_BIND_ADDRESS_NO_PORT",
 	  sc_timewait_knobs },

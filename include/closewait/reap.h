@@ -90,6 +90,9 @@ enum cw_ptrace_block {
 				  * PR_SET_DUMPABLE 0): needs CAP_SYS_PTRACE */
 	CW_PTRACE_YAMA,          /* kernel.yama.ptrace_scope forbids it */
 	CW_PTRACE_OTHER,         /* refused for another reason (a security module) */
+	CW_PTRACE_NO_LIST,       /* CAP_SYS_PTRACE held, but not CAP_DAC_READ_SEARCH:
+				  * another user's /proc/PID/fd (mode 0500, its user's)
+				  * cannot be listed, so its sockets' owner stays unknown */
 };
 struct cw_ptrace_denial {
 	enum cw_ptrace_block why;

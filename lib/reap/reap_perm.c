@@ -99,6 +99,9 @@ void cw_ptrace_explain(pid_t pid, uid_t uid, struct cw_ptrace_denial *d)
 	}
 	if (!same_user && !d->cap_sys_ptrace)
 		d->why = CW_PTRACE_OTHER_UID;
+	else if (!same_user && !pid && !have_cap(CAP_DAC_READ_SEARCH))
+		/* an unknown owner: we could not list the fds it might be in */
+		d->why = CW_PTRACE_NO_LIST;
 	else if (!same_group && !d->cap_sys_ptrace)
 		d->why = CW_PTRACE_OTHER_GROUP;
 	else if (ids && !d->cap_sys_ptrace && not_dumpable(pid, tu[1]))

@@ -83,13 +83,14 @@ interrupt() {
 	[[ "$output" == *"states "*"simultaneous"* ]]
 	[[ "$output" == *"reconnect "*"CLOSE_WAIT per reconnection"* ]]
 	[[ "$output" == *"timewait "*"tcp_fin_timeout"* ]]
+	[[ "$output" == *"timers "*"65 s"* ]]
 	[[ "$output" == *"timewait-knobs "*"tcp_tw_reuse"* ]]
 	[[ "$output" == *"other-language "*"python3"* ]]
 	[[ "$output" == *"keepalive-reuse "*"keep-alive"* ]]
 	[[ "$output" == *"one-source "*"HAProxy"* ]]
 	[[ "$output" == *"syn-fin "*"SYN+FIN"* ]]
 	[[ "$output" == *"timewait-syn "*"TIME_WAIT"* ]]
-	[ "${#lines[@]}" -eq 13 ]
+	[ "${#lines[@]}" -eq 14 ]
 	usage_error 'no scenario "nope"' "$CLOSEWAIT" lab nope
 	usage_error 'one scenario at a time' "$CLOSEWAIT" lab leak linger
 }

@@ -271,7 +271,7 @@ CapAmb: $mask" ]
 	fds_back 3 2
 }
 
-@test "reap as nobody, each documented capability dropped alone: root's leaks refused (owner-unknown) and left in CLOSE_WAIT" {
+@test "reap as nobody, each documented capability dropped alone: root's leaks refused (owner-unknown) naming the one dropped, and left in CLOSE_WAIT" {
 	leakers 2 0
 	caps=$(doc_caps reap)
 	for c in ${caps//,/ }; do
@@ -279,6 +279,7 @@ CapAmb: $mask" ]
 		echo "$c dropped: $output"
 		[ "$status" -eq 1 ]
 		[ "$(jq -r '.sockets[].result' <<<"$output" | sort | uniq -c | awk '{ print $1, $2 }')" = "2 owner-unknown" ]
+		[ "$(jq -r '.sockets[].detail' <<<"$output" | grep -c "without CAP_${c^^}")" -eq 2 ]
 		[ "$(count_state close-wait "( sport = :8100 )")" -eq 2 ]
 	done
 	fds_back 2 0
