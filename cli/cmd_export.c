@@ -241,6 +241,7 @@ static void refresh(struct exporter *x)
 	struct cw_census *c = NULL;
 	struct cw_census_opts co = x->co;
 	struct cw_entry_time *entry_times;
+	struct pin_count *counts;
 	struct ports_set ps = { 0 };
 	char *text, *om;
 	size_t len = 0, om_len = 0;
@@ -251,6 +252,9 @@ static void refresh(struct exporter *x)
 	pin_ages_once("export", &co, &entry_times, &x->pins_said);
 	err = cw_census_take(&co, &c);
 	free(entry_times);
+	/* and its per-process counters, published only when readable */
+	x->eo.has_counts = pin_counts(&counts, &x->eo.ncounts) == 0;
+	x->eo.counts = counts;
 
 	x->self.up = !err;
 	x->self.errors_census += err != 0;
@@ -264,6 +268,9 @@ static void refresh(struct exporter *x)
 	om = text ? render(x, c, true, &om_len) : NULL;
 	ports_free(&ps);
 	cw_census_free(c);
+	free(counts);
+	x->eo.counts = NULL;
+	x->eo.has_counts = false;
 	if (!om) {
 		free(text);
 		return; /* out of memory: the last rendering stays */

@@ -69,10 +69,19 @@ static void watch_help(void)
 	       "On a terminal it redraws in place; q or Ctrl-C quits.\n");
 }
 
-/* The view's context: the watch, and how its rows are keyed. */
+/* closewait trace --pin's per-process counters (pin_counts), sorted by
+ * pid; has false: none readable. */
+struct wcounts {
+	bool has;
+	struct pin_count *v;
+	size_t n;
+};
+
+/* The view's context: the watch, how its rows are keyed, and the counters. */
 struct wview {
 	const struct cw_watch *w;
 	enum cw_group_by by;
+	const struct wcounts *counts;
 };
 
 #define ROW(ctx, r) cw_watch_row(((const struct wview *)(ctx))->w, r)
@@ -106,6 +115,27 @@ static void w_growth(void *ctx, size_t r, struct out_val *v)
 static void w_oldest(void *ctx, size_t r, struct out_val *v)
 {
 	age_val(v, &ROW(ctx, r)->oldest);
+}
+
+static int pid_cmp(const void *a, const void *b)
+{
+	const struct pin_count *x = a, *y = b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* A process's counter (arg: 0 entered, 1 left); null when trace does not
+ * count it, or its pins are not readable. */
+static void w_trace_count(void *ctx, size_t r, struct out_val *v)
+{
+	const struct wcounts *k = ((const struct wview *)ctx)->counts;
+	struct pin_count key = { .pid = ROW(ctx, r)->pid };
+	const struct pin_count *e = k && k->has && k->n ? bsearch(&key, k->v, k->n, sizeof(*k->v), pid_cmp)
+							: NULL;
+
+	v->type = OUT_INT;
+	v->null = !e;
+	v->i = e ? (long long)(v->arg ? e->left : e->entered) : 0;
 }
 
 static void w_verdict(void *ctx, size_t r, struct out_val *v)
@@ -250,7 +280,7 @@ static void print_line(struct out *o, const struct watch_opts *wo, const struct 
 {
 	char t[16], age[64], comm[OUT_NAME_LEN];
 	size_t n = cw_watch_count(w);
-	struct wview wv = { w, wo->by };
+	struct wview wv = { w, wo->by, NULL };
 
 	clock_str(t, sizeof(t));
 	out_printf(o, "%s", t);
@@ -276,13 +306,19 @@ static void print_line(struct out *o, const struct watch_opts *wo, const struct 
 }
 
 static void print_json(struct out *o, const struct watch_opts *wo, const struct cw_census *c,
-		       const struct cw_watch *w)
+		       const struct cw_watch *w, const struct wcounts *k)
 {
 	static const char *const by_name[] = { "process", "peer", "local-port", "auto",
 						"unit", "container", "pod", "netns" };
-	struct wview wv = { w, wo->by };
+	struct wview wv = { w, wo->by, k };
 	struct out_col cols[16];
 	size_t n = watch_columns(wo->by, false, cols);
+
+	/* per process: trace's counters (null without them) */
+	if (wo->by == CW_BY_PROCESS) {
+		cols[n++] = (struct out_col){ "close_wait_entered", NULL, false, w_trace_count, 0 };
+		cols[n++] = (struct out_col){ "close_wait_left", NULL, false, w_trace_count, 1 };
+	}
 
 	out_json_open(o, NULL, '{');
 	out_json_int(o, "version", 1);
@@ -304,7 +340,7 @@ static void print_frame(struct out *o, const struct watch_opts *wo, const struct
 	char t[16], iv[32], st[32], *text = NULL;
 	size_t len = 0;
 	FILE *mem = open_memstream(&text, &len);
-	struct wview wv = { w, wo->by };
+	struct wview wv = { w, wo->by, NULL };
 	struct out_col cols[16];
 	size_t ncols = watch_columns(wo->by, true, cols);
 	struct out *f;
@@ -388,6 +424,7 @@ static int one_round(struct cw_watch *w, struct out *o, const struct watch_opts 
 {
 	struct cw_census_opts co = wo->co;
 	struct cw_entry_time *entry_times;
+	struct wcounts k = { 0 };
 	struct cw_census *c;
 	int err;
 
@@ -399,16 +436,22 @@ static int one_round(struct cw_watch *w, struct out *o, const struct watch_opts 
 	free(entry_times);
 	if (err)
 		return err;
+	if (wo->json && !wo->tty && wo->by == CW_BY_PROCESS) {
+		k.has = pin_counts(&k.v, &k.n) == 0;
+		if (k.n)
+			qsort(k.v, k.n, sizeof(*k.v), pid_cmp);
+	}
 	err = cw_watch_update(w, c);
 	if (!err) {
 		if (wo->tty)
 			print_frame(o, wo, w);
 		else if (wo->json)
-			print_json(o, wo, c, w);
+			print_json(o, wo, c, w, &k);
 		else
 			print_line(o, wo, w);
 		out_flush(o);
 	}
+	free(k.v);
 	cw_census_free(c);
 	return err;
 }

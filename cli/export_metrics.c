@@ -23,6 +23,8 @@ struct group {
 	uint64_t oldest_min_ms;
 	bool has_fds;                 /* fds: of the fullest process seen */
 	struct export_fds fds;
+	bool counted;                 /* a process of it has trace's counters: */
+	uint64_t entered, left;       /* their sums */
 };
 
 /* An open-addressing index over a vector's entries (slot: 1 + the entry's
@@ -250,10 +252,56 @@ static void account(struct group *g, const struct cw_census *c, size_t i)
 	g->age_known |= a.known;
 }
 
+static int count_cmp(const void *a, const void *b)
+{
+	const struct pin_count *x = a, *y = b;
+
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* trace's counters, sorted by pid, each added to its process's group once. */
+struct counts {
+	struct pin_count *v;
+	bool *added;
+	size_t n;
+};
+
+static int counts_init(struct counts *k, const struct export_opts *o)
+{
+	k->n = o->has_counts ? o->ncounts : 0;
+	if (!k->n)
+		return 0;
+	k->v = malloc(k->n * sizeof(*k->v));
+	k->added = calloc(k->n, sizeof(*k->added));
+	if (!k->v || !k->added)
+		return -ENOMEM;
+	memcpy(k->v, o->counts, k->n * sizeof(*k->v));
+	qsort(k->v, k->n, sizeof(*k->v), count_cmp);
+	return 0;
+}
+
+/* A process's counters into its group, the first time one of its sockets
+ * is met. */
+static void add_counts(struct counts *k, struct group *g, pid_t pid)
+{
+	struct pin_count key = { .pid = pid }, *e;
+	size_t at;
+
+	if (!k->n || !(e = bsearch(&key, k->v, k->n, sizeof(*k->v), count_cmp)))
+		return;
+	at = (size_t)(e - k->v);
+	if (k->added[at])
+		return;
+	k->added[at] = true;
+	g->counted = true;
+	g->entered += e->entered;
+	g->left += e->left;
+}
+
 /* Every process holding a socket the filter keeps, and every CLOSE_WAIT
  * socket no process holds. */
 static int collect(const struct cw_census *c, const struct export_opts *o, struct groups *g,
-		   struct fd_cache *fc)
+		   struct fd_cache *fc, struct counts *k)
 {
 	char labels[LABELS_MAX];
 	struct cw_filter f;
@@ -281,8 +329,10 @@ static int collect(const struct cw_census *c, const struct export_opts *o, struc
 			return -ENOMEM;
 		gr->unaccepted = cw_census_owner_kind(c, i) == CW_UNACCEPTED;
 		account(gr, c, i);
-		if (cw_census_owner_kind(c, i) == CW_OWNED)
+		if (cw_census_owner_kind(c, i) == CW_OWNED) {
 			fullest(gr, fds_of(fc, o, cw_census_owner(c, i, 0)->pid));
+			add_counts(k, gr, cw_census_owner(c, i, 0)->pid);
+		}
 	}
 	return 0;
 }
@@ -328,6 +378,9 @@ static void fold(struct groups *g, size_t top)
 		other.age_known |= r->age_known;
 		if (r->has_fds)
 			fullest(&other, &r->fds);
+		other.counted |= r->counted;
+		other.entered += r->entered;
+		other.left += r->left;
 	}
 	g->v[top] = other;
 	g->n = top + 1;
@@ -352,6 +405,24 @@ static void family(FILE *out, const char *name, const char *type, const char *he
 static void sample(FILE *out, const char *name, const char *labels, double v)
 {
 	fprintf(out, "%s%s%s%s %.15g\n", name, *labels ? "{" : "", labels, *labels ? "}" : "", v);
+}
+
+/* trace's counters, for the groups with a traced process. */
+static void print_counts(FILE *out, const struct groups *g, bool om)
+{
+	family_of(out, "closewait_close_wait_entered_total", "counter",
+		  "Sockets of the group's processes that entered CLOSE_WAIT while closewait trace "
+		  "--pin traced them (the sum over its live processes: drops when one exits).", om);
+	for (size_t k = 0; k < g->n; k++)
+		if (g->v[k].counted)
+			sample(out, "closewait_close_wait_entered_total", g->v[k].labels,
+			       (double)g->v[k].entered);
+	family_of(out, "closewait_close_wait_left_total", "counter",
+		  "Of those, the sockets that left CLOSE_WAIT: closed by the program, reset or "
+		  "aborted.", om);
+	for (size_t k = 0; k < g->n; k++)
+		if (g->v[k].counted)
+			sample(out, "closewait_close_wait_left_total", g->v[k].labels, (double)g->v[k].left);
 }
 
 static void print_groups(FILE *out, const struct groups *g)
@@ -516,20 +587,27 @@ int export_render(FILE *out, const struct cw_census *c, const struct export_opts
 {
 	struct groups g = { 0 };
 	struct fd_cache fc = { 0 };
+	struct counts k = { 0 };
 	int err = 0;
 
 	print_self(out, c, self, o->openmetrics);
 	if (!c)
 		goto end;
 	print_states(out, c, o->per_netns);
-	err = collect(c, o, &g, &fc);
+	err = counts_init(&k, o);
+	if (!err)
+		err = collect(c, o, &g, &fc, &k);
 	if (!err) {
 		if (g.n)
 			qsort(g.v, g.n, sizeof(*g.v), group_cmp);
 		fold(&g, o->top);
 		print_groups(out, &g);
+		if (o->has_counts)
+			print_counts(out, &g, o->openmetrics);
 		err = print_dests(out, o);
 	}
+	free(k.v);
+	free(k.added);
 	free(g.v);
 	free(g.ix.slot);
 	free(fc.v);

@@ -14,6 +14,7 @@
 #include "closewait/census_filter.h"
 #include "closewait/census_group.h"
 #include "closewait/census_ports.h"
+#include "pin_ages.h"
 
 /* A process's fds: how many are open, and its soft RLIMIT_NOFILE. */
 struct export_fds {
@@ -42,6 +43,12 @@ struct export_opts {
 	void *fds_arg;
 	bool openmetrics;             /* OpenMetrics 1.0 text (counters' families without
 				       * _total, # EOF at the end) rather than Prometheus 0.0.4 */
+	/* closewait trace --pin's per-process counters (pin_counts), any
+	 * order; has_counts false: no trace instance's were readable, and the
+	 * two counter families are left out. */
+	bool has_counts;
+	const struct pin_count *counts;
+	size_t ncounts;
 };
 
 /* The exporter's own figures. */

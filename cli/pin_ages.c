@@ -38,3 +38,33 @@ void pin_ages_once(const char *cmd, struct cw_census_opts *co, struct cw_entry_t
 	(void)cmd, (void)co, (void)said;
 #endif
 }
+
+int pin_counts(struct pin_count **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+#ifdef CW_HAVE_TRACE
+	struct trace_pin_count *v;
+	size_t len, instances;
+	int err = trace_pins_counts(CW_PIN_ROOT, &v, &len, &instances);
+
+	if (err)
+		return err;
+	if (!instances) {
+		free(v);
+		return -ENOENT;
+	}
+	*out = len ? malloc(len * sizeof(**out)) : NULL;
+	if (len && !*out) {
+		free(v);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < len; i++)
+		(*out)[i] = (struct pin_count){ v[i].pid, v[i].entered, v[i].left };
+	*n = len;
+	free(v);
+	return 0;
+#else
+	return -ENOENT;
+#endif
+}

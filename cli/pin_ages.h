@@ -5,6 +5,9 @@
 #define CW_PIN_AGES_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "closewait/census.h"
 
@@ -19,5 +22,19 @@ void pin_ages(const char *cmd, struct cw_census_opts *co, struct cw_entry_time *
  * *said is false (it is then set). */
 void pin_ages_once(const char *cmd, struct cw_census_opts *co, struct cw_entry_time **table,
 		   bool *said);
+
+/* A process closewait trace --pin counts: its sockets (those it accepted
+ * or connected while traced) that entered CLOSE_WAIT and that left it. */
+struct pin_count {
+	pid_t pid;
+	uint64_t entered, left;
+};
+
+/* The counters of the processes that still run, from every live trace
+ * instance's pins, in a malloc'd array the caller frees. 0 when at least
+ * one live instance keeps counters (*n may still be 0); -ENOENT when none
+ * does (or this build has no trace); -EPERM or -EACCES when the pins are
+ * not readable (pin_ages_once says so). */
+int pin_counts(struct pin_count **out, size_t *n);
 
 #endif

@@ -2,7 +2,8 @@
 /* closewait trace, kernel side: records each TCP socket the selected
  * processes accept or connect (when, who, the user stack), then when it
  * enters and leaves CLOSE_WAIT and when its EOF is read; deletes the record
- * when the socket closes. Tracepoints only (no kprobes or fentry here):
+ * when the socket closes. Counts, per process, the sockets it made that
+ * entered CLOSE_WAIT and that left it. Tracepoints only (no kprobes or fentry here):
  * tp_btf for the sock and tcp ones, classic ones for the three syscalls (a
  * raw sys_exit hook would run on every syscall of the host). CO-RE: built
  * against the running kernel's BTF, relocated at load. */
@@ -42,6 +43,14 @@ struct {
 	__type(value, struct cw_trace_rec);
 } socks SEC(".maps");
 
+/* Per traced process: its sockets that entered and left CLOSE_WAIT. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CW_TRACE_MAX_PROCS);
+	__type(key, struct cw_trace_proc_key);
+	__type(value, struct cw_trace_proc_count);
+} procs SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
 	__uint(max_entries, CW_TRACE_MAX_STACKS);
@@ -62,6 +71,28 @@ static __always_inline void count(__u32 which)
 
 	if (v)
 		*v += 1;
+}
+
+/* One more socket of r's creating process entered (or left) CLOSE_WAIT.
+ * A socket not seen created names no process: not counted. The entry is
+ * made when the process's first socket is recorded, never here: a socket
+ * its exit closes, or one a child still holds, would bring back the entry
+ * of a process that exited. The state hooks run in softirq on any CPU: the
+ * additions are atomic. */
+static __always_inline void count_proc(const struct cw_trace_rec *r, bool entered)
+{
+	struct cw_trace_proc_key k = { .pid = r->pid, .start_ns = r->start_ns };
+	struct cw_trace_proc_count *c;
+
+	if (r->how == CW_HOW_NONE || !r->pid)
+		return;
+	c = bpf_map_lookup_elem(&procs, &k);
+	if (!c)
+		return;
+	if (entered)
+		__sync_fetch_and_add(&c->entered, 1);
+	else
+		__sync_fetch_and_add(&c->left, 1);
 }
 
 /* p's number in trace's pid namespace; 0 when p is not in it. Trace
@@ -161,6 +192,7 @@ static __always_inline int record(void *ctx, int fd, __u32 how)
 	struct sock *sk;
 	__u64 key, pid_tgid = task_pid_tgid(task);
 	__u64 inode = 0;
+	bool late_entry;
 
 	if (!selected(task, pid_tgid))
 		return 0;
@@ -184,16 +216,26 @@ static __always_inline int record(void *ctx, int fd, __u32 how)
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	bpf_probe_read_user(&rec.fixup, sizeof(rec.fixup), (void *)PT_REGS_SP_CORE(regs));
 	old = bpf_map_lookup_elem(&socks, &key);
+	/* it entered CLOSE_WAIT in the accept queue, before its process was
+	 * known: counted now, once (a record that names a process already
+	 * counted it). Read before the update, which frees the old entry. */
+	late_entry = old && old->how == CW_HOW_NONE && old->close_wait_ns && !old->left_close_wait_ns;
 	if (old) {
 		rec.close_wait_ns = old->close_wait_ns;
 		rec.left_close_wait_ns = old->left_close_wait_ns;
 		rec.left_state = old->left_state;
 		rec.eof_ns = old->eof_ns;
 	}
+	/* the process's counters exist from its first socket, at 0: a
+	 * counter series that appears at 1 hides its first increase */
+	bpf_map_update_elem(&procs, &(struct cw_trace_proc_key){ .pid = rec.pid, .start_ns = rec.start_ns },
+			    &(struct cw_trace_proc_count){}, BPF_NOEXIST);
 	if (bpf_map_update_elem(&socks, &key, &rec, BPF_ANY))
 		count(CW_STAT_UPDATE_FAILED);
 	else if (!old)
 		count(CW_STAT_INSERTED);
+	else if (late_entry)
+		count_proc(&rec, true);
 	return 0;
 }
 
@@ -224,17 +266,21 @@ SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(cw_set_state, const struct sock *sk, const int oldstate, const int newstate)
 {
 	__u64 key = (__u64)sk;
-	struct cw_trace_rec *r;
+	struct cw_trace_rec *r = bpf_map_lookup_elem(&socks, &key);
 
+	/* closed (LAST_ACK), or reset or aborted (CLOSE); counted only where
+	 * its entry was: the record names a process and saw the entry */
+	if (r && oldstate == TCP_CLOSE_WAIT && newstate != TCP_CLOSE_WAIT && r->close_wait_ns)
+		count_proc(r, false);
 	if (newstate == TCP_CLOSE) {
 		if (!bpf_map_delete_elem(&socks, &key))
 			count(CW_STAT_DELETED);
 		return 0;
 	}
-	r = bpf_map_lookup_elem(&socks, &key);
 	if (newstate == TCP_CLOSE_WAIT) {
 		if (r) {
 			r->close_wait_ns = bpf_ktime_get_ns();
+			count_proc(r, true);
 			return 0;
 		}
 		struct cw_trace_rec rec = {};
@@ -269,6 +315,23 @@ int BPF_PROG(cw_destroy, struct sock *sk)
 
 	if (!bpf_map_delete_elem(&socks, &key))
 		count(CW_STAT_DELETED);
+	return 0;
+}
+
+/* A process's counters go with it: when its last thread exits (a pid
+ * reused later is another key anyway; this keeps the map to live
+ * processes). */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(cw_exit, struct task_struct *task)
+{
+	struct cw_trace_proc_key k = {};
+
+	if (BPF_CORE_READ(task, signal, live.counter))
+		return 0;
+	k.pid = (__u32)(task_pid_tgid(task) >> 32);
+	k.start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	if (k.pid)
+		bpf_map_delete_elem(&procs, &k);
 	return 0;
 }
 

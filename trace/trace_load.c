@@ -188,6 +188,11 @@ int trace_bpf_socks_fd(struct trace_bpf *t)
 	return bpf_map__fd(t->skel->maps.socks);
 }
 
+int trace_bpf_procs_fd(struct trace_bpf *t)
+{
+	return bpf_map__fd(t->skel->maps.procs);
+}
+
 int trace_bpf_records(struct trace_bpf *t, struct trace_entry **out, size_t *n)
 {
 	int fd = bpf_map__fd(t->skel->maps.socks);

@@ -42,6 +42,9 @@ struct trace_entry {
 };
 /* The records map's fd (for pinning it), valid while t lives. */
 int trace_bpf_socks_fd(struct trace_bpf *t);
+/* The per-process counters map's fd (struct cw_trace_proc_key to struct
+ * cw_trace_proc_count; for pinning it), valid while t lives. */
+int trace_bpf_procs_fd(struct trace_bpf *t);
 /* Every record, in a malloc'd array the caller frees. 0 or -errno. */
 int trace_bpf_records(struct trace_bpf *t, struct trace_entry **out, size_t *n);
 /* Stack id's frames (user addresses, innermost first) into ips; the number

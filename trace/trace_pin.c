@@ -1,12 +1,14 @@
-/* closewait trace --pin: pins its records map with an owner map beside it,
- * detects and replaces a killed instance's pins, removes its own at exit;
- * and reads every live instance's entry times for scan. The maps are
+/* closewait trace --pin: pins its records and counters maps with an owner
+ * map beside them, detects and replaces a killed instance's pins, removes
+ * its own at exit; and reads every live instance's entry times and
+ * counters for scan, watch and export. The maps are
  * pinned, never the programs: those go when trace's fds close, even on
  * SIGKILL, and a killed instance's maps stop changing. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +118,7 @@ static int pin_owner(const char *path)
 	return err;
 }
 
-int trace_pin(int socks_fd, const char *dir, struct trace_err *e)
+int trace_pin(int socks_fd, int procs_fd, const char *dir, struct trace_err *e)
 {
 	char path[PATH_MAX], parent[PATH_MAX], *slash;
 	struct statfs fs;
@@ -171,6 +173,12 @@ int trace_pin(int socks_fd, const char *dir, struct trace_err *e)
 		trace_unpin(dir);
 		return pin_fail(e, err, "pinning", path);
 	}
+	snprintf(path, sizeof(path), "%s/procs", dir);
+	if (bpf_obj_pin(procs_fd, path)) {
+		err = -errno;
+		trace_unpin(dir);
+		return pin_fail(e, err, "pinning", path);
+	}
 	return 0;
 }
 
@@ -180,50 +188,25 @@ void trace_unpin(const char *dir)
 
 	snprintf(path, sizeof(path), "%s/socks", dir);
 	unlink(path);
+	snprintf(path, sizeof(path), "%s/procs", dir);
+	unlink(path);
 	snprintf(path, sizeof(path), "%s/owner", dir);
 	unlink(path);
 	rmdir(dir);
 }
 
-/* Appends the CLOSE_WAIT entries of one instance's socks map. */
-static int read_socks(int fd, struct cw_entry_time **v, size_t *len, size_t *cap)
+/* The map named map of every live instance under root, handed to fn(fd,
+ * arg); *instances: how many had it. 0, -EPERM or -EACCES when pins are
+ * there but not readable, or fn's or an -errno. */
+static int each_instance(const char *root, const char *map, int (*fn)(int fd, void *arg), void *arg,
+			 size_t *instances)
 {
-	struct cw_trace_rec rec;
-	__u64 key, next;
-	void *prev = NULL;
-
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		/* a record deleted between the two calls is simply not listed */
-		if (bpf_map_lookup_elem(fd, &next, &rec) || !rec.close_wait_ns || rec.left_close_wait_ns ||
-		    !rec.inode)
-			continue;
-		if (*len == *cap) {
-			size_t ncap = *cap ? 2 * *cap : 256;
-			struct cw_entry_time *nv = realloc(*v, ncap * sizeof(**v));
-
-			if (!nv)
-				return -ENOMEM;
-			*v = nv;
-			*cap = ncap;
-		}
-		(*v)[(*len)++] = (struct cw_entry_time){ .inode = rec.inode, .mono_ns = rec.close_wait_ns };
-	}
-	return 0;
-}
-
-int trace_pins_read(const char *root, struct cw_entry_time **out, size_t *n)
-{
-	struct cw_entry_time *v = NULL;
-	size_t len = 0, cap = 0;
 	char dir[PATH_MAX], path[PATH_MAX + 8];
 	struct dirent *de;
 	DIR *d;
 	int err = 0;
 
-	*out = NULL;
-	*n = 0;
+	*instances = 0;
 	d = opendir(root);
 	/* no instance ever pinned, or a bpffs we may not even list (systemd
 	 * mounts /sys/fs/bpf 0700): nothing tells us pins exist */
@@ -238,27 +221,169 @@ int trace_pins_read(const char *root, struct cw_entry_time **out, size_t *n)
 		snprintf(dir, sizeof(dir), "%s/%s", root, de->d_name);
 		alive = owner_alive(dir, &pid);
 		if (alive <= 0) {
-			/* no CAP_BPF reads no pin at all: say so, not "none" */
+			/* no CAP_BPF reads no pin at all: say so, not "none";
+			 * stale instances are skipped (nothing updates them) */
 			if (alive == -EPERM || alive == -EACCES)
 				err = alive;
 			continue;
 		}
-		snprintf(path, sizeof(path), "%s/socks", dir);
+		snprintf(path, sizeof(path), "%s/%s", dir, map);
 		fd = bpf_obj_get(path);
 		if (fd < 0) {
+			/* absent: an instance of a closewait without counters */
 			if (errno == EPERM || errno == EACCES)
 				err = -errno;
 			continue;
 		}
-		err = read_socks(fd, &v, &len, &cap);
+		++*instances;
+		err = fn(fd, arg);
 		close(fd);
 	}
 	closedir(d);
+	return err;
+}
+
+struct entry_times {
+	struct cw_entry_time *v;
+	size_t len, cap;
+};
+
+/* Appends the CLOSE_WAIT entries of one instance's socks map. */
+static int read_socks(int fd, void *arg)
+{
+	struct entry_times *t = arg;
+	struct cw_trace_rec rec;
+	__u64 key, next;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		/* a record deleted between the two calls is simply not listed */
+		if (bpf_map_lookup_elem(fd, &next, &rec) || !rec.close_wait_ns || rec.left_close_wait_ns ||
+		    !rec.inode)
+			continue;
+		if (t->len == t->cap) {
+			size_t ncap = t->cap ? 2 * t->cap : 256;
+			struct cw_entry_time *nv = realloc(t->v, ncap * sizeof(*nv));
+
+			if (!nv)
+				return -ENOMEM;
+			t->v = nv;
+			t->cap = ncap;
+		}
+		t->v[t->len++] = (struct cw_entry_time){ .inode = rec.inode, .mono_ns = rec.close_wait_ns };
+	}
+	return 0;
+}
+
+int trace_pins_read(const char *root, struct cw_entry_time **out, size_t *n)
+{
+	struct entry_times t = { 0 };
+	size_t instances;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	err = each_instance(root, "socks", read_socks, &t, &instances);
 	if (err) {
-		free(v);
+		free(t.v);
 		return err;
 	}
-	*out = v;
+	*out = t.v;
+	*n = t.len;
+	return 0;
+}
+
+struct count_entry {
+	struct cw_trace_proc_key k;
+	struct cw_trace_proc_count c;
+};
+
+struct counts {
+	struct count_entry *v;
+	size_t n, cap;
+};
+
+/* Appends one instance's counters. */
+static int read_procs(int fd, void *arg)
+{
+	struct counts *v = arg;
+	struct cw_trace_proc_key key, next;
+	struct cw_trace_proc_count c;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &next, &c))
+			continue; /* gone with its process meanwhile */
+		if (v->n == v->cap) {
+			size_t ncap = v->cap ? 2 * v->cap : 64;
+			struct count_entry *nv = realloc(v->v, ncap * sizeof(*nv));
+
+			if (!nv)
+				return -ENOMEM;
+			v->v = nv;
+			v->cap = ncap;
+		}
+		v->v[v->n++] = (struct count_entry){ next, c };
+	}
+	return 0;
+}
+
+/* By process, the larger counts first. */
+static int count_cmp(const void *a, const void *b)
+{
+	const struct count_entry *x = a, *y = b;
+
+	if (x->k.pid != y->k.pid)
+		return x->k.pid < y->k.pid ? -1 : 1;
+	if (x->k.start_ns != y->k.start_ns)
+		return x->k.start_ns < y->k.start_ns ? -1 : 1;
+	return (x->c.entered < y->c.entered) - (x->c.entered > y->c.entered);
+}
+
+/* Whether the process pid that started at start_ns (CLOCK_BOOTTIME, as the
+ * eBPF side reads it) still runs: /proc counts the start in clock ticks. */
+static bool proc_alive(pid_t pid, uint64_t start_ns)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+	uint64_t start = trace_pid_start(pid);
+
+	return start && hz > 0 && start == start_ns / (1000000000u / (uint64_t)hz);
+}
+
+int trace_pins_counts(const char *root, struct trace_pin_count **out, size_t *n, size_t *instances)
+{
+	struct counts v = { 0 };
+	struct trace_pin_count *r = NULL;
+	size_t len = 0;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	err = each_instance(root, "procs", read_procs, &v, instances);
+	if (!err && v.n && !(r = malloc(v.n * sizeof(*r))))
+		err = -ENOMEM;
+	if (!err && v.n)
+		qsort(v.v, v.n, sizeof(*v.v), count_cmp);
+	for (size_t i = 0; !err && i < v.n; i++) {
+		const struct count_entry *e = &v.v[i];
+
+		/* the same process counted by another instance: the larger
+		 * counts, first, are kept */
+		if (i && v.v[i - 1].k.pid == e->k.pid && v.v[i - 1].k.start_ns == e->k.start_ns)
+			continue;
+		if (proc_alive((pid_t)e->k.pid, e->k.start_ns))
+			r[len++] = (struct trace_pin_count){ (pid_t)e->k.pid, e->c.entered, e->c.left };
+	}
+	free(v.v);
+	if (err) {
+		free(r);
+		return err;
+	}
+	*out = r;
 	*n = len;
 	return 0;
 }

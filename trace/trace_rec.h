@@ -21,6 +21,12 @@
  * [sp+0] single-threaded, [sp+40] multi-threaded). */
 #define CW_TRACE_FIXUP_WORDS 8
 #define CW_TRACE_COMM_LEN 16
+/* Processes with counters at once (an LRU hash keyed by struct
+ * cw_trace_proc_key; 32 bytes an entry with the key, about 0.5 MiB with
+ * the hash's overhead). A process's entry goes when it exits; past this
+ * many live processes the least recently counted one loses its counts
+ * (they start again from 0, which Prometheus reads as a counter reset). */
+#define CW_TRACE_MAX_PROCS 16384
 
 enum cw_trace_how {
 	CW_HOW_NONE,                  /* not seen created: entered CLOSE_WAIT while traced */
@@ -34,6 +40,25 @@ enum cw_trace_stat {
 	CW_STAT_NO_STACK,             /* creations whose stack could not be stored */
 	CW_STAT_UPDATE_FAILED,        /* records the map refused */
 	CW_STAT_COUNT
+};
+
+/* A traced process: its tgid in trace's pid namespace and its start time
+ * (the record's start_ns): a later process with the same pid is another
+ * key. */
+struct cw_trace_proc_key {
+	__u32 pid;
+	__u32 pad;
+	__u64 start_ns;
+};
+
+/* Its sockets that entered CLOSE_WAIT and left it (closed: LAST_ACK; reset
+ * or aborted: CLOSE) while trace ran, counted for the process that
+ * accepted or connected them while traced (a socket made before trace
+ * started is counted nowhere: its process is not known). Monotonic for
+ * the life of the trace instance. */
+struct cw_trace_proc_count {
+	__u64 entered;
+	__u64 left;
 };
 
 struct cw_trace_rec {

@@ -416,7 +416,7 @@ int trace_run(const struct trace_opts *o)
 		fprintf(stderr, "closewait trace: %s\n", e.msg);
 		return e.privilege ? 2 : 1;
 	}
-	if (o->pin && trace_pin(trace_bpf_socks_fd(t.bpf), o->pin, &e)) {
+	if (o->pin && trace_pin(trace_bpf_socks_fd(t.bpf), trace_bpf_procs_fd(t.bpf), o->pin, &e)) {
 		fprintf(stderr, "closewait trace: %s\n", e.msg);
 		trace_bpf_close(t.bpf);
 		return e.privilege ? 2 : 1;

@@ -68,7 +68,7 @@ NOBODY=(--reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-se
 	# a second instance, so that "once" means once for all of them
 	bg nsenter -t "$HOLDER" -m "$CW" trace --pin t2 --grace 1h --interval 1s --json >/dev/null 2>&1
 	second=$LAST_PID
-	wait_until "$(slack_ms 10000)" '[ "$(pins t2)" = "owner socks" ]'
+	wait_until "$(slack_ms 10000)" '[ "$(pins t2)" = "owner procs socks" ]'
 	out=$("$T/cw_clients" 127.0.0.1 8500 1 --send hello)
 	read -r _ c0 c1 <<<"$out"
 	wait_until "$(slack_ms 8000)" '[ "$(scan_json "${NOBODY[@]}" | jq -r ".sockets[0].age_exact")" = false ]'
@@ -107,7 +107,7 @@ NOBODY=(--reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-se
 @test "the pins and the programs go when trace ends at SIGTERM and at SIGINT" {
 	for sig in TERM INT; do
 		pinned "t-$sig" --json
-		[ "$(pins "t-$sig")" = "owner socks" ]
+		[ "$(pins "t-$sig")" = "owner procs socks" ]
 		# its programs, those that use its pinned map (other tests'
 		# traces may run beside it)
 		map=$(inns bpftool map show pinned "$ROOT/t-$sig/socks" -j | jq .id)
@@ -130,19 +130,19 @@ NOBODY=(--reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-se
 	pinned t1
 	old=$TRACER
 	stop_pid "$TRACER" KILL
-	[ "$(pins t1)" = "owner socks" ]
+	[ "$(pins t1)" = "owner procs socks" ]
 	"$T/cw_clients" 127.0.0.1 8500 1 --send hello >/dev/null
 	wait_until "$(slack_ms 4000)" '[ "$(scan_json | jq -r ".sockets | length")" -eq 1 ]'
 	[ "$(scan_json | jq -r '.sockets[0].age_source')" = census ]
 	[ ! -s "$BATS_TEST_TMPDIR/scan.err" ]
 	pinned t1 --json
-	[ "$(pins t1)" = "owner socks" ]
+	[ "$(pins t1)" = "owner procs socks" ]
 	pid=$(owner_pid t1)
 	[ "$pid" -eq "$TRACER" ]
 	[ "$pid" -ne "$old" ]
 	run -1 inns "$CW" trace --pin t1 --duration 1s
 	[[ "$output" == *"--pin: /sys/fs/bpf/closewait/t1 is in use by another closewait trace (pid $TRACER)"* ]]
-	[ "$(pins t1)" = "owner socks" ]
+	[ "$(pins t1)" = "owner procs socks" ]
 	stop_pid "$TRACER"
 	[ "$STOP_STATUS" -eq 0 ]
 	[ -z "$(pins)" ]

@@ -18,3 +18,8 @@ cw_c_test(unit_export_metrics SOURCES unit/export_metrics.c ${CENSUS_FIX}
           ${PROJECT_SOURCE_DIR}/cli/export_metrics.c ${PROJECT_SOURCE_DIR}/cli/out.c LABELS unit)
 target_include_directories(unit_export_metrics PRIVATE ${PROJECT_SOURCE_DIR}/cli)
 target_compile_definitions(unit_export_metrics PRIVATE CW_TESTS_DIR="${CMAKE_CURRENT_SOURCE_DIR}")
+# closewait export's counters from closewait trace --pin (cli/export_metrics.c).
+cw_c_test(unit_export_counts SOURCES unit/export_counts.c ${CENSUS_FIX}
+          ${PROJECT_SOURCE_DIR}/cli/export_metrics.c ${PROJECT_SOURCE_DIR}/cli/out.c LABELS unit)
+target_include_directories(unit_export_counts PRIVATE ${PROJECT_SOURCE_DIR}/cli)
+target_compile_definitions(unit_export_counts PRIVATE CW_TESTS_DIR="${CMAKE_CURRENT_SOURCE_DIR}")
