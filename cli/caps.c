@@ -1,4 +1,5 @@
 #include "caps.h"
+#include "closewait/census.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -44,4 +45,13 @@ void caps_unreadable_note(unsigned n, char *buf, size_t len)
 		snprintf(buf + w, len - (size_t)w, " Reading other users' processes needs "
 			 "CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH: closewait lacks %s%s%s.", caps[0],
 			 k > 1 ? " and " : "", k > 1 ? caps[1] : "");
+}
+
+bool caps_unreadable_first(const struct cw_census *c, bool *said, char *buf, size_t len)
+{
+	if (*said || !c || !cw_census_unreadable(c))
+		return false;
+	*said = true;
+	caps_unreadable_note(cw_census_unreadable(c), buf, len);
+	return true;
 }

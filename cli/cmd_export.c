@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "caps.h"
 #include "cli.h"
 #include "closewait/addr.h"
 #include "closewait/census.h"
@@ -110,6 +111,7 @@ struct exporter {
 	uint64_t at_ms;
 	bool fresh;
 	bool pins_said;               /* closewait trace's pins said not readable */
+	bool unreadable_said;         /* processes said not readable (once) */
 	struct export_self self;
 };
 
@@ -243,7 +245,7 @@ static void refresh(struct exporter *x)
 	struct cw_entry_time *entry_times;
 	struct pin_count *counts;
 	struct ports_set ps = { 0 };
-	char *text, *om;
+	char *text, *om, note[320];
 	size_t len = 0, om_len = 0;
 	uint64_t t0 = cli_now_ms();
 	int err;
@@ -252,6 +254,8 @@ static void refresh(struct exporter *x)
 	pin_ages_once("export", &co, &entry_times, &x->pins_said);
 	err = cw_census_take(&co, &c);
 	free(entry_times);
+	if (!err && caps_unreadable_first(c, &x->unreadable_said, note, sizeof(note)))
+		cli_warn("export", "%s", note);
 	/* and its per-process counters, published only when readable */
 	x->eo.has_counts = pin_counts(&counts, &x->eo.ncounts) == 0;
 	x->eo.counts = counts;

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "closewait/census_watch.h"
 #include "age_view.h"
+#include "caps.h"
 #include "owners_src.h"
 #include "pin_ages.h"
 #include "filter_opts.h"
@@ -417,8 +418,9 @@ static bool wait_until(uint64_t deadline, bool keys)
 	return false;
 }
 
-/* Whether watch said that closewait trace's pins are not readable. */
-static bool pins_said;
+/* Whether watch said that closewait trace's pins are not readable, and
+ * that processes could not be read. */
+static bool pins_said, unreadable_said;
 
 static int one_round(struct cw_watch *w, struct out *o, const struct watch_opts *wo)
 {
@@ -426,6 +428,7 @@ static int one_round(struct cw_watch *w, struct out *o, const struct watch_opts 
 	struct cw_entry_time *entry_times;
 	struct wcounts k = { 0 };
 	struct cw_census *c;
+	char note[320];
 	int err;
 
 	co.states = CW_STATE_BIT(CW_TCP_CLOSE_WAIT);
@@ -436,6 +439,8 @@ static int one_round(struct cw_watch *w, struct out *o, const struct watch_opts 
 	free(entry_times);
 	if (err)
 		return err;
+	if (caps_unreadable_first(c, &unreadable_said, note, sizeof(note)))
+		cli_warn("watch", "%s", note);
 	if (wo->json && !wo->tty && wo->by == CW_BY_PROCESS) {
 		k.has = pin_counts(&k.v, &k.n) == 0;
 		if (k.n)
