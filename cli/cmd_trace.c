@@ -7,10 +7,23 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "cli.h"
 #include "filter_opts.h"
 #ifdef CW_HAVE_TRACE
 #include "trace.h"
+#endif
+
+#ifdef CW_HAVE_TRACE
+/* A process trace cannot read is one whose sockets it cannot follow. */
+static void say_unreadable(const struct cw_census *c)
+{
+	char note[320];
+	bool said = false;
+
+	if (caps_unreadable_first(c, &said, note, sizeof(note)))
+		cli_warn("trace", "%s Their leaks are not reported.", note);
+}
 #endif
 
 enum { OPT_GRACE = 0x300, OPT_INTERVAL, OPT_JSON, OPT_DURATION, OPT_PIN, OPT_HELP };
@@ -120,6 +133,7 @@ int cmd_trace(int argc, char **argv)
 		.duration_ms = duration_ms,
 		.json = json || !isatty(STDOUT_FILENO),
 		.pin = pin,
+		.on_unreadable = say_unreadable,
 		.no_recv_length = getenv("CLOSEWAIT_TRACE_NO_RECV_LENGTH") &&
 				  strcmp(getenv("CLOSEWAIT_TRACE_NO_RECV_LENGTH"), "0"),
 	};

@@ -10,6 +10,7 @@
 #include "closewait/census.h"
 #include "closewait/census_filter.h"
 
+struct cw_census;
 struct trace_opts {
 	/* The selection, as scan's: --pid, --comm, --unit, --container, --pod
 	 * (the filter; pid and comm are applied in the kernel too) and --net,
@@ -25,6 +26,10 @@ struct trace_opts {
 	bool json;                    /* JSON lines (--json, or stdout is not a terminal) */
 	bool no_recv_length;          /* CLOSEWAIT_TRACE_NO_RECV_LENGTH: EOF times off */
 	const char *pin;              /* --pin: the directory its records are pinned in; NULL: none */
+	/* Called once, the first time a census has processes whose fds could
+	 * not be read (their sockets have no owner, so their leaks are not
+	 * reported): says so, naming what closewait lacks. NULL: nothing. */
+	void (*on_unreadable)(const struct cw_census *c);
 };
 
 /* Runs until the duration ends or a signal; the exit status: 0, 1 on a

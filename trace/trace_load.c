@@ -12,6 +12,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -104,6 +105,26 @@ static __u32 own_pidns(void)
 	return (__u32)st.st_ino;
 }
 
+/* Whether we may read a syscall tracepoint's id in tracefs (attaching reads
+ * it): files of root's, mode 0440, unless tracefs was mounted otherwise.
+ * AT_EACCESS: with our effective credentials, capabilities included. */
+static bool tracefs_ids_readable(void)
+{
+	static const char *const ids[] = {
+		TRACEFS "/events/syscalls/sys_enter_connect/id",
+		"/sys/kernel/debug/tracing/events/syscalls/sys_enter_connect/id",
+	};
+
+	bool denied = false;
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		if (faccessat(AT_FDCWD, ids[i], R_OK, AT_EACCESS) == 0)
+			return true;
+		denied |= errno == EACCES; /* ENOENT: not that tracefs */
+	}
+	return !denied;
+}
+
 static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (level != LIBBPF_WARN || !getenv("CLOSEWAIT_TRACE_DEBUG"))
@@ -154,6 +175,12 @@ int trace_bpf_open(const struct trace_bpf_opts *o, struct trace_bpf **out, struc
 		goto fail_skel;
 	}
 	err = closewait_bpf__attach(t->skel);
+	if (err && (err == -EACCES || err == -EPERM) && !tracefs_ids_readable()) {
+		err = fail(e, err, true, "attaching its eBPF programs: %s (needs CAP_DAC_READ_SEARCH, or "
+			   "root, to read the syscall tracepoints' ids in tracefs; or mount tracefs with "
+			   "mode=755)", strerror(-err));
+		goto fail_skel;
+	}
 	if (err) {
 		err = fail(e, err, err == -EPERM, "attaching its eBPF programs: %s%s", strerror(-err),
 			   err == -EPERM ? " (needs CAP_PERFMON, or root)" : "");

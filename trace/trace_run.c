@@ -230,6 +230,7 @@ struct tracer {
 	struct trace_leaks leaks;
 	struct trace_out *out;
 	const char *census_err;       /* the last census failure in words */
+	bool unreadable_said;         /* on_unreadable called */
 	uint64_t pid_start;           /* --pid: its process's start time (trace_pid_start) */
 	bool pid_gone;                /* --pid: that process exited (its pid may be another's now) */
 };
@@ -296,6 +297,10 @@ static int tick(struct tracer *t)
 		}
 		t->census_err = census_strerror(&co, err);
 		return err;
+	}
+	if (t->o->on_unreadable && !t->unreadable_said && cw_census_unreadable(c)) {
+		t->unreadable_said = true;
+		t->o->on_unreadable(c);
 	}
 	if ((err = trace_bpf_records(t->bpf, &recs, &nrecs))) {
 		cw_census_free(c);
