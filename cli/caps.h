@@ -18,9 +18,10 @@ size_t caps_missing_read_fds(const char *names[CAPS_READ_FDS]);
  * line, no newline. */
 void caps_unreadable_note(unsigned n, char *buf, size_t len);
 struct cw_census;
-/* For the commands that take a census again and again (watch, export): true
- * (and the note in buf) the first time c has processes that could not be
- * read, false before and ever after (*said). */
+/* For the commands that take a census again and again (watch, export,
+ * trace): true (and the note in buf) the first time c has processes that
+ * could not be read while closewait lacks a capability that reads them;
+ * false before and ever after (*said). */
 bool caps_unreadable_first(const struct cw_census *c, bool *said, char *buf, size_t len);
 
 #endif
