@@ -62,19 +62,20 @@ static bool proc_is_ours(void)
 }
 
 /* Whether this process may load and attach the iterator: asked first, so
- * that a process that may not pays no BTF parse for a refusal.
- * CAP_SYS_ADMIN stands in for the two (kernels before 5.8 know only it). */
+ * that a process that may not pays no BTF parse, and makes no bpf() call,
+ * for a refusal. CAP_BPF and CAP_PERFMON themselves: the kernels with the
+ * task_file iterator (5.8) all have them, and a process given CAP_SYS_ADMIN
+ * for other reasons (export's unit, to enter namespaces) must not start
+ * loading eBPF programs its sandbox does not expect. */
 static bool may_load(void)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct d[2] = { 0 };
-	uint32_t e0, e1;
+	uint32_t e1;
 
 	if (syscall(SYS_capget, &h, d))
 		return true; /* the load will tell */
-	e0 = d[0].effective, e1 = d[1].effective;
-	if (e0 & (1u << CAP_SYS_ADMIN))
-		return true;
+	e1 = d[1].effective;
 	return (e1 & (1u << (CAP_BPF - 32))) && (e1 & (1u << (CAP_PERFMON - 32)));
 }
 
