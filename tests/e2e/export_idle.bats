@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # closewait export beside clients that connect and send nothing: a thousand
 # of them hold connections open, and a scrape still answers at once; once
-# they leave, the exporter is back to the fds it had.
+# they leave, the exporter is back to the fds it had. Then the same with a
+# hundred more that send their request a byte a second (slowloris).
 
 load prom_fixture
 
@@ -40,6 +41,46 @@ time.sleep(60)' "$EXP_PORT"
 	[ "$(awk -v t="${output#* }" -v lim="$(slack_ms 1000)" 'BEGIN { print (t * 1000 <= lim) }')" -eq 1 ]
 	kill "$idle"
 	wait "$idle" 2>/dev/null || true
+	wait_fds "$EXP_PID" "$EXP_BASE"
+}
+
+@test "1000 silent connections and 100 that send a request a byte a second: a scrape answers within 1 s, three times, and the fds come back" {
+	start_bg idle python3 -c '
+import socket, sys, time
+port = int(sys.argv[1])
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(1000)]
+print("held", flush=True)
+time.sleep(60)' "$EXP_PORT"
+	idle=$BG_PID
+	# 100 clients, each sending "GET /metrics HTTP/1.1..." one byte a second
+	start_bg slow python3 -c '
+import socket, sys, time
+port = int(sys.argv[1])
+req = b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(100)]
+print("trickling", flush=True)
+for i in range(60):
+    for s in held:
+        try:
+            s.send(req[i % len(req):i % len(req) + 1])
+        except OSError:
+            pass
+    time.sleep(1)' "$EXP_PORT"
+	slow=$BG_PID
+	wait_until "$(slack_ms 10000)" "grep -q held '$BATS_TEST_TMPDIR/idle.log'"
+	wait_until "$(slack_ms 10000)" "grep -q trickling '$BATS_TEST_TMPDIR/slow.log'"
+	for i in 1 2 3; do
+		run curl -sS --max-time "$(($(slack_ms 1000) / 1000 + 1))" -o /dev/null -w '%{http_code} %{time_total}' \
+			"http://127.0.0.1:$EXP_PORT/metrics"
+		echo "scrape $i: $output"
+		[ "$status" -eq 0 ]
+		[ "${output%% *}" = 200 ]
+		[ "$(awk -v t="${output#* }" -v lim="$(slack_ms 1000)" 'BEGIN { print (t * 1000 <= lim) }')" -eq 1 ]
+		sleep 1
+	done
+	kill "$idle" "$slow"
+	wait "$idle" 2>/dev/null || true
+	wait "$slow" 2>/dev/null || true
 	wait_fds "$EXP_PID" "$EXP_BASE"
 }
 
