@@ -78,7 +78,7 @@ result() { grep '^end=' "$BATS_TEST_TMPDIR/$1.log"; }
 	start_server 8000 --quiet --stats --idle 500ms
 	fds_before=$(fd_count "$SERVER_PID")
 	me=$BASHPID
-	shell_fds=$(fd_count "$me")
+	fds0=$(shell_fds "$me")
 	# One connection with traffic: a line every 200 ms for 1.6 s, each answered.
 	exec 5<>/dev/tcp/127.0.0.1/8000
 	peer lazy
@@ -107,7 +107,7 @@ result() { grep '^end=' "$BATS_TEST_TMPDIR/$1.log"; }
 	((t1 - t0 >= 450))
 	((t1 - t0 <= 500 + $(slack_ms 300)))
 	exec 5>&-
-	[ "$(fd_count "$me")" -eq "$shell_fds" ]
+	[ "$(shell_fds "$me")" = "$fds0" ]
 	wait_fds "$SERVER_PID" "$fds_before"
 	stop_pid "$SERVER_PID" TERM
 	[ "$STOP_STATUS" -eq 0 ]
@@ -141,12 +141,12 @@ result() { grep '^end=' "$BATS_TEST_TMPDIR/$1.log"; }
 	start_server 8000 --quiet --heartbeat 200ms --heartbeat-payload 'PING\n'
 	fds_before=$(fd_count "$SERVER_PID")
 	me=$BASHPID
-	shell_fds=$(fd_count "$me")
+	fds0=$(shell_fds "$me")
 	exec 5<>/dev/tcp/127.0.0.1/8000
 	read -r -t "$(slack_ms 2)" line <&5
 	[ "$line" = "PING" ]
 	exec 5>&-
-	[ "$(fd_count "$me")" -eq "$shell_fds" ]
+	[ "$(shell_fds "$me")" = "$fds0" ]
 	wait_fds "$SERVER_PID" "$fds_before"
 }
 

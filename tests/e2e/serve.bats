@@ -73,7 +73,8 @@ teardown() {
 	start_server 8000 --quiet --stats --drain 2s
 	fds_before=$(fd_count "$SERVER_PID")
 	me=$BASHPID
-	shell_fds=$(fd_count "$me")
+	# its fds but the pipes of command substitutions, which come and go
+	fds0=$(shell_fds "$me")
 	exec 5<>/dev/tcp/127.0.0.1/8000
 	exec 6<>/dev/tcp/127.0.0.1/8000
 	wait_until "$(slack_ms 2000)" '[ "$(count_state established "( sport = :8000 )")" -eq 2 ]'
@@ -82,7 +83,7 @@ teardown() {
 	stop_pid "$SERVER_PID" TERM
 	[ "$STOP_STATUS" -eq 0 ]
 	exec 5>&- 6>&-
-	[ "$(fd_count "$me")" -eq "$shell_fds" ]
+	[ "$(shell_fds "$me")" = "$fds0" ]
 	grep -Eq "^  drain +2$" "$BATS_TEST_TMPDIR/serve.log"
 }
 

@@ -56,13 +56,13 @@ workers_fds_back() { for p in $1; do wait_fds "${p%%:*}" "${p#*:}"; done; }
 	workers_fds_back "$wfds"
 	# An open connection is drained (aborted at the 1 s deadline), then all exit.
 	me=$BASHPID
-	shell_fds=$(fd_count "$me")
+	fds0=$(shell_fds "$me")
 	exec 5<>/dev/tcp/127.0.0.1/8000
 	workers=$(pgrep -P "$SERVER_PID" | tr '\n' ' ')
 	stop_pid "$SERVER_PID" TERM
 	[ "$STOP_STATUS" -eq 0 ]
 	exec 5>&-
-	[ "$(fd_count "$me")" -eq "$shell_fds" ]
+	[ "$(shell_fds "$me")" = "$fds0" ]
 	none_alive $workers
 }
 
