@@ -22,3 +22,8 @@ endif()
 if(CW_BUILD_TRACE)
   cw_e2e_test(e2e_trace_counters SCRIPT e2e/trace_counters.bats TIMEOUT 90 TIMING)
 endif()
+# a healthy server under churn: nothing reported within grace + 2 s, the
+# pinned maps then hold only live sockets and processes (timing)
+if(CW_BUILD_TRACE)
+  cw_e2e_test(e2e_trace_churn SCRIPT e2e/trace_churn.bats TIMEOUT 120 TIMING)
+endif()
