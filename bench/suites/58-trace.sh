@@ -35,43 +35,33 @@ if "$CW" trace --duration 1ms --json 2>&1 | grep -q "built without trace"; then
 fi
 sgn() { awk -v v="$1" 'BEGIN { printf "%+.1f", v }'; }
 
-# trace_start [ARGS...]: closewait trace --json in the background, until it
-# says it started (its programs are loaded and attached); sets TPID.
-trace_start() {
-	tout=$TMPD/trace.out
+# start_bg OUT PATTERN CMD...: CMD in the background, output to OUT, until
+# OUT has a line matching PATTERN; sets TPID (trace_stop stops it).
+start_bg() {
+	tout=$1 pat=$2
+	shift 2
 	: >"$tout"
-	"$CW" trace --json --grace 1h --interval 10s "$@" >"$tout" 2>&1 &
+	"$@" >"$tout" 2>&1 &
 	TPID=$!
 	SERVERS="$SERVERS $TPID"
 	i=0
-	until grep -q '"event":"started"' "$tout"; do
-		kill -0 $TPID 2>/dev/null || die "58-trace: closewait trace did not start: $(tail -3 "$tout")"
+	until grep -q "$pat" "$tout"; do
+		kill -0 $TPID 2>/dev/null || die "58-trace: $1 did not start: $(tail -3 "$tout")"
 		i=$((i + 1))
-		[ $i -le 1000 ] || die "58-trace: closewait trace not started after 20 s"
+		[ $i -le 1000 ] || die "58-trace: $1 not started after 20 s"
 		sleep 0.02
 	done
 }
+# trace_start [ARGS...]: closewait trace --json, until it says it started
+# (its programs are loaded and attached).
+trace_start() { start_bg "$TMPD/trace.out" '"event":"started"' "$CW" trace --json --grace 1h --interval 10s "$@"; }
 trace_stop() {
 	kill -INT "$TPID"
-	wait "$TPID" || die "58-trace: closewait trace failed: $(tail -3 "$tout")"
+	wait "$TPID" || die "58-trace: $(basename "$tout" .out) failed: $(tail -3 "$tout")"
 	SERVERS=$(printf '%s\n' $SERVERS | grep -vx "$TPID" | tr '\n' ' ')
 }
-# floor_start [--syscall]: bench/trace_floor in the background, until its
-# programs are attached; sets TPID (trace_stop stops it).
-floor_start() {
-	tout=$TMPD/floor.out
-	: >"$tout"
-	"$BIN/trace_floor" "$@" >"$tout" 2>&1 &
-	TPID=$!
-	SERVERS="$SERVERS $TPID"
-	i=0
-	until grep -q '^attached$' "$tout"; do
-		kill -0 $TPID 2>/dev/null || die "58-trace: trace_floor did not start: $(tail -3 "$tout")"
-		i=$((i + 1))
-		[ $i -le 1000 ] || die "58-trace: trace_floor not attached after 20 s"
-		sleep 0.02
-	done
-}
+# floor_start [--syscall]: bench/trace_floor, until its programs are attached.
+floor_start() { start_bg "$TMPD/floor.out" '^attached$' "$BIN/trace_floor" "$@"; }
 
 # ---- 1. one system call ----
 sleep 1000 &
