@@ -106,7 +106,7 @@ procs_of() {
 	# trace's own summary: the totals count the exited process too (its
 	# fourth socket left CLOSE_WAIT at its exit), so every socket that
 	# entered has left; at least the server's four (every traced process of
-	# this namespace counts: one run of many counted a fifth, of a client)
+	# this namespace counts: one loaded run counted a fifth)
 	sum=$(grep '"event":"summary"' "$OUT")
 	echo "summary: $sum" >&2
 	[ "$(jq .close_wait_entered <<<"$sum")" -ge 4 ]
