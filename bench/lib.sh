@@ -193,3 +193,7 @@ stop_server() {
 	wait "$1" 2>/dev/null || true
 	SERVERS=$(printf '%s\n' $SERVERS | grep -vx "$1" | tr '\n' ' ')
 }
+# The same for a process that may be gone (a server between its restarts):
+# 0 then, and nothing on stderr.
+rss_kb_or0() { rss_kb "$1" 2>/dev/null || echo 0; }
+fd_count_or0() { fd_count "$1" 2>/dev/null; }

@@ -4,9 +4,11 @@
  * enters and leaves CLOSE_WAIT and when its EOF is read; deletes the record
  * when the socket closes. Counts, per process, the sockets it made that
  * entered CLOSE_WAIT and that left it. Tracepoints only (no kprobes or fentry here):
- * tp_btf for the sock and tcp ones, classic ones for the three syscalls (a
- * raw sys_exit hook would run on every syscall of the host). CO-RE: built
- * against the running kernel's BTF, relocated at load. */
+ * tp_btf for the sock and tcp ones, classic ones for the two accept syscalls
+ * (a raw sys_exit hook would run on every syscall of the host). connect()
+ * needs no syscall hook: its socket leaves CLOSE for SYN_SENT in the caller's
+ * context, and every syscall tracepoint slows every syscall of the host.
+ * CO-RE: built against the running kernel's BTF, relocated at load. */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
@@ -22,6 +24,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define AF_INET6 10
 #define IPPROTO_TCP 6
 #define MSG_PEEK 2
+#define TCP_SYN_SENT 2
 #define TCP_CLOSE 7
 #define TCP_CLOSE_WAIT 8
 
@@ -86,6 +89,8 @@ static __always_inline void count_proc(const struct cw_trace_rec *r, bool entere
 
 	if (r->how == CW_HOW_NONE || !r->pid)
 		return;
+	/* the totals count a process that exited too */
+	count(entered ? CW_STAT_ENTERED : CW_STAT_LEFT);
 	c = bpf_map_lookup_elem(&procs, &k);
 	if (!c)
 		return;
@@ -150,6 +155,13 @@ static __always_inline bool selected(struct task_struct *task, __u64 pid_tgid)
 	return true;
 }
 
+static __always_inline bool inet_tcp(const struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	return (family == AF_INET || family == AF_INET6) && BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP;
+}
+
 /* fd's struct sock when it is a TCP socket (checked: a socket inode, then
  * the family and protocol), else NULL; *inode gets the file's inode. */
 static __always_inline struct sock *tcp_sock_of_fd(struct task_struct *task, int fd, __u64 *inode)
@@ -159,7 +171,6 @@ static __always_inline struct sock *tcp_sock_of_fd(struct task_struct *task, int
 	struct file *f;
 	struct socket *so;
 	struct sock *sk;
-	__u16 family, proto;
 
 	if (fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
 		return NULL;
@@ -170,36 +181,25 @@ static __always_inline struct sock *tcp_sock_of_fd(struct task_struct *task, int
 		return NULL;
 	so = BPF_CORE_READ(f, private_data);
 	sk = BPF_CORE_READ(so, sk);
-	if (!sk)
-		return NULL;
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	proto = BPF_CORE_READ(sk, sk_protocol);
-	if ((family != AF_INET && family != AF_INET6) || proto != IPPROTO_TCP)
+	if (!sk || !inet_tcp(sk))
 		return NULL;
 	*inode = BPF_CORE_READ(f, f_inode, i_ino);
 	return sk;
 }
 
-/* The record of a socket just made by accept or connect on fd. A record
- * already there (the socket entered CLOSE_WAIT before accept took it)
- * keeps its state times. */
-static __always_inline int record(void *ctx, int fd, __u32 how)
+/* The record of sk, a TCP socket just made by accept (fd its result) or
+ * connect (fd -1: the census names it), in the creating process's context.
+ * A record already there (the socket entered CLOSE_WAIT before accept took
+ * it) keeps its state times. */
+static __always_inline int record(void *ctx, struct task_struct *task, __u64 pid_tgid, struct sock *sk,
+				  __u64 inode, int fd, __u32 how)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct cw_trace_rec rec = {};
 	struct cw_trace_rec *old;
 	struct pt_regs *regs;
-	struct sock *sk;
-	__u64 key, pid_tgid = task_pid_tgid(task);
-	__u64 inode = 0;
+	__u64 key = (__u64)sk;
 	bool late_entry;
 
-	if (!selected(task, pid_tgid))
-		return 0;
-	sk = tcp_sock_of_fd(task, fd, &inode);
-	if (!sk)
-		return 0;
-	key = (__u64)sk;
 	rec.created_ns = bpf_ktime_get_ns();
 	rec.inode = inode;
 	rec.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
@@ -239,35 +239,58 @@ static __always_inline int record(void *ctx, int fd, __u32 how)
 	return 0;
 }
 
+static __always_inline int accepted(void *ctx, long ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 pid_tgid = task_pid_tgid(task);
+	__u64 inode = 0;
+	struct sock *sk;
+
+	if (ret < 0 || !selected(task, pid_tgid))
+		return 0;
+	sk = tcp_sock_of_fd(task, (int)ret, &inode);
+	return sk ? record(ctx, task, pid_tgid, sk, inode, (int)ret, CW_HOW_ACCEPT) : 0;
+}
+
 SEC("tracepoint/syscalls/sys_exit_accept4")
 int cw_exit_accept4(struct trace_event_raw_sys_exit *ctx)
 {
-	return ctx->ret >= 0 ? record(ctx, (int)ctx->ret, CW_HOW_ACCEPT) : 0;
+	return accepted(ctx, ctx->ret);
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept")
 int cw_exit_accept(struct trace_event_raw_sys_exit *ctx)
 {
-	return ctx->ret >= 0 ? record(ctx, (int)ctx->ret, CW_HOW_ACCEPT) : 0;
+	return accepted(ctx, ctx->ret);
 }
 
-/* At entry: a blocking connect may complete, and the socket even reach
- * CLOSE_WAIT, before the syscall returns. */
-SEC("tracepoint/syscalls/sys_enter_connect")
-int cw_enter_connect(struct trace_event_raw_sys_enter *ctx)
+/* connect() (or a Fast Open sendmsg) moves its socket from CLOSE to
+ * SYN_SENT in the calling thread, before the SYN leaves: a blocking
+ * connect may complete, and the socket even reach CLOSE_WAIT, before the
+ * syscall returns. */
+static __always_inline int connecting(void *ctx, struct sock *sk)
 {
-	return record(ctx, (int)ctx->args[0], CW_HOW_CONNECT);
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 pid_tgid = task_pid_tgid(task);
+
+	if (!selected(task, pid_tgid) || !inet_tcp(sk))
+		return 0;
+	return record(ctx, task, pid_tgid, sk, BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino), -1,
+		      CW_HOW_CONNECT);
 }
 
-/* Runs in whatever context the segment arrived in (softirq): not the
- * owner's, so no selection here; a socket not seen created gets a record
+/* Runs, but for connect, in whatever context the segment arrived in
+ * (softirq): not the owner's, so no selection here; a socket not seen created gets a record
  * of its CLOSE_WAIT entry alone. */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(cw_set_state, const struct sock *sk, const int oldstate, const int newstate)
 {
 	__u64 key = (__u64)sk;
-	struct cw_trace_rec *r = bpf_map_lookup_elem(&socks, &key);
+	struct cw_trace_rec *r;
 
+	if (newstate == TCP_SYN_SENT && oldstate == TCP_CLOSE)
+		return connecting(ctx, (struct sock *)sk);
+	r = bpf_map_lookup_elem(&socks, &key);
 	/* closed (LAST_ACK), or reset or aborted (CLOSE); counted only where
 	 * its entry was: the record names a process and saw the entry */
 	if (r && oldstate == TCP_CLOSE_WAIT && newstate != TCP_CLOSE_WAIT && r->close_wait_ns)

@@ -111,8 +111,8 @@ static __u32 own_pidns(void)
 static bool tracefs_ids_readable(void)
 {
 	static const char *const ids[] = {
-		TRACEFS "/events/syscalls/sys_enter_connect/id",
-		"/sys/kernel/debug/tracing/events/syscalls/sys_enter_connect/id",
+		TRACEFS "/events/syscalls/sys_exit_accept4/id",
+		"/sys/kernel/debug/tracing/events/syscalls/sys_exit_accept4/id",
 	};
 
 	bool denied = false;

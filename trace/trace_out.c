@@ -267,6 +267,8 @@ void trace_out_summary(struct trace_out *t, const struct trace_leaks *ls, const 
 			out_json_close(t->w);
 		}
 		out_json_close(t->w);
+		out_json_int(t->w, "close_wait_entered", (long long)k->entered);
+		out_json_int(t->w, "close_wait_left", (long long)k->left);
 		out_json_int(t->w, "records_dropped", (long long)dropped);
 		out_json_int(t->w, "records_refused", (long long)k->refused);
 		out_json_int(t->w, "stacks_lost", (long long)k->no_stack);
@@ -283,6 +285,8 @@ void trace_out_summary(struct trace_out *t, const struct trace_leaks *ls, const 
 			if (ls->v[i].reported && ls->v[i].group == j)
 				text_leak(t->w, &ls->v[i]);
 	}
+	out_printf(t->w, "Sockets made while traced: %llu entered CLOSE_WAIT, %llu left it\n",
+		   (unsigned long long)k->entered, (unsigned long long)k->left);
 	if (dropped || k->refused || k->no_stack)
 		out_printf(t->w, "%llu records dropped (map full), %llu refused, %llu stacks lost\n",
 			   (unsigned long long)dropped, (unsigned long long)k->refused,

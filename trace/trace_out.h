@@ -27,6 +27,7 @@ void trace_out_groups(struct trace_out *t, struct trace_leaks *ls);
 struct trace_counts {
 	uint64_t inserted, deleted, live; /* records; dropped = inserted - deleted - live */
 	uint64_t no_stack, refused;
+	uint64_t entered, left;       /* traced processes' sockets into and out of CLOSE_WAIT */
 	bool eof_times;               /* sock_recv_length ran */
 };
 void trace_out_summary(struct trace_out *t, const struct trace_leaks *ls, const struct trace_counts *k);

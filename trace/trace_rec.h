@@ -39,6 +39,8 @@ enum cw_trace_stat {
 	CW_STAT_DELETED,              /* records deleted when their socket closed */
 	CW_STAT_NO_STACK,             /* creations whose stack could not be stored */
 	CW_STAT_UPDATE_FAILED,        /* records the map refused */
+	CW_STAT_ENTERED,              /* traced processes' sockets that entered CLOSE_WAIT */
+	CW_STAT_LEFT,                 /* ... and that left it (closed or reset) */
 	CW_STAT_COUNT
 };
 
@@ -74,7 +76,7 @@ struct cw_trace_rec {
 	__u32 pid, tid;               /* the creating process (tgid) and thread, in trace's pid
 				       * namespace */
 	__s32 stack_id;               /* in the stacks map; < 0: none */
-	__s32 fd;                     /* accept's result, connect's argument */
+	__s32 fd;                     /* accept's result; -1 for connect (the census names it) */
 	__u32 how;                    /* enum cw_trace_how */
 	__u32 left_state;             /* the state it went to from CLOSE_WAIT */
 	char comm[CW_TRACE_COMM_LEN]; /* the creating thread's name */

@@ -370,6 +370,8 @@ static void summary(struct tracer *t)
 		.deleted = trace_bpf_stat(t->bpf, CW_STAT_DELETED),
 		.no_stack = trace_bpf_stat(t->bpf, CW_STAT_NO_STACK),
 		.refused = trace_bpf_stat(t->bpf, CW_STAT_UPDATE_FAILED),
+		.entered = trace_bpf_stat(t->bpf, CW_STAT_ENTERED),
+		.left = trace_bpf_stat(t->bpf, CW_STAT_LEFT),
 		.eof_times = trace_bpf_recv_length(t->bpf, NULL),
 	};
 	struct trace_entry *recs;

@@ -130,6 +130,17 @@ long lab_wait_state(uint16_t port, bool server, int state, unsigned ms);
 /* The same for both ends at once: until the server's state is server and
  * the client's is client (-1: either, 0: none), for at most ms. */
 long lab_wait_states(uint16_t port, int server, int client, unsigned ms);
+/* As lab_state and lab_wait_state, without the walk through /proc for
+ * owners (a second on a busy machine): for polling. */
+int lab_state_quick(uint16_t port, bool server);
+long lab_wait_state_quick(uint16_t port, bool server, int state, unsigned ms);
+/* How many sockets of port (local or peer) are in state (0: any but
+ * LISTEN), or -errno. */
+long lab_count_state(uint16_t port, int state);
+/* Polls lab_count_state every 10 ms until at least n sockets of port are in
+ * state, for at most ms: the count last seen (below n when the time ran
+ * out), or -errno. */
+long lab_wait_count(uint16_t port, int state, long n, unsigned ms);
 
 /* ---- counters (lab_counters.c) ---- */
 struct lab_counters *lab_counters_read(void);  /* NULL: cannot read */
@@ -283,13 +294,6 @@ struct lab_flow {
 /* Reads the captured segments of port until none came for ms, into f
  * (zeroed by the caller before the first read). 0 or -errno. */
 int lab_flow_read(struct lab_net *n, uint16_t port, struct lab_flow *f, unsigned ms);
-/* As lab_state and lab_wait_state, without the walk through /proc for
- * owners (a second on a busy machine): for polling. */
-int lab_state_quick(uint16_t port, bool server);
-long lab_wait_state_quick(uint16_t port, bool server, int state, unsigned ms);
-/* How many sockets of port (local or peer) are in state (0: any but
- * LISTEN), or -errno. */
-long lab_count_state(uint16_t port, int state);
 /* How much counter name ("TcpExtTCPSYNChallenge") moved in this step so far. */
 long long lab_counter_moved(struct lab *lab, const char *name);
 

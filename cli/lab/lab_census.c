@@ -100,20 +100,40 @@ int lab_state(uint16_t port, bool server)
 	return 0;
 }
 
-long lab_wait_state(uint16_t port, bool server, int state, unsigned ms)
+/* Calls done(arg) every 10 ms until it says yes, for at most ms: the ms it
+ * took, or -ETIMEDOUT. The lab's waits for a state or a count. */
+static long poll_until(bool (*done)(void *arg), void *arg, unsigned ms)
 {
 	uint64_t start = cli_now_ms();
 
 	for (;;) {
-		uint64_t now;
-
-		if (lab_state(port, server) == state)
+		if (done(arg))
 			return (long)(cli_now_ms() - start);
-		now = cli_now_ms();
-		if (now - start >= ms)
+		if (cli_now_ms() - start >= ms)
 			return -ETIMEDOUT;
 		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000000 }, NULL);
 	}
+}
+
+struct wait_state {
+	int (*state_of)(uint16_t port, bool server);  /* lab_state or lab_state_quick */
+	uint16_t port;
+	bool server;
+	int state;
+};
+
+static bool state_reached(void *arg)
+{
+	const struct wait_state *w = arg;
+
+	return w->state_of(w->port, w->server) == w->state;
+}
+
+long lab_wait_state(uint16_t port, bool server, int state, unsigned ms)
+{
+	struct wait_state w = { lab_state, port, server, state };
+
+	return poll_until(state_reached, &w, ms);
 }
 
 long lab_wait_states(uint16_t port, int server, int client, unsigned ms)
@@ -134,4 +154,96 @@ long lab_wait_states(uint16_t port, int server, int client, unsigned ms)
 			return -ETIMEDOUT;
 		nanosleep(&(struct timespec){ .tv_nsec = 5 * 1000000 }, NULL);
 	}
+}
+
+/* The census without owners: lab_sockets looks for every socket's
+ * process through /proc, which takes a second on a busy machine; a poll
+ * needs states only. f(sock, arg) for each socket of port. */
+static int states(uint16_t port, void (*f)(const struct cw_sock *s, uint16_t port, void *arg),
+		  void *arg)
+{
+	struct cw_census_opts o;
+	struct cw_census *c;
+	int err;
+
+	cw_census_opts_init(&o);
+	if ((err = cw_census_take(&o, &c)))
+		return err;
+	for (size_t i = 0; i < cw_census_count(c); i++) {
+		const struct cw_sock *s = cw_census_sock(c, i);
+
+		if (s->local.port == port || s->peer.port == port)
+			f(s, port, arg);
+	}
+	cw_census_free(c);
+	return 0;
+}
+
+struct find {
+	bool server;
+	int state;                    /* found: the first one's */
+	int want;                     /* counting: this state (0: all but listeners) */
+	long n;
+};
+
+static void first_of_role(const struct cw_sock *s, uint16_t port, void *arg)
+{
+	struct find *q = arg;
+
+	if (s->state != CW_TCP_LISTEN && (s->local.port == port) == q->server && !q->state)
+		q->state = s->state;
+}
+
+static void in_state(const struct cw_sock *s, uint16_t port, void *arg)
+{
+	struct find *q = arg;
+
+	(void)port;
+	q->n += q->want ? s->state == q->want : s->state != CW_TCP_LISTEN;
+}
+
+int lab_state_quick(uint16_t port, bool server)
+{
+	struct find q = { .server = server };
+	int err = states(port, first_of_role, &q);
+
+	return err ? err : q.state;
+}
+
+long lab_wait_state_quick(uint16_t port, bool server, int state, unsigned ms)
+{
+	struct wait_state w = { lab_state_quick, port, server, state };
+
+	return poll_until(state_reached, &w, ms);
+}
+
+long lab_count_state(uint16_t port, int state)
+{
+	struct find q = { .want = state };
+	int err = states(port, in_state, &q);
+
+	return err ? err : q.n;
+}
+
+struct wait_count {
+	uint16_t port;
+	int state;
+	long n;
+	long seen;                    /* the last count, or -errno */
+};
+
+static bool count_reached(void *arg)
+{
+	struct wait_count *w = arg;
+
+	w->seen = lab_count_state(w->port, w->state);
+	return w->seen < 0 || w->seen >= w->n;
+}
+
+long lab_wait_count(uint16_t port, int state, long n, unsigned ms)
+{
+	struct wait_count w = { .port = port, .state = state, .n = n };
+
+	poll_until(count_reached, &w, ms);
+	return w.seen;
 }

@@ -30,18 +30,6 @@ static int request(int fd)
 	return err;
 }
 
-/* Polls (2 s at most) until n sockets on port are in TIME_WAIT; how many are. */
-static long time_waits(uint16_t port, long n)
-{
-	long k = lab_count_state(port, CW_TCP_TIME_WAIT);
-
-	for (int i = 0; k >= 0 && k < n && i < 200; i++) {
-		usleep(10000);
-		k = lab_count_state(port, CW_TCP_TIME_WAIT);
-	}
-	return k;
-}
-
 /* default_ports: the ports connect() can use in a new namespace. */
 static int per_request(struct lab *lab, unsigned default_ports)
 {
@@ -73,7 +61,7 @@ static int per_request(struct lab *lab, unsigned default_ports)
 		lab_fact_str(lab, "next_connect", "the next connect()",
 			     failed ? strerrorname_np(-failed) : "connected");
 		lab_fact_int(lab, "client_time_waits", "TIME_WAITs on the client's side",
-			     time_waits(PER_REQUEST_PORT, made));
+			     lab_wait_count(PER_REQUEST_PORT, CW_TCP_TIME_WAIT, made, 2000));
 		lab_fact_int(lab, "default_ports", "ports connect() can use in a new namespace", default_ports);
 		lab_fact_int(lab, "bound_per_s",
 			     "so, without reuse, new connections per second to one destination at most",
@@ -114,7 +102,7 @@ static int keep_alive(struct lab *lab)
 		lab_fact_int(lab, "requests", "requests made", made);
 		lab_fact_int(lab, "connections", "connections opened", 1);
 		lab_fact_int(lab, "client_time_waits", "TIME_WAITs on the client's side",
-			     time_waits(KEEP_ALIVE_PORT, 1));
+			     lab_wait_count(KEEP_ALIVE_PORT, CW_TCP_TIME_WAIT, 1, 2000));
 		err = lab_show(lab, KEEP_ALIVE_PORT,
 			       "Every request went over one connection: one port, one TIME-WAIT at "
 			       "the end, whatever the number of requests. The port range, full of "

@@ -69,16 +69,9 @@ struct run {
 /* Polls until something listens on port in this namespace (5 s at most). */
 static int wait_listen(uint16_t port)
 {
-	for (int i = 0; i < 500; i++) {
-		long n = lab_count_state(port, CW_TCP_LISTEN);
+	long n = lab_wait_count(port, CW_TCP_LISTEN, 1, 5000);
 
-		if (n < 0)
-			return (int)n;
-		if (n > 0)
-			return 0;
-		usleep(10000);
-	}
-	return -ETIMEDOUT;
+	return n < 0 ? (int)n : n ? 0 : -ETIMEDOUT;
 }
 
 /* One request from the peer through HAProxy's port front: hello, then the

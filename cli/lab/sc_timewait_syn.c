@@ -94,11 +94,6 @@ static int syn(struct lab_net *n, const struct tw *t, uint32_t seq, bool ts, uin
 	return lab_seg_replies(n, t->cport, r, QUIET_MS);
 }
 
-static long time_waits(uint16_t port)
-{
-	return lab_count_state(port, CW_TCP_TIME_WAIT);
-}
-
 /* Facts of a reply: its flags; for an ACK whether it carries the old
  * connection's numbers; for a SYN-ACK its ISN against the TIME_WAIT's
  * snd_nxt. */
@@ -115,7 +110,8 @@ static void reply_facts(struct lab *lab, const struct tw *t, int k, const struct
 		lab_fact_int(lab, "isn_minus_snd_nxt",
 			     "its sequence number minus the TIME_WAIT's snd_nxt",
 			     (long long)(uint32_t)(r->seq - t->snd_nxt));
-	lab_fact_int(lab, "time_waits", "TIME_WAITs left on the port", time_waits(t->port));
+	lab_fact_int(lab, "time_waits", "TIME_WAITs left on the port",
+		     lab_count_state(t->port, CW_TCP_TIME_WAIT));
 }
 
 /* One step: a fresh TIME_WAIT on port, a SYN at rcv_nxt + dseq (with a
@@ -281,7 +277,8 @@ static int rfc1337(struct lab *lab, struct lab_net *n, const char *id, const cha
 	lab_fact_str(lab, "client_answer", "the client's kernel answered it with", f);
 	/* Gone, or still there a moment later. */
 	lab_wait_state_quick(port, true, 0, QUIET_MS);
-	lab_fact_int(lab, "time_waits", "TIME_WAITs left on the port", time_waits(port));
+	lab_fact_int(lab, "time_waits", "TIME_WAITs left on the port",
+		     lab_count_state(port, CW_TCP_TIME_WAIT));
 	err = syn(n, &t, t.rcv_nxt, false, 0, &r);
 	if (err < 0)
 		return err;

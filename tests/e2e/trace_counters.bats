@@ -6,7 +6,8 @@
 # stays gone when the exit closes its sockets); a
 # socket that entered CLOSE_WAIT in the accept queue counts once, for the
 # process that accepts it; without CAP_BPF export says once, naming it,
-# that the pins are not readable, and publishes no counter. As in
+# that the pins are not readable, and publishes no counter; trace's summary
+# gives the totals. As in
 # trace_pin.bats: a private bpffs in a mount namespace held by a sleeping
 # process, entered with nsenter. watch --json shows them per process.
 
@@ -102,6 +103,14 @@ procs_of() {
 	wait_until "$(slack_ms 2000)" '[ "$(procs_of "$leak" c1)" -eq 0 ]'
 	stop_pid "$TRACER"
 	[ "$STOP_STATUS" -eq 0 ]
+	# trace's own summary: the totals count the exited process too (its
+	# fourth socket left CLOSE_WAIT at its exit), so every socket that
+	# entered has left; at least the server's four (every traced process of
+	# this namespace counts: one loaded run counted a fifth)
+	sum=$(grep '"event":"summary"' "$OUT")
+	echo "summary: $sum" >&2
+	[ "$(jq .close_wait_entered <<<"$sum")" -ge 4 ]
+	[ "$(jq .close_wait_left <<<"$sum")" -eq "$(jq .close_wait_entered <<<"$sum")" ]
 	kill_bg
 	[ "$(shell_fds $$)" = "$SHELL_FDS" ]
 }

@@ -23,3 +23,7 @@ cw_c_test(unit_export_counts SOURCES unit/export_counts.c ${CENSUS_FIX}
           ${PROJECT_SOURCE_DIR}/cli/export_metrics.c ${PROJECT_SOURCE_DIR}/cli/out.c LABELS unit)
 target_include_directories(unit_export_counts PRIVATE ${PROJECT_SOURCE_DIR}/cli)
 target_compile_definitions(unit_export_counts PRIVATE CW_TESTS_DIR="${CMAKE_CURRENT_SOURCE_DIR}")
+# Both read what export renders through one fixture.
+foreach(t unit_export_metrics unit_export_counts)
+  target_sources(${t} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit/export_fixture.c)
+endforeach()

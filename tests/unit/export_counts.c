@@ -10,7 +10,7 @@
 
 #include "census_fixture.h"
 #include "cwtest_main.h"
-#include "export_metrics.h"
+#include "export_fixture.h"
 
 /* srv: pid 6 holds the listener and two CLOSE_WAIT sockets, pid 8 one;
  * cli: pid 7; one connection waits unaccepted in srv's queue. */
@@ -36,34 +36,8 @@ static char *render(const struct cw_census *c, enum cw_group_by by, size_t top, 
 	struct export_opts o = { .by = by, .top = top, .openmetrics = om, .has_counts = has,
 				 .counts = counts, .ncounts = n };
 	struct export_self self = { .up = true };
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
 
-	assert_non_null(f);
-	assert_int_equal(export_render(f, c, &o, &self), 0);
-	assert_int_equal(fclose(f), 0);
-	return text;
-}
-
-/* The value of the sample whose line starts with series, or -1. */
-static double value(const char *text, const char *series)
-{
-	size_t n = strlen(series);
-
-	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
-		if (!strncmp(l, series, n) && l[n] == ' ')
-			return strtod(l + n + 1, NULL);
-	return -1;
-}
-
-static size_t samples(const char *text, const char *name)
-{
-	size_t n = 0, len = strlen(name);
-
-	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
-		n += !strncmp(l, name, len) && (l[len] == '{' || l[len] == ' ');
-	return n;
+	return fixture_scrape(c, &o, &self);
 }
 
 static void test_summed_per_group_once_per_process(void **state)
@@ -72,19 +46,19 @@ static void test_summed_per_group_once_per_process(void **state)
 	char *t = render(c, CW_BY_AUTO, 50, false, true, 4);
 
 	(void)state;
-	assert_true(value(t, "closewait_close_wait_entered_total{owner=\"process\",command=\"srv\"}") == 15);
-	assert_true(value(t, "closewait_close_wait_left_total{owner=\"process\",command=\"srv\"}") == 8);
-	assert_true(value(t, "closewait_close_wait_entered_total{owner=\"process\",command=\"cli\"}") == 0);
+	assert_true(fixture_value(t, "closewait_close_wait_entered_total{owner=\"process\",command=\"srv\"}") == 15);
+	assert_true(fixture_value(t, "closewait_close_wait_left_total{owner=\"process\",command=\"srv\"}") == 8);
+	assert_true(fixture_value(t, "closewait_close_wait_entered_total{owner=\"process\",command=\"cli\"}") == 0);
 	/* srv and cli; not the unaccepted group, not pid 9 */
-	assert_int_equal(samples(t, "closewait_close_wait_entered_total"), 2);
-	assert_int_equal(samples(t, "closewait_close_wait_left_total"), 2);
+	assert_int_equal(fixture_samples(t, "closewait_close_wait_entered_total"), 2);
+	assert_int_equal(fixture_samples(t, "closewait_close_wait_left_total"), 2);
 	assert_non_null(strstr(t, "# TYPE closewait_close_wait_entered_total counter\n"));
 	assert_non_null(strstr(t, "# TYPE closewait_close_wait_left_total counter\n"));
 	free(t);
 	t = render(c, CW_BY_PROCESS, 50, false, true, 4);
-	assert_true(value(t, "closewait_close_wait_entered_total{owner=\"process\",command=\"srv\",pid=\"6\"}") == 10);
-	assert_true(value(t, "closewait_close_wait_left_total{owner=\"process\",command=\"srv\",pid=\"8\"}") == 1);
-	assert_int_equal(samples(t, "closewait_close_wait_entered_total"), 3);
+	assert_true(fixture_value(t, "closewait_close_wait_entered_total{owner=\"process\",command=\"srv\",pid=\"6\"}") == 10);
+	assert_true(fixture_value(t, "closewait_close_wait_left_total{owner=\"process\",command=\"srv\",pid=\"8\"}") == 1);
+	assert_int_equal(fixture_samples(t, "closewait_close_wait_entered_total"), 3);
 	free(t);
 	cw_census_free(c);
 }
@@ -97,9 +71,9 @@ static void test_folded_into_other(void **state)
 	(void)state;
 	/* by process, top 1: srv 6 (2 CLOSE_WAIT) named, srv 8 and cli summed */
 	t = render(c, CW_BY_PROCESS, 1, false, true, 4);
-	assert_true(value(t, "closewait_close_wait_entered_total{owner=\"process\",command=\"srv\",pid=\"6\"}") == 10);
-	assert_true(value(t, "closewait_close_wait_entered_total{other=\"true\"}") == 5);
-	assert_true(value(t, "closewait_close_wait_left_total{other=\"true\"}") == 1);
+	assert_true(fixture_value(t, "closewait_close_wait_entered_total{owner=\"process\",command=\"srv\",pid=\"6\"}") == 10);
+	assert_true(fixture_value(t, "closewait_close_wait_entered_total{other=\"true\"}") == 5);
+	assert_true(fixture_value(t, "closewait_close_wait_left_total{other=\"true\"}") == 1);
 	free(t);
 	cw_census_free(c);
 }
@@ -116,7 +90,7 @@ static void test_absent_without_pins(void **state)
 	/* pins read, no process traced: the families, no sample */
 	t = render(c, CW_BY_AUTO, 50, false, true, 0);
 	assert_non_null(strstr(t, "# TYPE closewait_close_wait_entered_total counter\n"));
-	assert_int_equal(samples(t, "closewait_close_wait_entered_total"), 0);
+	assert_int_equal(fixture_samples(t, "closewait_close_wait_entered_total"), 0);
 	free(t);
 	cw_census_free(c);
 }
@@ -129,7 +103,7 @@ static void test_openmetrics(void **state)
 	(void)state;
 	assert_non_null(strstr(t, "# TYPE closewait_close_wait_entered counter\n"));
 	assert_non_null(strstr(t, "# TYPE closewait_close_wait_left counter\n"));
-	assert_true(value(t, "closewait_close_wait_entered_total{owner=\"process\",command=\"srv\"}") == 15);
+	assert_true(fixture_value(t, "closewait_close_wait_entered_total{owner=\"process\",command=\"srv\"}") == 15);
 	free(t);
 	cw_census_free(c);
 }

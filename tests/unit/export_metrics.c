@@ -8,7 +8,7 @@
 
 #include "census_fixture.h"
 #include "cwtest_main.h"
-#include "export_metrics.h"
+#include "export_fixture.h"
 
 /* Every process has 10 fds open of a limit of 1000, but pid 7 is fuller. */
 static void fake_fds(pid_t pid, struct export_fds *out, void *arg)
@@ -22,35 +22,8 @@ static char *render(const struct cw_census *c, enum cw_group_by by, size_t top, 
 {
 	struct export_opts o = { .by = by, .top = top, .fds = fake_fds, .openmetrics = om };
 	struct export_self self = { .up = true, .scrape_s = 0.25, .errors_census = 2 };
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
 
-	assert_non_null(f);
-	assert_int_equal(export_render(f, c, &o, &self), 0);
-	assert_int_equal(fclose(f), 0);
-	return text;
-}
-
-/* The value of the sample whose line starts with series (name{labels}), or
- * -1 when there is none. */
-static double value(const char *text, const char *series)
-{
-	size_t n = strlen(series);
-
-	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
-		if (!strncmp(l, series, n) && l[n] == ' ')
-			return strtod(l + n + 1, NULL);
-	return -1;
-}
-
-static size_t samples(const char *text, const char *name)
-{
-	size_t n = 0, len = strlen(name);
-
-	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
-		n += !strncmp(l, name, len) && (l[len] == '{' || l[len] == ' ');
-	return n;
+	return fixture_scrape(c, &o, &self);
 }
 
 static const char *two_procs =
@@ -67,24 +40,24 @@ static void test_groups_by_command(void **state)
 	char *t = render(c, CW_BY_AUTO, 50, false);
 
 	(void)state;
-	assert_true(value(t, "closewait_close_wait_sockets{owner=\"process\",command=\"srv\"}") == 3);
+	assert_true(fixture_value(t, "closewait_close_wait_sockets{owner=\"process\",command=\"srv\"}") == 3);
 	/* cli holds no CLOSE_WAIT: its series is there, at 0 */
-	assert_true(value(t, "closewait_close_wait_sockets{owner=\"process\",command=\"cli\"}") == 0);
-	assert_true(value(t, "closewait_close_wait_recv_queue_bytes{owner=\"process\",command=\"srv\"}") == 3);
+	assert_true(fixture_value(t, "closewait_close_wait_sockets{owner=\"process\",command=\"cli\"}") == 0);
+	assert_true(fixture_value(t, "closewait_close_wait_recv_queue_bytes{owner=\"process\",command=\"srv\"}") == 3);
 	/* the oldest's lower bound: lastack 9000 ms */
-	assert_true(value(t, "closewait_close_wait_oldest_min_age_seconds{owner=\"process\",command=\"srv\"}") == 9);
-	assert_true(value(t, "closewait_close_wait_why_sockets{owner=\"process\",command=\"srv\",why=\"never-read\"}") == 2);
-	assert_true(value(t, "closewait_close_wait_why_sockets{owner=\"process\",command=\"srv\",why=\"eof-read\"}") == 1);
-	assert_true(value(t, "closewait_process_open_fds{owner=\"process\",command=\"cli\"}") == 900);
-	assert_true(value(t, "closewait_process_max_fds{owner=\"process\",command=\"cli\"}") == 1000);
-	assert_true(value(t, "closewait_sockets{state=\"close_wait\"}") == 3);
-	assert_true(value(t, "closewait_sockets{state=\"time_wait\"}") == 1);
-	assert_true(value(t, "closewait_up") == 1);
-	assert_true(value(t, "closewait_census_errors_total{kind=\"census\"}") == 2);
+	assert_true(fixture_value(t, "closewait_close_wait_oldest_min_age_seconds{owner=\"process\",command=\"srv\"}") == 9);
+	assert_true(fixture_value(t, "closewait_close_wait_why_sockets{owner=\"process\",command=\"srv\",why=\"never-read\"}") == 2);
+	assert_true(fixture_value(t, "closewait_close_wait_why_sockets{owner=\"process\",command=\"srv\",why=\"eof-read\"}") == 1);
+	assert_true(fixture_value(t, "closewait_process_open_fds{owner=\"process\",command=\"cli\"}") == 900);
+	assert_true(fixture_value(t, "closewait_process_max_fds{owner=\"process\",command=\"cli\"}") == 1000);
+	assert_true(fixture_value(t, "closewait_sockets{state=\"close_wait\"}") == 3);
+	assert_true(fixture_value(t, "closewait_sockets{state=\"time_wait\"}") == 1);
+	assert_true(fixture_value(t, "closewait_up") == 1);
+	assert_true(fixture_value(t, "closewait_census_errors_total{kind=\"census\"}") == 2);
 	assert_null(strstr(t, "# EOF"));
 	free(t);
 	t = render(c, CW_BY_PROCESS, 50, false);
-	assert_true(value(t, "closewait_close_wait_sockets{owner=\"process\",command=\"srv\",pid=\"6\"}") == 3);
+	assert_true(fixture_value(t, "closewait_close_wait_sockets{owner=\"process\",command=\"srv\",pid=\"6\"}") == 3);
 	free(t);
 	cw_census_free(c);
 }
@@ -105,12 +78,12 @@ static void test_top_folds_the_rest(void **state)
 					       8000 + k, 40000 + j, 2000 + k * 10 + j, 10 + k, 4 + j, k);
 	c = fixture_census(text, 0, 0);
 	t = render(c, CW_BY_AUTO, 2, false);
-	assert_int_equal(samples(t, "closewait_close_wait_sockets"), 3);
-	assert_true(value(t, "closewait_close_wait_sockets{owner=\"process\",command=\"p5\"}") == 6);
-	assert_true(value(t, "closewait_close_wait_sockets{owner=\"process\",command=\"p4\"}") == 5);
+	assert_int_equal(fixture_samples(t, "closewait_close_wait_sockets"), 3);
+	assert_true(fixture_value(t, "closewait_close_wait_sockets{owner=\"process\",command=\"p5\"}") == 6);
+	assert_true(fixture_value(t, "closewait_close_wait_sockets{owner=\"process\",command=\"p4\"}") == 5);
 	/* the other four: 1 + 2 + 3 + 4 */
-	assert_true(value(t, "closewait_close_wait_sockets{other=\"true\"}") == 10);
-	assert_true(value(t, "closewait_close_wait_recv_queue_bytes{other=\"true\"}") == 10);
+	assert_true(fixture_value(t, "closewait_close_wait_sockets{other=\"true\"}") == 10);
+	assert_true(fixture_value(t, "closewait_close_wait_recv_queue_bytes{other=\"true\"}") == 10);
 	free(t);
 	cw_census_free(c);
 }
@@ -132,8 +105,8 @@ static void test_unaccepted_under_listener_owner(void **state)
 	assert_int_equal(census_add_listener(c, &l), 0);
 	assert_int_equal(census_set_owners(c, idx, pid, fd, comm, 1), 0);
 	t = render(c, CW_BY_AUTO, 50, false);
-	assert_true(value(t, "closewait_close_wait_sockets{owner=\"unaccepted\",command=\"python3\",local_port=\"8500\"}") == 1);
-	assert_true(value(t, "closewait_close_wait_why_sockets{owner=\"unaccepted\",command=\"python3\",local_port=\"8500\",why=\"unaccepted\"}") == 1);
+	assert_true(fixture_value(t, "closewait_close_wait_sockets{owner=\"unaccepted\",command=\"python3\",local_port=\"8500\"}") == 1);
+	assert_true(fixture_value(t, "closewait_close_wait_why_sockets{owner=\"unaccepted\",command=\"python3\",local_port=\"8500\",why=\"unaccepted\"}") == 1);
 	free(t);
 	cw_census_free(c);
 }
@@ -148,7 +121,7 @@ static void test_labels_escaped(void **state)
 	/* a command named a"b\<newline><0xff> */
 	strcpy(c->comms[0], "a\"b\\\n\xff");
 	t = render(c, CW_BY_AUTO, 50, false);
-	assert_true(value(t, "closewait_close_wait_sockets{owner=\"process\",command=\"a\\\"b\\\\\\n\xef\xbf\xbd\"}") == 1);
+	assert_true(fixture_value(t, "closewait_close_wait_sockets{owner=\"process\",command=\"a\\\"b\\\\\\n\xef\xbf\xbd\"}") == 1);
 	free(t);
 	cw_census_free(c);
 }
@@ -161,7 +134,7 @@ static void test_openmetrics(void **state)
 
 	(void)state;
 	assert_non_null(strstr(t, "# TYPE closewait_census_errors counter\n"));
-	assert_true(value(t, "closewait_census_errors_total{kind=\"census\"}") == 2);
+	assert_true(fixture_value(t, "closewait_census_errors_total{kind=\"census\"}") == 2);
 	assert_true(n > 6);
 	assert_string_equal(t + n - 6, "# EOF\n");
 	free(t);
@@ -172,15 +145,11 @@ static void test_census_failed(void **state)
 {
 	struct export_opts o = { .by = CW_BY_AUTO, .top = 50 };
 	struct export_self self = { .up = false, .errors_census = 1 };
-	char *t = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&t, &len);
+	char *t = fixture_scrape(NULL, &o, &self);
 
 	(void)state;
-	assert_int_equal(export_render(f, NULL, &o, &self), 0);
-	assert_int_equal(fclose(f), 0);
-	assert_true(value(t, "closewait_up") == 0);
-	assert_int_equal(samples(t, "closewait_close_wait_sockets"), 0);
+	assert_true(fixture_value(t, "closewait_up") == 0);
+	assert_int_equal(fixture_samples(t, "closewait_close_wait_sockets"), 0);
 	free(t);
 }
 
