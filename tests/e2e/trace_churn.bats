@@ -2,13 +2,14 @@
 # closewait trace under a healthy server's churn (S30): `closewait serve`
 # (which closes every connection properly) takes 10 000 connections closed
 # both ways (the client first; the server first, by its read-idle timeout,
-# the client then holding the CLOSE_WAIT end a little under --grace before
-# it closes) and 100 processes that connect and exit, their sockets closed
-# by the exit. Trace reports nothing during grace + 2 s after the churn, and
-# its pinned maps then hold only records of live sockets (in the test's
-# network namespace: the held connections, nothing of the churn) and of
-# live processes. As in trace_pin.bats: a private bpffs in a mount
-# namespace held by a sleeping process, entered with nsenter.
+# the client then holding its CLOSE_WAIT end for up to ~400 ms, under
+# --grace, before it closes) and 100 processes that connect and exit,
+# their sockets closed by the exit. Trace reports nothing during grace +
+# 2 s after the churn, and its pinned maps then hold only records of live
+# sockets (in the test's network namespace: the held connections, nothing
+# of the churn) and of live processes. As in trace_pin.bats: a private
+# bpffs in a mount namespace held by a sleeping process, entered with
+# nsenter.
 
 bats_require_minimum_version 1.5.0
 load census_helpers
