@@ -54,12 +54,15 @@ struct {
 	__type(value, struct cw_trace_proc_count);
 } procs SEC(".maps");
 
+/* Each record's user stack, under the record's key, deleted with it. */
 struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, CW_TRACE_MAX_STACKS);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, CW_TRACE_STACK_DEPTH * sizeof(__u64));
-} stacks SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CW_TRACE_MAX_SOCKS);
+	__type(key, __u64);
+	__type(value, struct cw_trace_frames);
+} frames SEC(".maps");
+
+static const struct cw_trace_frames no_frames;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -74,6 +77,14 @@ static __always_inline void count(__u32 which)
 
 	if (v)
 		*v += 1;
+}
+
+/* Socket key's record goes, and its stack with it. */
+static __always_inline void forget(__u64 key)
+{
+	bpf_map_delete_elem(&frames, &key);
+	if (!bpf_map_delete_elem(&socks, &key))
+		count(CW_STAT_DELETED);
 }
 
 /* One more socket of r's creating process entered (or left) CLOSE_WAIT.
@@ -196,6 +207,7 @@ static __always_inline int record(void *ctx, struct task_struct *task, __u64 pid
 {
 	struct cw_trace_rec rec = {};
 	struct cw_trace_rec *old;
+	struct cw_trace_frames *f;
 	struct pt_regs *regs;
 	__u64 key = (__u64)sk;
 	bool late_entry;
@@ -210,7 +222,11 @@ static __always_inline int record(void *ctx, struct task_struct *task, __u64 pid
 	rec.fd = fd;
 	rec.how = how;
 	bpf_get_current_comm(&rec.comm, sizeof(rec.comm));
-	rec.stack_id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	rec.stack_id = -1;
+	if (!bpf_map_update_elem(&frames, &key, &no_frames, BPF_ANY) &&
+	    (f = bpf_map_lookup_elem(&frames, &key)) &&
+	    bpf_get_stack(ctx, f->ip, sizeof(f->ip), BPF_F_USER_STACK) > 0)
+		rec.stack_id = 0;
 	if (rec.stack_id < 0)
 		count(CW_STAT_NO_STACK);
 	regs = (struct pt_regs *)bpf_task_pt_regs(task);
@@ -296,8 +312,7 @@ int BPF_PROG(cw_set_state, const struct sock *sk, const int oldstate, const int 
 	if (r && oldstate == TCP_CLOSE_WAIT && newstate != TCP_CLOSE_WAIT && r->close_wait_ns)
 		count_proc(r, false);
 	if (newstate == TCP_CLOSE) {
-		if (!bpf_map_delete_elem(&socks, &key))
-			count(CW_STAT_DELETED);
+		forget(key);
 		return 0;
 	}
 	if (newstate == TCP_CLOSE_WAIT) {
@@ -334,10 +349,7 @@ int BPF_PROG(cw_set_state, const struct sock *sk, const int oldstate, const int 
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(cw_destroy, struct sock *sk)
 {
-	__u64 key = (__u64)sk;
-
-	if (!bpf_map_delete_elem(&socks, &key))
-		count(CW_STAT_DELETED);
+	forget((__u64)sk);
 	return 0;
 }
 

@@ -249,16 +249,15 @@ int trace_bpf_records(struct trace_bpf *t, struct trace_entry **out, size_t *n)
 	return 0;
 }
 
-size_t trace_bpf_stack(struct trace_bpf *t, int id, uint64_t *ips, size_t max)
+size_t trace_bpf_stack(struct trace_bpf *t, __u64 sk, uint64_t *ips, size_t max)
 {
-	__u64 frames[CW_TRACE_STACK_DEPTH];
-	__u32 key = (__u32)id;
+	struct cw_trace_frames f;
 	size_t n = 0;
 
-	if (id < 0 || bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.stacks), &key, frames))
+	if (bpf_map_lookup_elem(bpf_map__fd(t->skel->maps.frames), &sk, &f))
 		return 0;
-	while (n < CW_TRACE_STACK_DEPTH && n < max && frames[n]) {
-		ips[n] = frames[n];
+	while (n < CW_TRACE_STACK_DEPTH && n < max && f.ip[n]) {
+		ips[n] = f.ip[n];
 		n++;
 	}
 	return n;

@@ -47,9 +47,9 @@ int trace_bpf_socks_fd(struct trace_bpf *t);
 int trace_bpf_procs_fd(struct trace_bpf *t);
 /* Every record, in a malloc'd array the caller frees. 0 or -errno. */
 int trace_bpf_records(struct trace_bpf *t, struct trace_entry **out, size_t *n);
-/* Stack id's frames (user addresses, innermost first) into ips; the number
- * of frames, 0 when the stack is gone. */
-size_t trace_bpf_stack(struct trace_bpf *t, int id, uint64_t *ips, size_t max);
+/* The user stack of the record with key sk (user addresses, innermost
+ * first) into ips; the number of frames, 0 when it is gone. */
+size_t trace_bpf_stack(struct trace_bpf *t, __u64 sk, uint64_t *ips, size_t max);
 /* Counter which (enum cw_trace_stat), summed over the CPUs. */
 uint64_t trace_bpf_stat(struct trace_bpf *t, unsigned which);
 

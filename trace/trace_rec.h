@@ -11,9 +11,14 @@
  * creations in 7 s on a busy host, most of them for processes that had
  * exited; records go when their socket reaches CLOSE. */
 #define CW_TRACE_MAX_SOCKS 65536
-/* Distinct user stacks (a STACK_TRACE map: a creation site is one entry
- * however many sockets it makes) and the frames kept per stack. */
-#define CW_TRACE_MAX_STACKS 8192
+/* The frames kept of each record's user stack. They are kept beside the
+ * record, under its key, and go with it (an LRU hash of CW_TRACE_MAX_SOCKS
+ * entries of 384 bytes: about 28 MiB with the hash's overhead), not in a
+ * stack map of distinct stacks: that map never frees an entry, and in a
+ * program without frame pointers the walk past the syscall wrapper reads
+ * whatever the frame register holds, a stack that differs at each call;
+ * 20 000 accepts of such a server filled it for good, and every later
+ * creation site, leaking or not, lost its stack. */
 #define CW_TRACE_STACK_DEPTH 48
 /* Words saved at the user stack pointer at the syscall: glibc's accept4,
  * accept and connect wrappers set up no frame, so the frame-pointer walk
@@ -63,6 +68,10 @@ struct cw_trace_proc_count {
 	__u64 left;
 };
 
+struct cw_trace_frames {
+	__u64 ip[CW_TRACE_STACK_DEPTH]; /* innermost first; 0 after the last */
+};
+
 struct cw_trace_rec {
 	__u64 created_ns;             /* CLOCK_MONOTONIC (bpf_ktime_get_ns); 0: not seen created */
 	__u64 close_wait_ns;          /* when it entered CLOSE_WAIT; 0: not seen */
@@ -75,7 +84,7 @@ struct cw_trace_rec {
 	__u64 fixup[CW_TRACE_FIXUP_WORDS]; /* words at the user sp at the syscall */
 	__u32 pid, tid;               /* the creating process (tgid) and thread, in trace's pid
 				       * namespace */
-	__s32 stack_id;               /* in the stacks map; < 0: none */
+	__s32 stack_id;               /* >= 0: its frames are in the frames map; < 0: none */
 	__s32 fd;                     /* accept's result; -1 for connect (the census names it) */
 	__u32 how;                    /* enum cw_trace_how */
 	__u32 left_state;             /* the state it went to from CLOSE_WAIT */

@@ -62,15 +62,13 @@ static int by_inode(const void *a, const void *b)
 	return x->rec.inode < y->rec.inode ? -1 : x->rec.inode > y->rec.inode;
 }
 
-static const struct cw_trace_rec *find_rec(const struct trace_entry *v, size_t n, uint64_t inode)
+static const struct trace_entry *find_rec(const struct trace_entry *v, size_t n, uint64_t inode)
 {
 	struct trace_entry k = { .rec.inode = inode };
-	const struct trace_entry *e;
 
 	if (!inode || !n)
 		return NULL;
-	e = bsearch(&k, v, n, sizeof(*v), by_inode);
-	return e ? &e->rec : NULL;
+	return bsearch(&k, v, n, sizeof(*v), by_inode);
 }
 
 static const char *how_name(unsigned how)
@@ -129,8 +127,9 @@ static bool creator_alive(const struct cw_trace_rec *r)
 /* Names the creating stack of the leak l from its record, once: when the
  * socket is first seen in CLOSE_WAIT, while the process that made it most
  * likely still runs, and only if it is still that process. */
-static void name_stack(struct trace_bpf *b, const struct cw_trace_rec *r, struct trace_leak *l)
+static void name_stack(struct trace_bpf *b, const struct trace_entry *e, struct trace_leak *l)
 {
+	const struct cw_trace_rec *r = e ? &e->rec : NULL;
 	uint64_t ips[CW_TRACE_STACK_DEPTH], fixup[CW_TRACE_FIXUP_WORDS];
 	size_t n;
 
@@ -143,7 +142,7 @@ static void name_stack(struct trace_bpf *b, const struct cw_trace_rec *r, struct
 	}
 	for (size_t k = 0; k < CW_TRACE_FIXUP_WORDS; k++)
 		fixup[k] = r->fixup[k];
-	n = trace_bpf_stack(b, r->stack_id, ips, CW_TRACE_STACK_DEPTH);
+	n = r->stack_id < 0 ? 0 : trace_bpf_stack(b, e->sk, ips, CW_TRACE_STACK_DEPTH);
 	l->has_stack = n && !trace_stack_resolve((pid_t)r->pid, ips, n, fixup, CW_TRACE_FIXUP_WORDS,
 						 &l->stack);
 }
@@ -154,9 +153,10 @@ static char *dup_or_null(const char *s)
 }
 
 /* Fills a leak just past --grace from socket i of c and its record. */
-static void fill(struct trace_bpf *b, const struct cw_census *c, size_t i, const struct cw_trace_rec *r,
+static void fill(struct trace_bpf *b, const struct cw_census *c, size_t i, const struct trace_entry *e,
 		 const struct clocks *now, struct trace_leak *l)
 {
+	const struct cw_trace_rec *r = e ? &e->rec : NULL;
 	const struct cw_sock *s = cw_census_sock(c, i);
 	const struct cw_workload *w;
 	struct cw_age age;
@@ -204,7 +204,7 @@ static void fill(struct trace_bpf *b, const struct cw_census *c, size_t i, const
 		l->tid = (pid_t)r->tid;
 		memcpy(l->thread, r->comm, sizeof(l->thread) - 1);
 		l->created_ms = wall_ms(now, r->created_ns);
-		name_stack(b, r, l);
+		name_stack(b, e, l);
 	}
 	make_site(l);
 }
@@ -313,7 +313,8 @@ static int tick(struct tracer *t)
 		t->leaks.v[i].live = false;
 	for (size_t i = 0; i < cw_census_count(c); i++) {
 		const struct cw_sock *s = cw_census_sock(c, i);
-		const struct cw_trace_rec *r = find_rec(recs, nrecs, s->inode);
+		const struct trace_entry *e = find_rec(recs, nrecs, s->inode);
+		const struct cw_trace_rec *r = e ? &e->rec : NULL;
 		struct trace_leak *l;
 		uint64_t age_ms, now_ms = now.mono_ns / 1000000u;
 		struct cw_age age;
@@ -336,7 +337,7 @@ static int tick(struct tracer *t)
 				owner_check(t, l, &now);
 			continue;
 		}
-		name_stack(t->bpf, r, l);
+		name_stack(t->bpf, e, l);
 		/* at least since the first census that saw it, or since the
 		 * entry the eBPF side saw, or the census's lower bound */
 		age_ms = now_ms - l->first_seen_ms;
@@ -346,7 +347,7 @@ static int tick(struct tracer *t)
 			age_ms = age.min_ms;
 		if (age_ms < t->o->grace_ms)
 			continue;
-		fill(t->bpf, c, i, r, &now, l);
+		fill(t->bpf, c, i, e, &now, l);
 		l->reported = true;
 		if ((err = trace_leaks_group(&t->leaks, l)))
 			break;
