@@ -13,6 +13,7 @@
 
 bats_require_minimum_version 1.5.0
 load census_helpers
+load bpffs_fixture
 
 ROOT=/sys/fs/bpf/closewait
 PORT=8600
@@ -21,16 +22,13 @@ setup() {
 	OUT=$BATS_TEST_TMPDIR/trace.json
 	ERR=$BATS_TEST_TMPDIR/trace.err
 	SHELL_FDS=$(shell_fds $$)
-	bg unshare -m sh -c 'mount -t bpf bpf /sys/fs/bpf && exec sleep 1000000'
-	HOLDER=$LAST_PID
-	wait_until "$(slack_ms 5000)" '[ "$(stat -f -c %T /proc/$HOLDER/root/sys/fs/bpf)" = bpf_fs ]'
+	private_bpffs
 }
 
 teardown() {
 	kill_bg
 }
 
-inns() { nsenter -t "$HOLDER" -m "$@"; }
 
 # dump MAP: instance churn's pinned MAP, as bpftool gives it (JSON)
 dump() { inns bpftool map dump pinned "$ROOT/churn/$1" -j; }

@@ -9,6 +9,7 @@
 
 bats_require_minimum_version 1.5.0
 load census_helpers
+load bpffs_fixture
 
 ROOT=/sys/fs/bpf/closewait
 
@@ -16,18 +17,13 @@ setup() {
 	OUT=$BATS_TEST_TMPDIR/trace.json
 	ERR=$BATS_TEST_TMPDIR/trace.err
 	SHELL_FDS=$(shell_fds $$)
-	bg unshare -m sh -c 'mount -t bpf bpf /sys/fs/bpf && exec sleep 1000000'
-	HOLDER=$LAST_PID
-	wait_until "$(slack_ms 5000)" '[ "$(stat -f -c %T /proc/$HOLDER/root/sys/fs/bpf)" = bpf_fs ]'
+	private_bpffs
 }
 
 teardown() {
 	kill_bg
 }
 
-# inns CMD...: CMD in the test's mount namespace. In the background, call
-# nsenter itself (it execs CMD: $! is CMD's pid), not this function (a subshell).
-inns() { nsenter -t "$HOLDER" -m "$@"; }
 
 # pinned NAME [OPTION...]: closewait trace --pin NAME in the background,
 # JSON lines in $OUT, stderr in $ERR; sets TRACER once it started.

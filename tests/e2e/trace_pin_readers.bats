@@ -9,20 +9,18 @@
 
 bats_require_minimum_version 1.5.0
 load census_helpers
+load bpffs_fixture
 
 setup() {
 	OUT=$BATS_TEST_TMPDIR/trace.json
 	SHELL_FDS=$(shell_fds $$)
-	bg unshare -m sh -c 'mount -t bpf bpf /sys/fs/bpf && exec sleep 1000000'
-	HOLDER=$LAST_PID
-	wait_until "$(slack_ms 5000)" '[ "$(stat -f -c %T /proc/$HOLDER/root/sys/fs/bpf)" = bpf_fs ]'
+	private_bpffs
 }
 
 teardown() {
 	kill_bg
 }
 
-inns() { nsenter -t "$HOLDER" -m "$@"; }
 # without CAP_BPF: nobody, no capability at all
 NOBODY=(--reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all)
 
