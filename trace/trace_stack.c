@@ -288,12 +288,13 @@ static bool find_fixup(Dwfl *dwfl, pid_t pid, const uint64_t *w, size_t n, struc
 
 /* Whether pid runs CPython (its executable is python*, or it maps a
  * libpython): "python3.11 app.py" in buf, the script or module it runs
- * after the interpreter's name; "" otherwise. */
+ * after the interpreter's name ("python3.11 -c" for a command: its source
+ * is no name); "" otherwise. */
 static void interpreter(pid_t pid, const struct resolving *r, char *buf, size_t len)
 {
 	char p[64], exe[PATH_MAX], args[4096];
 	const char *name = NULL, *script = NULL;
-	bool module = false;
+	bool module = false, command = false, skip = false;
 	ssize_t n;
 	int fd;
 
@@ -316,15 +317,24 @@ static void interpreter(pid_t pid, const struct resolving *r, char *buf, size_t 
 		close(fd);
 		args[n > 0 ? n : 0] = 0;
 		for (char *a = args + strlen(args) + 1; n > 0 && a < args + n; a += strlen(a) + 1) {
+			if (skip) { /* -W's or -X's argument */
+				skip = false;
+				continue;
+			}
 			if (module || a[0] != '-') {
 				script = a;
 				break;
 			}
+			if ((command = !strcmp(a, "-c")))
+				break;
 			module = !strcmp(a, "-m");
+			skip = !strcmp(a, "-W") || !strcmp(a, "-X");
 		}
 	}
 	/* cut to fit a site: the names, not whole paths */
-	if (script)
+	if (command)
+		snprintf(buf, len, "%.32s -c", name);
+	else if (script)
 		snprintf(buf, len, "%.32s %s%.56s", name, module ? "-m " : "", module ? script : base(script));
 	else
 		snprintf(buf, len, "%.32s", name);

@@ -92,6 +92,32 @@ leak_of() { leaks | jq -c "select(.pid == $1)"; }
 	[ "$(shell_fds $$)" = "$SHELL_FDS" ]
 }
 
+@test "a CPython command (-c) is named 'python -c', not by its source; the argument of -W or -X is not taken for the script" {
+	bg python3 -X utf8 -c "exec(open('$CW_SRC/tests/tools/cwt_pyleak.py').read())" 8602 never
+	cmd=$LAST_PID
+	bg python3 -W ignore "$CW_SRC/tests/tools/cwt_pyleak.py" 8603 never
+	opt=$LAST_PID
+	wait_listen 8602
+	wait_listen 8603
+	base_cmd=$(fd_count "$cmd")
+	base_opt=$(fd_count "$opt")
+	tracing --comm python3
+	"$T/cw_clients" 127.0.0.1 8602 1 --send hello >/dev/null
+	"$T/cw_clients" 127.0.0.1 8603 1 --send hello >/dev/null
+	wait_until "$(slack_ms 6000)" '[ "$(nleaks)" -ge 2 ]'
+	stop_tracer
+	[ "$STOP_STATUS" -eq 0 ]
+	cat "$OUT" >&2
+	py=$(basename "$(readlink "/proc/$cmd/exe")")
+	[[ "$py" == python3* ]]
+	[ "$(leak_of "$cmd" | jq -r .site)" = "created by accept() in $py -c (interpreter: native frames unavailable)" ]
+	[ "$(leak_of "$opt" | jq -r .site)" = "created by accept() in $py cwt_pyleak.py (interpreter: native frames unavailable)" ]
+	[ "$(fd_count "$cmd")" -eq $((base_cmd + 1)) ]
+	[ "$(fd_count "$opt")" -eq $((base_opt + 1)) ]
+	kill_bg
+	[ "$(shell_fds $$)" = "$SHELL_FDS" ]
+}
+
 @test "on a terminal, a CPython leak's summary names the thread and says the native frames are unavailable, with no interpreter frame" {
 	bg python3 "$CW_SRC/tests/tools/cwt_pyleak.py" 8602 never
 	srv=$LAST_PID
