@@ -189,6 +189,8 @@ ok 5000" ]
 	echo "summary: $summary" >&2
 	[ "$(jq -r .leaks <<<"$summary")" -eq 1 ]
 	[ "$(jq -r .records_refused <<<"$summary")" -eq 0 ]
+	# every creation kept its stack: none lost to a map of dead sockets' stacks
+	[ "$(jq -r .stacks_lost <<<"$summary")" -eq 0 ]
 	kill_bg
 	[ "$(shell_fds $$)" = "$SHELL_FDS" ]
 }
