@@ -7,13 +7,13 @@
 
 /* Records kept at once (an LRU hash: when it is full the least recently
  * used record goes, and trace counts it as dropped). 65 536 records of
- * ~170 bytes: about 11 MiB of kernel memory. A prototype saw 40 000
+ * ~170 bytes: 14.5 MiB of kernel memory (bpftool's bytes_memlock). A prototype saw 40 000
  * creations in 7 s on a busy host, most of them for processes that had
  * exited; records go when their socket reaches CLOSE. */
 #define CW_TRACE_MAX_SOCKS 65536
 /* The frames kept of each record's user stack. They are kept beside the
  * record, under its key, and go with it (an LRU hash of CW_TRACE_MAX_SOCKS
- * entries of 384 bytes: about 28 MiB with the hash's overhead), not in a
+ * entries of 384 bytes: 28.5 MiB with the hash's overhead), not in a
  * stack map of distinct stacks: that map never frees an entry, and in a
  * program without frame pointers the walk past the syscall wrapper reads
  * whatever the frame register holds, a stack that differs at each call;
@@ -27,7 +27,7 @@
 #define CW_TRACE_FIXUP_WORDS 8
 #define CW_TRACE_COMM_LEN 16
 /* Processes with counters at once (an LRU hash keyed by struct
- * cw_trace_proc_key; 32 bytes an entry with the key, about 0.5 MiB with
+ * cw_trace_proc_key; 32 bytes an entry with the key, 1.5 MiB with
  * the hash's overhead). A process's entry goes when it exits; past this
  * many live processes the least recently counted one loses its counts
  * (they start again from 0, which Prometheus reads as a counter reset). */
