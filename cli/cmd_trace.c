@@ -26,7 +26,7 @@ static void say_unreadable(const struct cw_census *c)
 }
 #endif
 
-enum { OPT_GRACE = 0x300, OPT_INTERVAL, OPT_JSON, OPT_DURATION, OPT_PIN, OPT_HELP };
+enum { OPT_GRACE = 0x300, OPT_INTERVAL, OPT_JSON, OPT_DURATION, OPT_PIN, OPT_NO_EOF_TIMES, OPT_HELP };
 
 static const struct option trace_options[] = {
 	/* scan's selection of processes and namespaces (its socket filters
@@ -42,6 +42,7 @@ static const struct option trace_options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "pin", required_argument, NULL, OPT_PIN },
+	{ "no-eof-times", no_argument, NULL, OPT_NO_EOF_TIMES },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -50,7 +51,8 @@ static void trace_help(void)
 {
 	printf("Usage: closewait trace [--pid PID] [--comm NAME] [--unit UNIT] [--container ID]\n"
 	       "                      [--pod UID] [--net NS | --all-netns] [--grace D]\n"
-	       "                      [--interval D] [--duration D] [--pin NAME|DIR] [--json]\n\n"
+	       "                      [--interval D] [--duration D] [--pin NAME|DIR]\n"
+	       "                      [--no-eof-times] [--json]\n\n"
 	       "Follows, with eBPF, the TCP sockets running processes accept and connect:\n"
 	       "where in their code each was created (the user stack, named with the\n"
 	       "program's debug information), when it entered CLOSE_WAIT and when the\n"
@@ -72,6 +74,9 @@ static void trace_help(void)
 	       "  --pin NAME|DIR   keep its records pinned while it runs, in\n"
 	       "                   /sys/fs/bpf/closewait/NAME (or DIR, on a bpf file system),\n"
 	       "                   so that scan shows exact CLOSE_WAIT ages; removed at exit\n"
+	       "  --no-eof-times   no hook on socket reads: about half of what trace costs\n"
+	       "                   every socket read on the host, without the EOF read\n"
+	       "                   times (why still says eof-read or never-read)\n"
 	       "  --json           JSON lines (the default when stdout is not a terminal)\n"
 	       "  --help           print the options\n\n"
 	       "On a terminal the groups' headlines are redrawn each interval and a\n"
@@ -83,7 +88,7 @@ int cmd_trace(int argc, char **argv)
 {
 	struct selection sel;
 	uint64_t grace_ms = 5000, interval_ms = 1000, duration_ms = 0;
-	bool json = false;
+	bool json = false, no_eof_times = false;
 	char pin_buf[4096];
 	const char *pin = NULL;
 	int opt;
@@ -104,6 +109,7 @@ int cmd_trace(int argc, char **argv)
 		case OPT_INTERVAL: interval_ms = opt_duration("trace", "--interval", optarg, false); break;
 		case OPT_DURATION: duration_ms = opt_duration("trace", "--duration", optarg, false); break;
 		case OPT_JSON: json = true; break;
+		case OPT_NO_EOF_TIMES: no_eof_times = true; break;
 		case OPT_PIN:
 			/* a bare name is an instance under the directory scan reads */
 			if (!optarg[0] || !strcmp(optarg, ".") || !strcmp(optarg, "..") ||
@@ -134,13 +140,12 @@ int cmd_trace(int argc, char **argv)
 		.json = json || !isatty(STDOUT_FILENO),
 		.pin = pin,
 		.on_unreadable = say_unreadable,
-		.no_recv_length = getenv("CLOSEWAIT_TRACE_NO_RECV_LENGTH") &&
-				  strcmp(getenv("CLOSEWAIT_TRACE_NO_RECV_LENGTH"), "0"),
+		.no_recv_length = no_eof_times,
 	};
 
 	return trace_run(&o);
 #else
-	(void)sel, (void)pin, (void)grace_ms, (void)interval_ms, (void)duration_ms, (void)json;
+	(void)sel, (void)pin, (void)grace_ms, (void)interval_ms, (void)duration_ms, (void)json, (void)no_eof_times;
 	cli_fail_exit2("trace", "this closewait was built without trace, whose eBPF side needs clang, "
 				 "llvm-strip, bpftool, libbpf, libelf and libdw at build time");
 #endif

@@ -24,7 +24,7 @@ struct trace_opts {
 	uint64_t interval_ms;         /* --interval: between censuses */
 	uint64_t duration_ms;         /* --duration; 0: until SIGINT or SIGTERM */
 	bool json;                    /* JSON lines (--json, or stdout is not a terminal) */
-	bool no_recv_length;          /* CLOSEWAIT_TRACE_NO_RECV_LENGTH: EOF times off */
+	bool no_recv_length;          /* --no-eof-times: EOF times off */
 	const char *pin;              /* --pin: the directory its records are pinned in; NULL: none */
 	/* Called once, the first time a census has processes whose fds could
 	 * not be read (their sockets have no owner, so their leaks are not

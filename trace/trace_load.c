@@ -161,7 +161,7 @@ int trace_bpf_open(const struct trace_bpf_opts *o, struct trace_bpf **out, struc
 	t->recv_length = true;
 	if (o->no_recv_length) {
 		t->recv_length = false;
-		t->recv_length_off = "switched off (CLOSEWAIT_TRACE_NO_RECV_LENGTH)";
+		t->recv_length_off = "switched off (--no-eof-times)";
 	} else if (!kernel_has_recv_length()) {
 		t->recv_length = false;
 		t->recv_length_off = "this kernel has no sock:sock_recv_length tracepoint (added after Linux 6.1)";

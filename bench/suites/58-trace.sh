@@ -85,6 +85,9 @@ while [ $r -lt $ROUNDS ]; do
 	floor_start --syscall
 	cost sys
 	trace_stop
+	trace_start --no-eof-times
+	cost noeof
+	trace_stop
 done
 # least MODE KEY: the least KEY over the rounds of MODE.
 least() {
@@ -138,6 +141,12 @@ for k in sock_read_ns pipe_read_ns getppid_ns; do
 	report "empty programs on trace's tracepoints: $what" "$(sgn "$df") ns" "off $(fmt "$off" 1) ns" \
 		"$(ratio "$(calc "$off + $df")" "$off")" "the kernel's cost of any program there; trace on for every process $(sgn "$(calc "$da - $df")") ns over it"
 done
+d_noeof=$(calc "$(least noeof sock_read_ns) - $off_sock_read_ns")
+echo "With \`--no-eof-times\` (no hook on socket reads), on for every process: a socket read $(sgn "$d_noeof") ns."
+echo
+report "trace --no-eof-times on for every process: read() on a tracked socket" "$(sgn "$d_noeof") ns" \
+	"off $(fmt "$off_sock_read_ns" 1) ns" "$(ratio "$(calc "$off_sock_read_ns + $d_noeof")" "$off_sock_read_ns")" \
+	"no EOF read times; least of $ROUNDS x $RROUNDS rounds of $CALLS calls"
 report "one empty program on one syscall tracepoint: getppid()" "$(sgn "$d_sys_getppid_ns") ns" \
 	"off $(fmt "$off_getppid_ns" 1) ns" "$(ratio "$(calc "$off_getppid_ns + $d_sys_getppid_ns")" "$off_getppid_ns")" \
 	"every system call of every process, whatever the program selects"

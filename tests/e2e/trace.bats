@@ -166,9 +166,9 @@ leaky() {
 	[ "$(shell_fds $$)" = "$SHELL_FDS" ]
 }
 
-@test "CLOSEWAIT_TRACE_NO_RECV_LENGTH=1 (as on Linux 6.1): said once, no EOF times, why from Recv-Q, the rest unchanged" {
+@test "--no-eof-times (as on Linux 6.1): said once, no EOF times, why from Recv-Q, the rest unchanged" {
 	leaky cwt-leaky-fp 8403 eof
-	tracing CLOSEWAIT_TRACE_NO_RECV_LENGTH=1 -- --pid "$LEAKY"
+	tracing -- --no-eof-times --pid "$LEAKY"
 	read -r _ t0 t1 < <("$T/cw_clients" 127.0.0.1 8403 1 --send hello)
 	bg "$T/cwt-leaky-fp" 8404 never
 	never=$LAST_PID
