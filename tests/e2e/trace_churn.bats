@@ -15,20 +15,7 @@ bats_require_minimum_version 1.5.0
 load census_helpers
 load bpffs_fixture
 
-ROOT=/sys/fs/bpf/closewait
 PORT=8600
-
-setup() {
-	OUT=$BATS_TEST_TMPDIR/trace.json
-	ERR=$BATS_TEST_TMPDIR/trace.err
-	SHELL_FDS=$(shell_fds $$)
-	private_bpffs
-}
-
-teardown() {
-	kill_bg
-}
-
 
 # dump MAP: instance churn's pinned MAP, as bpftool gives it (JSON)
 dump() { inns bpftool map dump pinned "$ROOT/churn/$1" -j; }
@@ -60,9 +47,7 @@ alive() {
 	# an upper bound of how long the healthy clients below hold CLOSE_WAIT
 	# (about 400 ms here; the log shows the bound): widened in the sanitizer pass
 	grace=$(slack_ms 1000)
-	bg nsenter -t "$HOLDER" -m "$CW" trace --pin churn --grace "${grace}ms" --interval 200ms --json >"$OUT" 2>"$ERR"
-	TRACER=$LAST_PID
-	wait_until "$(slack_ms 10000)" "grep -q '\"event\":\"started\"' '$OUT'"
+	pinned churn --grace "${grace}ms" --json
 	# the server closes a connection idle for 100 ms: the server-first half
 	bg "$CW" serve --quiet --port "$PORT" --read-idle 100ms >"$BATS_TEST_TMPDIR/serve.log"
 	server=$LAST_PID

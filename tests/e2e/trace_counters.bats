@@ -15,28 +15,6 @@ bats_require_minimum_version 1.5.0
 load census_helpers
 load bpffs_fixture
 
-ROOT=/sys/fs/bpf/closewait
-
-setup() {
-	OUT=$BATS_TEST_TMPDIR/trace.json
-	SHELL_FDS=$(shell_fds $$)
-	private_bpffs
-}
-
-teardown() {
-	kill_bg
-}
-
-# without CAP_BPF: nobody, no capability at all
-NOBODY=(--reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all)
-
-# tracer NAME: closewait trace --pin NAME in the background; sets TRACER.
-tracer() {
-	bg nsenter -t "$HOLDER" -m "$CW" trace --pin "$1" --grace 1h --interval 200ms --json >"$OUT" 2>&1
-	TRACER=$LAST_PID
-	wait_until "$(slack_ms 10000)" "grep -q '\"event\":\"started\"' '$OUT'"
-}
-
 # metrics PORT: export's series for PORT grouped by process, written once
 # to $BATS_TEST_TMPDIR/closewait.prom; stderr in export.err.
 metrics() {
@@ -63,7 +41,7 @@ procs_of() {
 
 @test "export publishes per process the sockets that entered CLOSE_WAIT and left it (FIN and RST) as counters promtool accepts, watch --json shows them; the process's entry goes when it exits" {
 	leak_server 8500
-	tracer c1
+	pinned c1 --grace 1h --json
 	"$T/cw_clients" 127.0.0.1 8500 2 --send hello >/dev/null
 	wait_until "$(slack_ms 5000)" '[ "$(counts entered "$leak" 8500)" = 2 ]'
 	cat "$BATS_TEST_TMPDIR/closewait.prom" >&2
@@ -114,7 +92,7 @@ procs_of() {
 }
 
 @test "a socket that entered CLOSE_WAIT in the accept queue counts once, for the process that accepts it; without CAP_BPF export says once, naming CAP_BPF, that the pins are not readable, and publishes no counter" {
-	tracer c2
+	pinned c2 --grace 1h --json
 	# accepts two connections at SIGUSR1, then holds them
 	bg python3 -c '
 import signal, socket, sys

@@ -11,30 +11,6 @@ bats_require_minimum_version 1.5.0
 load census_helpers
 load bpffs_fixture
 
-ROOT=/sys/fs/bpf/closewait
-
-setup() {
-	OUT=$BATS_TEST_TMPDIR/trace.json
-	ERR=$BATS_TEST_TMPDIR/trace.err
-	SHELL_FDS=$(shell_fds $$)
-	private_bpffs
-}
-
-teardown() {
-	kill_bg
-}
-
-
-# pinned NAME [OPTION...]: closewait trace --pin NAME in the background,
-# JSON lines in $OUT, stderr in $ERR; sets TRACER once it started.
-pinned() {
-	local name=$1
-	shift
-	bg nsenter -t "$HOLDER" -m "$CW" trace --pin "$name" --grace 1s --interval 200ms "$@" >"$OUT" 2>"$ERR"
-	TRACER=$LAST_PID
-	wait_until "$(slack_ms 10000)" "grep -q '\"event\":\"started\"' '$OUT'"
-}
-
 # the pins of instance NAME, as `ls` lists them in the test's bpffs
 pins() { inns ls "$ROOT/${1:-}" 2>/dev/null | sort | paste -sd' ' -; }
 
@@ -54,8 +30,6 @@ scan_json() {
 	inns ${priv[@]+"${priv[@]}"} "$CW" scan --state close-wait --port 8500 --json \
 		2>"$BATS_TEST_TMPDIR/scan.err" || true
 }
-# without CAP_BPF: nobody, no capability at all
-NOBODY=(--reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all)
 
 @test "with --pin, scan --json gives the exact age (age_exact true, age_source trace) of a socket whose age is a range without the pins; without CAP_BPF scan says once that the pins are not readable" {
 	# keepalive probes answered after the FIN reset lastack: a range

@@ -11,19 +11,6 @@ bats_require_minimum_version 1.5.0
 load census_helpers
 load bpffs_fixture
 
-setup() {
-	OUT=$BATS_TEST_TMPDIR/trace.json
-	SHELL_FDS=$(shell_fds $$)
-	private_bpffs
-}
-
-teardown() {
-	kill_bg
-}
-
-# without CAP_BPF: nobody, no capability at all
-NOBODY=(--reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all)
-
 # watch_json [SETPRIV OPTION...]: one census of watch for port 8500, its
 # JSON line on stdout, stderr in $BATS_TEST_TMPDIR/watch.err.
 watch_json() {
@@ -41,9 +28,7 @@ oldest_metric() {
 
 @test "with --pin, watch --json and export give the exact age of a group's oldest socket (a range without the pins); without CAP_BPF watch says once, over three censuses, that the pins are not readable" {
 	leak_server 8500 --keepalive 1:1:2
-	bg nsenter -t "$HOLDER" -m "$CW" trace --pin r1 --grace 1h --interval 200ms --json >"$OUT" 2>&1
-	tracer=$LAST_PID
-	wait_until "$(slack_ms 10000)" "grep -q '\"event\":\"started\"' '$OUT'"
+	pinned r1 --grace 1h --json
 	out=$("$T/cw_clients" 127.0.0.1 8500 1 --send hello)
 	read -r _ _ c1 <<<"$out"
 	# the kernel's times alone: a range
@@ -73,7 +58,7 @@ oldest_metric() {
 		>/dev/null 2>"$BATS_TEST_TMPDIR/watch3.err" || true
 	cat "$BATS_TEST_TMPDIR/watch3.err" >&2
 	[ "$(grep -c 'closewait watch: the pins of closewait trace in /sys/fs/bpf/closewait are not readable without CAP_BPF' "$BATS_TEST_TMPDIR/watch3.err")" -eq 1 ]
-	stop_pid "$tracer"
+	stop_pid "$TRACER"
 	[ "$STOP_STATUS" -eq 0 ]
 	[ "$(fd_count "$leak")" -eq $((base + 1)) ]
 	kill_bg
