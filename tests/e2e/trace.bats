@@ -8,6 +8,7 @@
 
 bats_require_minimum_version 1.5.0
 load census_helpers
+load trace_helpers
 
 GRACE_MS=1000
 
@@ -22,28 +23,6 @@ teardown() {
 	[ -z "${SERVER_PID:-}" ] || stop_pid "$SERVER_PID"
 }
 
-# tracing [ENV=VALUE...] -- OPTION...: closewait trace in the background,
-# JSON lines in $OUT, stderr in $ERR; sets TRACER. Returns once trace says
-# it started (its programs attached: every creation from then on is seen).
-tracing() {
-	local -a envs=()
-	while [ "$1" != -- ]; do
-		envs+=("$1")
-		shift
-	done
-	shift
-	bg env ${envs[@]+"${envs[@]}"} unshare -m sh -c \
-		'umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug/tracing 2>/dev/null; exec "$@"' \
-		trace "$CW" trace --grace 1s --interval 200ms "$@" >"$OUT" 2>"$ERR"
-	TRACER=$LAST_PID
-	wait_until "$(slack_ms 10000)" "grep -q '\"event\":\"started\"' '$OUT'"
-}
-
-# stop_tracer: SIGTERM, then its exit status in STOP_STATUS (0 expected).
-stop_tracer() { stop_pid "$TRACER"; }
-
-leaks() { jq -c 'select(.event == "leak")' "$OUT" 2>/dev/null || true; }
-nleaks() { leaks | wc -l; }
 # ms_of ISO: epoch milliseconds of an ISO 8601 time.
 ms_of() { date -d "$1" +%s%3N; }
 
@@ -57,7 +36,7 @@ leaky() {
 
 @test "eof-read leaks of a frame-pointer build: each reported once, why eof-read with the EOF time, the stack naming accept_loop <- main, close_wait_since between the peer's close and 20 ms after" {
 	leaky cwt-leaky-fp 8400 eof
-	tracing -- --pid "$LEAKY"
+	tracing --pid "$LEAKY"
 	# cw_clients prints the wall clock just before and just after its close();
 	# it waits 300 ms between its message's answer and the close, so that
 	# the accept, the server's reads of data and its EOF read fall in
@@ -102,7 +81,7 @@ leaky() {
 
 @test "never-read leaks: why never-read, no EOF time, grouped under one site with the count in the headline" {
 	leaky cwt-leaky-fp 8401 never
-	tracing -- --pid "$LEAKY"
+	tracing --pid "$LEAKY"
 	for i in 1 2 3; do
 		"$T/cw_clients" 127.0.0.1 8401 1 --send hello >/dev/null
 	done
@@ -126,7 +105,7 @@ leaky() {
 
 @test "a client's pool keeping connections the server closed: created by connect() in pool_connect <- main, never-read; a zero-length recv the FIN wakes, and a zero-length read, not taken for the EOF" {
 	start_server 8407 --idle 300ms
-	tracing -- --comm cwt-pool
+	tracing --comm cwt-pool
 	bg "$T/cwt-pool" 8407 1 --zero-read >"$BATS_TEST_TMPDIR/pool.out"
 	pool=$LAST_PID
 	wait_until "$(slack_ms 5000)" "grep -q zero-read '$BATS_TEST_TMPDIR/pool.out'"
@@ -150,7 +129,7 @@ leaky() {
 
 @test "a build without frame pointers: the direct caller of accept() from the fix-up, the rest marked truncated" {
 	leaky cwt-leaky-nofp 8402 eof
-	tracing -- --pid "$LEAKY"
+	tracing --pid "$LEAKY"
 	"$T/cw_clients" 127.0.0.1 8402 1 --send hello >/dev/null
 	wait_until "$(slack_ms 6000)" '[ "$(nleaks)" -ge 1 ]'
 	stop_tracer
@@ -168,7 +147,7 @@ leaky() {
 
 @test "--no-eof-times (as on Linux 6.1): said once, no EOF times, why from Recv-Q, the rest unchanged" {
 	leaky cwt-leaky-fp 8403 eof
-	tracing -- --no-eof-times --pid "$LEAKY"
+	tracing --no-eof-times --pid "$LEAKY"
 	read -r _ t0 t1 < <("$T/cw_clients" 127.0.0.1 8403 1 --send hello)
 	bg "$T/cwt-leaky-fp" 8404 never
 	never=$LAST_PID
@@ -204,7 +183,7 @@ leaky() {
 	# the second is accepted now, and closed by its peer once trace runs
 	bg "$T/cw_clients" 127.0.0.1 8405 1 --send hello --idle "$(slack_ms 3000)"
 	wait_until "$(slack_ms 2000)" '[ "$(owned_in_state established 8405 "$LEAKY")" -eq 1 ]'
-	tracing -- --comm cwt-leaky-fp
+	tracing --comm cwt-leaky-fp
 	started=$(now_ms)
 	wait_until "$(slack_ms 8000)" '[ "$(nleaks)" -ge 2 ]'
 	stop_tracer
@@ -235,13 +214,9 @@ leaky() {
 
 @test "on a terminal: the headline of each site, redrawn, and a summary with the stack at the end" {
 	leaky cwt-leaky-fp 8406 eof
-	"$T/cw_pty" never-typed x unshare -m "$CW" trace --pid "$LEAKY" --grace 1s --interval 200ms \
-		--duration 4s >"$OUT" 2>&1 &
-	pty=$!
-	BG_PIDS="$BG_PIDS $pty"
-	wait_until "$(slack_ms 10000)" "grep -q 'reporting CLOSE_WAIT after' '$OUT'"
+	tracing_on_pty 4s --pid "$LEAKY"
 	"$T/cw_clients" 127.0.0.1 8406 1 --send hello >/dev/null
-	wait "$pty"
+	wait "$PTY"
 	cat "$OUT" >&2
 	grep -q "1 socket in CLOSE_WAIT, created by accept() in accept_loop (cwt_leaky.c:[0-9]*) ← main (cwt_leaky.c:[0-9]*), 1 read the EOF and not closed" "$OUT"
 	grep -q "Summary: 1 socket reported in CLOSE_WAIT, 1 site" "$OUT"

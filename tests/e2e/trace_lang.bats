@@ -15,6 +15,7 @@
 
 bats_require_minimum_version 1.5.0
 load census_helpers
+load trace_helpers
 
 setup() {
 	OUT=$BATS_TEST_TMPDIR/trace.json
@@ -26,21 +27,19 @@ teardown() {
 	kill_bg
 }
 
-# tracing OPTION...: closewait trace in the background, JSON lines in $OUT,
-# stderr in $ERR; sets TRACER. Returns once its programs are attached.
-tracing() {
-	bg unshare -m sh -c \
-		'umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug/tracing 2>/dev/null; exec "$@"' \
-		trace "$CW" trace --json --grace 1s --interval 200ms "$@" >"$OUT" 2>"$ERR"
-	TRACER=$LAST_PID
-	wait_until "$(slack_ms 10000)" "grep -q '\"event\":\"started\"' '$OUT'"
+# hidden_server PORT MODE: cwt-leaky-fp run from $hidden, a tmpfs mounted
+# in a mount namespace of its own: its binary's path exists only there.
+# Sets hidden, srv (its pid) and base (its fd count).
+hidden_server() {
+	hidden=$BATS_TEST_TMPDIR/hidden
+	mkdir "$hidden"
+	bg unshare -m --propagation private sh -c \
+		'mount -t tmpfs none "$1" && cp "$2" "$1/" && exec "$1/cwt-leaky-fp" "$3" "$4"' \
+		x "$hidden" "$T/cwt-leaky-fp" "$1" "$2"
+	srv=$LAST_PID
+	wait_listen "$1"
+	base=$(fd_count "$srv")
 }
-
-stop_tracer() { stop_pid "$TRACER"; }
-
-leaks() { jq -c 'select(.event == "leak")' "$OUT" 2>/dev/null || true; }
-nleaks() { leaks | wc -l; }
-leak_of() { leaks | jq -c "select(.pid == $1)"; }
 
 @test "a CPython server, EOF read and never read (in a thread named acceptor): pid, thread, exact age and why, and 'interpreter: native frames unavailable' instead of the interpreter's frames as the site" {
 	bg python3 "$CW_SRC/tests/tools/cwt_pyleak.py" 8600 eof
@@ -123,13 +122,9 @@ leak_of() { leaks | jq -c "select(.pid == $1)"; }
 	srv=$LAST_PID
 	wait_listen 8602
 	base=$(fd_count "$srv")
-	"$T/cw_pty" never-typed x unshare -m "$CW" trace --pid "$srv" --grace 1s --interval 200ms \
-		--duration 3s >"$OUT" 2>&1 &
-	pty=$!
-	BG_PIDS="$BG_PIDS $pty"
-	wait_until "$(slack_ms 10000)" "grep -q 'reporting CLOSE_WAIT after' '$OUT'"
+	tracing_on_pty 3s --pid "$srv"
 	"$T/cw_clients" 127.0.0.1 8602 1 --send hello >/dev/null
-	wait "$pty"
+	wait "$PTY"
 	cat "$OUT" >&2
 	grep -q "^  pid $srv (python3) fd [0-9]* .*: CLOSE_WAIT since .*never-read" "$OUT"
 	grep -q "^      created .* by thread $srv (python3)" "$OUT"
@@ -201,14 +196,7 @@ go_build() {
 }
 
 @test "a server whose binary exists only in its own mount namespace: named through /proc/PID/map_files with its build-id and file offsets, and still named after it exited" {
-	hidden=$BATS_TEST_TMPDIR/hidden
-	mkdir "$hidden"
-	bg unshare -m --propagation private sh -c \
-		'mount -t tmpfs none "$1" && cp "$2" "$1/" && exec "$1/cwt-leaky-fp" 8605 eof' \
-		x "$hidden" "$T/cwt-leaky-fp"
-	srv=$LAST_PID
-	wait_listen 8605
-	base=$(fd_count "$srv")
+	hidden_server 8605 eof
 	# the path the server runs from is not in ours (nor in trace's)
 	[ "$(readlink "/proc/$srv/exe")" = "$hidden/cwt-leaky-fp" ]
 	[ ! -e "$hidden/cwt-leaky-fp" ]
@@ -242,14 +230,7 @@ go_build() {
 }
 
 @test "without CAP_SYS_ADMIN and CAP_CHECKPOINT_RESTORE (/proc/PID/map_files refused): a binary only in its own mount namespace named through /proc/PID/root" {
-	hidden=$BATS_TEST_TMPDIR/hidden
-	mkdir "$hidden"
-	bg unshare -m --propagation private sh -c \
-		'mount -t tmpfs none "$1" && cp "$2" "$1/" && exec "$1/cwt-leaky-fp" 8606 never' \
-		x "$hidden" "$T/cwt-leaky-fp"
-	srv=$LAST_PID
-	wait_listen 8606
-	base=$(fd_count "$srv")
+	hidden_server 8606 never
 	[ ! -e "$hidden/cwt-leaky-fp" ]
 	nocaps=(setpriv --bounding-set -sys_admin,-checkpoint_restore --inh-caps -sys_admin,-checkpoint_restore)
 	mapping=$(ls "/proc/$srv/map_files" | head -n1)
